@@ -1,0 +1,163 @@
+/*
+ * sioc — a Socket.IO server library.
+ *
+ * One header, opaque handles, one prefix. Conventions (see the README):
+ *  - Functions return 0 on success or a negative `sioc_error`; `sioc_strerror()` names it. If a
+ *    function returns an error, none of its callbacks is called.
+ *  - Constructors write their out-pointer only on success; destructors accept NULL.
+ *  - Arguments are borrowed: the library copies what it keeps.
+ *  - Everything runs on the thread that calls sioc_server_run(); only sioc_server_stop() may be
+ *    called from another thread or a signal handler.
+ */
+#ifndef SIOC_H
+#define SIOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(SIOC_BUILDING) && defined(__GNUC__)
+#define SIOC_EXPORT __attribute__((visibility("default")))
+#else
+#define SIOC_EXPORT
+#endif
+
+#define SIOC_VERSION "0.1.0"
+
+/* Error codes. Their values never change. */
+typedef enum sioc_error {
+    SIOC_OK = 0,
+    SIOC_ERR_NOMEM = -1,    /* out of memory */
+    SIOC_ERR_INVALID = -2,  /* an argument is out of range or NULL */
+    SIOC_ERR_LISTEN = -3,   /* the listening socket could not be set up (port in use, bad host) */
+    SIOC_ERR_CLOSED = -4,   /* the connection is closed or closing */
+    SIOC_ERR_SYSTEM = -5,   /* the event loop or an operating-system call failed */
+    SIOC_ERR_TOO_LARGE = -6 /* larger than maxHttpBufferSize */
+} sioc_error;
+
+/* A static, human-readable description of `err`; never NULL. */
+SIOC_EXPORT const char *sioc_strerror(int err);
+
+/* ---- Options ------------------------------------------------------------------------------- */
+
+/* Server options, named after the Node server's. Create, set, pass to sioc_server_new(), free. */
+typedef struct sioc_options sioc_options;
+
+/* Transports, for sioc_options_set_transports(). */
+enum {
+    SIOC_TRANSPORT_POLLING = 1 << 0,
+    SIOC_TRANSPORT_WEBSOCKET = 1 << 1,
+};
+
+/* Event loop backends, for sioc_options_set_event_loop(). */
+typedef enum sioc_event_loop {
+    SIOC_LOOP_LIBUV = 0, /* default: a libuv loop owned by the server */
+    SIOC_LOOP_POLL = 1   /* libwebsockets' own poll() loop */
+} sioc_event_loop;
+
+typedef enum sioc_log_level {
+    SIOC_LOG_ERROR = 0,
+    SIOC_LOG_WARN = 1, /* default */
+    SIOC_LOG_INFO = 2, /* one line per connection event */
+    SIOC_LOG_DEBUG = 3
+} sioc_log_level;
+
+/* New options holding every default. Returns 0, SIOC_ERR_INVALID (out is NULL) or
+ * SIOC_ERR_NOMEM. The caller owns *out and frees it with sioc_options_free(). */
+SIOC_EXPORT int sioc_options_new(sioc_options **out);
+SIOC_EXPORT void sioc_options_free(sioc_options *opts);
+
+/* TCP port, 0-65535; 0 lets the kernel pick (ask sioc_server_port()). Default 3000. */
+SIOC_EXPORT int sioc_options_set_port(sioc_options *opts, int port);
+/* Address to bind, e.g. "127.0.0.1"; NULL (default) binds every interface. */
+SIOC_EXPORT int sioc_options_set_host(sioc_options *opts, const char *host);
+/* `path`: where the Engine.IO endpoint lives. Default "/socket.io/"; a trailing slash is added if
+ * missing, as Node does. Must start with '/'. */
+SIOC_EXPORT int sioc_options_set_path(sioc_options *opts, const char *path);
+/* `pingInterval`: the server sends a ping this often. Default 25000 ms, 1 to 2^31-1. */
+SIOC_EXPORT int sioc_options_set_ping_interval_ms(sioc_options *opts, unsigned ms);
+/* `pingTimeout`: the session closes when the pong takes longer. Default 20000 ms, 1 to 2^31-1. */
+SIOC_EXPORT int sioc_options_set_ping_timeout_ms(sioc_options *opts, unsigned ms);
+/* `upgradeTimeout`: an upgrade to WebSocket not completed in time is dropped. Default 10000 ms. */
+SIOC_EXPORT int sioc_options_set_upgrade_timeout_ms(sioc_options *opts, unsigned ms);
+/* `maxHttpBufferSize`: the largest message or polling body accepted, in bytes. Default 1e6;
+ * 1 to 2^31-1. A larger POST gets HTTP 413; a larger WebSocket message closes it with 1009. */
+SIOC_EXPORT int sioc_options_set_max_http_buffer_size(sioc_options *opts, size_t bytes);
+/* `transports`: a non-empty mask of SIOC_TRANSPORT_*. Default both. */
+SIOC_EXPORT int sioc_options_set_transports(sioc_options *opts, unsigned mask);
+/* `cors.origin`: adds an allowed origin ("https://example.com", or "*" for any). With none (the
+ * default) no CORS header is sent, as Node. */
+SIOC_EXPORT int sioc_options_add_cors_origin(sioc_options *opts, const char *origin);
+/* `cors.credentials`: send Access-Control-Allow-Credentials. Default false. */
+SIOC_EXPORT int sioc_options_set_cors_credentials(sioc_options *opts, bool credentials);
+/* `serveClient`: serve the client bundle under the path. Default true. */
+SIOC_EXPORT int sioc_options_set_serve_client(sioc_options *opts, bool serve);
+/* Directory holding the socket.io-client bundle (its `dist/`). Default: the one found at build
+ * time. */
+SIOC_EXPORT int sioc_options_set_client_dir(sioc_options *opts, const char *dir);
+/* Directory of static files served for every other GET (index.html for "/"). Default NULL: none. */
+SIOC_EXPORT int sioc_options_set_public_dir(sioc_options *opts, const char *dir);
+SIOC_EXPORT int sioc_options_set_event_loop(sioc_options *opts, sioc_event_loop loop);
+/* Messages at or below `level` go to stderr. Default SIOC_LOG_WARN. The level is process-wide. */
+SIOC_EXPORT int sioc_options_set_log_level(sioc_options *opts, sioc_log_level level);
+
+/* ---- Server -------------------------------------------------------------------------------- */
+
+typedef struct sioc_server sioc_server;
+
+/* Creates a server and starts listening (connections are served once sioc_server_run() runs).
+ * `opts` is borrowed (NULL means defaults). Returns 0, SIOC_ERR_INVALID, SIOC_ERR_NOMEM,
+ * SIOC_ERR_LISTEN or SIOC_ERR_SYSTEM. The caller owns *out: sioc_server_free(). */
+SIOC_EXPORT int sioc_server_new(const sioc_options *opts, sioc_server **out);
+/* Closes every connection (reason "server shutting down") and frees the server. Not from inside
+ * one of its callbacks. */
+SIOC_EXPORT void sioc_server_free(sioc_server *server);
+/* The TCP port the server listens on (the kernel's pick when the option was 0). */
+SIOC_EXPORT int sioc_server_port(const sioc_server *server);
+/* Runs the event loop until sioc_server_stop(). Returns 0 or SIOC_ERR_SYSTEM. */
+SIOC_EXPORT int sioc_server_run(sioc_server *server);
+/* Makes sioc_server_run() return soon. Safe from any thread and from a signal handler. */
+SIOC_EXPORT void sioc_server_stop(sioc_server *server);
+
+/* ---- Engine.IO connections (Node's `io.engine`) -------------------------------------------- */
+
+/* One Engine.IO session, whatever its transport. Valid from on_open until on_close returns. */
+typedef struct sioc_conn sioc_conn;
+
+typedef struct sioc_engine_handlers {
+    /* A session completed its handshake. */
+    void (*on_open)(sioc_conn *conn, void *user_data);
+    /* A message arrived; `data` is borrowed for the call. Text is UTF-8 and not NUL-terminated. */
+    void (*on_message)(sioc_conn *conn, const void *data, size_t len, bool binary,
+                       void *user_data);
+    /* The session ended, once, with Node's reason ("transport close", "transport error",
+     * "ping timeout", "parse error", "forced close", "server shutting down"). */
+    void (*on_close)(sioc_conn *conn, const char *reason, void *user_data);
+} sioc_engine_handlers;
+
+/* Serves a bare Engine.IO endpoint at `path` (e.g. "/engine.io/") with the server's options.
+ * `handlers` is copied; any member may be NULL. Returns 0, SIOC_ERR_INVALID (bad path, or the
+ * path is taken) or SIOC_ERR_NOMEM. */
+SIOC_EXPORT int sioc_server_attach_engine(sioc_server *server, const char *path,
+                                          const sioc_engine_handlers *handlers, void *user_data);
+
+/* Queues a message (copied). Returns 0, SIOC_ERR_CLOSED, SIOC_ERR_NOMEM or SIOC_ERR_INVALID. */
+SIOC_EXPORT int sioc_conn_send(sioc_conn *conn, const void *data, size_t len, bool binary);
+/* Closes the session after what is queued has been sent (Node's `socket.close()`); on_close
+ * follows with "forced close". */
+SIOC_EXPORT void sioc_conn_close(sioc_conn *conn);
+/* The session id (the `sid`), NUL-terminated, valid as long as the connection. */
+SIOC_EXPORT const char *sioc_conn_id(const sioc_conn *conn);
+/* "polling" or "websocket". */
+SIOC_EXPORT const char *sioc_conn_transport(const sioc_conn *conn);
+SIOC_EXPORT void sioc_conn_set_data(sioc_conn *conn, void *data);
+SIOC_EXPORT void *sioc_conn_get_data(const sioc_conn *conn);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

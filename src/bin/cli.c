@@ -1,0 +1,182 @@
+#include "bin/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *to, const char *prog, const char *summary)
+{
+    fprintf(to,
+            "Usage: %s [options]\n"
+            "%s\n\n"
+            "  --port N                   TCP port (default 8000 for sioc)\n"
+            "  --host ADDR                address to bind (default: every interface)\n"
+            "  --public DIR               static files to serve (default: public)\n"
+            "  --cors-origin ORIGIN       allow this origin (repeatable; * for any)\n"
+            "  --ping-interval MS         heartbeat interval (default 25000)\n"
+            "  --ping-timeout MS          heartbeat timeout (default 20000)\n"
+            "  --max-http-buffer-size N   largest message or POST body (default 1000000)\n"
+            "  --upgrade-timeout MS       time allowed for an upgrade (default 10000)\n"
+            "  --transports LIST          polling,websocket (default both)\n"
+            "  --client-dir DIR           socket.io-client dist/ to serve\n"
+            "  --event-loop libuv|poll    event loop backend (default libuv)\n"
+            "  --log-level LEVEL          error, warn, info or debug (default warn)\n"
+            "  --help                     this text\n"
+            "  --version                  the version\n",
+            prog, summary);
+}
+
+static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_level(const char *s, sioc_log_level *out)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (sioc_log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int parse_transports(const char *s, unsigned *mask)
+{
+    *mask = 0;
+    char copy[64];
+    snprintf(copy, sizeof(copy), "%s", s);
+    for (char *save, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (strcmp(t, "polling") == 0) {
+            *mask |= SIOC_TRANSPORT_POLLING;
+        } else if (strcmp(t, "websocket") == 0) {
+            *mask |= SIOC_TRANSPORT_WEBSOCKET;
+        } else {
+            return -1;
+        }
+    }
+    return *mask ? 0 : -1;
+}
+
+enum { O_PORT = 256, O_HOST, O_PUBLIC, O_CORS, O_PING_INTERVAL, O_PING_TIMEOUT, O_UPGRADE_TIMEOUT, O_MAX_BUF,
+       O_TRANSPORTS, O_CLIENT_DIR, O_LOOP, O_LOG, O_HELP, O_VERSION };
+
+static int apply(int opt, const char *arg, sioc_options *o)
+{
+    unsigned long v;
+    sioc_log_level level;
+    unsigned mask;
+    switch (opt) {
+    case O_PORT:
+        return parse_ulong(arg, 65535, &v) ? -1 : sioc_options_set_port(o, (int)v);
+    case O_HOST:
+        return sioc_options_set_host(o, arg);
+    case O_PUBLIC:
+        return sioc_options_set_public_dir(o, arg);
+    case O_CORS:
+        return sioc_options_add_cors_origin(o, arg);
+    case O_PING_INTERVAL:
+        return parse_ulong(arg, INT_MAX, &v) ? -1 : sioc_options_set_ping_interval_ms(o, (unsigned)v);
+    case O_PING_TIMEOUT:
+        return parse_ulong(arg, INT_MAX, &v) ? -1 : sioc_options_set_ping_timeout_ms(o, (unsigned)v);
+    case O_UPGRADE_TIMEOUT:
+        return parse_ulong(arg, INT_MAX, &v) ? -1
+                                             : sioc_options_set_upgrade_timeout_ms(o, (unsigned)v);
+    case O_MAX_BUF:
+        return parse_ulong(arg, INT_MAX, &v) ? -1 : sioc_options_set_max_http_buffer_size(o, v);
+    case O_TRANSPORTS:
+        return parse_transports(arg, &mask) ? -1 : sioc_options_set_transports(o, mask);
+    case O_CLIENT_DIR:
+        return sioc_options_set_client_dir(o, arg);
+    case O_LOOP:
+        return strcmp(arg, "poll") == 0     ? sioc_options_set_event_loop(o, SIOC_LOOP_POLL)
+               : strcmp(arg, "libuv") == 0 ? sioc_options_set_event_loop(o, SIOC_LOOP_LIBUV)
+                                           : -1;
+    case O_LOG:
+        return parse_level(arg, &level) ? -1 : sioc_options_set_log_level(o, level);
+    default:
+        return -1;
+    }
+}
+
+int sioc_cli_parse(int argc, char **argv, const char *prog, const char *summary,
+                   sioc_options *opts)
+{
+    static const struct option longopts[] = {
+        {"port", required_argument, NULL, O_PORT},
+        {"host", required_argument, NULL, O_HOST},
+        {"public", required_argument, NULL, O_PUBLIC},
+        {"cors-origin", required_argument, NULL, O_CORS},
+        {"ping-interval", required_argument, NULL, O_PING_INTERVAL},
+        {"ping-timeout", required_argument, NULL, O_PING_TIMEOUT},
+        {"upgrade-timeout", required_argument, NULL, O_UPGRADE_TIMEOUT},
+        {"max-http-buffer-size", required_argument, NULL, O_MAX_BUF},
+        {"transports", required_argument, NULL, O_TRANSPORTS},
+        {"client-dir", required_argument, NULL, O_CLIENT_DIR},
+        {"event-loop", required_argument, NULL, O_LOOP},
+        {"log-level", required_argument, NULL, O_LOG},
+        {"help", no_argument, NULL, O_HELP},
+        {"version", no_argument, NULL, O_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (opt == O_HELP) {
+            usage(stdout, prog, summary);
+            return 1;
+        }
+        if (opt == O_VERSION) {
+            printf("%s %s\n", prog, SIOC_VERSION);
+            return 1;
+        }
+        if (opt == '?' || apply(opt, optarg, opts) < 0) {
+            if (opt != '?') {
+                fprintf(stderr, "%s: invalid value '%s' for --%s\n", prog, optarg,
+                        longopts[opt - O_PORT].name);
+            }
+            usage(stderr, prog, summary);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+static sioc_server *running;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    sioc_server_stop(running);
+}
+
+int sioc_cli_run(sioc_server *server)
+{
+    running = server;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int rc = sioc_server_run(server);
+    running = NULL;
+    return rc;
+}

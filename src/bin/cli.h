@@ -1,0 +1,15 @@
+/* Command-line flags shared by the sioc binary and the example servers. */
+#ifndef SIOC_BIN_CLI_H
+#define SIOC_BIN_CLI_H
+
+#include "sioc.h"
+
+/* Applies argv's flags to `opts` (borrowed). Returns 0 to go on, 1 when --help or --version was
+ * answered, -1 after printing an error to stderr. */
+int sioc_cli_parse(int argc, char **argv, const char *prog, const char *summary,
+                   sioc_options *opts);
+
+/* Runs `server` until SIGINT or SIGTERM. Returns 0 or a negative sioc_error. */
+int sioc_cli_run(sioc_server *server);
+
+#endif

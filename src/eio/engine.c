@@ -1,0 +1,480 @@
+#include "eio/engine.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/base64.h"
+#include "util/log.h"
+
+#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* Packets every session sends, encoded once per process. */
+static sioc__msg *canned(char type, const char *data)
+{
+    static sioc__msg *cache[7][2];
+    int probe = data[0] != '\0';
+    sioc__msg **slot = &cache[type - '0'][probe];
+    if (!*slot) {
+        *slot = sioc__msg_text(type, data, strlen(data));
+        /* Kept for the life of the process: a reference that is never dropped. */
+    }
+    return *slot;
+}
+
+sioc__engine *sioc__engine_new(const char *path, const sioc__engine_cfg *cfg,
+                               const sioc_engine_handlers *handlers, void *user_data,
+                               sioc__wheel *wheel, const sioc__eio_io *io)
+{
+    sioc__engine *eng = calloc(1, sizeof(*eng));
+    if (!eng) {
+        return NULL;
+    }
+    eng->path = strdup(path);
+    if (!eng->path) {
+        free(eng);
+        return NULL;
+    }
+    eng->path_len = strlen(path);
+    eng->cfg = *cfg;
+    if (handlers) {
+        eng->handlers = *handlers;
+    }
+    eng->user_data = user_data;
+    eng->wheel = wheel;
+    eng->io = io;
+    return eng;
+}
+
+static void collect(void *value, void *arg)
+{
+    sioc_conn ***cursor = arg;
+    *(*cursor)++ = value;
+}
+
+void sioc__engine_close_all(sioc__engine *eng, const char *reason)
+{
+    size_t n = eng->sessions.count;
+    sioc_conn **all = n ? malloc(n * sizeof(*all)) : NULL;
+    if (!all) {
+        return;
+    }
+    sioc_conn **cursor = all;
+    sioc__map_each(&eng->sessions, collect, &cursor);
+    for (size_t i = 0; i < n; i++) {
+        sioc__session_close(all[i], reason, false);
+    }
+    free(all);
+}
+
+void sioc__engine_free(sioc__engine *eng)
+{
+    if (!eng) {
+        return;
+    }
+    sioc__engine_close_all(eng, "server shutting down");
+    sioc__map_free(&eng->sessions);
+    free(eng->path);
+    free(eng);
+}
+
+sioc_conn *sioc__engine_find(sioc__engine *eng, const char *sid, size_t len)
+{
+    return sioc__map_get(&eng->sessions, sid, len);
+}
+
+static void on_ping_due(sioc__timer *t);
+static void on_ping_timeout(sioc__timer *t);
+static void on_upgrade_timeout(sioc__timer *t);
+
+static void schedule_ping(sioc_conn *s)
+{
+    sioc__timer_start(s->eng->wheel, &s->ping_timer,
+                      sioc__now_ms() + s->eng->cfg.ping_interval_ms, on_ping_due);
+}
+
+/* Engine.IO v4 "Heartbeat": the server pings every pingInterval; a pong must follow within
+ * pingTimeout or the session closes. */
+static void on_ping_due(sioc__timer *t)
+{
+    sioc_conn *s = CONTAINER(t, sioc_conn, ping_timer);
+    sioc__timer_start(s->eng->wheel, &s->timeout_timer,
+                      sioc__now_ms() + s->eng->cfg.ping_timeout_ms, on_ping_timeout);
+    sioc__msg *ping = canned('2', "");
+    if (!ping || sioc__session_send(s, ping) < 0) {
+        sioc__session_close(s, "transport error", false);
+    }
+}
+
+static void on_ping_timeout(sioc__timer *t)
+{
+    sioc__session_close(CONTAINER(t, sioc_conn, timeout_timer), "ping timeout", false);
+}
+
+static sioc_conn *session_new(sioc__engine *eng, sioc__transport_kind transport)
+{
+    sioc_conn *s = calloc(1, sizeof(*s));
+    if (!s) {
+        return NULL;
+    }
+    do {
+        if (sioc__random_id(s->sid) < 0) {
+            free(s);
+            return NULL;
+        }
+    } while (sioc__map_get(&eng->sessions, s->sid, 20));
+    s->eng = eng;
+    s->refs = 1;
+    s->transport = transport;
+    if (sioc__map_put(&eng->sessions, s->sid, s) < 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, void *ws)
+{
+    sioc_conn *s = session_new(eng, transport);
+    if (!s) {
+        return NULL;
+    }
+    bool upgrades = transport == SIOC__POLLING && (eng->cfg.transports & SIOC_TRANSPORT_WEBSOCKET);
+    sioc__msg *open = sioc__eio_open_packet(s->sid, upgrades, eng->cfg.ping_interval_ms,
+                                            eng->cfg.ping_timeout_ms, eng->cfg.max_payload);
+    if (ws) {
+        s->ws = ws;
+        sioc__session_ref(s);
+    }
+    if (!open || sioc__session_send(s, open) < 0) {
+        /* Undone silently: the application never saw this session. */
+        sioc__msg_unref(open);
+        sioc__map_remove(&eng->sessions, s->sid);
+        if (ws) {
+            sioc__session_unref(s);
+        }
+        sioc__session_unref(s);
+        return NULL;
+    }
+    sioc__msg_unref(open);
+    schedule_ping(s);
+    sioc__log(SIOC_LOG_DEBUG, "engine %s: session %s opened (%s)", eng->path, s->sid,
+              sioc_conn_transport(s));
+    if (eng->handlers.on_open) {
+        eng->handlers.on_open(s, eng->user_data);
+    }
+    return s;
+}
+
+void sioc__session_ref(sioc_conn *s)
+{
+    s->refs++;
+}
+
+void sioc__session_unref(sioc_conn *s)
+{
+    if (s && --s->refs == 0) {
+        sioc__msgq_clear(&s->queue);
+        free(s);
+    }
+}
+
+/* The connection that should carry queued packets now, or NULL when none can. */
+static void *writer(sioc_conn *s)
+{
+    return s->transport == SIOC__WEBSOCKET ? s->ws : s->poll_req;
+}
+
+int sioc__session_send(sioc_conn *s, sioc__msg *m)
+{
+    if (s->state == SIOC__CLOSED) {
+        return SIOC_ERR_CLOSED;
+    }
+    if (sioc__msgq_push(&s->queue, m) < 0) {
+        return SIOC_ERR_NOMEM;
+    }
+    void *w = writer(s);
+    if (w && s->queue.count == 1) {
+        s->eng->io->wake(w);
+    }
+    return 0;
+}
+
+static void drop_probe(sioc_conn *s, bool close_it);
+
+static void finish(sioc_conn *s, const char *reason)
+{
+    sioc__engine *eng = s->eng;
+    sioc__session_ref(s); /* released last: the references below may be the final ones */
+    s->state = SIOC__CLOSED;
+    sioc__timer_stop(eng->wheel, &s->ping_timer);
+    sioc__timer_stop(eng->wheel, &s->timeout_timer);
+    if (sioc__map_remove(&eng->sessions, s->sid)) {
+        sioc__session_unref(s);
+    }
+    sioc__msgq_clear(&s->queue);
+    if (s->transport == SIOC__POLLING) {
+        /* A held GET learns of the end from a close packet, as Node's polling transport sends. */
+        sioc__msg *close = canned('1', "");
+        if (close && sioc__msgq_push(&s->queue, close) == 0 && s->poll_req) {
+            eng->io->wake(s->poll_req);
+        }
+    } else if (s->ws) {
+        void *ws = s->ws;
+        s->ws = NULL;
+        eng->io->close(ws);
+        sioc__session_unref(s);
+    }
+    if (s->probe_ws) {
+        drop_probe(s, true);
+    }
+    sioc__log(SIOC_LOG_DEBUG, "engine %s: session %s closed (%s)", eng->path, s->sid, reason);
+    if (eng->handlers.on_close) {
+        eng->handlers.on_close(s, reason, eng->user_data);
+    }
+    sioc__session_unref(s);
+}
+
+void sioc__session_close(sioc_conn *s, const char *reason, bool flush)
+{
+    if (s->state == SIOC__CLOSED) {
+        return;
+    }
+    if (flush && s->queue.count) {
+        /* Node's socket.close(): wait for the write buffer to drain, then close. */
+        s->state = SIOC__CLOSING;
+        s->close_reason = reason;
+        return;
+    }
+    finish(s, reason);
+}
+
+static void maybe_finish_closing(sioc_conn *s)
+{
+    if (s->state == SIOC__CLOSING && s->queue.count == 0) {
+        finish(s, s->close_reason);
+    }
+}
+
+void sioc__session_receive(sioc_conn *s, const sioc__eio_packet *p)
+{
+    if (s->state != SIOC__OPEN) {
+        return;
+    }
+    switch (p->type) {
+    case SIOC__EIO_MESSAGE:
+        if (s->eng->handlers.on_message) {
+            s->eng->handlers.on_message(s, p->data, p->len, p->binary, s->eng->user_data);
+        }
+        break;
+    case SIOC__EIO_PONG:
+        sioc__timer_stop(s->eng->wheel, &s->timeout_timer);
+        schedule_ping(s);
+        break;
+    case SIOC__EIO_PING:
+        /* Engine.IO v4: only the server pings. Node answers a client ping with an error. */
+        sioc__log(SIOC_LOG_INFO, "session %s: invalid heartbeat direction", s->sid);
+        sioc__session_close(s, "transport error", false);
+        break;
+    case SIOC__EIO_CLOSE:
+        sioc__session_close(s, "transport close", false);
+        break;
+    default: /* open, upgrade and noop carry nothing here */
+        break;
+    }
+}
+
+bool sioc__session_poll_attach(sioc_conn *s, void *req)
+{
+    sioc__session_ref(s);
+    s->poll_req = req;
+    /* During an upgrade the client waits for this GET to finish: answer at once, with a noop if
+     * there is nothing else, as Node's "fast upgrade" check does. */
+    return s->queue.count > 0 || s->upgrading || s->state != SIOC__OPEN;
+}
+
+/* Appends every queued packet to a polling payload, joined by the record separator. */
+static int encode_queue(sioc_conn *s, sioc__buf *out)
+{
+    while (s->queue.count) {
+        if (out->len && sioc__buf_append_char(out, SIOC__EIO_SEPARATOR) < 0) {
+            return -1;
+        }
+        if (sioc__eio_encode_polling(out, sioc__msgq_peek(&s->queue)) < 0) {
+            return -1;
+        }
+        sioc__msgq_pop(&s->queue);
+    }
+    return 0;
+}
+
+int sioc__session_poll_take(sioc_conn *s, void *req, sioc__buf *out)
+{
+    int rc = encode_queue(s, out);
+    if (rc == 0 && s->state == SIOC__CLOSING) {
+        finish(s, s->close_reason); /* queues the close packet */
+        rc = encode_queue(s, out);
+    }
+    if (rc == 0 && out->len == 0) {
+        rc = sioc__buf_append_char(out, '6');
+    }
+    if (s->poll_req == req) {
+        s->poll_req = NULL;
+        sioc__session_unref(s);
+    }
+    return rc;
+}
+
+void sioc__session_poll_lost(sioc_conn *s, void *req)
+{
+    if (s->poll_req != req) {
+        return;
+    }
+    s->poll_req = NULL;
+    /* Node: "poll connection closed prematurely" is a transport error. */
+    sioc__session_close(s, "transport error", false);
+    sioc__session_unref(s);
+}
+
+void sioc__session_probe_attach(sioc_conn *s, void *ws)
+{
+    sioc__session_ref(s);
+    s->probe_ws = ws;
+    sioc__timer_start(s->eng->wheel, &s->upgrade_timer,
+                      sioc__now_ms() + s->eng->cfg.upgrade_timeout_ms, on_upgrade_timeout);
+}
+
+static void drop_probe(sioc_conn *s, bool close_it)
+{
+    void *ws = s->probe_ws;
+    s->probe_ws = NULL;
+    s->upgrading = false;
+    s->probe_pong_due = false;
+    sioc__timer_stop(s->eng->wheel, &s->upgrade_timer);
+    if (close_it) {
+        s->eng->io->close(ws);
+    }
+    sioc__session_unref(s);
+}
+
+/* Engine.IO v4 "Upgrade": an upgrade not completed within upgradeTimeout is dropped and polling
+ * carries on. */
+static void on_upgrade_timeout(sioc__timer *t)
+{
+    sioc_conn *s = CONTAINER(t, sioc_conn, upgrade_timer);
+    sioc__log(SIOC_LOG_INFO, "session %s: upgrade timed out", s->sid);
+    drop_probe(s, true);
+}
+
+static void complete_upgrade(sioc_conn *s, void *ws)
+{
+    s->probe_ws = NULL;
+    s->upgrading = false;
+    sioc__timer_stop(s->eng->wheel, &s->upgrade_timer);
+    s->ws = ws; /* the probe's reference now belongs to the session's WebSocket */
+    s->transport = SIOC__WEBSOCKET;
+    if (s->poll_req) {
+        s->eng->io->wake(s->poll_req); /* answered with a noop */
+    }
+    if (s->queue.count) {
+        s->eng->io->wake(ws);
+    }
+}
+
+void sioc__session_probe_receive(sioc_conn *s, void *ws, const sioc__eio_packet *p)
+{
+    if (s->probe_ws != ws || s->state != SIOC__OPEN) {
+        return;
+    }
+    if (p->type == SIOC__EIO_PING && p->len == 5 && memcmp(p->data, "probe", 5) == 0) {
+        s->upgrading = true;
+        s->probe_pong_due = true;
+        s->eng->io->wake(ws);
+        if (s->poll_req) {
+            s->eng->io->wake(s->poll_req);
+        }
+    } else if (p->type == SIOC__EIO_UPGRADE && s->upgrading) {
+        complete_upgrade(s, ws);
+    } else {
+        drop_probe(s, true);
+    }
+}
+
+sioc__msg *sioc__session_ws_next(sioc_conn *s, void *ws)
+{
+    if (ws == s->probe_ws) {
+        return s->probe_pong_due ? canned('3', "probe") : NULL;
+    }
+    if (ws != s->ws || s->transport != SIOC__WEBSOCKET) {
+        return NULL;
+    }
+    return sioc__msgq_peek(&s->queue);
+}
+
+void sioc__session_ws_sent(sioc_conn *s, void *ws)
+{
+    if (ws == s->probe_ws) {
+        s->probe_pong_due = false;
+        return;
+    }
+    sioc__msgq_pop(&s->queue);
+    maybe_finish_closing(s);
+}
+
+void sioc__session_ws_lost(sioc_conn *s, void *ws, bool error)
+{
+    if (ws == s->probe_ws) {
+        drop_probe(s, false);
+        return;
+    }
+    if (ws != s->ws) {
+        return;
+    }
+    s->ws = NULL;
+    sioc__session_close(s, error ? "transport error" : "transport close", false);
+    sioc__session_unref(s);
+}
+
+int sioc_conn_send(sioc_conn *conn, const void *data, size_t len, bool binary)
+{
+    if (!conn || (!data && len)) {
+        return SIOC_ERR_INVALID;
+    }
+    if (conn->state != SIOC__OPEN) {
+        return SIOC_ERR_CLOSED;
+    }
+    sioc__msg *m = binary ? sioc__msg_binary(data, len) : sioc__msg_text('4', data, len);
+    if (!m) {
+        return SIOC_ERR_NOMEM;
+    }
+    int rc = sioc__session_send(conn, m);
+    sioc__msg_unref(m);
+    return rc;
+}
+
+void sioc_conn_close(sioc_conn *conn)
+{
+    if (conn) {
+        sioc__session_close(conn, "forced close", true);
+    }
+}
+
+const char *sioc_conn_id(const sioc_conn *conn)
+{
+    return conn->sid;
+}
+
+const char *sioc_conn_transport(const sioc_conn *conn)
+{
+    return conn->transport == SIOC__WEBSOCKET ? "websocket" : "polling";
+}
+
+void sioc_conn_set_data(sioc_conn *conn, void *data)
+{
+    conn->user_data = data;
+}
+
+void *sioc_conn_get_data(const sioc_conn *conn)
+{
+    return conn->user_data;
+}

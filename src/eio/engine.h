@@ -1,0 +1,113 @@
+/* Engine.IO endpoints and sessions: the v4 state machine (handshake, heartbeat, upgrade, close),
+ * sans-I/O. Transports call in with packets and attach/detach their connections; the engine calls
+ * out through `sioc__eio_io` to ask a connection to write or close. */
+#ifndef SIOC_EIO_ENGINE_H
+#define SIOC_EIO_ENGINE_H
+
+#include "sioc.h"
+
+#include "eio/codec.h"
+#include "util/buf.h"
+#include "util/map.h"
+#include "util/wheel.h"
+
+typedef struct sioc__eio_io {
+    /* Ask the transport to call back soon to write to `conn` (a held GET or a WebSocket). */
+    void (*wake)(void *conn);
+    /* Ask the transport to close WebSocket `conn`. */
+    void (*close)(void *conn);
+} sioc__eio_io;
+
+typedef struct sioc__engine_cfg {
+    unsigned ping_interval_ms;
+    unsigned ping_timeout_ms;
+    unsigned upgrade_timeout_ms;
+    size_t max_payload;
+    unsigned transports; /* SIOC_TRANSPORT_* */
+} sioc__engine_cfg;
+
+typedef enum sioc__transport_kind { SIOC__POLLING, SIOC__WEBSOCKET } sioc__transport_kind;
+typedef enum sioc__session_state { SIOC__OPEN, SIOC__CLOSING, SIOC__CLOSED } sioc__session_state;
+
+typedef struct sioc__engine sioc__engine;
+
+struct sioc_conn {
+    char sid[21];
+    sioc__engine *eng;
+    unsigned refs; /* the session table's, and one per attached transport connection */
+    sioc__session_state state;
+    sioc__transport_kind transport;
+    bool upgrading;      /* "2probe" seen on probe_ws */
+    bool probe_pong_due; /* "3probe" still to be written on probe_ws */
+    bool post_active;    /* a POST body is being read */
+    void *poll_req;      /* the held polling GET */
+    void *ws;            /* the WebSocket carrying the session */
+    void *probe_ws;      /* a WebSocket the client is upgrading to */
+    const char *close_reason;
+    sioc__msgq queue;
+    sioc__timer ping_timer;
+    sioc__timer timeout_timer;
+    sioc__timer upgrade_timer;
+    void *user_data;
+};
+
+struct sioc__engine {
+    char *path;
+    size_t path_len;
+    sioc__engine_cfg cfg;
+    sioc_engine_handlers handlers;
+    void *user_data;
+    sioc__map sessions;
+    sioc__wheel *wheel;
+    const sioc__eio_io *io;
+    sioc__engine *next;
+};
+
+/* New endpoint at `path` (copied, must end in '/'); `wheel` and `io` are borrowed for its life.
+ * Returns NULL when out of memory. */
+sioc__engine *sioc__engine_new(const char *path, const sioc__engine_cfg *cfg,
+                               const sioc_engine_handlers *handlers, void *user_data,
+                               sioc__wheel *wheel, const sioc__eio_io *io);
+/* Ends every session with `reason`. */
+void sioc__engine_close_all(sioc__engine *eng, const char *reason);
+/* Ends what sessions remain, then frees the endpoint. Accepts NULL. */
+void sioc__engine_free(sioc__engine *eng);
+
+/* The open session with id `sid` (`len` bytes), or NULL. */
+sioc_conn *sioc__engine_find(sioc__engine *eng, const char *sid, size_t len);
+/* Handshake: a new session on `transport`, its open packet queued. For WebSocket, `ws` is the
+ * connection (attached); for polling, NULL. Returns the session (borrowed) or NULL (no memory). */
+sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, void *ws);
+
+void sioc__session_ref(sioc_conn *s);
+void sioc__session_unref(sioc_conn *s);
+
+/* Queues `m` (a new reference is taken) and wakes the transport. Returns 0, SIOC_ERR_CLOSED or
+ * SIOC_ERR_NOMEM. */
+int sioc__session_send(sioc_conn *s, sioc__msg *m);
+/* A packet from the session's transport (a POST, or its WebSocket). */
+void sioc__session_receive(sioc_conn *s, const sioc__eio_packet *p);
+/* Ends the session. With `flush`, what is queued goes out first. Idempotent. */
+void sioc__session_close(sioc_conn *s, const char *reason, bool flush);
+
+/* A polling GET arrived for the session: returns true when it is to be answered now (with
+ * sioc__session_poll_take), false when it is held (attached) until the engine wakes it. */
+bool sioc__session_poll_attach(sioc_conn *s, void *req);
+/* Encodes the queue (or a noop when it is empty) as a polling payload into `out`, empties the
+ * queue and detaches `req`. Returns 0 or -1 (no memory). */
+int sioc__session_poll_take(sioc_conn *s, void *req, sioc__buf *out);
+/* The held GET went away before it was answered. */
+void sioc__session_poll_lost(sioc_conn *s, void *req);
+
+/* A WebSocket with the session's sid opened: attach it as an upgrade probe. */
+void sioc__session_probe_attach(sioc_conn *s, void *ws);
+/* A packet on probe WebSocket `ws`. */
+void sioc__session_probe_receive(sioc_conn *s, void *ws, const sioc__eio_packet *p);
+/* The next message for WebSocket `ws` (borrowed), or NULL when nothing is due. Call
+ * sioc__session_ws_sent after writing it. */
+sioc__msg *sioc__session_ws_next(sioc_conn *s, void *ws);
+void sioc__session_ws_sent(sioc_conn *s, void *ws);
+/* WebSocket `ws` closed (`error`: it failed rather than closed cleanly). */
+void sioc__session_ws_lost(sioc_conn *s, void *ws, bool error);
+
+#endif

@@ -1,0 +1,474 @@
+/* Engine.IO over libwebsockets: the polling and WebSocket transports, and the handshake checks in
+ * the order Node's engine.io `verify()` makes them. */
+#include "transport/internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/log.h"
+
+static void io_wake(void *conn)
+{
+    lws_callback_on_writable(conn);
+}
+
+/* The engine has let go of this WebSocket: close it from its next WRITEABLE. */
+static void io_close(void *conn)
+{
+    sioc__pss *c = lws_wsi_user(conn);
+    if (c) {
+        c->sess = NULL;
+        c->close_status = LWS_CLOSE_STATUS_NORMAL;
+    }
+    lws_callback_on_writable(conn);
+}
+
+const sioc__eio_io sioc__lws_io = {io_wake, io_close};
+
+sioc__engine *sioc__engine_for_uri(sioc_server *srv, const char *uri, size_t len)
+{
+    for (sioc__engine *e = srv->engines; e; e = e->next) {
+        if (len >= e->path_len && memcmp(uri, e->path, e->path_len) == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static int reply_error(struct lws *wsi, sioc__eio_error code)
+{
+    char body[128];
+    sioc__eio_error_body(code, body, sizeof(body));
+    unsigned status = code == SIOC__EIO_ERR_FORBIDDEN ? HTTP_STATUS_FORBIDDEN : HTTP_STATUS_BAD_REQUEST;
+    sioc__log(SIOC_LOG_INFO, "engine.io: rejected request: %s", body);
+    return sioc__reply_simple(wsi, status, "application/json", body);
+}
+
+/* The query of an Engine.IO request. */
+typedef struct eio_query {
+    char transport[16];
+    char sid[32];
+    char eio[8];
+    bool has_sid;
+} eio_query;
+
+static void read_query(struct lws *wsi, eio_query *q)
+{
+    memset(q, 0, sizeof(*q));
+    sioc__query_arg(wsi, "transport", q->transport, sizeof(q->transport));
+    sioc__query_arg(wsi, "EIO", q->eio, sizeof(q->eio));
+    /* A sid too long to be ours still counts as given, and is unknown. */
+    q->has_sid = sioc__query_arg(wsi, "sid", q->sid, sizeof(q->sid)) != -1;
+}
+
+static bool transport_allowed(sioc__engine *eng, const char *name)
+{
+    unsigned t = eng->cfg.transports;
+    return (strcmp(name, "polling") == 0 && (t & SIOC_TRANSPORT_POLLING)) ||
+           (strcmp(name, "websocket") == 0 && (t & SIOC_TRANSPORT_WEBSOCKET));
+}
+
+/* Node's verify() for a plain HTTP request: transport, then sid, then the handshake's method,
+ * transport and protocol version. Returns the session (or NULL for a handshake) via *out, or
+ * a negative error code. */
+static int verify_http(sioc__engine *eng, const eio_query *q, int method, sioc_conn **out)
+{
+    *out = NULL;
+    if (!transport_allowed(eng, q->transport)) {
+        return -(int)SIOC__EIO_ERR_UNKNOWN_TRANSPORT - 1;
+    }
+    if (q->has_sid) {
+        sioc_conn *s = sioc__engine_find(eng, q->sid, strlen(q->sid));
+        if (!s) {
+            return -(int)SIOC__EIO_ERR_UNKNOWN_SID - 1;
+        }
+        if (strcmp(q->transport, "polling") != 0 || s->transport != SIOC__POLLING) {
+            return -(int)SIOC__EIO_ERR_BAD_REQUEST - 1; /* transport mismatch */
+        }
+        *out = s;
+        return 0;
+    }
+    if (method != LWSHUMETH_GET) {
+        return -(int)SIOC__EIO_ERR_BAD_HANDSHAKE_METHOD - 1;
+    }
+    if (strcmp(q->transport, "polling") != 0) {
+        return -(int)SIOC__EIO_ERR_BAD_REQUEST - 1; /* websocket handshake without upgrade */
+    }
+    if (strcmp(q->eio, "4") != 0) {
+        return -(int)SIOC__EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION - 1;
+    }
+    return 0;
+}
+
+static int reply_payload(struct lws *wsi, sioc_conn *s)
+{
+    sioc__buf out = {0};
+    sioc_server *srv = lws_context_user(lws_get_context(wsi));
+    int rc = sioc__session_poll_take(s, wsi, &out);
+    sioc__reply r;
+    if (rc == 0 && sioc__reply_begin(&r, wsi, HTTP_STATUS_OK, "text/plain; charset=UTF-8",
+                                     out.len) == 0) {
+        sioc__cors_headers(srv, &r);
+        rc = sioc__reply_finish(&r, out.data, out.len);
+    } else {
+        rc = -1;
+    }
+    sioc__buf_free(&out);
+    return rc;
+}
+
+static int handle_poll(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_conn *s)
+{
+    if (s->poll_req) {
+        /* Node: "overlap from client" ends the session; the new request gets a 400. */
+        sioc__log(SIOC_LOG_INFO, "session %s: overlapping polling GET", s->sid);
+        sioc__session_close(s, "transport error", false);
+        return sioc__reply_simple(wsi, HTTP_STATUS_BAD_REQUEST, NULL, NULL);
+    }
+    if (sioc__session_poll_attach(s, wsi)) {
+        return reply_payload(wsi, s);
+    }
+    c->role = ROLE_POLL_HELD;
+    c->sess = s;
+    /* Held until a packet is due: the heartbeat guarantees one within pingInterval. */
+    unsigned secs = (srv->opts->ping_interval_ms + srv->opts->ping_timeout_ms) / 1000 + 10;
+    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, (int)secs);
+    return 0;
+}
+
+static int reject_post(struct lws *wsi, unsigned status)
+{
+    /* The body is not read: the connection cannot be reused. */
+    sioc__reply r;
+    if (sioc__reply_begin(&r, wsi, status, NULL, 0) == 0) {
+        sioc__reply_header(&r, "connection:", "close");
+        sioc__reply_finish(&r, NULL, 0);
+    }
+    return -1;
+}
+
+static int start_post(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_conn *s)
+{
+    char len[32], type[64];
+    if (s->post_active) {
+        /* Node: "data request overlap from client". */
+        sioc__session_close(s, "transport error", false);
+        return reject_post(wsi, HTTP_STATUS_BAD_REQUEST);
+    }
+    if (sioc__header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, type, sizeof(type)) > 0 &&
+        strncmp(type, "application/octet-stream", 24) == 0) {
+        /* Engine.IO v4 polling carries binary as base64 text; Node calls this "invalid content". */
+        sioc__session_close(s, "transport error", false);
+        return reject_post(wsi, HTTP_STATUS_BAD_REQUEST);
+    }
+    if (sioc__header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, len, sizeof(len)) <= 0) {
+        return reject_post(wsi, HTTP_STATUS_LENGTH_REQUIRED);
+    }
+    unsigned long long n = strtoull(len, NULL, 10);
+    if (n > srv->opts->max_http_buffer_size) {
+        sioc__log(SIOC_LOG_INFO, "session %s: POST of %llu bytes over maxHttpBufferSize", s->sid, n);
+        return reject_post(wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE);
+    }
+    if (sioc__buf_reserve(&c->body, (size_t)n + 1) < 0) {
+        return reject_post(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE);
+    }
+    c->role = ROLE_POST;
+    c->sess = s;
+    c->expected = (size_t)n;
+    s->post_active = true;
+    sioc__session_ref(s);
+    if (n == 0) {
+        return sioc__eio_body_done(srv, wsi, c);
+    }
+    return 0;
+}
+
+int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__pss *c, int method)
+{
+    if (method == LWSHUMETH_OPTIONS && srv->opts->cors_count) {
+        return sioc__cors_preflight(srv, wsi);
+    }
+    eio_query q;
+    read_query(wsi, &q);
+    sioc_conn *s;
+    int err = verify_http(eng, &q, method, &s);
+    if (err < 0) {
+        return reply_error(wsi, (sioc__eio_error)(-err - 1));
+    }
+    if (!s) {
+        s = sioc__engine_open(eng, SIOC__POLLING, NULL);
+        if (!s) {
+            return sioc__reply_simple(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
+        }
+        sioc__log(SIOC_LOG_INFO, "engine %s: handshake %s (polling)", eng->path, s->sid);
+    }
+    if (method == LWSHUMETH_GET) {
+        return handle_poll(srv, wsi, c, s);
+    }
+    if (method == LWSHUMETH_POST) {
+        return start_post(srv, wsi, c, s);
+    }
+    return sioc__reply_simple(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, NULL, NULL);
+}
+
+int sioc__eio_body(sioc_server *srv, struct lws *wsi, sioc__pss *c, const void *in, size_t len)
+{
+    if (c->role != ROLE_POST) {
+        return 0;
+    }
+    if (c->body.len + len > c->expected) {
+        return reject_post(wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE);
+    }
+    return sioc__buf_append(&c->body, in, len) < 0 ? -1 : 0;
+}
+
+/* Delivers every packet of a POST body; a malformed one ends the session with "parse error". */
+static void deliver_payload(sioc_conn *s, sioc__buf *body)
+{
+    size_t pos = 0;
+    sioc__eio_packet p;
+    int rc;
+    if (body->len == 0) {
+        sioc__session_close(s, "parse error", false);
+        return;
+    }
+    while (s->state == SIOC__OPEN && (rc = sioc__eio_payload_next(body->data, body->len, &pos, &p))) {
+        if (rc < 0) {
+            sioc__log(SIOC_LOG_INFO, "session %s: malformed polling payload", s->sid);
+            sioc__session_close(s, "parse error", false);
+            return;
+        }
+        sioc__session_receive(s, &p);
+    }
+}
+
+int sioc__eio_body_done(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+{
+    if (c->role != ROLE_POST || !c->sess) {
+        return -1;
+    }
+    sioc_conn *s = c->sess;
+    c->sess = NULL;
+    c->role = ROLE_NONE;
+    deliver_payload(s, &c->body);
+    s->post_active = false;
+    sioc__session_unref(s);
+    sioc__buf_free(&c->body);
+    return sioc__reply_simple(wsi, HTTP_STATUS_OK, "text/html", "ok");
+}
+
+int sioc__eio_http_writeable(struct lws *wsi, sioc__pss *c)
+{
+    if (c->role != ROLE_POLL_HELD || !c->sess) {
+        return 0;
+    }
+    sioc_conn *s = c->sess;
+    c->sess = NULL;
+    c->role = ROLE_NONE;
+    return reply_payload(wsi, s);
+}
+
+void sioc__eio_http_closed(struct lws *wsi, sioc__pss *c)
+{
+    if (c->role != ROLE_POLL_HELD && c->role != ROLE_POST) {
+        return;
+    }
+    sioc_conn *s = c->sess;
+    c->sess = NULL;
+    if (s && c->role == ROLE_POLL_HELD) {
+        sioc__session_poll_lost(s, wsi);
+    } else if (s && c->role == ROLE_POST) {
+        s->post_active = false;
+        sioc__session_unref(s);
+    }
+    c->role = ROLE_NONE;
+    sioc__buf_free(&c->body);
+}
+
+/* ---- WebSocket ---- */
+
+static int reject_upgrade(struct lws *wsi, sioc__eio_error code)
+{
+    char body[128];
+    size_t n = sioc__eio_error_body(code, body, sizeof(body));
+    sioc__reply r;
+    sioc__log(SIOC_LOG_INFO, "engine.io: rejected upgrade: %s", body);
+    if (sioc__reply_begin(&r, wsi, HTTP_STATUS_BAD_REQUEST, "application/json", n) == 0) {
+        sioc__reply_header(&r, "connection:", "close");
+        sioc__reply_finish(&r, body, n);
+    }
+    return 1;
+}
+
+/* Node's verify() for an upgrade request. Returns 0 or an error code + 1 as a negative. */
+static int verify_upgrade(sioc__engine *eng, const eio_query *q)
+{
+    if (!transport_allowed(eng, q->transport)) {
+        return -(int)SIOC__EIO_ERR_UNKNOWN_TRANSPORT - 1;
+    }
+    if (strcmp(q->transport, "websocket") != 0) {
+        return -(int)SIOC__EIO_ERR_BAD_REQUEST - 1;
+    }
+    if (q->has_sid) {
+        sioc_conn *s = sioc__engine_find(eng, q->sid, strlen(q->sid));
+        if (!s) {
+            return -(int)SIOC__EIO_ERR_UNKNOWN_SID - 1;
+        }
+        /* Already upgraded or upgrading: Node drops the new WebSocket. */
+        return s->transport != SIOC__POLLING || s->probe_ws ? -(int)SIOC__EIO_ERR_BAD_REQUEST - 1
+                                                           : 0;
+    }
+    if (strcmp(q->eio, "4") != 0) {
+        return -(int)SIOC__EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION - 1;
+    }
+    return 0;
+}
+
+static sioc__engine *engine_of_request(sioc_server *srv, struct lws *wsi)
+{
+    char uri[1024];
+    int n = sioc__header(wsi, WSI_TOKEN_GET_URI, uri, sizeof(uri));
+    return n > 0 ? sioc__engine_for_uri(srv, uri, (size_t)n) : NULL;
+}
+
+int sioc__eio_confirm_upgrade(sioc_server *srv, struct lws *wsi)
+{
+    sioc__engine *eng = engine_of_request(srv, wsi);
+    if (!eng) {
+        return reject_upgrade(wsi, SIOC__EIO_ERR_BAD_REQUEST);
+    }
+    eio_query q;
+    read_query(wsi, &q);
+    int err = verify_upgrade(eng, &q);
+    return err < 0 ? reject_upgrade(wsi, (sioc__eio_error)(-err - 1)) : 0;
+}
+
+int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+{
+    sioc__engine *eng = engine_of_request(srv, wsi);
+    eio_query q;
+    read_query(wsi, &q);
+    memset(c, 0, sizeof(*c));
+    if (!eng || verify_upgrade(eng, &q) < 0) {
+        return -1; /* the session went away between the checks and the upgrade */
+    }
+    if (q.has_sid) {
+        /* The probe's session reference is the one sioc__session_probe_attach takes. */
+        c->sess = sioc__engine_find(eng, q.sid, strlen(q.sid));
+        c->role = ROLE_WS_PROBE;
+        sioc__session_probe_attach(c->sess, wsi);
+        return 0;
+    }
+    c->sess = sioc__engine_open(eng, SIOC__WEBSOCKET, wsi);
+    if (!c->sess) {
+        return -1;
+    }
+    c->role = ROLE_WS;
+    sioc__log(SIOC_LOG_INFO, "engine %s: handshake %s (websocket)", eng->path, c->sess->sid);
+    return 0;
+}
+
+static void close_with(struct lws *wsi, sioc__pss *c, int status)
+{
+    c->close_status = status;
+    c->discarding = true;
+    lws_callback_on_writable(wsi);
+}
+
+static void deliver_message(struct lws *wsi, sioc__pss *c)
+{
+    sioc__eio_packet p = {SIOC__EIO_MESSAGE, true, c->body.data, c->body.len};
+    if (!c->message_binary && sioc__eio_decode_text(c->body.data, c->body.len, &p) < 0) {
+        sioc__log(SIOC_LOG_INFO, "session %s: malformed packet", c->sess->sid);
+        if (c->role == ROLE_WS_PROBE) {
+            /* Node closes a probe that sends anything unexpected; polling carries on. */
+            sioc__session_ws_lost(c->sess, wsi, true);
+            c->sess = NULL;
+            close_with(wsi, c, LWS_CLOSE_STATUS_NORMAL);
+        } else {
+            sioc__session_close(c->sess, "parse error", false); /* closes this WebSocket */
+        }
+        return;
+    }
+    if (c->role == ROLE_WS_PROBE) {
+        sioc__session_probe_receive(c->sess, wsi, &p);
+        /* After "5" this connection carries the session. */
+        if (c->sess && c->sess->ws == wsi) {
+            c->role = ROLE_WS;
+        }
+    } else {
+        sioc__session_receive(c->sess, &p);
+    }
+}
+
+int sioc__eio_ws_receive(sioc_server *srv, struct lws *wsi, sioc__pss *c, const void *in,
+                         size_t len)
+{
+    if (!c->sess || c->discarding) {
+        return 0;
+    }
+    if (!c->in_message) {
+        c->in_message = true;
+        c->message_binary = lws_frame_is_binary(wsi);
+        sioc__buf_reset(&c->body);
+    }
+    if (c->body.len + len > srv->opts->max_http_buffer_size) {
+        /* As Node's ws: a message over maxPayload closes with 1009 and is a transport error. */
+        sioc__log(SIOC_LOG_INFO, "session %s: WebSocket message over maxHttpBufferSize",
+                  c->sess->sid);
+        sioc_conn *s = c->sess;
+        sioc__session_ws_lost(s, wsi, true);
+        c->sess = NULL;
+        sioc__buf_free(&c->body);
+        close_with(wsi, c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
+        return 0;
+    }
+    if (sioc__buf_append(&c->body, in, len) < 0) {
+        return -1;
+    }
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0) {
+        return 0;
+    }
+    c->in_message = false;
+    deliver_message(wsi, c);
+    if (c->body.cap > 65536) {
+        sioc__buf_free(&c->body); /* do not keep a large buffer per idle connection */
+    }
+    return 0;
+}
+
+int sioc__eio_ws_writeable(struct lws *wsi, sioc__pss *c)
+{
+    if (c->close_status) {
+        lws_close_reason(wsi, (enum lws_close_status)c->close_status, NULL, 0);
+        return -1;
+    }
+    if (!c->sess) {
+        return 0;
+    }
+    sioc__msg *m = sioc__session_ws_next(c->sess, wsi);
+    if (!m) {
+        return 0;
+    }
+    int n = lws_write(wsi, (unsigned char *)sioc__msg_payload(m), m->len,
+                      m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    if (n < 0) {
+        return -1;
+    }
+    sioc_conn *s = c->sess;
+    sioc__session_ws_sent(s, wsi);
+    if (c->sess && sioc__session_ws_next(c->sess, wsi)) {
+        lws_callback_on_writable(wsi);
+    }
+    return 0;
+}
+
+void sioc__eio_ws_closed(struct lws *wsi, sioc__pss *c)
+{
+    sioc_conn *s = c->sess;
+    c->sess = NULL;
+    if (s) {
+        sioc__session_ws_lost(s, wsi, false);
+    }
+    sioc__buf_free(&c->body);
+}

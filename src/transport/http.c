@@ -1,0 +1,340 @@
+/* HTTP plumbing: responses, query and header access, CORS, the client bundle and static files. */
+#include "transport/internal.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/log.h"
+
+#define HEADER_SPACE 2048
+
+int sioc__reply_begin(sioc__reply *r, struct lws *wsi, unsigned status, const char *content_type,
+                      size_t body_len)
+{
+    memset(r, 0, sizeof(*r));
+    r->wsi = wsi;
+    r->mem = malloc(LWS_PRE + HEADER_SPACE + body_len);
+    if (!r->mem) {
+        return -1;
+    }
+    r->start = r->p = r->mem + LWS_PRE;
+    r->end = r->start + HEADER_SPACE - 1;
+    lws_filepos_t len = content_type || body_len ? body_len : LWS_ILLEGAL_HTTP_CONTENT_LEN;
+    if (status == HTTP_STATUS_NOT_MODIFIED) {
+        len = LWS_ILLEGAL_HTTP_CONTENT_LEN;
+    }
+    r->failed = lws_add_http_common_headers(wsi, status, content_type, len, &r->p, r->end) != 0;
+    return 0;
+}
+
+void sioc__reply_header(sioc__reply *r, const char *name, const char *value)
+{
+    if (!r->failed) {
+        r->failed = lws_add_http_header_by_name(r->wsi, (const unsigned char *)name,
+                                                (const unsigned char *)value, (int)strlen(value),
+                                                &r->p, r->end) != 0;
+    }
+}
+
+int sioc__reply_finish(sioc__reply *r, const void *body, size_t len)
+{
+    int rc = -1;
+    if (!r->failed && lws_finalize_http_header(r->wsi, &r->p, r->end) == 0) {
+        if (len) {
+            memcpy(r->p, body, len);
+        }
+        size_t total = (size_t)(r->p - r->start) + len;
+        if (lws_write(r->wsi, r->start, total, LWS_WRITE_HTTP_FINAL) == (int)total) {
+            rc = lws_http_transaction_completed(r->wsi) ? -1 : 0;
+        }
+    }
+    free(r->mem);
+    r->mem = NULL;
+    return rc;
+}
+
+int sioc__reply_simple(struct lws *wsi, unsigned status, const char *content_type,
+                       const char *body)
+{
+    sioc__reply r;
+    size_t len = body ? strlen(body) : 0;
+    if (sioc__reply_begin(&r, wsi, status, content_type, len) < 0) {
+        return -1;
+    }
+    sioc__cors_headers(lws_context_user(lws_get_context(wsi)), &r);
+    return sioc__reply_finish(&r, body, len);
+}
+
+int sioc__header(struct lws *wsi, enum lws_token_indexes h, char *out, size_t cap)
+{
+    int n = lws_hdr_total_length(wsi, h);
+    if (n <= 0 || (size_t)n >= cap) {
+        return -1;
+    }
+    return lws_hdr_copy(wsi, out, (int)cap, h);
+}
+
+/* Compares fragment `i` of the query (`flen` bytes, "name=value") with `name`; copies the value
+ * on a match. Returns the value's length, -1 for no match, -2 for a match too long for `out`. */
+static int match_arg(struct lws *wsi, int i, int flen, const char *name, char *out, size_t cap)
+{
+    char small[256];
+    char *frag = (size_t)flen < sizeof(small) ? small : malloc((size_t)flen + 1);
+    size_t nlen = strlen(name);
+    int rc = -1;
+    if (frag && lws_hdr_copy_fragment(wsi, frag, flen + 1, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0 &&
+        (size_t)flen > nlen && frag[nlen] == '=' && memcmp(frag, name, nlen) == 0) {
+        size_t vlen = (size_t)flen - nlen - 1;
+        rc = vlen < cap ? (int)vlen : -2;
+        if (rc >= 0) {
+            memcpy(out, frag + nlen + 1, vlen + 1);
+        }
+    }
+    if (frag != small) {
+        free(frag);
+    }
+    return rc;
+}
+
+int sioc__query_arg(struct lws *wsi, const char *name, char *out, size_t cap)
+{
+    for (int i = 0;; i++) {
+        int flen = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (flen <= 0) {
+            return -1;
+        }
+        int rc = match_arg(wsi, i, flen, name, out, cap);
+        if (rc != -1) {
+            return rc;
+        }
+    }
+}
+
+/* The allowed origin to echo for this request's Origin, or NULL when none applies. */
+static const char *cors_match(sioc_server *srv, const char *origin)
+{
+    const sioc_options *o = srv->opts;
+    for (size_t i = 0; i < o->cors_count; i++) {
+        if (strcmp(o->cors_origins[i], "*") == 0) {
+            /* With credentials a browser refuses "*": reflect the origin, as the cors package's
+             * `origin: true` does. */
+            return o->cors_credentials && origin ? origin : "*";
+        }
+        if (origin && strcmp(o->cors_origins[i], origin) == 0) {
+            return origin;
+        }
+    }
+    return NULL;
+}
+
+static void add_cors(sioc_server *srv, sioc__reply *r, char *origin, size_t cap)
+{
+    if (!srv->opts->cors_count) {
+        return;
+    }
+    bool has_origin = sioc__header(r->wsi, WSI_TOKEN_ORIGIN, origin, cap) >= 0;
+    const char *allow = cors_match(srv, has_origin ? origin : NULL);
+    if (!allow) {
+        if (has_origin) {
+            sioc__log(SIOC_LOG_INFO, "CORS: origin %s is not allowed", origin);
+        }
+        return;
+    }
+    sioc__reply_header(r, "access-control-allow-origin:", allow);
+    if (strcmp(allow, "*") != 0) {
+        sioc__reply_header(r, "vary:", "Origin");
+    }
+    if (srv->opts->cors_credentials) {
+        sioc__reply_header(r, "access-control-allow-credentials:", "true");
+    }
+}
+
+void sioc__cors_headers(sioc_server *srv, sioc__reply *r)
+{
+    char origin[512];
+    add_cors(srv, r, origin, sizeof(origin));
+}
+
+int sioc__cors_preflight(sioc_server *srv, struct lws *wsi)
+{
+    sioc__reply r;
+    char origin[512], req_headers[1024];
+    if (sioc__reply_begin(&r, wsi, HTTP_STATUS_NO_CONTENT, NULL, 0) < 0) {
+        return -1;
+    }
+    add_cors(srv, &r, origin, sizeof(origin));
+    sioc__reply_header(&r, "access-control-allow-methods:", "GET,HEAD,PUT,PATCH,POST,DELETE");
+    if (sioc__header(wsi, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS, req_headers, sizeof(req_headers)) >
+        0) {
+        sioc__reply_header(&r, "access-control-allow-headers:", req_headers);
+    }
+    sioc__reply_header(&r, "content-length:", "0");
+    return sioc__reply_finish(&r, NULL, 0);
+}
+
+/* ---- the client bundle ---- */
+
+/* Node's socket.io serves these names under its path: socket.io(.msgpack|.esm)?(.min)?.js(.map)? */
+static bool is_client_file(const char *name)
+{
+    static const char *const names[] = {
+        "socket.io.js",         "socket.io.min.js",         "socket.io.msgpack.min.js",
+        "socket.io.esm.min.js", "socket.io.js.map",         "socket.io.min.js.map",
+        "socket.io.msgpack.min.js.map", "socket.io.esm.min.js.map",
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(name, names[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void sioc__client_etag_init(sioc_server *srv)
+{
+    /* Node's ETag is the client package's version, quoted. */
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/../package.json", srv->opts->client_dir);
+    json_t *pkg = json_load_file(path, 0, NULL);
+    const char *version = json_string_value(json_object_get(pkg, "version"));
+    snprintf(srv->client_etag, sizeof(srv->client_etag), "\"%s\"", version ? version : SIOC_VERSION);
+    json_decref(pkg);
+}
+
+static bool etag_matches(sioc_server *srv, struct lws *wsi)
+{
+    char inm[128];
+    if (sioc__header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, inm, sizeof(inm)) < 0) {
+        return false;
+    }
+    return strcmp(inm, srv->client_etag) == 0 ||
+           (strncmp(inm, "W/", 2) == 0 && strcmp(inm + 2, srv->client_etag) == 0);
+}
+
+static int serve_file(struct lws *wsi, const char *file, const char *mime, const char *extra)
+{
+    int n = lws_serve_http_file(wsi, file, mime, extra, extra ? (int)strlen(extra) : 0);
+    if (n < 0) {
+        return -1;
+    }
+    /* 1 means lws answered and finished the transaction itself (e.g. it could not open it). */
+    return n > 0 && lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+int sioc__serve_client(sioc_server *srv, struct lws *wsi, const char *uri, int *ret)
+{
+    const char *path = srv->opts->path;
+    size_t plen = strlen(path);
+    if (!srv->opts->serve_client || strncmp(uri, path, plen) != 0 || !is_client_file(uri + plen)) {
+        return 1;
+    }
+    const char *name = uri + plen;
+    if (etag_matches(srv, wsi)) {
+        sioc__reply r;
+        *ret = sioc__reply_begin(&r, wsi, HTTP_STATUS_NOT_MODIFIED, NULL, 0) < 0
+                   ? -1
+                   : (sioc__cors_headers(srv, &r), sioc__reply_finish(&r, NULL, 0));
+        return 0;
+    }
+    char file[PATH_MAX], extra[256];
+    snprintf(file, sizeof(file), "%s/%s", srv->opts->client_dir, name);
+    bool map = strstr(name, ".map") != NULL;
+    /* lws wants ready-made header lines here. */
+    snprintf(extra, sizeof(extra), "ETag: %s\r\nCache-Control: public, max-age=0\r\n",
+             srv->client_etag);
+    *ret = serve_file(wsi, file,
+                      map ? "application/json; charset=utf-8"
+                          : "application/javascript; charset=utf-8",
+                      extra);
+    return 0;
+}
+
+/* ---- static files ---- */
+
+static const char *mime_for(const char *file)
+{
+    static const struct {
+        const char *ext, *mime;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".htm", "text/html; charset=utf-8"},
+        {".js", "application/javascript; charset=utf-8"},
+        {".mjs", "application/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json; charset=utf-8"},
+        {".map", "application/json; charset=utf-8"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".jpg", "image/jpeg"},
+        {".jpeg", "image/jpeg"},
+        {".gif", "image/gif"},
+        {".ico", "image/x-icon"},
+        {".webp", "image/webp"},
+        {".wasm", "application/wasm"},
+        {".woff", "font/woff"},
+        {".woff2", "font/woff2"},
+    };
+    const char *dot = strrchr(file, '.');
+    for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++) {
+        if (strcasecmp(dot, types[i].ext) == 0) {
+            return types[i].mime;
+        }
+    }
+    return "application/octet-stream";
+}
+
+/* True when the URI path could name a file below the root: no "..", no NUL, no backslash. */
+static bool safe_uri(const char *uri)
+{
+    if (uri[0] != '/' || strchr(uri, '\\')) {
+        return false;
+    }
+    for (const char *p = uri; (p = strstr(p, "..")) != NULL; p += 2) {
+        bool starts = p[-1] == '/';
+        bool ends = p[2] == '/' || p[2] == '\0';
+        if (starts && ends) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Resolves `uri` to a regular file inside the public directory (index.html for directories).
+ * Returns 0 with the real path in `out`, or -1. */
+static int resolve_static(sioc_server *srv, const char *uri, char *out)
+{
+    char root[PATH_MAX], joined[PATH_MAX + 16], real[PATH_MAX];
+    if (!realpath(srv->opts->public_dir, root) || !safe_uri(uri)) {
+        return -1;
+    }
+    snprintf(joined, sizeof(joined), "%s%s", root, uri);
+    struct stat st;
+    if (stat(joined, &st) == 0 && S_ISDIR(st.st_mode)) {
+        strncat(joined, uri[strlen(uri) - 1] == '/' ? "index.html" : "/index.html",
+                sizeof(joined) - strlen(joined) - 1);
+    }
+    /* realpath() also defeats symlinks that lead out of the root. */
+    size_t rlen = strlen(root);
+    if (!realpath(joined, real) || strncmp(real, root, rlen) != 0 || real[rlen] != '/' ||
+        stat(real, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return -1;
+    }
+    memcpy(out, real, strlen(real) + 1);
+    return 0;
+}
+
+int sioc__serve_static(sioc_server *srv, struct lws *wsi, const char *uri, int method)
+{
+    char file[PATH_MAX];
+    if (!srv->opts->public_dir || (method != LWSHUMETH_GET && method != LWSHUMETH_HEAD) ||
+        resolve_static(srv, uri, file) < 0) {
+        return sioc__reply_simple(wsi, HTTP_STATUS_NOT_FOUND, "text/plain; charset=utf-8",
+                                  "Not Found");
+    }
+    return serve_file(wsi, file, mime_for(file), NULL);
+}

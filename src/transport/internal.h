@@ -1,0 +1,98 @@
+/* Shared by the transport files: the server object and per-connection state. This is the only
+ * layer that includes <libwebsockets.h>. */
+#ifndef SIOC_TRANSPORT_INTERNAL_H
+#define SIOC_TRANSPORT_INTERNAL_H
+
+#include <libwebsockets.h>
+#include <signal.h>
+#include <uv.h>
+
+#include "core/options.h"
+#include "eio/engine.h"
+#include "util/buf.h"
+#include "util/wheel.h"
+
+_Static_assert(LWS_PRE <= SIOC_MSG_HEADROOM, "messages need room for the WebSocket frame header");
+
+struct sioc_server {
+    sioc_options *opts;
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    uv_loop_t *uv;
+    void *foreign_loops[1];
+    sioc__wheel wheel;
+    lws_sorted_usec_list_t tick;
+    sioc__engine *engines; /* the Socket.IO path's first */
+    volatile sig_atomic_t stopping;
+    int port;
+    char client_etag[64];
+};
+
+/* What a connection is doing for us. lws resets this between HTTP transactions and at the
+ * WebSocket upgrade, so it only ever holds state for the current request or the WebSocket. */
+typedef enum conn_role {
+    ROLE_NONE = 0,
+    ROLE_POLL_HELD, /* a polling GET waiting for packets */
+    ROLE_POST,      /* a polling POST whose body is being read */
+    ROLE_WS,        /* a WebSocket carrying a session */
+    ROLE_WS_PROBE,  /* a WebSocket being upgraded to */
+} conn_role;
+
+typedef struct sioc__pss {
+    conn_role role;
+    sioc_conn *sess; /* holds a session reference while set */
+    sioc__buf body;  /* POST body, or a WebSocket message being reassembled */
+    size_t expected; /* POST Content-Length */
+    bool in_message;
+    bool message_binary;
+    bool discarding;
+    int close_status; /* a WebSocket close to send from the next WRITEABLE */
+} sioc__pss;
+
+/* An HTTP response under construction: status, headers, then one write with the body. */
+typedef struct sioc__reply {
+    struct lws *wsi;
+    unsigned char *start, *p, *end;
+    unsigned char *mem;
+    bool failed;
+} sioc__reply;
+
+/* http.c */
+int sioc__reply_begin(sioc__reply *r, struct lws *wsi, unsigned status, const char *content_type,
+                      size_t body_len);
+void sioc__reply_header(sioc__reply *r, const char *name, const char *value);
+/* Sends headers and body and completes the transaction. Returns what the lws callback returns. */
+int sioc__reply_finish(sioc__reply *r, const void *body, size_t len);
+int sioc__reply_simple(struct lws *wsi, unsigned status, const char *content_type,
+                       const char *body);
+/* Adds the CORS headers the options call for, given the request's Origin. */
+void sioc__cors_headers(sioc_server *srv, sioc__reply *r);
+/* Answers a CORS preflight (OPTIONS). */
+int sioc__cors_preflight(sioc_server *srv, struct lws *wsi);
+/* Serves the client bundle if `uri` names one; returns 1 when it did not match. */
+int sioc__serve_client(sioc_server *srv, struct lws *wsi, const char *uri, int *ret);
+/* Serves a static file from the public directory, or 404. */
+int sioc__serve_static(sioc_server *srv, struct lws *wsi, const char *uri, int method);
+void sioc__client_etag_init(sioc_server *srv);
+/* Copies query argument `name` (without "=") into `out`; returns its length, -1 when absent, or
+ * -2 when present but too long for `out`. */
+int sioc__query_arg(struct lws *wsi, const char *name, char *out, size_t cap);
+/* Copies header `h` into `out`; returns its length or -1 when absent or too long. */
+int sioc__header(struct lws *wsi, enum lws_token_indexes h, char *out, size_t cap);
+
+/* engine_io.c */
+extern const sioc__eio_io sioc__lws_io;
+sioc__engine *sioc__engine_for_uri(sioc_server *srv, const char *uri, size_t len);
+int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__pss *c, int method);
+int sioc__eio_body(sioc_server *srv, struct lws *wsi, sioc__pss *c, const void *in, size_t len);
+int sioc__eio_body_done(sioc_server *srv, struct lws *wsi, sioc__pss *c);
+int sioc__eio_http_writeable(struct lws *wsi, sioc__pss *c);
+void sioc__eio_http_closed(struct lws *wsi, sioc__pss *c);
+int sioc__eio_confirm_upgrade(sioc_server *srv, struct lws *wsi);
+int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c);
+int sioc__eio_ws_receive(sioc_server *srv, struct lws *wsi, sioc__pss *c, const void *in,
+                         size_t len);
+int sioc__eio_ws_writeable(struct lws *wsi, sioc__pss *c);
+void sioc__eio_ws_closed(struct lws *wsi, sioc__pss *c);
+
+#endif

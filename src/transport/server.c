@@ -1,0 +1,319 @@
+/* The server: the libwebsockets context on a libuv (or poll) loop, the one protocol callback that
+ * routes every request, and the periodic tick that drives the timer wheel. */
+#include "transport/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+static int on_http(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+{
+    char *uri;
+    int ulen;
+    int method = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+    if (method < 0 || ulen <= 0) {
+        return sioc__reply_simple(wsi, HTTP_STATUS_BAD_REQUEST, NULL, NULL);
+    }
+    char path[1024];
+    if ((size_t)ulen >= sizeof(path)) {
+        return sioc__reply_simple(wsi, HTTP_STATUS_REQ_URI_TOO_LONG, NULL, NULL);
+    }
+    memcpy(path, uri, (size_t)ulen);
+    path[ulen] = '\0';
+    memset(c, 0, sizeof(*c));
+    int ret;
+    if (sioc__serve_client(srv, wsi, path, &ret) == 0) {
+        return ret;
+    }
+    sioc__engine *eng = sioc__engine_for_uri(srv, path, (size_t)ulen);
+    if (eng) {
+        return sioc__eio_http(srv, eng, wsi, c, method);
+    }
+    return sioc__serve_static(srv, wsi, path, method);
+}
+
+static void on_cancel(sioc_server *srv)
+{
+    if (srv->stopping && srv->uv) {
+        uv_stop(srv->uv);
+    }
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    sioc_server *srv = lws_context_user(lws_get_context(wsi));
+    sioc__pss *c = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return on_http(srv, wsi, c);
+    case LWS_CALLBACK_HTTP_BODY:
+        return sioc__eio_body(srv, wsi, c, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return sioc__eio_body_done(srv, wsi, c);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return sioc__eio_http_writeable(wsi, c);
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (c) {
+            sioc__eio_http_closed(wsi, c);
+        }
+        break;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return sioc__eio_confirm_upgrade(srv, wsi);
+    case LWS_CALLBACK_ESTABLISHED:
+        return sioc__eio_ws_open(srv, wsi, c);
+    case LWS_CALLBACK_RECEIVE:
+        return sioc__eio_ws_receive(srv, wsi, c, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return sioc__eio_ws_writeable(wsi, c);
+    case LWS_CALLBACK_CLOSED:
+        sioc__eio_ws_closed(wsi, c);
+        break;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        on_cancel(srv);
+        break;
+    default:
+        break;
+    }
+    /* Without this, a request after a static file on a keep-alive connection breaks. */
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* Big enough for one small WebSocket frame: larger messages are reassembled in sioc__pss. */
+#define RX_BUFFER_SIZE 4096
+
+static const struct lws_protocols protocols[] = {
+    /* First: upgrades without Sec-WebSocket-Protocol bind to the first protocol. */
+    {"sioc", callback, sizeof(sioc__pss), RX_BUFFER_SIZE, 0, NULL, 256 * 1024},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* Engine.IO has its own heartbeat: lws's idle WebSocket PING only needs to catch dead peers that
+ * the heartbeat somehow did not. */
+static const lws_retry_bo_t retry_policy = {
+    .secs_since_valid_ping = 3000,
+    .secs_since_valid_hangup = 3600,
+};
+
+static void on_tick(lws_sorted_usec_list_t *sul)
+{
+    sioc_server *srv = CONTAINER(sul, sioc_server, tick);
+    sioc__wheel_advance(&srv->wheel, sioc__now_ms());
+    lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick, SIOC_WHEEL_TICK_MS * LWS_US_PER_MS);
+}
+
+static int log_mask(sioc_log_level level)
+{
+    return level >= SIOC_LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE : LLL_ERR;
+}
+
+static void lws_log_line(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
+        n--;
+    }
+    sioc__log(level == LLL_ERR ? SIOC_LOG_ERROR : SIOC_LOG_DEBUG, "lws: %.*s", (int)n, line);
+}
+
+static int create_context(sioc_server *srv)
+{
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.port = srv->opts->port;
+    info.iface = srv->opts->host;
+    info.protocols = protocols;
+    info.user = srv;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.retry_and_idle_policy = &retry_policy;
+    info.pt_serv_buf_size = 64 * 1024;
+    info.keepalive_timeout = 30;
+    info.timeout_secs = 30;
+    info.vhost_name = "default";
+    if (srv->uv) {
+        info.options |= LWS_SERVER_OPTION_LIBUV;
+        srv->foreign_loops[0] = srv->uv;
+        info.foreign_loops = srv->foreign_loops;
+    }
+    lws_set_log_level(log_mask(srv->opts->log_level), lws_log_line);
+    srv->ctx = lws_create_context(&info);
+    if (!srv->ctx) {
+        return SIOC_ERR_LISTEN;
+    }
+    srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
+    srv->port = srv->vhost ? lws_get_vhost_listen_port(srv->vhost) : srv->opts->port;
+    return 0;
+}
+
+static sioc__engine_cfg engine_cfg(const sioc_options *o)
+{
+    sioc__engine_cfg cfg = {
+        .ping_interval_ms = o->ping_interval_ms,
+        .ping_timeout_ms = o->ping_timeout_ms,
+        .upgrade_timeout_ms = o->upgrade_timeout_ms,
+        .max_payload = o->max_http_buffer_size,
+        .transports = o->transports,
+    };
+    return cfg;
+}
+
+static int add_engine(sioc_server *srv, const char *path, const sioc_engine_handlers *h,
+                      void *user_data)
+{
+    sioc__engine_cfg cfg = engine_cfg(srv->opts);
+    sioc__engine *eng = sioc__engine_new(path, &cfg, h, user_data, &srv->wheel, &sioc__lws_io);
+    if (!eng) {
+        return SIOC_ERR_NOMEM;
+    }
+    /* Longer paths first, so "/a/b/" wins over "/a/". */
+    sioc__engine **at = &srv->engines;
+    while (*at && (*at)->path_len >= eng->path_len) {
+        at = &(*at)->next;
+    }
+    eng->next = *at;
+    *at = eng;
+    return 0;
+}
+
+static int start_loop(sioc_server *srv)
+{
+    if (srv->opts->loop != SIOC_LOOP_LIBUV) {
+        return 0;
+    }
+    srv->uv = malloc(sizeof(*srv->uv));
+    if (!srv->uv) {
+        return SIOC_ERR_NOMEM;
+    }
+    if (uv_loop_init(srv->uv) != 0) {
+        free(srv->uv);
+        srv->uv = NULL;
+        return SIOC_ERR_SYSTEM;
+    }
+    return 0;
+}
+
+int sioc_server_new(const sioc_options *opts, sioc_server **out)
+{
+    if (!out) {
+        return SIOC_ERR_INVALID;
+    }
+    sioc_server *srv = calloc(1, sizeof(*srv));
+    if (!srv) {
+        return SIOC_ERR_NOMEM;
+    }
+    int rc = sioc__options_copy(opts, &srv->opts);
+    if (rc == 0) {
+        sioc__log_level = (int)srv->opts->log_level;
+        sioc__wheel_init(&srv->wheel, sioc__now_ms());
+        sioc__client_etag_init(srv);
+        rc = add_engine(srv, srv->opts->path, NULL, NULL);
+    }
+    rc = rc ? rc : start_loop(srv);
+    rc = rc ? rc : create_context(srv);
+    if (rc < 0) {
+        sioc_server_free(srv);
+        return rc;
+    }
+    lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick, SIOC_WHEEL_TICK_MS * LWS_US_PER_MS);
+    *out = srv;
+    return 0;
+}
+
+int sioc_server_attach_engine(sioc_server *srv, const char *path,
+                              const sioc_engine_handlers *handlers, void *user_data)
+{
+    if (!srv || !path || path[0] != '/') {
+        return SIOC_ERR_INVALID;
+    }
+    char *norm = sioc__normalize_path(path);
+    if (!norm) {
+        return SIOC_ERR_NOMEM;
+    }
+    int rc = 0;
+    for (sioc__engine *e = srv->engines; e; e = e->next) {
+        if (strcmp(e->path, norm) == 0) {
+            /* The server's own path may be taken over while it has no handlers yet. */
+            bool bare = !e->handlers.on_open && !e->handlers.on_message && !e->handlers.on_close;
+            if (bare && e->sessions.count == 0 && handlers) {
+                e->handlers = *handlers;
+                e->user_data = user_data;
+            } else {
+                rc = SIOC_ERR_INVALID;
+            }
+            free(norm);
+            return rc;
+        }
+    }
+    rc = add_engine(srv, norm, handlers, user_data);
+    free(norm);
+    return rc;
+}
+
+int sioc_server_port(const sioc_server *srv)
+{
+    return srv ? srv->port : SIOC_ERR_INVALID;
+}
+
+int sioc_server_run(sioc_server *srv)
+{
+    if (!srv) {
+        return SIOC_ERR_INVALID;
+    }
+    if (srv->uv) {
+        /* uv_run returns once uv_stop is called from the cancel callback. */
+        while (!srv->stopping) {
+            uv_run(srv->uv, UV_RUN_DEFAULT);
+        }
+    } else {
+        while (!srv->stopping) {
+            if (lws_service(srv->ctx, 0) < 0) {
+                return SIOC_ERR_SYSTEM;
+            }
+        }
+    }
+    srv->stopping = 0;
+    return 0;
+}
+
+void sioc_server_stop(sioc_server *srv)
+{
+    if (srv && srv->ctx) {
+        srv->stopping = 1;
+        lws_cancel_service(srv->ctx);
+    }
+}
+
+void sioc_server_free(sioc_server *srv)
+{
+    if (!srv) {
+        return;
+    }
+    /* Sessions end first, with their reason, while their connections still exist. */
+    for (sioc__engine *e = srv->engines; e; e = e->next) {
+        sioc__engine_close_all(e, "server shutting down");
+    }
+    if (srv->ctx) {
+        lws_sul_cancel(&srv->tick);
+        lws_context_destroy(srv->ctx);
+        if (srv->uv) {
+            /* With a foreign libuv loop, lws finishes its teardown once the loop has run the
+             * handles' close callbacks. */
+            uv_run(srv->uv, UV_RUN_DEFAULT);
+            lws_context_destroy(srv->ctx);
+        }
+    }
+    if (srv->uv) {
+        uv_loop_close(srv->uv);
+        free(srv->uv);
+    }
+    while (srv->engines) {
+        sioc__engine *next = srv->engines->next;
+        sioc__engine_free(srv->engines);
+        srv->engines = next;
+    }
+    sioc_options_free(srv->opts);
+    free(srv);
+}

@@ -1,0 +1,101 @@
+#include "util/base64.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/random.h>
+
+static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void sioc__base64_encode(const unsigned char *in, size_t n, char *out)
+{
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        *out++ = alphabet[v >> 18];
+        *out++ = alphabet[(v >> 12) & 63];
+        *out++ = alphabet[(v >> 6) & 63];
+        *out++ = alphabet[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
+        *out++ = alphabet[v >> 18];
+        *out++ = alphabet[(v >> 12) & 63];
+        *out++ = i + 1 < n ? alphabet[(v >> 6) & 63] : '=';
+        *out++ = '=';
+    }
+}
+
+static int value_of(char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+long sioc__base64_decode(const char *in, size_t n, unsigned char *out)
+{
+    if (n % 4) {
+        return -1;
+    }
+    long len = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        bool last = i + 4 == n;
+        int pad = last ? (in[i + 3] == '=') + (in[i + 2] == '=' && in[i + 3] == '=') : 0;
+        int v[4];
+        for (int k = 0; k < 4 - pad; k++) {
+            if ((v[k] = value_of(in[i + k])) < 0) {
+                return -1;
+            }
+        }
+        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12;
+        w |= pad < 2 ? (uint32_t)v[2] << 6 : 0;
+        w |= pad < 1 ? (uint32_t)v[3] : 0;
+        out[len++] = (unsigned char)(w >> 16);
+        if (pad < 2) {
+            out[len++] = (unsigned char)(w >> 8);
+        }
+        if (pad < 1) {
+            out[len++] = (unsigned char)w;
+        }
+    }
+    return len;
+}
+
+int sioc__random_bytes(void *out, size_t n)
+{
+    unsigned char *p = out;
+    while (n) {
+        ssize_t got = getrandom(p, n, 0);
+        if (got < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        p += got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+int sioc__random_id(char out[21])
+{
+    unsigned char raw[15];
+    if (sioc__random_bytes(raw, sizeof(raw)) < 0) {
+        return -1;
+    }
+    sioc__base64_encode(raw, sizeof(raw), out);
+    for (int i = 0; i < 20; i++) {
+        out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+    }
+    out[20] = '\0';
+    return 0;
+}

@@ -1,0 +1,23 @@
+/* Base64 (RFC 4648, standard alphabet, padded), as Engine.IO sends binary over polling. */
+#ifndef SIOC_UTIL_BASE64_H
+#define SIOC_UTIL_BASE64_H
+
+#include <stddef.h>
+
+static inline size_t sioc__base64_encoded_len(size_t n)
+{
+    return (n + 2) / 3 * 4;
+}
+/* Writes sioc__base64_encoded_len(n) characters to `out` (no NUL). */
+void sioc__base64_encode(const unsigned char *in, size_t n, char *out);
+/* Decodes `n` characters into `out` (room for n / 4 * 3 bytes). Returns the decoded length, or -1
+ * when the input is not padded base64. */
+long sioc__base64_decode(const char *in, size_t n, unsigned char *out);
+
+/* `n` random bytes from the kernel. Returns 0, or -1 when none could be had. */
+int sioc__random_bytes(void *out, size_t n);
+/* Writes a fresh unguessable id of 20 URL-safe characters and a NUL (Node's base64id: 15 random
+ * bytes). Returns 0 or -1. */
+int sioc__random_id(char out[21]);
+
+#endif
