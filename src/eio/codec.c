@@ -33,13 +33,15 @@ static int decode_base64_segment(char *seg, size_t n, sioc__eio_packet *out)
 
 int sioc__eio_payload_next(char *body, size_t len, size_t *pos, sioc__eio_packet *out)
 {
-    if (*pos >= len) {
+    /* *pos == len means one more (empty) segment is due: an empty body, or a trailing separator,
+     * which Node's parser reports as an error too. Past the last segment *pos is len + 1. */
+    if (*pos > len) {
         return 0;
     }
     char *seg = body + *pos;
     char *end = memchr(seg, SIOC__EIO_SEPARATOR, len - *pos);
     size_t n = end ? (size_t)(end - seg) : len - *pos;
-    *pos += n + (end != NULL);
+    *pos += n + 1;
     if (n > 0 && seg[0] == 'b') {
         return decode_base64_segment(seg + 1, n - 1, out);
     }

@@ -35,8 +35,9 @@ int sioc__eio_decode_text(const char *s, size_t n, sioc__eio_packet *out);
 
 /* Decodes the next packet of a polling payload, starting at *pos, and advances *pos past it and its
  * separator. A segment "b<base64>" is a binary message, decoded in place inside `body` (hence not
- * const). Returns 1 when a packet was decoded, 0 at the end of the payload, -1 on a malformed
- * segment (empty, bad type or bad base64); after -1 the rest of the payload is not to be trusted. */
+ * const). Start with *pos = 0. Returns 1 when a packet was decoded, 0 at the end of the payload,
+ * -1 on a malformed segment (empty, bad type or bad base64; an empty body or a trailing separator
+ * counts as an empty segment); after -1 the rest of the payload is not to be trusted. */
 int sioc__eio_payload_next(char *body, size_t len, size_t *pos, sioc__eio_packet *out);
 
 /* Appends the polling form of one queued message: text as is, binary as "b" + base64. */

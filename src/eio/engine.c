@@ -90,7 +90,7 @@ static void on_upgrade_timeout(sioc__timer *t);
 static void schedule_ping(sioc_conn *s)
 {
     sioc__timer_start(s->eng->wheel, &s->ping_timer,
-                      sioc__now_ms() + s->eng->cfg.ping_interval_ms, on_ping_due);
+                      sioc__wheel_now(s->eng->wheel) + s->eng->cfg.ping_interval_ms, on_ping_due);
 }
 
 /* Engine.IO v4 "Heartbeat": the server pings every pingInterval; a pong must follow within
@@ -99,7 +99,7 @@ static void on_ping_due(sioc__timer *t)
 {
     sioc_conn *s = CONTAINER(t, sioc_conn, ping_timer);
     sioc__timer_start(s->eng->wheel, &s->timeout_timer,
-                      sioc__now_ms() + s->eng->cfg.ping_timeout_ms, on_ping_timeout);
+                      sioc__wheel_now(s->eng->wheel) + s->eng->cfg.ping_timeout_ms, on_ping_timeout);
     sioc__msg *ping = canned('2', "");
     if (!ping || sioc__session_send(s, ping) < 0) {
         sioc__session_close(s, "transport error", false);
@@ -341,7 +341,7 @@ void sioc__session_probe_attach(sioc_conn *s, void *ws)
     sioc__session_ref(s);
     s->probe_ws = ws;
     sioc__timer_start(s->eng->wheel, &s->upgrade_timer,
-                      sioc__now_ms() + s->eng->cfg.upgrade_timeout_ms, on_upgrade_timeout);
+                      sioc__wheel_now(s->eng->wheel) + s->eng->cfg.upgrade_timeout_ms, on_upgrade_timeout);
 }
 
 static void drop_probe(sioc_conn *s, bool close_it)

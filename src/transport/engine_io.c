@@ -228,10 +228,6 @@ static void deliver_payload(sioc_conn *s, sioc__buf *body)
     size_t pos = 0;
     sioc__eio_packet p;
     int rc;
-    if (body->len == 0) {
-        sioc__session_close(s, "parse error", false);
-        return;
-    }
     while (s->state == SIOC__OPEN && (rc = sioc__eio_payload_next(body->data, body->len, &pos, &p))) {
         if (rc < 0) {
             sioc__log(SIOC_LOG_INFO, "session %s: malformed polling payload", s->sid);
@@ -437,11 +433,30 @@ int sioc__eio_ws_receive(sioc_server *srv, struct lws *wsi, sioc__pss *c, const 
     return 0;
 }
 
+/* Sends the close frame ourselves and waits for the peer's answer: with the libuv event library,
+ * lws 4.1.6 hangs up without the frame when the close starts from `return -1`. */
+static int send_close(struct lws *wsi, sioc__pss *c)
+{
+    if (c->close_sent) {
+        return 0;
+    }
+    unsigned char frame[LWS_PRE + 2];
+    frame[LWS_PRE] = (unsigned char)(c->close_status >> 8);
+    frame[LWS_PRE + 1] = (unsigned char)(c->close_status & 0xff);
+    c->close_sent = true;
+    /* 4 is lws's internal LWS_WRITE_CLOSE, the opcode its own close path writes with. */
+    if (lws_write(wsi, frame + LWS_PRE, 2, (enum lws_write_protocol)4) < 0) {
+        return -1;
+    }
+    /* A peer that never answers the close is hung up on. */
+    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
+    return 0;
+}
+
 int sioc__eio_ws_writeable(struct lws *wsi, sioc__pss *c)
 {
     if (c->close_status) {
-        lws_close_reason(wsi, (enum lws_close_status)c->close_status, NULL, 0);
-        return -1;
+        return send_close(wsi, c);
     }
     if (!c->sess) {
         return 0;

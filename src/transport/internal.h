@@ -47,6 +47,7 @@ typedef struct sioc__pss {
     bool message_binary;
     bool discarding;
     int close_status; /* a WebSocket close to send from the next WRITEABLE */
+    bool close_sent;
 } sioc__pss;
 
 /* An HTTP response under construction: status, headers, then one write with the body. */

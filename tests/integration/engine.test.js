@@ -1,0 +1,254 @@
+// Engine.IO v4 with the real engine.io-client against protocol-test-server's echo endpoint.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { Socket } = require('engine.io-client');
+const WebSocket = require('ws');
+const { startServer, request, rawRequest, once, until, sleep, bin, nextMessage } = require('./lib');
+
+let server;
+before(async () => {
+  server = await startServer(bin('PROTOCOL_TEST_SERVER'), ['--upgrade-timeout', '500']);
+});
+after(() => server.stop());
+
+const EIO = () => `${server.url}/engine.io/?EIO=4`;
+
+function connect(transports, opts = {}) {
+  const socket = new Socket(server.url, { path: '/engine.io/', transports, ...opts });
+  socket.received = [];
+  socket.on('message', (m) => socket.received.push(m));
+  return socket;
+}
+
+async function echoes(socket, messages, ms = 5000) {
+  const start = socket.received.length;
+  for (const m of messages) socket.send(m);
+  await until(() => socket.received.length >= start + messages.length, ms, 'echoes');
+  return socket.received.slice(start);
+}
+
+for (const [name, transports] of [['polling only', ['polling']], ['websocket only', ['websocket']]]) {
+  test(`${name}: text and binary messages echo, on that transport`, async () => {
+    const socket = connect(transports);
+    await once(socket, 'open');
+    assert.equal(socket.transport.name, transports[0]);
+    const bin = Buffer.from([0, 1, 2, 250, 255]);
+    const got = await echoes(socket, ['hello', '你好 🌍', bin, new Uint8Array([9, 8, 7])]);
+    assert.equal(got[0], 'hello');
+    assert.equal(got[1], '你好 🌍');
+    assert.deepEqual(Buffer.from(got[2]), bin);
+    assert.deepEqual(Buffer.from(got[3]), Buffer.from([9, 8, 7]));
+    assert.equal(socket.transport.name, transports[0]);
+    socket.close();
+  });
+
+  test(`${name}: a 900 KB message makes the round trip intact`, async () => {
+    const socket = connect(transports);
+    await once(socket, 'open');
+    const big = 'x'.repeat(450 * 1024) + 'é'.repeat(225 * 1024); // 900 KiB of UTF-8
+    const [got] = await echoes(socket, [big], 15000);
+    assert.equal(got.length, big.length);
+    assert.equal(got, big);
+    socket.close();
+  });
+}
+
+test('default transports upgrade to websocket without losing, duplicating or reordering', async () => {
+  const socket = connect(['polling', 'websocket']);
+  await once(socket, 'open');
+  assert.equal(socket.transport.name, 'polling');
+  const sent = [];
+  let i = 0;
+  // Keep sending through the whole upgrade, then a while after it.
+  const pump = setInterval(() => {
+    for (let k = 0; k < 5; k++) {
+      const m = `m${i++}`;
+      sent.push(m);
+      socket.send(m);
+    }
+  }, 2);
+  await once(socket, 'upgrade');
+  await sleep(100);
+  clearInterval(pump);
+  await until(() => socket.received.length >= sent.length, 5000, 'all echoes');
+  assert.equal(socket.transport.name, 'websocket');
+  assert.deepEqual(socket.received, sent);
+  socket.close();
+});
+
+test('an oversize message is refused on each transport while another client carries on', async () => {
+  const bystander = connect(['websocket']);
+  await once(bystander, 'open');
+  const tooBig = 'y'.repeat(1000001);
+
+  const ws = connect(['websocket']);
+  await once(ws, 'open');
+  ws.send(tooBig);
+  const [reason] = await once(ws, 'close', 5000);
+  assert.match(reason, /transport (close|error)/);
+
+  const poll = connect(['polling']);
+  await once(poll, 'open');
+  poll.send(tooBig);
+  await once(poll, 'close', 5000);
+
+  assert.deepEqual(await echoes(bystander, ['still here']), ['still here']);
+  bystander.close();
+});
+
+test('a WebSocket message over maxHttpBufferSize closes with 1009', async () => {
+  const { body } = await request(`${EIO()}&transport=polling`);
+  const sid = JSON.parse(body.slice(1)).sid;
+  const raw = new WebSocket(`ws://localhost:${server.port}/engine.io/?EIO=4&transport=websocket&sid=${sid}`);
+  await once(raw, 'open');
+  raw.send('2probe');
+  assert.equal(await nextMessage(raw), '3probe');
+  raw.send('5');
+  raw.send('4' + 'z'.repeat(1000001));
+  const [code] = await once(raw, 'close', 5000);
+  assert.equal(code, 1009);
+});
+
+test('fragmented WebSocket messages are reassembled', async () => {
+  const raw = new WebSocket(`ws://localhost:${server.port}/engine.io/?EIO=4&transport=websocket`);
+  await nextMessage(raw); // the open packet
+  raw.send('4hel', { fin: false });
+  raw.send('lo wor', { fin: false });
+  raw.send('ld', { fin: true });
+  assert.equal(await nextMessage(raw), '4hello world');
+  raw.close();
+});
+
+test('the server pings every pingInterval and the client answers', async () => {
+  const socket = connect(['websocket']);
+  await once(socket, 'open');
+  let pings = 0;
+  socket.on('ping', () => pings++);
+  await sleep(1000); // pingInterval 300
+  assert.ok(pings >= 2 && pings <= 4, `pings: ${pings}`);
+  assert.equal(socket.readyState, 'open');
+  socket.close();
+});
+
+test('a client that never answers pings is closed after pingTimeout (polling)', async () => {
+  const { body } = await request(`${EIO()}&transport=polling`);
+  const sid = JSON.parse(body.slice(1)).sid;
+  const t0 = Date.now();
+  const ping = await request(`${EIO()}&transport=polling&sid=${sid}`);
+  assert.equal(ping.body, '2');
+  assert.ok(Date.now() - t0 >= 250, 'held until the ping');
+  const closed = await request(`${EIO()}&transport=polling&sid=${sid}`);
+  assert.equal(closed.body, '1', 'the held GET gets the close packet');
+  const gone = await request(`${EIO()}&transport=polling&sid=${sid}`);
+  assert.equal(gone.status, 400);
+  assert.deepEqual(JSON.parse(gone.body), { code: 1, message: 'Session ID unknown' });
+});
+
+test('a client that never answers pings is closed after pingTimeout (websocket)', async () => {
+  const raw = new WebSocket(`ws://localhost:${server.port}/engine.io/?EIO=4&transport=websocket`);
+  const frames = [];
+  raw.on('message', (m) => frames.push(String(m)));
+  const [code] = await once(raw, 'close', 3000);
+  assert.deepEqual(frames.slice(1), ['2']);
+  assert.ok(code === 1000 || code === 1005 || code === 1006, `close code ${code}`);
+});
+
+test('unknown sids get 400 Session ID unknown on GET, POST and WebSocket upgrade', async () => {
+  const sid = 'AAAAAAAAAAAAAAAAAAAA';
+  for (const method of ['GET', 'POST']) {
+    const res = await request(`${EIO()}&transport=polling&sid=${sid}`, { method, body: method === 'POST' ? '4x' : undefined });
+    assert.equal(res.status, 400, method);
+    assert.deepEqual(JSON.parse(res.body), { code: 1, message: 'Session ID unknown' });
+  }
+  const raw = new WebSocket(`ws://localhost:${server.port}/engine.io/?EIO=4&transport=websocket&sid=${sid}`);
+  raw.on('error', () => {});
+  const [, res] = await once(raw, 'unexpected-response');
+  assert.equal(res.statusCode, 400);
+  raw.terminate();
+});
+
+test('handshake errors carry Node\'s codes and messages', async () => {
+  const cases = [
+    [`${server.url}/engine.io/?EIO=4`, 'GET', 0, 'Transport unknown'],
+    [`${EIO()}&transport=flash`, 'GET', 0, 'Transport unknown'],
+    [`${EIO()}&transport=polling`, 'POST', 2, 'Bad handshake method'],
+    [`${EIO()}&transport=websocket`, 'GET', 3, 'Bad request'],
+    [`${server.url}/engine.io/?EIO=3&transport=polling`, 'GET', 5, 'Unsupported protocol version'],
+    [`${server.url}/engine.io/?transport=polling`, 'GET', 5, 'Unsupported protocol version'],
+  ];
+  for (const [url, method, code, message] of cases) {
+    const res = await request(url, { method, body: method === 'POST' ? '' : undefined });
+    assert.equal(res.status, 400, url);
+    assert.equal(res.headers['content-type'], 'application/json');
+    assert.deepEqual(JSON.parse(res.body), { code, message }, url);
+  }
+});
+
+test('a second concurrent GET ends the session as Node does', async () => {
+  const { body } = await request(`${EIO()}&transport=polling`);
+  const sid = JSON.parse(body.slice(1)).sid;
+  const first = request(`${EIO()}&transport=polling&sid=${sid}`);
+  await sleep(50);
+  const second = await request(`${EIO()}&transport=polling&sid=${sid}`);
+  assert.equal(second.status, 400);
+  assert.equal((await first).body, '1');
+  const gone = await request(`${EIO()}&transport=polling&sid=${sid}`);
+  assert.equal(gone.status, 400);
+});
+
+test('a POST body over maxHttpBufferSize gets 413 and a malformed one ends the session', async () => {
+  const { body } = await request(`${EIO()}&transport=polling`);
+  const sid = JSON.parse(body.slice(1)).sid;
+  // Refused on its Content-Length, before the body is read (so only the headers are sent).
+  const big = await rawRequest(server.port,
+    `POST /engine.io/?EIO=4&transport=polling&sid=${sid} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000001\r\n\r\n`);
+  assert.match(big, /^HTTP\/1\.1 413 /);
+  const ok = await request(`${EIO()}&transport=polling&sid=${sid}`, { method: 'POST', body: '4fine' });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.body, 'ok');
+  const echo = await request(`${EIO()}&transport=polling&sid=${sid}`);
+  assert.equal(echo.body, '4fine');
+  const bad = await request(`${EIO()}&transport=polling&sid=${sid}`, { method: 'POST', body: '4a\x1e9zz' });
+  assert.equal(bad.status, 200);
+  const gone = await request(`${EIO()}&transport=polling&sid=${sid}`);
+  assert.equal(gone.status, 400);
+});
+
+test('an upgrade that never completes is dropped and polling carries on', async () => {
+  // A heartbeat slower than the upgrade timeout, so the raw client need not answer pings.
+  const slow = await startServer(bin('PROTOCOL_TEST_SERVER'), ['--upgrade-timeout', '500', '--ping-interval', '10000']);
+  try {
+    const base = `${slow.url}/engine.io/?EIO=4&transport=polling`;
+    const { body } = await request(base);
+    const sid = JSON.parse(body.slice(1)).sid;
+    const raw = new WebSocket(`ws://localhost:${slow.port}/engine.io/?EIO=4&transport=websocket&sid=${sid}`);
+    await once(raw, 'open');
+    raw.send('2probe');
+    assert.equal(await nextMessage(raw), '3probe');
+    const t0 = Date.now();
+    await once(raw, 'close', 3000);
+    assert.ok(Date.now() - t0 >= 400, 'closed by the upgrade timeout');
+    const post = await request(`${base}&sid=${sid}`, { method: 'POST', body: '4after' });
+    assert.equal(post.body, 'ok');
+    const got = await request(`${base}&sid=${sid}`);
+    assert.equal(got.body, '4after');
+  } finally {
+    await slow.stop();
+  }
+});
+
+test('session ids are unique and unguessable', async () => {
+  const sids = new Set();
+  for (let i = 0; i < 50; i++) {
+    const { body } = await request(`${EIO()}&transport=polling`);
+    const open = JSON.parse(body.slice(1));
+    assert.match(open.sid, /^[A-Za-z0-9_-]{20}$/);
+    assert.deepEqual(open.upgrades, ['websocket']);
+    assert.equal(open.pingInterval, 300);
+    assert.equal(open.pingTimeout, 200);
+    assert.equal(open.maxPayload, 1000000);
+    sids.add(open.sid);
+  }
+  assert.equal(sids.size, 50);
+});

@@ -1,0 +1,125 @@
+// Helpers for the integration tests: start a server binary on a free port, raw HTTP requests,
+// and small promise utilities. Every wait is bounded so a broken server fails a test, never hangs.
+'use strict';
+const { spawn } = require('node:child_process');
+const http = require('node:http');
+const net = require('node:net');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+// Starts `bin` with `args` on a kernel-chosen port; resolves once it listens.
+function startServer(bin, args = []) {
+  return new Promise((resolve, reject) => {
+    const extra = process.env.SIOC_EVENT_LOOP ? ['--event-loop', process.env.SIOC_EVENT_LOOP] : [];
+    const proc = spawn(bin, ['--port', '0', ...extra, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'pipe'],
+    });
+    let log = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${log}`)), 10000);
+    proc.stderr.on('data', (chunk) => {
+      log += chunk;
+      process.stderr.write(chunk);
+      const m = /listening on (?:port |http:\/\/localhost:)(\d+)/.exec(log);
+      if (m && !proc.port) {
+        clearTimeout(timer);
+        proc.port = Number(m[1]);
+        resolve({
+          port: proc.port,
+          url: `http://localhost:${proc.port}`,
+          proc,
+          log: () => log,
+          stop: () => stopProcess(proc),
+        });
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      if (!proc.port) reject(new Error(`server exited with ${code}: ${log}`));
+    });
+  });
+}
+
+function stopProcess(proc) {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve(proc.exitCode);
+    const kill = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    proc.on('exit', (code, signal) => {
+      clearTimeout(kill);
+      resolve(code === null ? signal : code);
+    });
+    proc.kill('SIGTERM');
+  });
+}
+
+// A plain HTTP request; resolves {status, headers, body (string)}.
+function request(url, { method = 'GET', headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    if (body !== undefined && headers['content-length'] === undefined) {
+      headers = { ...headers, 'content-length': Buffer.byteLength(body) };
+    }
+    const req = http.request(url, { method, headers, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.setTimeout(10000, () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+// Writes `text` on a fresh TCP connection; resolves with everything read until the server closes
+// or `ms` pass.
+function rawRequest(port, text, ms = 3000) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let got = '';
+    const done = () => { clearTimeout(timer); sock.destroy(); resolve(got); };
+    const timer = setTimeout(done, ms);
+    sock.on('connect', () => sock.write(text));
+    sock.on('data', (d) => { got += d; });
+    sock.on('end', done);
+    sock.on('close', done);
+    sock.on('error', (e) => (got ? done() : reject(e)));
+  });
+}
+
+// Resolves with the first `event` emitted by `emitter`, or rejects after `ms`.
+function once(emitter, event, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for '${event}'`)), ms);
+    emitter.once(event, (...args) => {
+      clearTimeout(timer);
+      resolve(args.length > 1 ? args : args[0]);
+    });
+  });
+}
+
+// Resolves when `predicate()` is true, polling every 10 ms, or rejects after `ms`.
+async function until(predicate, ms = 5000, what = 'condition') {
+  const end = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+// The next message on a `ws` WebSocket, as a string.
+async function nextMessage(ws, ms = 5000) {
+  const [data] = await once(ws, 'message', ms);
+  return String(data);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const bin = (name) => {
+  const p = process.env[name];
+  if (!p) throw new Error(`${name} is not set: run through meson test`);
+  return p;
+};
+
+module.exports = { ROOT, startServer, request, rawRequest, once, until, sleep, bin, nextMessage };

@@ -1,0 +1,286 @@
+/* The Engine.IO session state machine, driven through a fake transport: handshake, heartbeat,
+ * upgrade, close. Time is simulated by advancing the wheel. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eio/engine.h"
+
+static int wakes[4], closes[4];
+static int conn_ids[4]; /* fake connections: their addresses stand for lws handles */
+#define POLL (&conn_ids[0])
+#define POLL2 (&conn_ids[1])
+#define WS (&conn_ids[2])
+
+static void fake_wake(void *conn)
+{
+    wakes[(int *)conn - conn_ids]++;
+}
+
+static void fake_close(void *conn)
+{
+    closes[(int *)conn - conn_ids]++;
+}
+
+static const sioc__eio_io fake_io = {fake_wake, fake_close};
+
+static sioc__wheel wheel;
+static sioc__engine *eng;
+static char last_reason[64];
+static int opens, close_count;
+static sioc__buf received;
+
+static void on_open(sioc_conn *c, void *u)
+{
+    opens++;
+}
+
+static void on_message(sioc_conn *c, const void *data, size_t len, bool binary, void *u)
+{
+    sioc__buf_append(&received, data, len);
+}
+
+static void on_close(sioc_conn *c, const char *reason, void *u)
+{
+    close_count++;
+    strncpy(last_reason, reason, sizeof(last_reason) - 1);
+}
+
+static void setup(void)
+{
+    memset(wakes, 0, sizeof(wakes));
+    memset(closes, 0, sizeof(closes));
+    opens = close_count = 0;
+    last_reason[0] = '\0';
+    sioc__buf_reset(&received);
+    sioc__wheel_init(&wheel, 1000000);
+    sioc__engine_cfg cfg = {300, 200, 1000, 1000, SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET};
+    sioc_engine_handlers h = {on_open, on_message, on_close};
+    eng = sioc__engine_new("/engine.io/", &cfg, &h, NULL, &wheel, &fake_io);
+}
+
+static void teardown(void)
+{
+    sioc__engine_free(eng);
+    sioc__buf_free(&received);
+}
+
+static void advance_ms(unsigned ms)
+{
+    sioc__wheel_advance(&wheel, sioc__wheel_now(&wheel) + ms);
+}
+
+/* What a polling GET would receive now, as a NUL-terminated string. */
+static char *poll_now(sioc_conn *s, void *req)
+{
+    static char text[4096];
+    sioc__buf out = {0};
+    ck_assert(sioc__session_poll_attach(s, req));
+    ck_assert_int_eq(sioc__session_poll_take(s, req, &out), 0);
+    ck_assert_uint_lt(out.len, sizeof(text));
+    memcpy(text, out.data, out.len);
+    text[out.len] = '\0';
+    sioc__buf_free(&out);
+    return text;
+}
+
+static void feed(sioc_conn *s, const char *packet)
+{
+    sioc__eio_packet p;
+    ck_assert_int_eq(sioc__eio_decode_text(packet, strlen(packet), &p), 0);
+    sioc__session_receive(s, &p);
+}
+
+static sioc_conn *handshake(void)
+{
+    sioc_conn *s = sioc__engine_open(eng, SIOC__POLLING, NULL);
+    ck_assert_ptr_nonnull(s);
+    char *open = poll_now(s, POLL);
+    ck_assert(strncmp(open, "0{\"sid\":\"", 9) == 0);
+    ck_assert(strstr(open, s->sid) != NULL);
+    return s;
+}
+
+START_TEST(a_polling_handshake_sends_the_open_packet_and_registers_the_sid)
+{
+    sioc_conn *s = handshake();
+    ck_assert_int_eq(opens, 1);
+    ck_assert_ptr_eq(sioc__engine_find(eng, s->sid, 20), s);
+    ck_assert_ptr_null(sioc__engine_find(eng, "AAAAAAAAAAAAAAAAAAAA", 20));
+}
+END_TEST
+
+START_TEST(a_held_get_is_woken_by_the_first_queued_message_and_gets_all_of_them)
+{
+    sioc_conn *s = handshake();
+    ck_assert(!sioc__session_poll_attach(s, POLL));
+    ck_assert_int_eq(sioc_conn_send(s, "a", 1, false), 0);
+    ck_assert_int_eq(sioc_conn_send(s, "\x01\x02", 2, true), 0);
+    ck_assert_int_eq(wakes[0], 1);
+    sioc__buf out = {0};
+    ck_assert_int_eq(sioc__session_poll_take(s, POLL, &out), 0);
+    ck_assert_uint_eq(out.len, 8);
+    ck_assert(memcmp(out.data, "4a\x1e" "bAQI=", 8) == 0);
+    sioc__buf_free(&out);
+}
+END_TEST
+
+START_TEST(the_server_pings_every_interval_and_a_pong_keeps_the_session)
+{
+    sioc_conn *s = handshake();
+    advance_ms(310);
+    ck_assert_str_eq(poll_now(s, POLL), "2");
+    feed(s, "3");
+    advance_ms(600); /* a second interval after the pong */
+    ck_assert_str_eq(poll_now(s, POLL), "2");
+    feed(s, "3");
+    ck_assert_int_eq(close_count, 0);
+}
+END_TEST
+
+START_TEST(a_missing_pong_closes_with_ping_timeout_and_forgets_the_sid)
+{
+    sioc_conn *s = handshake();
+    char sid[21];
+    memcpy(sid, s->sid, sizeof(sid));
+    ck_assert(!sioc__session_poll_attach(s, POLL));
+    advance_ms(310);
+    ck_assert_int_eq(wakes[0], 1);
+    advance_ms(520);
+    ck_assert_int_eq(close_count, 1);
+    ck_assert_str_eq(last_reason, "ping timeout");
+    ck_assert_ptr_null(sioc__engine_find(eng, sid, 20));
+    /* The held GET is told with a close packet after the ping. */
+    sioc__buf out = {0};
+    ck_assert_int_eq(sioc__session_poll_take(s, POLL, &out), 0);
+    ck_assert_uint_eq(out.len, 1);
+    ck_assert_int_eq(out.data[0], '1');
+    sioc__buf_free(&out);
+}
+END_TEST
+
+START_TEST(messages_reach_the_handler_and_a_client_ping_is_an_error)
+{
+    sioc_conn *s = handshake();
+    feed(s, "4hello");
+    ck_assert_uint_eq(received.len, 5);
+    feed(s, "2");
+    ck_assert_str_eq(last_reason, "transport error");
+}
+END_TEST
+
+START_TEST(a_close_packet_ends_the_session_once_with_transport_close)
+{
+    sioc_conn *s = handshake();
+    feed(s, "1");
+    feed(s, "1");
+    ck_assert_int_eq(close_count, 1);
+    ck_assert_str_eq(last_reason, "transport close");
+}
+END_TEST
+
+START_TEST(an_upgrade_switches_to_websocket_after_probe_and_upgrade_packets)
+{
+    sioc_conn *s = handshake();
+    ck_assert(!sioc__session_poll_attach(s, POLL));
+    sioc__session_probe_attach(s, WS);
+    sioc__eio_packet p;
+    sioc__eio_decode_text("2probe", 6, &p);
+    sioc__session_probe_receive(s, WS, &p);
+    ck_assert_int_eq(wakes[2], 1);
+    ck_assert_int_eq(wakes[0], 1); /* the held GET is released... */
+    sioc__buf out = {0};
+    sioc__session_poll_take(s, POLL, &out);
+    ck_assert_int_eq(out.data[0], '6'); /* ...with a noop */
+    sioc__buf_free(&out);
+    sioc__msg *m = sioc__session_ws_next(s, WS);
+    ck_assert_str_eq(sioc__msg_payload(m), "3probe");
+    sioc__session_ws_sent(s, WS);
+    ck_assert_int_eq(sioc_conn_send(s, "during", 6, false), 0); /* waits: no GET, not upgraded */
+    sioc__eio_decode_text("5", 1, &p);
+    sioc__session_probe_receive(s, WS, &p);
+    ck_assert_str_eq(sioc_conn_transport(s), "websocket");
+    ck_assert_int_eq(wakes[2], 2);
+    ck_assert_str_eq(sioc__msg_payload(sioc__session_ws_next(s, WS)), "4during");
+    sioc__session_ws_sent(s, WS);
+    ck_assert_ptr_null(sioc__session_ws_next(s, WS));
+    sioc__session_ws_lost(s, WS, false);
+    ck_assert_str_eq(last_reason, "transport close");
+}
+END_TEST
+
+START_TEST(an_upgrade_that_does_not_complete_is_dropped_and_polling_carries_on)
+{
+    sioc_conn *s = handshake();
+    sioc__session_probe_attach(s, WS);
+    for (int i = 0; i < 4; i++) { /* keep the heartbeat alive meanwhile */
+        advance_ms(310);
+        ck_assert_str_eq(poll_now(s, POLL), "2");
+        feed(s, "3");
+    }
+    ck_assert_int_eq(closes[2], 1);
+    ck_assert_ptr_null(s->probe_ws);
+    ck_assert_int_eq(close_count, 0);
+    ck_assert_int_eq(sioc_conn_send(s, "x", 1, false), 0);
+    ck_assert_str_eq(poll_now(s, POLL), "4x");
+}
+END_TEST
+
+START_TEST(close_after_flush_sends_what_is_queued_then_the_close_packet)
+{
+    sioc_conn *s = handshake();
+    sioc_conn_send(s, "a", 1, false);
+    sioc_conn_close(s);
+    ck_assert_int_eq(close_count, 0);
+    ck_assert_str_eq(poll_now(s, POLL), "4a\x1e" "1");
+    ck_assert_int_eq(close_count, 1);
+    ck_assert_str_eq(last_reason, "forced close");
+    ck_assert_int_eq(sioc_conn_send(s, "b", 1, false), SIOC_ERR_CLOSED);
+}
+END_TEST
+
+START_TEST(a_held_get_that_goes_away_is_a_transport_error)
+{
+    sioc_conn *s = handshake();
+    ck_assert(!sioc__session_poll_attach(s, POLL));
+    sioc__session_poll_lost(s, POLL);
+    ck_assert_str_eq(last_reason, "transport error");
+}
+END_TEST
+
+START_TEST(a_websocket_handshake_queues_the_open_packet_without_upgrades)
+{
+    sioc_conn *s = sioc__engine_open(eng, SIOC__WEBSOCKET, WS);
+    ck_assert_int_eq(wakes[2], 1);
+    sioc__msg *m = sioc__session_ws_next(s, WS);
+    ck_assert(strstr(sioc__msg_payload(m), "\"upgrades\":[]") != NULL);
+    sioc__session_ws_sent(s, WS);
+    sioc__engine_close_all(eng, "server shutting down");
+    ck_assert_str_eq(last_reason, "server shutting down");
+    ck_assert_int_eq(closes[2], 1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("eio_engine");
+    TCase *tc = tcase_create("engine");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, a_polling_handshake_sends_the_open_packet_and_registers_the_sid);
+    tcase_add_test(tc, a_held_get_is_woken_by_the_first_queued_message_and_gets_all_of_them);
+    tcase_add_test(tc, the_server_pings_every_interval_and_a_pong_keeps_the_session);
+    tcase_add_test(tc, a_missing_pong_closes_with_ping_timeout_and_forgets_the_sid);
+    tcase_add_test(tc, messages_reach_the_handler_and_a_client_ping_is_an_error);
+    tcase_add_test(tc, a_close_packet_ends_the_session_once_with_transport_close);
+    tcase_add_test(tc, an_upgrade_switches_to_websocket_after_probe_and_upgrade_packets);
+    tcase_add_test(tc, an_upgrade_that_does_not_complete_is_dropped_and_polling_carries_on);
+    tcase_add_test(tc, close_after_flush_sends_what_is_queued_then_the_close_packet);
+    tcase_add_test(tc, a_held_get_that_goes_away_is_a_transport_error);
+    tcase_add_test(tc, a_websocket_handshake_queues_the_open_packet_without_upgrades);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,253 @@
+/* Data structures: buffers and message queues, the sid map, base64 and ids, the timer wheel. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/base64.h"
+#include "util/buf.h"
+#include "util/map.h"
+#include "util/wheel.h"
+
+START_TEST(a_buffer_grows_to_hold_what_is_appended)
+{
+    sioc__buf b = {0};
+    for (int i = 0; i < 1000; i++) {
+        ck_assert_int_eq(sioc__buf_append(&b, "abc", 3), 0);
+    }
+    ck_assert_uint_eq(b.len, 3000);
+    ck_assert(memcmp(b.data + 2997, "abc", 3) == 0);
+    sioc__buf_free(&b);
+    ck_assert_ptr_null(b.data);
+}
+END_TEST
+
+START_TEST(a_message_queue_is_fifo_and_shares_messages_by_reference)
+{
+    sioc__msgq q = {0};
+    sioc__msg *shared = sioc__msg_text('4', "x", 1);
+    sioc__msg *m[20];
+    for (int i = 0; i < 20; i++) {
+        char c = (char)('a' + i);
+        m[i] = sioc__msg_text('4', &c, 1);
+        ck_assert_int_eq(sioc__msgq_push(&q, m[i]), 0);
+        ck_assert_int_eq(sioc__msgq_push(&q, shared), 0);
+        sioc__msg_unref(m[i]);
+    }
+    ck_assert_uint_eq(shared->refs, 21);
+    ck_assert_uint_eq(q.count, 40);
+    ck_assert_uint_eq(q.bytes, 80);
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(sioc__msg_payload(sioc__msgq_peek(&q))[1], 'a' + i);
+        sioc__msgq_pop(&q);
+        ck_assert_ptr_eq(sioc__msgq_peek(&q), shared);
+        sioc__msgq_pop(&q);
+    }
+    ck_assert_ptr_null(sioc__msgq_peek(&q));
+    ck_assert_uint_eq(shared->refs, 1);
+    sioc__msgq_clear(&q);
+    sioc__msg_unref(shared);
+}
+END_TEST
+
+typedef struct item {
+    char key[21];
+} item;
+
+START_TEST(the_map_finds_adds_and_removes_thousands_of_keys)
+{
+    sioc__map m = {0};
+    enum { N = 5000 };
+    item *items = calloc(N, sizeof(*items));
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(sioc__random_id(items[i].key), 0);
+        ck_assert_int_eq(sioc__map_put(&m, items[i].key, &items[i]), 0);
+    }
+    ck_assert_uint_eq(m.count, N);
+    for (int i = 0; i < N; i++) {
+        ck_assert_ptr_eq(sioc__map_get(&m, items[i].key, 20), &items[i]);
+    }
+    ck_assert_ptr_null(sioc__map_get(&m, "nope", 4));
+    ck_assert_ptr_null(sioc__map_get(&m, items[0].key, 19)); /* a prefix is not the key */
+    for (int i = 0; i < N; i += 2) {
+        ck_assert_ptr_eq(sioc__map_remove(&m, items[i].key), &items[i]);
+    }
+    ck_assert_ptr_null(sioc__map_remove(&m, items[0].key));
+    for (int i = 0; i < N; i++) {
+        ck_assert_ptr_eq(sioc__map_get(&m, items[i].key, 20), i % 2 ? &items[i] : NULL);
+    }
+    sioc__map_free(&m);
+    free(items);
+}
+END_TEST
+
+static const struct {
+    const char *raw;
+    size_t len;
+    const char *b64;
+} b64_cases[] = {
+    {"", 0, ""},
+    {"f", 1, "Zg=="},
+    {"fo", 2, "Zm8="},
+    {"foo", 3, "Zm9v"},
+    {"foob", 4, "Zm9vYg=="},
+    {"\x00\xff\x10", 3, "AP8Q"},
+};
+
+START_TEST(base64_round_trips)
+{
+    char enc[16] = {0};
+    unsigned char dec[16];
+    sioc__base64_encode((const unsigned char *)b64_cases[_i].raw, b64_cases[_i].len, enc);
+    ck_assert_str_eq(enc, b64_cases[_i].b64);
+    long n = sioc__base64_decode(enc, strlen(enc), dec);
+    ck_assert_int_eq(n, (long)b64_cases[_i].len);
+    ck_assert(memcmp(dec, b64_cases[_i].raw, (size_t)n) == 0);
+}
+END_TEST
+
+static const char *bad_b64[] = {"Zg", "Zg=", "Z===", "Zg=a", "Zm9v!A==", "=AAA", "Zg==Zg=="};
+
+START_TEST(malformed_base64_is_refused)
+{
+    unsigned char dec[16];
+    ck_assert_int_eq(sioc__base64_decode(bad_b64[_i], strlen(bad_b64[_i]), dec), -1);
+}
+END_TEST
+
+START_TEST(session_ids_are_twenty_url_safe_characters_and_differ)
+{
+    char a[21], b[21];
+    ck_assert_int_eq(sioc__random_id(a), 0);
+    ck_assert_int_eq(sioc__random_id(b), 0);
+    ck_assert_uint_eq(strlen(a), 20);
+    ck_assert_uint_eq(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+                      20);
+    ck_assert_str_ne(a, b);
+}
+END_TEST
+
+static int fired[8];
+static int order[8], norder;
+static sioc__wheel wheel;
+static sioc__timer timers[8];
+
+static void on_fire(sioc__timer *t)
+{
+    int i = (int)(t - timers);
+    fired[i]++;
+    order[norder++] = i;
+}
+
+static void reset_wheel(void)
+{
+    memset(fired, 0, sizeof(fired));
+    memset(timers, 0, sizeof(timers));
+    norder = 0;
+    sioc__wheel_init(&wheel, 1000);
+}
+
+START_TEST(timers_fire_once_when_due_and_not_before)
+{
+    reset_wheel();
+    sioc__timer_start(&wheel, &timers[0], 1300, on_fire);
+    sioc__timer_start(&wheel, &timers[1], 1050, on_fire);
+    ck_assert_uint_eq(sioc__wheel_advance(&wheel, 1049), 0);
+    ck_assert_uint_eq(sioc__wheel_advance(&wheel, 1060), 1);
+    ck_assert_int_eq(fired[1], 1);
+    ck_assert_uint_eq(sioc__wheel_advance(&wheel, 1299), 0);
+    ck_assert_uint_eq(sioc__wheel_advance(&wheel, 1300), 1);
+    ck_assert_uint_eq(sioc__wheel_advance(&wheel, 5000), 0);
+    ck_assert_int_eq(fired[0], 1);
+    ck_assert(!sioc__timer_armed(&timers[0]));
+    ck_assert_uint_eq(wheel.count, 0);
+}
+END_TEST
+
+START_TEST(a_timer_beyond_one_turn_of_the_wheel_waits_its_turn)
+{
+    reset_wheel();
+    uint64_t turn = SIOC_WHEEL_SLOTS * SIOC_WHEEL_TICK_MS;
+    sioc__timer_start(&wheel, &timers[0], 1000 + 3 * turn + 5, on_fire);
+    for (uint64_t t = 1000; t < 1000 + 3 * turn; t += 7) {
+        sioc__wheel_advance(&wheel, t);
+    }
+    ck_assert_int_eq(fired[0], 0);
+    sioc__wheel_advance(&wheel, 1000 + 3 * turn + 10);
+    ck_assert_int_eq(fired[0], 1);
+}
+END_TEST
+
+START_TEST(stopped_and_restarted_timers_fire_only_at_their_new_time)
+{
+    reset_wheel();
+    sioc__timer_start(&wheel, &timers[0], 1100, on_fire);
+    sioc__timer_start(&wheel, &timers[1], 1100, on_fire);
+    sioc__timer_stop(&wheel, &timers[0]);
+    sioc__timer_start(&wheel, &timers[1], 1500, on_fire);
+    sioc__wheel_advance(&wheel, 1200);
+    ck_assert_int_eq(fired[0] + fired[1], 0);
+    sioc__wheel_advance(&wheel, 1500);
+    ck_assert_int_eq(fired[1], 1);
+    ck_assert_int_eq(fired[0], 0);
+}
+END_TEST
+
+static void stop_neighbour(sioc__timer *t)
+{
+    on_fire(t);
+    sioc__timer_stop(&wheel, &timers[1]);
+    sioc__timer_start(&wheel, t, 2000, on_fire); /* re-arm itself */
+}
+
+START_TEST(a_callback_may_stop_other_due_timers_and_rearm_itself)
+{
+    reset_wheel();
+    sioc__timer_start(&wheel, &timers[0], 1100, stop_neighbour);
+    sioc__timer_start(&wheel, &timers[1], 1101, on_fire);
+    sioc__wheel_advance(&wheel, 1200);
+    ck_assert_int_eq(fired[0], 1);
+    ck_assert_int_eq(fired[1], 0);
+    ck_assert(sioc__timer_armed(&timers[0]));
+    sioc__wheel_advance(&wheel, 2000);
+    ck_assert_int_eq(fired[0], 2);
+}
+END_TEST
+
+START_TEST(timers_due_in_one_advance_fire_in_tick_order)
+{
+    reset_wheel();
+    sioc__timer_start(&wheel, &timers[2], 1900, on_fire);
+    sioc__timer_start(&wheel, &timers[0], 1100, on_fire);
+    sioc__timer_start(&wheel, &timers[1], 1500, on_fire);
+    sioc__wheel_advance(&wheel, 1950);
+    ck_assert_int_eq(norder, 3);
+    ck_assert_int_eq(order[0], 0);
+    ck_assert_int_eq(order[1], 1);
+    ck_assert_int_eq(order[2], 2);
+}
+END_TEST
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+int main(void)
+{
+    Suite *s = suite_create("util");
+    TCase *tc = tcase_create("util");
+    tcase_add_test(tc, a_buffer_grows_to_hold_what_is_appended);
+    tcase_add_test(tc, a_message_queue_is_fifo_and_shares_messages_by_reference);
+    tcase_add_test(tc, the_map_finds_adds_and_removes_thousands_of_keys);
+    tcase_add_loop_test(tc, base64_round_trips, 0, N(b64_cases));
+    tcase_add_loop_test(tc, malformed_base64_is_refused, 0, N(bad_b64));
+    tcase_add_test(tc, session_ids_are_twenty_url_safe_characters_and_differ);
+    tcase_add_test(tc, timers_fire_once_when_due_and_not_before);
+    tcase_add_test(tc, a_timer_beyond_one_turn_of_the_wheel_waits_its_turn);
+    tcase_add_test(tc, stopped_and_restarted_timers_fire_only_at_their_new_time);
+    tcase_add_test(tc, a_callback_may_stop_other_due_timers_and_rearm_itself);
+    tcase_add_test(tc, timers_due_in_one_advance_fire_in_tick_order);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
