@@ -10,7 +10,7 @@ let server;
 before(async () => {
   server = await startServer(bin('PROTOCOL_TEST_SERVER'), ['--upgrade-timeout', '500']);
 });
-after(() => server.stop());
+after(async () => assert.equal(await server.stop(), 0, 'clean exit (no sanitizer report)'));
 
 const EIO = () => `${server.url}/engine.io/?EIO=4`;
 
@@ -234,7 +234,7 @@ test('an upgrade that never completes is dropped and polling carries on', async 
     const got = await request(`${base}&sid=${sid}`);
     assert.equal(got.body, '4after');
   } finally {
-    await slow.stop();
+    assert.equal(await slow.stop(), 0);
   }
 });
 

@@ -1,1 +1,125 @@
+// The HTTP side of the sioc binary: client bundle with ETag, static files, CORS.
 'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { startServer, request, rawRequest, bin, ROOT } = require('./lib');
+
+let server;
+let cors;
+before(async () => {
+  server = await startServer(bin('SIOC_BIN'));
+  cors = await startServer(bin('SIOC_BIN'), ['--cors-origin', 'http://a.example', '--cors-origin', 'http://b.example']);
+});
+after(async () => {
+  assert.equal(await server.stop(), 0, 'clean exit (no sanitizer report)');
+  assert.equal(await cors.stop(), 0, 'clean exit (no sanitizer report)');
+});
+
+const clientDist = path.join(ROOT, 'node_modules', 'socket.io-client', 'dist');
+const clientVersion = require('socket.io-client/package.json').version;
+
+test('the client bundle is served with its type and an ETag, and 304 on If-None-Match', async () => {
+  const files = {
+    'socket.io.js': 'application/javascript; charset=utf-8',
+    'socket.io.min.js': 'application/javascript; charset=utf-8',
+    'socket.io.esm.min.js': 'application/javascript; charset=utf-8',
+    'socket.io.js.map': 'application/json; charset=utf-8',
+    'socket.io.min.js.map': 'application/json; charset=utf-8',
+    'socket.io.esm.min.js.map': 'application/json; charset=utf-8',
+  };
+  for (const [name, type] of Object.entries(files)) {
+    const res = await request(`${server.url}/socket.io/${name}`);
+    assert.equal(res.status, 200, name);
+    assert.equal(res.headers['content-type'], type, name);
+    assert.equal(res.headers.etag, `"${clientVersion}"`, name);
+    assert.equal(res.body, fs.readFileSync(path.join(clientDist, name), 'utf8'), name);
+    for (const tag of [`"${clientVersion}"`, `W/"${clientVersion}"`]) {
+      const again = await request(`${server.url}/socket.io/${name}`, { headers: { 'if-none-match': tag } });
+      assert.equal(again.status, 304, `${name} ${tag}`);
+      assert.equal(again.body, '');
+    }
+    const stale = await request(`${server.url}/socket.io/${name}`, { headers: { 'if-none-match': '"0.0.1"' } });
+    assert.equal(stale.status, 200);
+  }
+});
+
+test('the seed\'s pages are served from public/, index.html for /', async () => {
+  const index = await request(`${server.url}/`);
+  assert.equal(index.status, 200);
+  assert.equal(index.headers['content-type'], 'text/html; charset=utf-8');
+  assert.equal(index.body, fs.readFileSync(path.join(ROOT, 'public', 'index.html'), 'utf8'));
+  assert.match(index.body, /id="sendBtn"/);
+  const native = await request(`${server.url}/native.html`);
+  assert.equal(native.status, 200);
+  assert.match(native.body, /new WebSocket\('ws:\/\/localhost:8000'\)/);
+  assert.equal((await request(`${server.url}/nope.html`)).status, 404);
+});
+
+test('no path outside public/ can be reached', async () => {
+  const attempts = [
+    '/../package.json',
+    '/../../../../etc/passwd',
+    '/%2e%2e/package.json',
+    '/%2e%2e%2fpackage.json',
+    '/..%2fpackage.json',
+    '/./../meson.build',
+    '//etc/passwd',
+    '/public/../../etc/passwd',
+  ];
+  for (const p of attempts) {
+    const res = await rawRequest(server.port, `GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.doesNotMatch(res, /root:|"name": "sioc-tests"|project\('sioc'/, p);
+    assert.match(res, /^HTTP\/1\.1 (400|403|404) /, p);
+  }
+});
+
+test('without a cors option no CORS header is sent', async () => {
+  const res = await request(`${server.url}/socket.io/?EIO=4&transport=polling`, { headers: { origin: 'http://a.example' } });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers['access-control-allow-origin'], undefined);
+});
+
+test('allowed origins are echoed on polling and preflight; others get no CORS headers', async () => {
+  const url = `${cors.url}/socket.io/?EIO=4&transport=polling`;
+  const ok = await request(url, { headers: { origin: 'http://b.example' } });
+  assert.equal(ok.headers['access-control-allow-origin'], 'http://b.example');
+  assert.equal(ok.headers.vary, 'Origin');
+  const pre = await request(url, {
+    method: 'OPTIONS',
+    headers: { origin: 'http://a.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+  });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers['access-control-allow-origin'], 'http://a.example');
+  assert.match(pre.headers['access-control-allow-methods'], /POST/);
+  assert.equal(pre.headers['access-control-allow-headers'], 'content-type');
+  const no = await request(url, { headers: { origin: 'http://evil.example' } });
+  assert.equal(no.status, 200);
+  assert.equal(no.headers['access-control-allow-origin'], undefined);
+});
+
+test('a wildcard origin allows any origin', async () => {
+  const wild = await startServer(bin('SIOC_BIN'), ['--cors-origin', '*']);
+  try {
+    const res = await request(`${wild.url}/socket.io/?EIO=4&transport=polling`, { headers: { origin: 'http://z.example' } });
+    assert.equal(res.headers['access-control-allow-origin'], '*');
+  } finally {
+    assert.equal(await wild.stop(), 0);
+  }
+});
+
+test('the binary answers --help and --version and refuses unknown flags', async () => {
+  const { execFileSync, spawnSync } = require('node:child_process');
+  assert.match(execFileSync(bin('SIOC_BIN'), ['--version']).toString(), /^sioc \d+\.\d+\.\d+/);
+  assert.match(execFileSync(bin('SIOC_BIN'), ['--help']).toString(), /--cors-origin/);
+  const bad = spawnSync(bin('SIOC_BIN'), ['--port', 'x']);
+  assert.equal(bad.status, 2);
+  const unknown = spawnSync(bin('SIOC_BIN'), ['--bogus']);
+  assert.equal(unknown.status, 2);
+});
+
+test('SIGTERM stops the server cleanly', async () => {
+  const s = await startServer(bin('SIOC_BIN'));
+  assert.equal(await s.stop(), 0);
+});

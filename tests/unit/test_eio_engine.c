@@ -172,8 +172,10 @@ END_TEST
 START_TEST(a_close_packet_ends_the_session_once_with_transport_close)
 {
     sioc_conn *s = handshake();
+    sioc__session_ref(s); /* as the transport delivering the packets does */
     feed(s, "1");
     feed(s, "1");
+    sioc__session_unref(s);
     ck_assert_int_eq(close_count, 1);
     ck_assert_str_eq(last_reason, "transport close");
 }
@@ -232,10 +234,10 @@ START_TEST(close_after_flush_sends_what_is_queued_then_the_close_packet)
     sioc_conn_send(s, "a", 1, false);
     sioc_conn_close(s);
     ck_assert_int_eq(close_count, 0);
+    ck_assert_int_eq(sioc_conn_send(s, "b", 1, false), SIOC_ERR_CLOSED);
     ck_assert_str_eq(poll_now(s, POLL), "4a\x1e" "1");
     ck_assert_int_eq(close_count, 1);
     ck_assert_str_eq(last_reason, "forced close");
-    ck_assert_int_eq(sioc_conn_send(s, "b", 1, false), SIOC_ERR_CLOSED);
 }
 END_TEST
 
