@@ -214,8 +214,9 @@ static void finish(sioc_conn *s, const char *reason)
     }
     sioc__msgq_clear(&s->queue);
     if (s->transport == SIOC__POLLING) {
-        /* A held GET learns of the end from a close packet, as Node's polling transport sends. */
-        sioc__msg *close = canned('1', "");
+        /* A held GET learns of the end from a close packet, as Node's polling transport sends;
+         * when the client itself closed, Node just releases it with a noop. */
+        sioc__msg *close = canned(s->client_closed ? '6' : '1', "");
         if (close && sioc__msgq_push(&s->queue, close) == 0 && s->poll_req) {
             eng->io->wake(s->poll_req);
         }
@@ -277,6 +278,7 @@ void sioc__session_receive(sioc_conn *s, const sioc__eio_packet *p)
         sioc__session_close(s, "transport error", false);
         break;
     case SIOC__EIO_CLOSE:
+        s->client_closed = true;
         sioc__session_close(s, "transport close", false);
         break;
     default: /* open, upgrade and noop carry nothing here */

@@ -40,6 +40,7 @@ struct sioc_conn {
     bool upgrading;      /* "2probe" seen on probe_ws */
     bool probe_pong_due; /* "3probe" still to be written on probe_ws */
     bool post_active;    /* a POST body is being read */
+    bool client_closed;  /* the client sent a close packet */
     void *poll_req;      /* the held polling GET */
     void *ws;            /* the WebSocket carrying the session */
     void *probe_ws;      /* a WebSocket the client is upgrading to */

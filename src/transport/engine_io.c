@@ -222,8 +222,9 @@ int sioc__eio_body(sioc_server *srv, struct lws *wsi, sioc__pss *c, const void *
     return sioc__buf_append(&c->body, in, len) < 0 ? -1 : 0;
 }
 
-/* Delivers every packet of a POST body; a malformed one ends the session with "parse error". */
-static void deliver_payload(sioc_conn *s, sioc__buf *body)
+/* Delivers every packet of a POST body. A malformed one ends the session with "parse error" and
+ * returns -1. */
+static int deliver_payload(sioc_conn *s, sioc__buf *body)
 {
     size_t pos = 0;
     sioc__eio_packet p;
@@ -232,10 +233,11 @@ static void deliver_payload(sioc_conn *s, sioc__buf *body)
         if (rc < 0) {
             sioc__log(SIOC_LOG_INFO, "session %s: malformed polling payload", s->sid);
             sioc__session_close(s, "parse error", false);
-            return;
+            return -1;
         }
         sioc__session_receive(s, &p);
     }
+    return 0;
 }
 
 int sioc__eio_body_done(sioc_server *srv, struct lws *wsi, sioc__pss *c)
@@ -246,10 +248,13 @@ int sioc__eio_body_done(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     sioc_conn *s = c->sess;
     c->sess = NULL;
     c->role = ROLE_NONE;
-    deliver_payload(s, &c->body);
+    int rc = deliver_payload(s, &c->body);
     s->post_active = false;
     sioc__session_unref(s);
     sioc__buf_free(&c->body);
+    if (rc < 0) {
+        return sioc__reply_simple(wsi, HTTP_STATUS_BAD_REQUEST, NULL, NULL);
+    }
     return sioc__reply_simple(wsi, HTTP_STATUS_OK, "text/html", "ok");
 }
 

@@ -210,7 +210,7 @@ test('a POST body over maxHttpBufferSize gets 413 and a malformed one ends the s
   const echo = await request(`${EIO()}&transport=polling&sid=${sid}`);
   assert.equal(echo.body, '4fine');
   const bad = await request(`${EIO()}&transport=polling&sid=${sid}`, { method: 'POST', body: '4a\x1e9zz' });
-  assert.equal(bad.status, 200);
+  assert.equal(bad.status, 400);
   const gone = await request(`${EIO()}&transport=polling&sid=${sid}`);
   assert.equal(gone.status, 400);
 });
@@ -251,4 +251,81 @@ test('session ids are unique and unguessable', async () => {
     sids.add(open.sid);
   }
   assert.equal(sids.size, 50);
+});
+
+// The scenarios of the public Engine.IO v4 protocol test suite that the tests above do not cover.
+test('a handshake with PUT is a bad handshake method', async () => {
+  const res = await request(`${EIO()}&transport=polling`, { method: 'PUT', body: '' });
+  assert.equal(res.status, 400);
+});
+
+test('a cancelled polling request closes the session', async () => {
+  const { body } = await request(`${EIO()}&transport=polling`);
+  const sid = JSON.parse(body.slice(1)).sid;
+  const controller = new AbortController();
+  fetch(`${EIO()}&transport=polling&sid=${sid}`, { signal: controller.signal }).catch(() => {});
+  await sleep(20);
+  controller.abort();
+  await sleep(50);
+  assert.equal((await request(`${EIO()}&transport=polling&sid=${sid}`)).status, 400);
+});
+
+test('a close packet over polling ends the session and releases the GET with a noop', async () => {
+  const { body } = await request(`${EIO()}&transport=polling`);
+  const sid = JSON.parse(body.slice(1)).sid;
+  const [poll, post] = await Promise.all([
+    request(`${EIO()}&transport=polling&sid=${sid}`),
+    sleep(20).then(() => request(`${EIO()}&transport=polling&sid=${sid}`, { method: 'POST', body: '1' })),
+  ]);
+  assert.equal(post.body, 'ok');
+  assert.equal(poll.status, 200);
+  assert.equal(poll.body, '6');
+  assert.equal((await request(`${EIO()}&transport=polling&sid=${sid}`)).status, 400);
+});
+
+test('a close packet over websocket closes it', async () => {
+  const raw = new WebSocket(`ws://localhost:${server.port}/engine.io/?EIO=4&transport=websocket`);
+  await nextMessage(raw);
+  raw.send('1');
+  await once(raw, 'close', 2000);
+});
+
+test('a malformed websocket packet closes it', async () => {
+  const raw = new WebSocket(`ws://localhost:${server.port}/engine.io/?EIO=4&transport=websocket`);
+  await nextMessage(raw);
+  raw.send('abc');
+  await once(raw, 'close', 2000);
+});
+
+test('after an upgrade, polling requests and another websocket with the sid are refused', async () => {
+  const { body } = await request(`${EIO()}&transport=polling`);
+  const sid = JSON.parse(body.slice(1)).sid;
+  const ws = new WebSocket(`ws://localhost:${server.port}/engine.io/?EIO=4&transport=websocket&sid=${sid}`);
+  await once(ws, 'open');
+  ws.send('2probe');
+  assert.equal(await nextMessage(ws), '3probe');
+  ws.send('5');
+  await sleep(20);
+  assert.equal((await request(`${EIO()}&transport=polling&sid=${sid}`)).status, 400);
+  const second = new WebSocket(`ws://localhost:${server.port}/engine.io/?EIO=4&transport=websocket&sid=${sid}`);
+  second.on('error', () => {});
+  await once(second, 'close', 2000);
+  ws.send('4hello');
+  assert.equal(await nextMessage(ws), '4hello');
+  ws.close();
+});
+
+test('a polling request during an upgrade is answered at once with a noop', async () => {
+  const { body } = await request(`${EIO()}&transport=polling`);
+  const sid = JSON.parse(body.slice(1)).sid;
+  const ws = new WebSocket(`ws://localhost:${server.port}/engine.io/?EIO=4&transport=websocket&sid=${sid}`);
+  await once(ws, 'open');
+  ws.send('2probe');
+  assert.equal(await nextMessage(ws), '3probe');
+  const poll = await request(`${EIO()}&transport=polling&sid=${sid}`);
+  assert.equal(poll.body, '6');
+  ws.send('5');
+  ws.send('4hello');
+  assert.equal(await nextMessage(ws), '4hello');
+  ws.close();
 });
