@@ -4,7 +4,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startServer, request, rawRequest, bin, ROOT } = require('./lib');
+const { startServer, request, rawRequest, once, bin, ROOT } = require('./lib');
 
 let server;
 let cors;
@@ -106,6 +106,22 @@ test('a wildcard origin allows any origin', async () => {
     assert.equal(res.headers['access-control-allow-origin'], '*');
   } finally {
     assert.equal(await wild.stop(), 0);
+  }
+});
+
+test('transports limits what a client may use, as Node\'s option', async () => {
+  const wsOnly = await startServer(bin('SIOC_BIN'), ['--transports', 'websocket']);
+  try {
+    const res = await request(`${wsOnly.url}/socket.io/?EIO=4&transport=polling`);
+    assert.equal(res.status, 400);
+    assert.deepEqual(JSON.parse(res.body), { code: 0, message: 'Transport unknown' });
+    const WebSocket = require('ws');
+    const ws = new WebSocket(`ws://localhost:${wsOnly.port}/socket.io/?EIO=4&transport=websocket`);
+    const [data] = await once(ws, 'message');
+    assert.match(String(data), /^0\{"sid":"[^"]+","upgrades":\[\]/);
+    ws.close();
+  } finally {
+    assert.equal(await wsOnly.stop(), 0);
   }
 });
 
