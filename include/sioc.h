@@ -12,6 +12,7 @@
 #ifndef SIOC_H
 #define SIOC_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -101,12 +102,16 @@ SIOC_EXPORT int sioc_options_set_client_dir(sioc_options *opts, const char *dir)
 /* Directory of static files served for every other GET (index.html for "/"). Default NULL: none. */
 SIOC_EXPORT int sioc_options_set_public_dir(sioc_options *opts, const char *dir);
 SIOC_EXPORT int sioc_options_set_event_loop(sioc_options *opts, sioc_event_loop loop);
+/* `connectTimeout`: a connection that joins no namespace in time is closed. Default 45000 ms. */
+SIOC_EXPORT int sioc_options_set_connect_timeout_ms(sioc_options *opts, unsigned ms);
 /* Messages at or below `level` go to stderr. Default SIOC_LOG_WARN. The level is process-wide. */
 SIOC_EXPORT int sioc_options_set_log_level(sioc_options *opts, sioc_log_level level);
 
 /* ---- Server -------------------------------------------------------------------------------- */
 
 typedef struct sioc_server sioc_server;
+/* One Engine.IO session, whatever its transport (see the Engine.IO section). */
+typedef struct sioc_conn sioc_conn;
 
 /* Creates a server and starts listening (connections are served once sioc_server_run() runs).
  * `opts` is borrowed (NULL means defaults). Returns 0, SIOC_ERR_INVALID, SIOC_ERR_NOMEM,
@@ -122,10 +127,110 @@ SIOC_EXPORT int sioc_server_run(sioc_server *server);
 /* Makes sioc_server_run() return soon. Safe from any thread and from a signal handler. */
 SIOC_EXPORT void sioc_server_stop(sioc_server *server);
 
+/* ---- Socket.IO: namespaces, sockets, events -------------------------------------------------
+ *
+ * Arguments travel as jansson arrays. Binary arguments are values made by sioc_binary_new(),
+ * anywhere in the arrays; they go on the wire as attachments, never as base64.
+ */
+
+typedef struct sioc_namespace sioc_namespace;
+/* One client's connection to one namespace (Node's `Socket`). Valid from the connection callback
+ * until the disconnect callback returns; freed by the library afterwards. */
+typedef struct sioc_socket sioc_socket;
+/* A client's request for an acknowledgement. Valid until sioc_ack_send() or until its socket's
+ * disconnect callback returns, whichever comes first; never freed by the application. */
+typedef struct sioc_ack sioc_ack;
+
+/* The namespace `name` ("/", "/chat"), created on first use, as Node's `io.of(name)`. The main
+ * namespace "/" always exists. Borrowed: it lives as long as the server. NULL when `name` does
+ * not start with '/' or on no memory. */
+SIOC_EXPORT sioc_namespace *sioc_server_of(sioc_server *server, const char *name);
+SIOC_EXPORT const char *sioc_namespace_name(const sioc_namespace *nsp);
+
+typedef void (*sioc_connection_cb)(sioc_socket *socket, void *user_data);
+/* `reason` as Node names it: "client namespace disconnect", "server namespace disconnect",
+ * "transport close", "transport error", "ping timeout", "parse error", "forced close",
+ * "server shutting down". */
+typedef void (*sioc_disconnect_cb)(sioc_socket *socket, const char *reason, void *user_data);
+/* `args` is borrowed for the call (json_incref() it to keep it); it holds the event's arguments,
+ * without the event name. `ack` is NULL unless the client asked for an acknowledgement. */
+typedef void (*sioc_event_cb)(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data);
+typedef void (*sioc_any_cb)(sioc_socket *socket, const char *event, json_t *args, sioc_ack *ack,
+                            void *user_data);
+
+/* Registers the callback for sockets joining the namespace (Node's `nsp.on("connection")`).
+ * One per namespace: a second call replaces the first. Returns 0 or SIOC_ERR_INVALID. */
+SIOC_EXPORT int sioc_namespace_on_connection(sioc_namespace *nsp, sioc_connection_cb cb,
+                                             void *user_data);
+/* Registers the callback for sockets leaving it (Node's `socket.on("disconnect")`). */
+SIOC_EXPORT int sioc_namespace_on_disconnect(sioc_namespace *nsp, sioc_disconnect_cb cb,
+                                             void *user_data);
+/* Registers the handler of event `event` for every socket of the namespace (Node's
+ * `socket.on(event)` in the connection handler); replaces an earlier one; NULL `cb` removes it.
+ * Returns 0, SIOC_ERR_INVALID or SIOC_ERR_NOMEM. */
+SIOC_EXPORT int sioc_namespace_on(sioc_namespace *nsp, const char *event, sioc_event_cb cb,
+                                  void *user_data);
+/* A catch-all (Node's `socket.onAny`): called for every event, before its own handler. */
+SIOC_EXPORT int sioc_namespace_on_any(sioc_namespace *nsp, sioc_any_cb cb, void *user_data);
+
+/* Emits `event` with `args` (a borrowed JSON array, or NULL for none) to one socket. Returns 0,
+ * SIOC_ERR_INVALID (no event, args not an array), SIOC_ERR_CLOSED or SIOC_ERR_NOMEM. */
+SIOC_EXPORT int sioc_socket_emit(sioc_socket *socket, const char *event, json_t *args);
+/* Emits to every socket of the namespace (Node's `nsp.emit`). The packet is encoded once. */
+SIOC_EXPORT int sioc_namespace_emit(sioc_namespace *nsp, const char *event, json_t *args);
+/* Emits to every socket of the socket's namespace but itself (Node's `socket.broadcast.emit`). */
+SIOC_EXPORT int sioc_socket_broadcast(sioc_socket *socket, const char *event, json_t *args);
+
+/* Who a broadcast reaches (Node's `to`/`in`/`except`): the sockets in any of `rooms` (every
+ * socket of the namespace when there are none), less those in any of `except_rooms` and less
+ * `except_socket`. Each socket receives it once. */
+typedef struct sioc_target {
+    const char *const *rooms;
+    size_t nrooms;
+    const char *const *except_rooms;
+    size_t nexcept_rooms;
+    const sioc_socket *except_socket;
+} sioc_target;
+
+/* Emits to the sockets `target` selects (NULL: the whole namespace). Returns 0, SIOC_ERR_INVALID
+ * or SIOC_ERR_NOMEM. */
+SIOC_EXPORT int sioc_namespace_emit_to(sioc_namespace *nsp, const sioc_target *target,
+                                       const char *event, json_t *args);
+
+/* Answers an acknowledgement with `args` (borrowed JSON array, or NULL) and ends `ack`. Returns 0,
+ * SIOC_ERR_INVALID or SIOC_ERR_CLOSED (the socket is gone; `ack` is ended all the same). */
+SIOC_EXPORT int sioc_ack_send(sioc_ack *ack, json_t *args);
+
+/* Puts the socket in room `room` (copied). Every socket is also in the room named by its id.
+ * Returns 0, SIOC_ERR_INVALID or SIOC_ERR_NOMEM. Joining twice is harmless. */
+SIOC_EXPORT int sioc_socket_join(sioc_socket *socket, const char *room);
+/* Takes the socket out of `room`; harmless when it is not in it. */
+SIOC_EXPORT int sioc_socket_leave(sioc_socket *socket, const char *room);
+
+/* Disconnects the socket from its namespace (reason "server namespace disconnect"); with `close`,
+ * closes the whole connection. The disconnect callback runs before this returns. */
+SIOC_EXPORT void sioc_socket_disconnect(sioc_socket *socket, bool close);
+
+/* The socket id (20 characters, distinct from the Engine.IO sid), valid as long as the socket. */
+SIOC_EXPORT const char *sioc_socket_id(const sioc_socket *socket);
+/* The CONNECT packet's auth payload (an object, {} when none was sent); borrowed. */
+SIOC_EXPORT json_t *sioc_socket_auth(const sioc_socket *socket);
+SIOC_EXPORT sioc_namespace *sioc_socket_namespace(const sioc_socket *socket);
+/* The Engine.IO connection carrying the socket. */
+SIOC_EXPORT sioc_conn *sioc_socket_conn(const sioc_socket *socket);
+SIOC_EXPORT void sioc_socket_set_data(sioc_socket *socket, void *data);
+SIOC_EXPORT void *sioc_socket_get_data(const sioc_socket *socket);
+
+/* A new binary value (a new reference) holding a copy of `len` bytes, for use in arguments.
+ * NULL on no memory. Binary values are JSON objects only in form: do not serialise them. */
+SIOC_EXPORT json_t *sioc_binary_new(const void *data, size_t len);
+/* True when `value` is a binary value; then *data and *len (each may be NULL) give its bytes,
+ * borrowed from `value`. */
+SIOC_EXPORT bool sioc_binary_get(const json_t *value, const void **data, size_t *len);
+
 /* ---- Engine.IO connections (Node's `io.engine`) -------------------------------------------- */
 
-/* One Engine.IO session, whatever its transport. Valid from on_open until on_close returns. */
-typedef struct sioc_conn sioc_conn;
+/* A sioc_conn is valid from on_open until on_close returns. */
 
 typedef struct sioc_engine_handlers {
     /* A session completed its handshake. */

@@ -64,6 +64,7 @@ int sioc_options_new(sioc_options **out)
     o->ping_interval_ms = 25000;
     o->ping_timeout_ms = 20000;
     o->upgrade_timeout_ms = 10000;
+    o->connect_timeout_ms = 45000;
     o->max_http_buffer_size = 1000000;
     o->transports = SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET;
     o->serve_client = true;
@@ -161,6 +162,11 @@ int sioc_options_set_ping_timeout_ms(sioc_options *o, unsigned ms)
 int sioc_options_set_upgrade_timeout_ms(sioc_options *o, unsigned ms)
 {
     return o ? set_ms(&o->upgrade_timeout_ms, ms) : SIOC_ERR_INVALID;
+}
+
+int sioc_options_set_connect_timeout_ms(sioc_options *o, unsigned ms)
+{
+    return o ? set_ms(&o->connect_timeout_ms, ms) : SIOC_ERR_INVALID;
 }
 
 int sioc_options_set_max_http_buffer_size(sioc_options *o, size_t bytes)

@@ -11,6 +11,7 @@ struct sioc_options {
     unsigned ping_interval_ms;
     unsigned ping_timeout_ms;
     unsigned upgrade_timeout_ms;
+    unsigned connect_timeout_ms;
     size_t max_http_buffer_size;
     unsigned transports;
     char **cors_origins;

@@ -161,7 +161,13 @@ sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, 
     sioc__log(SIOC_LOG_DEBUG, "engine %s: session %s opened (%s)", eng->path, s->sid,
               sioc_conn_transport(s));
     if (eng->handlers.on_open) {
+        sioc__session_ref(s);
         eng->handlers.on_open(s, eng->user_data);
+        bool closed = s->state == SIOC__CLOSED;
+        sioc__session_unref(s);
+        if (closed) {
+            return NULL; /* the application closed it at once */
+        }
     }
     return s;
 }

@@ -200,7 +200,7 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
         if (!s) {
             return sioc__reply_simple(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
         }
-        sioc__log(SIOC_LOG_INFO, "engine %s: handshake %s (polling)", eng->path, s->sid);
+        sioc__log(SIOC_LOG_DEBUG, "engine %s: handshake %s (polling)", eng->path, s->sid);
     }
     if (method == LWSHUMETH_GET) {
         return handle_poll(srv, wsi, c, s);
@@ -365,7 +365,7 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         return -1;
     }
     c->role = ROLE_WS;
-    sioc__log(SIOC_LOG_INFO, "engine %s: handshake %s (websocket)", eng->path, c->sess->sid);
+    sioc__log(SIOC_LOG_DEBUG, "engine %s: handshake %s (websocket)", eng->path, c->sess->sid);
     return 0;
 }
 

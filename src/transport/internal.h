@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "core/options.h"
+#include "core/sio.h"
 #include "eio/engine.h"
 #include "util/buf.h"
 #include "util/wheel.h"
@@ -22,7 +23,8 @@ struct sioc_server {
     void *foreign_loops[1];
     sioc__wheel wheel;
     lws_sorted_usec_list_t tick;
-    sioc__engine *engines; /* the Socket.IO path's first */
+    sioc__engine *engines; /* longest path first */
+    sioc__sio *sio;        /* the Socket.IO layer, fed by the engine at the `path` option */
     volatile sig_atomic_t stopping;
     int port;
     char client_etag[64];

@@ -209,7 +209,9 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
         sioc__log_level = (int)srv->opts->log_level;
         sioc__wheel_init(&srv->wheel, sioc__now_ms());
         sioc__client_etag_init(srv);
-        rc = add_engine(srv, srv->opts->path, NULL, NULL);
+        srv->sio = sioc__sio_new(&srv->wheel, srv->opts->connect_timeout_ms);
+        rc = srv->sio ? add_engine(srv, srv->opts->path, &sioc__sio_engine_handlers, srv->sio)
+                      : SIOC_ERR_NOMEM;
     }
     rc = rc ? rc : start_loop(srv);
     rc = rc ? rc : create_context(srv);
@@ -235,16 +237,8 @@ int sioc_server_attach_engine(sioc_server *srv, const char *path,
     int rc = 0;
     for (sioc__engine *e = srv->engines; e; e = e->next) {
         if (strcmp(e->path, norm) == 0) {
-            /* The server's own path may be taken over while it has no handlers yet. */
-            bool bare = !e->handlers.on_open && !e->handlers.on_message && !e->handlers.on_close;
-            if (bare && e->sessions.count == 0 && handlers) {
-                e->handlers = *handlers;
-                e->user_data = user_data;
-            } else {
-                rc = SIOC_ERR_INVALID;
-            }
             free(norm);
-            return rc;
+            return SIOC_ERR_INVALID;
         }
     }
     rc = add_engine(srv, norm, handlers, user_data);
@@ -314,6 +308,12 @@ void sioc_server_free(sioc_server *srv)
         sioc__engine_free(srv->engines);
         srv->engines = next;
     }
+    sioc__sio_free(srv->sio);
     sioc_options_free(srv->opts);
     free(srv);
+}
+
+sioc_namespace *sioc_server_of(sioc_server *srv, const char *name)
+{
+    return srv ? sioc__sio_of(srv->sio, name) : NULL;
 }

@@ -1,0 +1,193 @@
+/* One Engine.IO connection seen by Socket.IO: decodes its packets (binary attachments included)
+ * and dispatches them to the sockets it has in each namespace. */
+#include "core/sio.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+static void client_unref(sioc__client *c)
+{
+    if (--c->refs == 0) {
+        sioc__sio_decoder_reset(&c->decoder);
+        free(c->sockets);
+        free(c);
+    }
+}
+
+static sioc_socket *socket_for(sioc__client *c, const char *nsp)
+{
+    for (size_t i = 0; i < c->nsockets; i++) {
+        if (strcmp(c->sockets[i]->nsp->name, nsp) == 0) {
+            return c->sockets[i];
+        }
+    }
+    return NULL;
+}
+
+void sioc__client_remove_socket(sioc__client *c, sioc_socket *s)
+{
+    for (size_t i = 0; i < c->nsockets; i++) {
+        if (c->sockets[i] == s) {
+            c->sockets[i] = c->sockets[--c->nsockets];
+            return;
+        }
+    }
+}
+
+static int send_packet(sioc__client *c, sioc__sio_type type, const char *nsp, json_t *data)
+{
+    sioc__sio_encoded e;
+    if (sioc__sio_encode(type, nsp, -1, data, &e) < 0) {
+        return SIOC_ERR_NOMEM;
+    }
+    int rc = sioc__session_send(c->conn, e.text);
+    sioc__sio_encoded_clear(&e);
+    return rc;
+}
+
+/* Node's socket.disconnect(true): every socket leaves with a DISCONNECT, then the connection
+ * closes once that has been flushed. */
+void sioc__client_close(sioc__client *c, const char *reason)
+{
+    c->refs++;
+    while (c->nsockets) {
+        sioc__socket_close(c->sockets[c->nsockets - 1], reason, true);
+    }
+    sioc_conn_close(c->conn);
+    client_unref(c);
+}
+
+static void on_connect_timeout(sioc__timer *t)
+{
+    sioc__client *c = CONTAINER(t, sioc__client, connect_timer);
+    if (c->nsockets == 0) {
+        sioc__log(SIOC_LOG_INFO, "connection %s joined no namespace in time", sioc_conn_id(c->conn));
+        sioc_conn_close(c->conn);
+    }
+}
+
+static void connect_namespace(sioc__client *c, const sioc__sio_packet *p)
+{
+    sioc_namespace *nsp = sioc__sio_find(c->sio, p->nsp);
+    if (!nsp) {
+        json_t *err = json_pack("{s:s}", "message", "Invalid namespace");
+        send_packet(c, SIOC__SIO_CONNECT_ERROR, p->nsp, err);
+        json_decref(err);
+        return;
+    }
+    if (socket_for(c, p->nsp)) {
+        return; /* already connected there */
+    }
+    sioc_socket **grown = realloc(c->sockets, (c->nsockets + 1) * sizeof(*grown));
+    if (!grown) {
+        return;
+    }
+    c->sockets = grown;
+    sioc_socket *s = sioc__socket_new(nsp, c, p->data);
+    if (!s) {
+        return;
+    }
+    c->sockets[c->nsockets++] = s;
+    sioc__timer_stop(c->sio->wheel, &c->connect_timer);
+    json_t *hello = json_pack("{s:s}", "sid", s->id);
+    send_packet(c, SIOC__SIO_CONNECT, nsp->name, hello);
+    json_decref(hello);
+    sioc__log(SIOC_LOG_INFO, "socket %s joined %s (connection %s, %s)", s->id, nsp->name,
+              sioc_conn_id(c->conn), sioc_conn_transport(c->conn));
+    if (nsp->on_connection) {
+        sioc__socket_ref(s);
+        nsp->on_connection(s, nsp->connection_data);
+        sioc__socket_unref(s);
+    }
+}
+
+/* Returns -1 for a packet a client may not send. */
+static int handle_packet(sioc__client *c, sioc__sio_packet *p)
+{
+    sioc_socket *s;
+    switch (p->type) {
+    case SIOC__SIO_CONNECT:
+        connect_namespace(c, p);
+        return 0;
+    case SIOC__SIO_DISCONNECT:
+        if ((s = socket_for(c, p->nsp))) {
+            sioc__socket_close(s, "client namespace disconnect", false);
+        }
+        return 0;
+    case SIOC__SIO_EVENT:
+    case SIOC__SIO_BINARY_EVENT:
+        /* Node ignores events for a namespace the client has not joined. */
+        if ((s = socket_for(c, p->nsp)) && p->data) {
+            sioc__socket_dispatch(s, p->data, p->id);
+        }
+        return 0;
+    case SIOC__SIO_ACK:
+    case SIOC__SIO_BINARY_ACK:
+        return 0; /* no server-side acks are pending yet */
+    case SIOC__SIO_CONNECT_ERROR:
+        return -1;
+    }
+    return -1;
+}
+
+static void on_open(sioc_conn *conn, void *user_data)
+{
+    sioc__sio *sio = user_data;
+    sioc__client *c = calloc(1, sizeof(*c));
+    if (!c) {
+        /* Without a client the connection only idles; it ends with its heartbeat or transport. */
+        sioc__log(SIOC_LOG_ERROR, "connection %s: out of memory", sioc_conn_id(conn));
+        return;
+    }
+    c->conn = conn;
+    c->sio = sio;
+    c->refs = 1;
+    sioc_conn_set_data(conn, c);
+    /* Node's connectTimeout: a connection must join a namespace in time. */
+    sioc__timer_start(sio->wheel, &c->connect_timer,
+                      sioc__wheel_now(sio->wheel) + sio->connect_timeout_ms, on_connect_timeout);
+}
+
+static void on_message(sioc_conn *conn, const void *data, size_t len, bool binary,
+                       void *user_data)
+{
+    sioc__client *c = sioc_conn_get_data(conn);
+    if (!c) {
+        return;
+    }
+    sioc__sio_packet p;
+    int rc = binary ? sioc__sio_decoder_binary(&c->decoder, data, len, &p)
+                    : sioc__sio_decoder_text(&c->decoder, data, len, &p);
+    if (rc == 1) {
+        c->refs++;
+        rc = handle_packet(c, &p);
+        sioc__sio_packet_clear(&p);
+        client_unref(c);
+    }
+    if (rc < 0) {
+        /* socket.io-parser throws on a malformed packet and Node closes the connection. */
+        sioc__log(SIOC_LOG_INFO, "connection %s: invalid Socket.IO packet", sioc_conn_id(conn));
+        sioc__session_close(conn, "parse error", false);
+    }
+}
+
+static void on_close(sioc_conn *conn, const char *reason, void *user_data)
+{
+    sioc__client *c = sioc_conn_get_data(conn);
+    if (!c) {
+        return;
+    }
+    sioc_conn_set_data(conn, NULL);
+    sioc__timer_stop(c->sio->wheel, &c->connect_timer);
+    while (c->nsockets) {
+        sioc__socket_close(c->sockets[c->nsockets - 1], reason, false);
+    }
+    client_unref(c);
+}
+
+const sioc_engine_handlers sioc__sio_engine_handlers = {on_open, on_message, on_close};

@@ -1,0 +1,588 @@
+/* Namespaces, sockets, rooms, acks and broadcasting. */
+#include "core/sio.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/base64.h"
+#include "util/log.h"
+
+/* ---- namespaces ---- */
+
+sioc_namespace *sioc__sio_find(sioc__sio *sio, const char *name)
+{
+    for (sioc_namespace *n = sio->nsps; n; n = n->next) {
+        if (strcmp(n->name, name) == 0) {
+            return n;
+        }
+    }
+    return NULL;
+}
+
+static sioc_namespace *namespace_new(sioc__sio *sio, const char *name)
+{
+    sioc_namespace *nsp = calloc(1, sizeof(*nsp));
+    if (!nsp || !(nsp->name = strdup(name))) {
+        free(nsp);
+        return NULL;
+    }
+    nsp->sio = sio;
+    nsp->next = sio->nsps;
+    sio->nsps = nsp;
+    return nsp;
+}
+
+static void free_handler(void *value, void *arg)
+{
+    sioc__handler *h = value;
+    free(h->event);
+    free(h);
+}
+
+static void namespace_free(sioc_namespace *nsp)
+{
+    sioc__map_each(&nsp->handlers, free_handler, NULL);
+    sioc__map_free(&nsp->handlers);
+    sioc__map_free(&nsp->sockets);
+    sioc__map_free(&nsp->rooms);
+    free(nsp->name);
+    free(nsp);
+}
+
+sioc__sio *sioc__sio_new(sioc__wheel *wheel, unsigned connect_timeout_ms)
+{
+    sioc__sio *sio = calloc(1, sizeof(*sio));
+    if (!sio) {
+        return NULL;
+    }
+    sio->wheel = wheel;
+    sio->connect_timeout_ms = connect_timeout_ms;
+    if (!namespace_new(sio, "/")) {
+        free(sio);
+        return NULL;
+    }
+    return sio;
+}
+
+/* Every connection has ended (the engines are closed first), so no socket or room remains. */
+void sioc__sio_free(sioc__sio *sio)
+{
+    if (!sio) {
+        return;
+    }
+    while (sio->nsps) {
+        sioc_namespace *next = sio->nsps->next;
+        namespace_free(sio->nsps);
+        sio->nsps = next;
+    }
+    free(sio);
+}
+
+sioc_namespace *sioc__sio_of(sioc__sio *sio, const char *name)
+{
+    if (!name || name[0] != '/') {
+        return NULL;
+    }
+    sioc_namespace *nsp = sioc__sio_find(sio, name);
+    return nsp ? nsp : namespace_new(sio, name);
+}
+
+const char *sioc_namespace_name(const sioc_namespace *nsp)
+{
+    return nsp->name;
+}
+
+int sioc_namespace_on_connection(sioc_namespace *nsp, sioc_connection_cb cb, void *user_data)
+{
+    if (!nsp) {
+        return SIOC_ERR_INVALID;
+    }
+    nsp->on_connection = cb;
+    nsp->connection_data = user_data;
+    return 0;
+}
+
+int sioc_namespace_on_disconnect(sioc_namespace *nsp, sioc_disconnect_cb cb, void *user_data)
+{
+    if (!nsp) {
+        return SIOC_ERR_INVALID;
+    }
+    nsp->on_disconnect = cb;
+    nsp->disconnect_data = user_data;
+    return 0;
+}
+
+int sioc_namespace_on_any(sioc_namespace *nsp, sioc_any_cb cb, void *user_data)
+{
+    if (!nsp) {
+        return SIOC_ERR_INVALID;
+    }
+    nsp->on_any = cb;
+    nsp->any_data = user_data;
+    return 0;
+}
+
+int sioc_namespace_on(sioc_namespace *nsp, const char *event, sioc_event_cb cb, void *user_data)
+{
+    if (!nsp || !event) {
+        return SIOC_ERR_INVALID;
+    }
+    sioc__handler *h = sioc__map_get(&nsp->handlers, event, strlen(event));
+    if (!cb) {
+        if (h) {
+            sioc__map_remove(&nsp->handlers, event);
+            free_handler(h, NULL);
+        }
+        return 0;
+    }
+    if (!h) {
+        if (!(h = calloc(1, sizeof(*h))) || !(h->event = strdup(event))) {
+            free(h);
+            return SIOC_ERR_NOMEM;
+        }
+        if (sioc__map_put(&nsp->handlers, h->event, h) < 0) {
+            free_handler(h, NULL);
+            return SIOC_ERR_NOMEM;
+        }
+    }
+    h->cb = cb;
+    h->user_data = user_data;
+    return 0;
+}
+
+/* ---- rooms ---- */
+
+static sioc__room *room_get(sioc_namespace *nsp, const char *name, bool create)
+{
+    sioc__room *r = sioc__map_get(&nsp->rooms, name, strlen(name));
+    if (r || !create) {
+        return r;
+    }
+    if (!(r = calloc(1, sizeof(*r))) || !(r->name = strdup(name))) {
+        free(r);
+        return NULL;
+    }
+    if (sioc__map_put(&nsp->rooms, r->name, r) < 0) {
+        free(r->name);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int grow(void **array, size_t *cap, size_t elem)
+{
+    size_t n = *cap ? *cap * 2 : 4;
+    void *p = realloc(*array, n * elem);
+    if (!p) {
+        return -1;
+    }
+    *array = p;
+    *cap = n;
+    return 0;
+}
+
+static bool in_room(const sioc_socket *s, const sioc__room *r)
+{
+    for (size_t i = 0; i < s->nrooms; i++) {
+        if (s->rooms[i] == r) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int sioc_socket_join(sioc_socket *s, const char *room)
+{
+    if (!s || !room || !s->connected) {
+        return SIOC_ERR_INVALID;
+    }
+    sioc__room *r = room_get(s->nsp, room, true);
+    if (!r) {
+        return SIOC_ERR_NOMEM;
+    }
+    if (in_room(s, r)) {
+        return 0;
+    }
+    if ((r->count == r->cap && grow((void **)&r->members, &r->cap, sizeof(*r->members)) < 0) ||
+        (s->nrooms == s->caprooms && grow((void **)&s->rooms, &s->caprooms, sizeof(*s->rooms)) < 0)) {
+        if (r->count == 0) { /* a room made for this join goes again */
+            sioc__map_remove(&s->nsp->rooms, r->name);
+            free(r->members);
+            free(r->name);
+            free(r);
+        }
+        return SIOC_ERR_NOMEM;
+    }
+    r->members[r->count++] = s;
+    s->rooms[s->nrooms++] = r;
+    return 0;
+}
+
+static void room_remove(sioc_namespace *nsp, sioc__room *r, sioc_socket *s)
+{
+    for (size_t i = 0; i < r->count; i++) {
+        if (r->members[i] == s) {
+            r->members[i] = r->members[--r->count];
+            break;
+        }
+    }
+    if (r->count == 0) { /* Node deletes a room once it is empty */
+        sioc__map_remove(&nsp->rooms, r->name);
+        free(r->members);
+        free(r->name);
+        free(r);
+    }
+}
+
+int sioc_socket_leave(sioc_socket *s, const char *room)
+{
+    if (!s || !room) {
+        return SIOC_ERR_INVALID;
+    }
+    for (size_t i = 0; i < s->nrooms; i++) {
+        if (strcmp(s->rooms[i]->name, room) == 0) {
+            sioc__room *r = s->rooms[i];
+            s->rooms[i] = s->rooms[--s->nrooms];
+            room_remove(s->nsp, r, s);
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static void leave_all(sioc_socket *s)
+{
+    while (s->nrooms) {
+        sioc__room *r = s->rooms[--s->nrooms];
+        room_remove(s->nsp, r, s);
+    }
+    free(s->rooms);
+    s->rooms = NULL;
+    s->caprooms = 0;
+}
+
+/* ---- sockets ---- */
+
+sioc_socket *sioc__socket_new(sioc_namespace *nsp, sioc__client *client, json_t *auth)
+{
+    sioc_socket *s = calloc(1, sizeof(*s));
+    if (!s) {
+        return NULL;
+    }
+    do {
+        if (sioc__random_id(s->id) < 0) {
+            free(s);
+            return NULL;
+        }
+    } while (sioc__map_get(&nsp->sockets, s->id, 20));
+    s->nsp = nsp;
+    s->client = client;
+    s->auth = auth ? json_incref(auth) : json_object();
+    s->refs = 1;
+    s->connected = true;
+    s->acks.next = s->acks.prev = &s->acks;
+    if (!s->auth || sioc__map_put(&nsp->sockets, s->id, s) < 0) {
+        json_decref(s->auth);
+        free(s);
+        return NULL;
+    }
+    if (sioc_socket_join(s, s->id) < 0) { /* every socket is in the room named by its id */
+        sioc__map_remove(&nsp->sockets, s->id);
+        json_decref(s->auth);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void sioc__socket_ref(sioc_socket *s)
+{
+    s->refs++;
+}
+
+static void ack_unlink(sioc_ack *a)
+{
+    a->prev->next = a->next;
+    a->next->prev = a->prev;
+}
+
+void sioc__socket_unref(sioc_socket *s)
+{
+    if (--s->refs > 0) {
+        return;
+    }
+    while (s->acks.next != &s->acks) {
+        sioc_ack *a = s->acks.next;
+        ack_unlink(a);
+        free(a);
+    }
+    json_decref(s->auth);
+    free(s);
+}
+
+void sioc__socket_close(sioc_socket *s, const char *reason, bool notify)
+{
+    if (!s->connected) {
+        return;
+    }
+    if (notify) {
+        sioc__sio_encoded e;
+        if (sioc__sio_encode(SIOC__SIO_DISCONNECT, s->nsp->name, -1, NULL, &e) == 0) {
+            sioc__socket_send(s, &e);
+            sioc__sio_encoded_clear(&e);
+        }
+    }
+    s->connected = false;
+    sioc__log(SIOC_LOG_INFO, "socket %s left %s (%s)", s->id, s->nsp->name, reason);
+    if (s->nsp->on_disconnect) {
+        s->nsp->on_disconnect(s, reason, s->nsp->disconnect_data);
+    }
+    leave_all(s);
+    sioc__map_remove(&s->nsp->sockets, s->id);
+    sioc__client_remove_socket(s->client, s);
+    sioc__socket_unref(s);
+}
+
+int sioc__socket_send(sioc_socket *s, const sioc__sio_encoded *e)
+{
+    int rc = sioc__session_send(s->client->conn, e->text);
+    for (size_t i = 0; rc == 0 && i < e->nbins; i++) {
+        rc = sioc__session_send(s->client->conn, e->bins[i]);
+    }
+    return rc;
+}
+
+/* ["event", args...] as a new array. */
+static json_t *event_data(const char *event, json_t *args)
+{
+    json_t *data = json_array();
+    if (!data || json_array_append_new(data, json_string(event)) < 0) {
+        json_decref(data);
+        return NULL;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(args, i, v)
+    {
+        if (json_array_append(data, v) < 0) {
+            json_decref(data);
+            return NULL;
+        }
+    }
+    return data;
+}
+
+static int encode_event(sioc_namespace *nsp, const char *event, json_t *args,
+                        sioc__sio_encoded *e)
+{
+    if (!event || (args && !json_is_array(args))) {
+        return SIOC_ERR_INVALID;
+    }
+    json_t *data = event_data(event, args);
+    int rc = data ? sioc__sio_encode(SIOC__SIO_EVENT, nsp->name, -1, data, e) : -1;
+    json_decref(data);
+    return rc < 0 ? SIOC_ERR_NOMEM : 0;
+}
+
+int sioc_socket_emit(sioc_socket *s, const char *event, json_t *args)
+{
+    if (!s) {
+        return SIOC_ERR_INVALID;
+    }
+    if (!s->connected) {
+        return SIOC_ERR_CLOSED;
+    }
+    sioc__sio_encoded e;
+    int rc = encode_event(s->nsp, event, args, &e);
+    if (rc == 0) {
+        rc = sioc__socket_send(s, &e);
+        sioc__sio_encoded_clear(&e);
+    }
+    return rc;
+}
+
+/* A broadcast in progress: one encoded packet, sent to each socket not yet marked. */
+typedef struct broadcast {
+    sioc_namespace *nsp;
+    const sioc__sio_encoded *e;
+} broadcast;
+
+static void deliver(void *value, void *arg)
+{
+    sioc_socket *s = value;
+    broadcast *b = arg;
+    if (s->mark != b->nsp->epoch) {
+        s->mark = b->nsp->epoch;
+        sioc__socket_send(s, b->e);
+    }
+}
+
+static void mark(sioc__room *r, uint64_t epoch)
+{
+    for (size_t i = 0; i < r->count; i++) {
+        r->members[i]->mark = epoch;
+    }
+}
+
+int sioc_namespace_emit_to(sioc_namespace *nsp, const sioc_target *t, const char *event,
+                           json_t *args)
+{
+    if (!nsp) {
+        return SIOC_ERR_INVALID;
+    }
+    sioc__sio_encoded e;
+    int rc = encode_event(nsp, event, args, &e);
+    if (rc < 0) {
+        return rc;
+    }
+    broadcast b = {nsp, &e};
+    uint64_t epoch = ++nsp->epoch;
+    /* Excluded sockets are marked as already dealt with before anyone is reached. */
+    for (size_t i = 0; t && i < t->nexcept_rooms; i++) {
+        sioc__room *r = room_get(nsp, t->except_rooms[i], false);
+        if (r) {
+            mark(r, epoch);
+        }
+    }
+    if (t && t->except_socket) {
+        ((sioc_socket *)t->except_socket)->mark = epoch;
+    }
+    if (!t || t->nrooms == 0) {
+        sioc__map_each(&nsp->sockets, deliver, &b);
+    }
+    for (size_t i = 0; t && i < t->nrooms; i++) {
+        sioc__room *r = room_get(nsp, t->rooms[i], false);
+        for (size_t k = 0; r && k < r->count; k++) {
+            deliver(r->members[k], &b);
+        }
+    }
+    sioc__sio_encoded_clear(&e);
+    return 0;
+}
+
+int sioc_namespace_emit(sioc_namespace *nsp, const char *event, json_t *args)
+{
+    return sioc_namespace_emit_to(nsp, NULL, event, args);
+}
+
+int sioc_socket_broadcast(sioc_socket *s, const char *event, json_t *args)
+{
+    if (!s) {
+        return SIOC_ERR_INVALID;
+    }
+    sioc_target t = {.except_socket = s};
+    return sioc_namespace_emit_to(s->nsp, &t, event, args);
+}
+
+/* ---- events and acks ---- */
+
+static sioc_ack *ack_new(sioc_socket *s, int64_t id)
+{
+    sioc_ack *a = calloc(1, sizeof(*a));
+    if (a) {
+        a->socket = s;
+        a->id = id;
+        a->next = &s->acks;
+        a->prev = s->acks.prev;
+        s->acks.prev->next = a;
+        s->acks.prev = a;
+    }
+    return a;
+}
+
+int sioc_ack_send(sioc_ack *a, json_t *args)
+{
+    if (!a || (args && !json_is_array(args))) {
+        return SIOC_ERR_INVALID;
+    }
+    sioc_socket *s = a->socket;
+    int64_t id = a->id;
+    ack_unlink(a);
+    free(a);
+    if (!s->connected) {
+        return SIOC_ERR_CLOSED;
+    }
+    json_t *empty = args ? NULL : json_array();
+    sioc__sio_encoded e;
+    int rc = sioc__sio_encode(SIOC__SIO_ACK, s->nsp->name, id, args ? args : empty, &e);
+    json_decref(empty);
+    if (rc < 0) {
+        return SIOC_ERR_NOMEM;
+    }
+    rc = sioc__socket_send(s, &e);
+    sioc__sio_encoded_clear(&e);
+    return rc;
+}
+
+/* An EVENT: the catch-all first, then the event's own handler, as Node's onAny listeners run
+ * before the others. */
+void sioc__socket_dispatch(sioc_socket *s, json_t *data, int64_t ack_id)
+{
+    char scratch[32];
+    const char *event = sioc__sio_event_name(data, scratch, sizeof(scratch));
+    json_t *args = json_array();
+    if (!event || !args) {
+        json_decref(args);
+        return;
+    }
+    for (size_t i = 1; i < json_array_size(data); i++) {
+        json_array_append(args, json_array_get(data, i));
+    }
+    sioc_ack *ack = ack_id >= 0 ? ack_new(s, ack_id) : NULL;
+    sioc_namespace *nsp = s->nsp;
+    sioc__handler *h = sioc__map_get(&nsp->handlers, event, strlen(event));
+    sioc__socket_ref(s); /* a handler may disconnect the socket */
+    if (nsp->on_any) {
+        nsp->on_any(s, event, args, ack, nsp->any_data);
+    }
+    if (h && s->connected) {
+        h->cb(s, args, ack, h->user_data);
+    }
+    sioc__socket_unref(s);
+    json_decref(args);
+}
+
+/* ---- accessors ---- */
+
+void sioc_socket_disconnect(sioc_socket *s, bool close)
+{
+    if (!s) {
+        return;
+    }
+    if (close) {
+        sioc__client_close(s->client, "server namespace disconnect");
+        return;
+    }
+    sioc__socket_close(s, "server namespace disconnect", true);
+}
+
+const char *sioc_socket_id(const sioc_socket *s)
+{
+    return s->id;
+}
+
+json_t *sioc_socket_auth(const sioc_socket *s)
+{
+    return s->auth;
+}
+
+sioc_namespace *sioc_socket_namespace(const sioc_socket *s)
+{
+    return s->nsp;
+}
+
+sioc_conn *sioc_socket_conn(const sioc_socket *s)
+{
+    return s->client->conn;
+}
+
+void sioc_socket_set_data(sioc_socket *s, void *data)
+{
+    s->user_data = data;
+}
+
+void *sioc_socket_get_data(const sioc_socket *s)
+{
+    return s->user_data;
+}

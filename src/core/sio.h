@@ -1,0 +1,105 @@
+/* The Socket.IO server: namespaces with their sockets and rooms, and the per-connection client that
+ * decodes packets and dispatches them. It sits on the Engine.IO layer (sioc_conn) and knows
+ * nothing of transports. */
+#ifndef SIOC_CORE_SIO_H
+#define SIOC_CORE_SIO_H
+
+#include "sioc.h"
+
+#include "eio/engine.h"
+#include "sio/codec.h"
+#include "util/map.h"
+#include "util/wheel.h"
+
+typedef struct sioc__sio sioc__sio;
+typedef struct sioc__client sioc__client;
+
+typedef struct sioc__room {
+    char *name;
+    sioc_socket **members;
+    size_t count, cap;
+} sioc__room;
+
+typedef struct sioc__handler {
+    char *event; /* the map key */
+    sioc_event_cb cb;
+    void *user_data;
+} sioc__handler;
+
+struct sioc_namespace {
+    char *name;
+    sioc__sio *sio;
+    sioc_connection_cb on_connection;
+    void *connection_data;
+    sioc_disconnect_cb on_disconnect;
+    void *disconnect_data;
+    sioc_any_cb on_any;
+    void *any_data;
+    sioc__map handlers; /* event → sioc__handler */
+    sioc__map sockets;  /* socket id → sioc_socket */
+    sioc__map rooms;    /* room name → sioc__room */
+    uint64_t epoch;     /* broadcast generation, to reach each socket once */
+    sioc_namespace *next;
+};
+
+struct sioc_ack {
+    sioc_socket *socket;
+    int64_t id;
+    sioc_ack *next, *prev;
+};
+
+struct sioc_socket {
+    char id[21];
+    sioc_namespace *nsp;
+    sioc__client *client;
+    json_t *auth;
+    void *user_data;
+    unsigned refs; /* the namespace's while connected, and one per dispatch in progress */
+    bool connected;
+    sioc__room **rooms;
+    size_t nrooms, caprooms;
+    sioc_ack acks; /* unanswered acks: a list head */
+    uint64_t mark; /* == nsp->epoch when the current broadcast has dealt with it */
+};
+
+struct sioc__client {
+    sioc_conn *conn;
+    sioc__sio *sio;
+    sioc__sio_decoder decoder;
+    sioc_socket **sockets; /* one per namespace joined */
+    size_t nsockets;
+    sioc__timer connect_timer;
+    unsigned refs;
+};
+
+struct sioc__sio {
+    sioc_namespace *nsps;
+    sioc__wheel *wheel;
+    unsigned connect_timeout_ms;
+};
+
+/* The Socket.IO layer for a server: returns NULL on no memory. `wheel` is borrowed. */
+sioc__sio *sioc__sio_new(sioc__wheel *wheel, unsigned connect_timeout_ms);
+void sioc__sio_free(sioc__sio *sio);
+/* The Engine.IO handlers that feed it; their user data is the sioc__sio. */
+extern const sioc_engine_handlers sioc__sio_engine_handlers;
+
+/* The namespace `name`, created when missing; NULL for a bad name or no memory. */
+sioc_namespace *sioc__sio_of(sioc__sio *sio, const char *name);
+
+/* namespace.c, for client.c */
+sioc_namespace *sioc__sio_find(sioc__sio *sio, const char *name);
+sioc_socket *sioc__socket_new(sioc_namespace *nsp, sioc__client *client, json_t *auth);
+void sioc__socket_ref(sioc_socket *s);
+void sioc__socket_unref(sioc_socket *s);
+/* Ends the socket once: DISCONNECT sent when `notify`, callback, rooms left, references dropped. */
+void sioc__socket_close(sioc_socket *s, const char *reason, bool notify);
+void sioc__socket_dispatch(sioc_socket *s, json_t *data, int64_t ack_id);
+/* Queues an encoded packet on the socket's connection. */
+int sioc__socket_send(sioc_socket *s, const sioc__sio_encoded *e);
+
+/* client.c, for namespace.c */
+void sioc__client_remove_socket(sioc__client *c, sioc_socket *s);
+void sioc__client_close(sioc__client *c, const char *reason);
+
+#endif
