@@ -1,7 +1,10 @@
 /*
- * The server the public Engine.IO v4 protocol test suite expects: a bare Engine.IO endpoint at
- * /engine.io/ that echoes every message, with pingInterval 300, pingTimeout 200 and maxPayload
- * 1000000. Flags as the sioc binary's; --port N defaults to 3000.
+ * The server the public Engine.IO v4 and Socket.IO v5 protocol test suites expect, with
+ * pingInterval 300, pingTimeout 200 and maxPayload 1000000:
+ *  - /engine.io/: a bare Engine.IO endpoint that echoes every message;
+ *  - /socket.io/, namespaces "/" and "/custom": on connect, emits `auth` with the CONNECT auth
+ *    payload; `message` → emits `message-back` with the same args; `message-with-ack` → acks
+ *    with the same args. Flags as the sioc binary's; --port N defaults to 3000.
  */
 #include <stdio.h>
 
@@ -11,6 +14,33 @@ static void echo(sioc_conn *conn, const void *data, size_t len, bool binary, voi
 {
     (void)user_data;
     sioc_conn_send(conn, data, len, binary);
+}
+
+static void on_connection(sioc_socket *socket, void *user_data)
+{
+    json_t *args = json_pack("[O]", sioc_socket_auth(socket));
+    sioc_socket_emit(socket, "auth", args);
+    json_decref(args);
+}
+
+static void on_message(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
+{
+    sioc_socket_emit(socket, "message-back", args);
+}
+
+static void on_message_with_ack(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
+{
+    if (ack) {
+        sioc_ack_send(ack, args);
+    }
+}
+
+static int setup_namespace(sioc_namespace *nsp)
+{
+    int rc = sioc_namespace_on_connection(nsp, on_connection, NULL);
+    rc |= sioc_namespace_on(nsp, "message", on_message, NULL);
+    rc |= sioc_namespace_on(nsp, "message-with-ack", on_message_with_ack, NULL);
+    return rc ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -41,6 +71,10 @@ int main(int argc, char **argv)
     }
     const sioc_engine_handlers echo_handlers = {NULL, echo, NULL};
     rc = sioc_server_attach_engine(server, "/engine.io/", &echo_handlers, NULL);
+    if (rc == 0 && (setup_namespace(sioc_server_of(server, "/")) < 0 ||
+                    setup_namespace(sioc_server_of(server, "/custom")) < 0)) {
+        rc = SIOC_ERR_NOMEM;
+    }
     if (rc < 0) {
         fprintf(stderr, "protocol-test-server: %s\n", sioc_strerror(rc));
         sioc_server_free(server);

@@ -21,6 +21,7 @@ static void usage(FILE *to, const char *prog, const char *summary)
             "  --ping-timeout MS          heartbeat timeout (default 20000)\n"
             "  --max-http-buffer-size N   largest message or POST body (default 1000000)\n"
             "  --upgrade-timeout MS       time allowed for an upgrade (default 10000)\n"
+            "  --connect-timeout MS       time allowed to join a namespace (default 45000)\n"
             "  --transports LIST          polling,websocket (default both)\n"
             "  --client-dir DIR           socket.io-client dist/ to serve\n"
             "  --event-loop libuv|poll    event loop backend (default libuv)\n"
@@ -71,7 +72,7 @@ static int parse_transports(const char *s, unsigned *mask)
     return *mask ? 0 : -1;
 }
 
-enum { O_PORT = 256, O_HOST, O_PUBLIC, O_CORS, O_PING_INTERVAL, O_PING_TIMEOUT, O_UPGRADE_TIMEOUT, O_MAX_BUF,
+enum { O_PORT = 256, O_HOST, O_PUBLIC, O_CORS, O_PING_INTERVAL, O_PING_TIMEOUT, O_UPGRADE_TIMEOUT, O_CONNECT_TIMEOUT, O_MAX_BUF,
        O_TRANSPORTS, O_CLIENT_DIR, O_LOOP, O_LOG, O_HELP, O_VERSION };
 
 static int apply(int opt, const char *arg, sioc_options *o)
@@ -95,6 +96,9 @@ static int apply(int opt, const char *arg, sioc_options *o)
     case O_UPGRADE_TIMEOUT:
         return parse_ulong(arg, INT_MAX, &v) ? -1
                                              : sioc_options_set_upgrade_timeout_ms(o, (unsigned)v);
+    case O_CONNECT_TIMEOUT:
+        return parse_ulong(arg, INT_MAX, &v) ? -1
+                                             : sioc_options_set_connect_timeout_ms(o, (unsigned)v);
     case O_MAX_BUF:
         return parse_ulong(arg, INT_MAX, &v) ? -1 : sioc_options_set_max_http_buffer_size(o, v);
     case O_TRANSPORTS:
@@ -123,6 +127,7 @@ int sioc_cli_parse(int argc, char **argv, const char *prog, const char *summary,
         {"ping-interval", required_argument, NULL, O_PING_INTERVAL},
         {"ping-timeout", required_argument, NULL, O_PING_TIMEOUT},
         {"upgrade-timeout", required_argument, NULL, O_UPGRADE_TIMEOUT},
+        {"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
         {"max-http-buffer-size", required_argument, NULL, O_MAX_BUF},
         {"transports", required_argument, NULL, O_TRANSPORTS},
         {"client-dir", required_argument, NULL, O_CLIENT_DIR},
