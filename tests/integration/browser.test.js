@@ -1,0 +1,64 @@
+// The seed's unmodified chat page in a real browser (Debian's chromium driven by playwright-core),
+// served by sioc. The page itself connects to localhost:8000, so the server runs there.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+const { startServer, bin } = require('./lib');
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+let browser;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => browser && browser.close());
+
+async function openChat(context, url) {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await page.goto(url);
+  await page.waitForFunction(() => typeof sock !== 'undefined' && sock.connected, null, { timeout: 10000 });
+  return page;
+}
+
+test('two tabs chat through the seed\'s page, and a stopped server shows #connectStat', async () => {
+  const server = await startServer(bin('SIOC_BIN'), ['--port', '8000']);
+  let stopped = false;
+  try {
+    const context = await browser.newContext();
+    const [one, two] = [await openChat(context, 'http://localhost:8000/'), await openChat(context, 'http://localhost:8000/')];
+    const transport = await one.evaluate(() => sock.io.engine.transport.name);
+
+    await one.fill('#sendText', '你好, two 👋');
+    await one.click('#sendBtn');
+    await two.waitForSelector('#listText li:has-text("你好, two 👋")', { timeout: 5000 });
+    assert.equal(await one.locator('#listText li.myText').textContent(), '你好, two 👋');
+    assert.equal(await one.inputValue('#sendText'), '');
+
+    await two.fill('#sendText', 'hi one');
+    await two.click('#sendBtn');
+    await one.waitForSelector('#listText li:not(.myText):has-text("hi one")', { timeout: 5000 });
+    // Each tab lists its own line (myText) and the other's, nothing twice.
+    assert.deepEqual(await one.locator('#listText li').allTextContents(), ['你好, two 👋', 'hi one']);
+    assert.deepEqual(await two.locator('#listText li').allTextContents(), ['你好, two 👋', 'hi one']);
+    assert.equal(await two.locator('#listText li.myText').textContent(), 'hi one');
+    await one.screenshot({ path: path.join(process.env.MESON_BUILD_ROOT || '.', 'browser-chat.png') });
+
+    assert.equal(await one.isVisible('#connectStat'), false);
+    assert.equal(await server.stop(), 0);
+    stopped = true;
+    await one.waitForSelector('#connectStat', { state: 'visible', timeout: 10000 });
+    await two.waitForSelector('#connectStat', { state: 'visible', timeout: 10000 });
+    assert.match(transport, /^(polling|websocket)$/);
+    await context.close();
+  } finally {
+    if (!stopped) await server.stop();
+  }
+});
