@@ -14,9 +14,10 @@ function startServer(bin, args = []) {
     const extra = process.env.SIOC_EVENT_LOOP ? ['--event-loop', process.env.SIOC_EVENT_LOOP] : [];
     const proc = spawn(bin, ['--port', '0', ...extra, ...args], {
       cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
+    proc.stdout.on('data', (chunk) => process.stdout.write(chunk));
     const timer = setTimeout(() => reject(new Error(`server did not start: ${log}`)), 10000);
     proc.stderr.on('data', (chunk) => {
       log += chunk;

@@ -1,0 +1,104 @@
+// The C API embedded in a program (api_server.c): port 0, the catch-all, per-socket data, auth,
+// server-side disconnects and Node's disconnect reasons.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { io } = require('socket.io-client');
+const { startServer, once, until, sleep, bin } = require('./lib');
+
+let server;
+let lines = [];
+before(async () => {
+  server = await startServer(bin('API_SERVER'));
+  let buf = '';
+  server.proc.stdout.on('data', (d) => {
+    buf += d;
+    const parts = buf.split('\n');
+    buf = parts.pop();
+    lines.push(...parts);
+  });
+});
+after(async () => {
+  if (server.proc.exitCode === null) assert.equal(await server.stop(), 0);
+});
+
+const connect = (nsp = '/', opts = {}) => {
+  const s = io(server.url + nsp, { forceNew: true, reconnection: false, ...opts });
+  return once(s, 'connect').then(() => s);
+};
+// All of an ack's arguments (emitWithAck resolves with the first only).
+const ack = (s, event, ...args) => new Promise((resolve, reject) =>
+  s.timeout(3000).emit(event, ...args, (err, ...reply) => (err ? reject(err) : resolve(reply))));
+const reasonOf = (s) => once(s, 'disconnect').then((a) => (Array.isArray(a) ? a[0] : a));
+const lineFor = (id, prefix) => lines.find((l) => l.startsWith(prefix) && l.includes(id));
+
+test('the socket sees its auth, id, transport, and the catch-all runs before each handler', async () => {
+  const s = await connect('/', { auth: { token: 'abc', n: 1 }, transports: ['websocket'] });
+  s.emit('first', 1);
+  s.emit('second');
+  const [id, auth, transport, last, count] = await ack(s, 'whoami');
+  assert.equal(id, s.id);
+  assert.deepEqual(auth, { token: 'abc', n: 1 });
+  assert.equal(transport, 'websocket');
+  assert.equal(last, 'whoami');
+  assert.equal(count, 3);
+  assert.ok(lineFor(id, 'connect / ').endsWith('{"token":"abc","n":1}'));
+  s.close();
+  await until(() => lineFor(id, 'disconnect'), 3000, 'disconnect line');
+  assert.equal(lineFor(id, 'disconnect'), `disconnect ${id} client namespace disconnect`);
+});
+
+test('a server-side disconnect reaches the client as "io server disconnect"', async () => {
+  const s = await connect('/other');
+  const id = s.id; // the client forgets it on disconnect
+  const reason = reasonOf(s);
+  s.emit('kick', false);
+  assert.equal(await reason, 'io server disconnect');
+  await until(() => lineFor(id, 'disconnect'), 3000, 'disconnect line');
+  assert.equal(lineFor(id, 'disconnect'), `disconnect ${id} server namespace disconnect`);
+  assert.ok(lines.includes('emit-after-kick -4'), 'SIOC_ERR_CLOSED after the disconnect');
+});
+
+test('disconnect(true) ends every namespace of the connection', async () => {
+  const root = io(server.url, { forceNew: true, reconnection: false });
+  const other = root.io.socket('/other');
+  other.connect();
+  await Promise.all([once(root, 'connect'), once(other, 'connect')]);
+  const reasons = Promise.all([reasonOf(root), reasonOf(other)]);
+  root.emit('kick', true);
+  assert.deepEqual(await reasons, ['io server disconnect', 'io server disconnect']);
+});
+
+test('a vanished client ends with "transport close", a silent one with "ping timeout"', async () => {
+  const WebSocket = require('ws');
+  const raw = async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`);
+    const frames = [];
+    ws.on('message', (m) => frames.push(String(m)));
+    await until(() => frames.length === 1, 3000, 'open packet');
+    ws.send('40');
+    await until(() => frames.length === 2, 3000, 'connect packet');
+    return [ws, JSON.parse(frames[1].slice(2)).sid];
+  };
+  const [gone, id] = await raw();
+  gone.terminate(); // TCP gone without a close packet
+  await until(() => lineFor(id, 'disconnect'), 3000, 'disconnect line');
+  assert.equal(lineFor(id, 'disconnect'), `disconnect ${id} transport close`);
+
+  const [quiet, qid] = await raw(); // reads, but never answers a ping
+  await until(() => lineFor(qid, 'disconnect'), 3000, 'disconnect line');
+  assert.equal(lineFor(qid, 'disconnect'), `disconnect ${qid} ping timeout`);
+  quiet.terminate();
+});
+
+test('sioc_server_stop from a handler ends the run and frees everything', async () => {
+  const s = await connect('/');
+  const id = s.id;
+  s.emit('stop');
+  await once(server.proc, 'exit', 5000);
+  assert.equal(server.proc.exitCode, 0);
+  await sleep(50);
+  assert.ok(lines.includes('exited 0'));
+  assert.ok(lines.some((l) => l === `disconnect ${id} server shutting down`), lines.join('\n'));
+  s.close();
+});
