@@ -7,9 +7,6 @@
  *   to (room, event, ...args) emits event(...args) to the room, except the sender
  *   all (event, ...args)     emits event(...args) to the whole namespace
  */
-#include <stdio.h>
-#include <string.h>
-
 #include "bin/cli.h"
 
 /* args[from..] as a new array. */
@@ -113,6 +110,14 @@ static int setup_namespace(sioc_namespace *nsp)
     return rc ? -1 : 0;
 }
 
+static int setup(sioc_server *server)
+{
+    if (setup_namespace(sioc_server_of(server, "/")) < 0) {
+        return -1;
+    }
+    return setup_namespace(sioc_server_of(server, "/chat"));
+}
+
 int main(int argc, char **argv)
 {
     sioc_options *opts;
@@ -121,26 +126,5 @@ int main(int argc, char **argv)
     }
     sioc_options_set_port(opts, 8000);
     sioc_options_set_public_dir(opts, "public");
-    int rc = sioc_cli_parse(argc, argv, "feature-tour", "A tour of the sioc API.", opts);
-    if (rc != 0) {
-        sioc_options_free(opts);
-        return rc > 0 ? 0 : 2;
-    }
-    sioc_server *server;
-    rc = sioc_server_new(opts, &server);
-    sioc_options_free(opts);
-    if (rc < 0) {
-        fprintf(stderr, "feature-tour: cannot start: %s\n", sioc_strerror(rc));
-        return 1;
-    }
-    if (setup_namespace(sioc_server_of(server, "/")) < 0 ||
-        setup_namespace(sioc_server_of(server, "/chat")) < 0) {
-        fprintf(stderr, "feature-tour: out of memory\n");
-        sioc_server_free(server);
-        return 1;
-    }
-    fprintf(stderr, "feature-tour: listening on http://localhost:%d\n", sioc_server_port(server));
-    rc = sioc_cli_run(server);
-    sioc_server_free(server);
-    return rc < 0 ? 1 : 0;
+    return sioc_cli_serve(argc, argv, "feature-tour", "A tour of the sioc API.", opts, setup);
 }

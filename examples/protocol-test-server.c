@@ -6,8 +6,6 @@
  *    payload; `message` → emits `message-back` with the same args; `message-with-ack` → acks
  *    with the same args. Flags as the sioc binary's; --port N defaults to 3000.
  */
-#include <stdio.h>
-
 #include "bin/cli.h"
 
 static void echo(sioc_conn *conn, const void *data, size_t len, bool binary, void *user_data)
@@ -43,6 +41,16 @@ static int setup_namespace(sioc_namespace *nsp)
     return rc ? -1 : 0;
 }
 
+static int setup(sioc_server *server)
+{
+    const sioc_engine_handlers echo_handlers = {NULL, echo, NULL};
+    if (sioc_server_attach_engine(server, "/engine.io/", &echo_handlers, NULL) < 0 ||
+        setup_namespace(sioc_server_of(server, "/")) < 0) {
+        return -1;
+    }
+    return setup_namespace(sioc_server_of(server, "/custom"));
+}
+
 int main(int argc, char **argv)
 {
     sioc_options *opts;
@@ -55,33 +63,7 @@ int main(int argc, char **argv)
     sioc_options_set_max_http_buffer_size(opts, 1000000);
     /* The test suites' pages may be served from elsewhere. */
     sioc_options_add_cors_origin(opts, "*");
-    int rc = sioc_cli_parse(argc, argv, "protocol-test-server",
-                            "The server the Engine.IO and Socket.IO protocol test suites expect.",
-                            opts);
-    if (rc != 0) {
-        sioc_options_free(opts);
-        return rc > 0 ? 0 : 2;
-    }
-    sioc_server *server;
-    rc = sioc_server_new(opts, &server);
-    sioc_options_free(opts);
-    if (rc < 0) {
-        fprintf(stderr, "protocol-test-server: %s\n", sioc_strerror(rc));
-        return 1;
-    }
-    const sioc_engine_handlers echo_handlers = {NULL, echo, NULL};
-    rc = sioc_server_attach_engine(server, "/engine.io/", &echo_handlers, NULL);
-    if (rc == 0 && (setup_namespace(sioc_server_of(server, "/")) < 0 ||
-                    setup_namespace(sioc_server_of(server, "/custom")) < 0)) {
-        rc = SIOC_ERR_NOMEM;
-    }
-    if (rc < 0) {
-        fprintf(stderr, "protocol-test-server: %s\n", sioc_strerror(rc));
-        sioc_server_free(server);
-        return 1;
-    }
-    fprintf(stderr, "protocol-test-server: listening on port %d\n", sioc_server_port(server));
-    rc = sioc_cli_run(server);
-    sioc_server_free(server);
-    return rc < 0 ? 1 : 0;
+    return sioc_cli_serve(argc, argv, "protocol-test-server",
+                          "The server the Engine.IO and Socket.IO protocol test suites expect.",
+                          opts, setup);
 }

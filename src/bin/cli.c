@@ -185,3 +185,29 @@ int sioc_cli_run(sioc_server *server)
     running = NULL;
     return rc;
 }
+
+int sioc_cli_serve(int argc, char **argv, const char *prog, const char *summary,
+                   sioc_options *opts, int (*setup)(sioc_server *server))
+{
+    int rc = sioc_cli_parse(argc, argv, prog, summary, opts);
+    if (rc != 0) {
+        sioc_options_free(opts);
+        return rc > 0 ? 0 : 2;
+    }
+    sioc_server *server;
+    rc = sioc_server_new(opts, &server);
+    sioc_options_free(opts);
+    if (rc < 0) {
+        fprintf(stderr, "%s: cannot start: %s\n", prog, sioc_strerror(rc));
+        return 1;
+    }
+    if (setup(server) < 0) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        sioc_server_free(server);
+        return 1;
+    }
+    fprintf(stderr, "%s: listening on http://localhost:%d\n", prog, sioc_server_port(server));
+    rc = sioc_cli_run(server);
+    sioc_server_free(server);
+    return rc < 0 ? 1 : 0;
+}

@@ -12,4 +12,10 @@ int sioc_cli_parse(int argc, char **argv, const char *prog, const char *summary,
 /* Runs `server` until SIGINT or SIGTERM. Returns 0 or a negative sioc_error. */
 int sioc_cli_run(sioc_server *server);
 
+/* The whole life of a server program: applies argv's flags over `opts` (which holds the program's
+ * defaults; freed here), creates the server, lets `setup` register its handlers (a negative return
+ * aborts), runs until a signal and frees. Returns the process exit code. */
+int sioc_cli_serve(int argc, char **argv, const char *prog, const char *summary,
+                   sioc_options *opts, int (*setup)(sioc_server *server));
+
 #endif

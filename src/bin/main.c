@@ -15,6 +15,11 @@ static void on_msg(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_
     }
 }
 
+static int setup(sioc_server *server)
+{
+    return sioc_namespace_on(sioc_server_of(server, "/"), "msg", on_msg, NULL);
+}
+
 int main(int argc, char **argv)
 {
     sioc_options *opts;
@@ -24,21 +29,5 @@ int main(int argc, char **argv)
     }
     sioc_options_set_port(opts, 8000);
     sioc_options_set_public_dir(opts, "public");
-    int rc = sioc_cli_parse(argc, argv, "sioc", "A Socket.IO chat server.", opts);
-    if (rc != 0) {
-        sioc_options_free(opts);
-        return rc > 0 ? 0 : 2;
-    }
-    sioc_server *server;
-    rc = sioc_server_new(opts, &server);
-    sioc_options_free(opts);
-    if (rc < 0) {
-        fprintf(stderr, "sioc: cannot start: %s\n", sioc_strerror(rc));
-        return 1;
-    }
-    sioc_namespace_on(sioc_server_of(server, "/"), "msg", on_msg, NULL);
-    fprintf(stderr, "sioc: listening on http://localhost:%d\n", sioc_server_port(server));
-    rc = sioc_cli_run(server);
-    sioc_server_free(server);
-    return rc < 0 ? 1 : 0;
+    return sioc_cli_serve(argc, argv, "sioc", "A Socket.IO chat server.", opts, setup);
 }

@@ -27,6 +27,7 @@ struct sioc_server {
     sioc__sio *sio;        /* the Socket.IO layer, fed by the engine at the `path` option */
     volatile sig_atomic_t stopping;
     int port;
+    bool half_started; /* lws made the context but not its listening vhost */
     char client_etag[64];
 };
 

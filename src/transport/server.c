@@ -2,8 +2,12 @@
  * routes every request, and the periodic tick that drives the timer wheel. */
 #include "transport/internal.h"
 
+#include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "util/log.h"
 
@@ -119,8 +123,39 @@ static void lws_log_line(int level, const char *line)
     sioc__log(level == LLL_ERR ? SIOC_LOG_ERROR : SIOC_LOG_DEBUG, "lws: %.*s", (int)n, line);
 }
 
+/* Whether host:port can be bound now. lws reports a failed bind only by leaving out the vhost, and
+ * a libuv context torn down in that state crashes, so the address is tried first. */
+static bool can_listen(const char *host, int port)
+{
+    if (port == 0) {
+        return true;
+    }
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res;
+    char service[8];
+    snprintf(service, sizeof(service), "%d", port);
+    if (getaddrinfo(host, service, &hints, &res) != 0) {
+        return false;
+    }
+    bool ok = false;
+    int fd = socket(res->ai_family, res->ai_socktype, 0);
+    if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        ok = bind(fd, res->ai_addr, res->ai_addrlen) == 0;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return ok;
+}
+
 static int create_context(sioc_server *srv)
 {
+    if (!can_listen(srv->opts->host, srv->opts->port)) {
+        sioc__log(SIOC_LOG_ERROR, "cannot listen on %s:%d", srv->opts->host ? srv->opts->host : "*",
+                  srv->opts->port);
+        return SIOC_ERR_LISTEN;
+    }
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
     info.port = srv->opts->port;
@@ -143,8 +178,15 @@ static int create_context(sioc_server *srv)
     if (!srv->ctx) {
         return SIOC_ERR_LISTEN;
     }
+    /* lws keeps the context when binding fails, but without its vhost. */
     srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
-    srv->port = srv->vhost ? lws_get_vhost_listen_port(srv->vhost) : srv->opts->port;
+    srv->port = srv->vhost ? lws_get_vhost_listen_port(srv->vhost) : -1;
+    if (srv->port <= 0) {
+        sioc__log(SIOC_LOG_ERROR, "cannot listen on %s:%d", srv->opts->host ? srv->opts->host : "*",
+                  srv->opts->port);
+        srv->half_started = true;
+        return SIOC_ERR_LISTEN;
+    }
     return 0;
 }
 
@@ -292,15 +334,15 @@ void sioc_server_free(sioc_server *srv)
     if (srv->ctx) {
         lws_sul_cancel(&srv->tick);
         lws_context_destroy(srv->ctx);
-        if (srv->uv) {
+        /* A context without its vhost has already let go of the loop (see can_listen). */
+        if (srv->uv && !srv->half_started) {
             /* With a foreign libuv loop, lws finishes its teardown once the loop has run the
              * handles' close callbacks. */
             uv_run(srv->uv, UV_RUN_DEFAULT);
             lws_context_destroy(srv->ctx);
         }
     }
-    if (srv->uv) {
-        uv_loop_close(srv->uv);
+    if (srv->uv && uv_loop_close(srv->uv) == 0) {
         free(srv->uv);
     }
     while (srv->engines) {

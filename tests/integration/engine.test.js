@@ -14,6 +14,12 @@ after(async () => assert.equal(await server.stop(), 0, 'clean exit (no sanitizer
 
 const EIO = () => `${server.url}/engine.io/?EIO=4`;
 
+// A polling handshake; resolves with the sid.
+async function handshake(base = EIO()) {
+  const { body } = await request(`${base}&transport=polling`);
+  return JSON.parse(body.slice(1)).sid;
+}
+
 function connect(transports, opts = {}) {
   const socket = new Socket(server.url, { path: '/engine.io/', transports, ...opts });
   socket.received = [];
@@ -98,8 +104,7 @@ test('an oversize message is refused on each transport while another client carr
 });
 
 test('a WebSocket message over maxHttpBufferSize closes with 1009', async () => {
-  const { body } = await request(`${EIO()}&transport=polling`);
-  const sid = JSON.parse(body.slice(1)).sid;
+  const sid = await handshake();
   const raw = new WebSocket(`ws://localhost:${server.port}/engine.io/?EIO=4&transport=websocket&sid=${sid}`);
   await once(raw, 'open');
   raw.send('2probe');
@@ -132,8 +137,7 @@ test('the server pings every pingInterval and the client answers', async () => {
 });
 
 test('a client that never answers pings is closed after pingTimeout (polling)', async () => {
-  const { body } = await request(`${EIO()}&transport=polling`);
-  const sid = JSON.parse(body.slice(1)).sid;
+  const sid = await handshake();
   const t0 = Date.now();
   const ping = await request(`${EIO()}&transport=polling&sid=${sid}`);
   assert.equal(ping.body, '2');
@@ -186,8 +190,7 @@ test('handshake errors carry Node\'s codes and messages', async () => {
 });
 
 test('a second concurrent GET ends the session as Node does', async () => {
-  const { body } = await request(`${EIO()}&transport=polling`);
-  const sid = JSON.parse(body.slice(1)).sid;
+  const sid = await handshake();
   const first = request(`${EIO()}&transport=polling&sid=${sid}`);
   await sleep(50);
   const second = await request(`${EIO()}&transport=polling&sid=${sid}`);
@@ -198,8 +201,7 @@ test('a second concurrent GET ends the session as Node does', async () => {
 });
 
 test('a POST body over maxHttpBufferSize gets 413 and a malformed one ends the session', async () => {
-  const { body } = await request(`${EIO()}&transport=polling`);
-  const sid = JSON.parse(body.slice(1)).sid;
+  const sid = await handshake();
   // Refused on its Content-Length, before the body is read (so only the headers are sent).
   const big = await rawRequest(server.port,
     `POST /engine.io/?EIO=4&transport=polling&sid=${sid} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000001\r\n\r\n`);
@@ -220,8 +222,7 @@ test('an upgrade that never completes is dropped and polling carries on', async 
   const slow = await startServer(bin('PROTOCOL_TEST_SERVER'), ['--upgrade-timeout', '500', '--ping-interval', '10000']);
   try {
     const base = `${slow.url}/engine.io/?EIO=4&transport=polling`;
-    const { body } = await request(base);
-    const sid = JSON.parse(body.slice(1)).sid;
+    const sid = await handshake(`${slow.url}/engine.io/?EIO=4`);
     const raw = new WebSocket(`ws://localhost:${slow.port}/engine.io/?EIO=4&transport=websocket&sid=${sid}`);
     await once(raw, 'open');
     raw.send('2probe');
@@ -260,8 +261,7 @@ test('a handshake with PUT is a bad handshake method', async () => {
 });
 
 test('a cancelled polling request closes the session', async () => {
-  const { body } = await request(`${EIO()}&transport=polling`);
-  const sid = JSON.parse(body.slice(1)).sid;
+  const sid = await handshake();
   const controller = new AbortController();
   fetch(`${EIO()}&transport=polling&sid=${sid}`, { signal: controller.signal }).catch(() => {});
   await sleep(20);
@@ -271,8 +271,7 @@ test('a cancelled polling request closes the session', async () => {
 });
 
 test('a close packet over polling ends the session and releases the GET with a noop', async () => {
-  const { body } = await request(`${EIO()}&transport=polling`);
-  const sid = JSON.parse(body.slice(1)).sid;
+  const sid = await handshake();
   const [poll, post] = await Promise.all([
     request(`${EIO()}&transport=polling&sid=${sid}`),
     sleep(20).then(() => request(`${EIO()}&transport=polling&sid=${sid}`, { method: 'POST', body: '1' })),
@@ -298,8 +297,7 @@ test('a malformed websocket packet closes it', async () => {
 });
 
 test('after an upgrade, polling requests and another websocket with the sid are refused', async () => {
-  const { body } = await request(`${EIO()}&transport=polling`);
-  const sid = JSON.parse(body.slice(1)).sid;
+  const sid = await handshake();
   const ws = new WebSocket(`ws://localhost:${server.port}/engine.io/?EIO=4&transport=websocket&sid=${sid}`);
   await once(ws, 'open');
   ws.send('2probe');
@@ -316,8 +314,7 @@ test('after an upgrade, polling requests and another websocket with the sid are 
 });
 
 test('a polling request during an upgrade is answered at once with a noop', async () => {
-  const { body } = await request(`${EIO()}&transport=polling`);
-  const sid = JSON.parse(body.slice(1)).sid;
+  const sid = await handshake();
   const ws = new WebSocket(`ws://localhost:${server.port}/engine.io/?EIO=4&transport=websocket&sid=${sid}`);
   await once(ws, 'open');
   ws.send('2probe');

@@ -135,6 +135,13 @@ test('the binary answers --help and --version and refuses unknown flags', async 
   assert.equal(unknown.status, 2);
 });
 
+test('a port already in use is an error, not a silent start', () => {
+  const { spawnSync } = require('node:child_process');
+  const busy = spawnSync(bin('SIOC_BIN'), ['--port', String(server.port)], { timeout: 5000 });
+  assert.equal(busy.status, 1);
+  assert.match(String(busy.stderr), /cannot start: cannot listen/);
+});
+
 test('SIGTERM stops the server cleanly', async () => {
   const s = await startServer(bin('SIOC_BIN'));
   assert.equal(await s.stop(), 0);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "eio/codec.h"
 
 static const struct {
@@ -145,8 +146,6 @@ START_TEST(errors_are_written_as_node_writes_them)
 }
 END_TEST
 
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
 int main(void)
 {
     Suite *s = suite_create("eio_codec");
@@ -157,9 +156,5 @@ int main(void)
     tcase_add_test(tc, the_open_packet_carries_the_handshake_fields);
     tcase_add_loop_test(tc, errors_are_written_as_node_writes_them, 0, N(error_cases));
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

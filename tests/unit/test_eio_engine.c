@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "eio/engine.h"
 
 static int wakes[4], closes[4];
@@ -280,9 +281,5 @@ int main(void)
     tcase_add_test(tc, a_held_get_that_goes_away_is_a_transport_error);
     tcase_add_test(tc, a_websocket_handshake_queues_the_open_packet_without_upgrades);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "sio/codec.h"
 #include "sioc.h"
 
@@ -213,8 +214,6 @@ START_TEST(binary_values_hold_any_bytes)
 }
 END_TEST
 
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
 int main(void)
 {
     Suite *s = suite_create("sio_codec");
@@ -227,9 +226,5 @@ int main(void)
     tcase_add_test(tc, binary_values_become_attachments_numbered_depth_first);
     tcase_add_test(tc, binary_values_hold_any_bytes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "util/base64.h"
 #include "util/buf.h"
 #include "util/map.h"
@@ -227,8 +228,6 @@ START_TEST(timers_due_in_one_advance_fire_in_tick_order)
 }
 END_TEST
 
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
 int main(void)
 {
     Suite *s = suite_create("util");
@@ -245,9 +244,5 @@ int main(void)
     tcase_add_test(tc, a_callback_may_stop_other_due_timers_and_rearm_itself);
     tcase_add_test(tc, timers_due_in_one_advance_fire_in_tick_order);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }
