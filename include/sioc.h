@@ -69,6 +69,7 @@ typedef enum sioc_log_level {
 /* New options holding every default. Returns 0, SIOC_ERR_INVALID (out is NULL) or
  * SIOC_ERR_NOMEM. The caller owns *out and frees it with sioc_options_free(). */
 SIOC_EXPORT int sioc_options_new(sioc_options **out);
+/* Frees options; NULL is allowed. A server made from them keeps its own copy. */
 SIOC_EXPORT void sioc_options_free(sioc_options *opts);
 
 /* TCP port, 0-65535; 0 lets the kernel pick (ask sioc_server_port()). Default 3000. */
@@ -101,6 +102,7 @@ SIOC_EXPORT int sioc_options_set_serve_client(sioc_options *opts, bool serve);
 SIOC_EXPORT int sioc_options_set_client_dir(sioc_options *opts, const char *dir);
 /* Directory of static files served for every other GET (index.html for "/"). Default NULL: none. */
 SIOC_EXPORT int sioc_options_set_public_dir(sioc_options *opts, const char *dir);
+/* The event loop backend. Default SIOC_LOOP_LIBUV. Returns 0 or SIOC_ERR_INVALID. */
 SIOC_EXPORT int sioc_options_set_event_loop(sioc_options *opts, sioc_event_loop loop);
 /* `connectTimeout`: a connection that joins no namespace in time is closed. Default 45000 ms. */
 SIOC_EXPORT int sioc_options_set_connect_timeout_ms(sioc_options *opts, unsigned ms);
@@ -145,6 +147,7 @@ typedef struct sioc_ack sioc_ack;
  * namespace "/" always exists. Borrowed: it lives as long as the server. NULL when `name` does
  * not start with '/' or on no memory. */
 SIOC_EXPORT sioc_namespace *sioc_server_of(sioc_server *server, const char *name);
+/* The namespace's name, borrowed for the namespace's life. */
 SIOC_EXPORT const char *sioc_namespace_name(const sioc_namespace *nsp);
 
 typedef void (*sioc_connection_cb)(sioc_socket *socket, void *user_data);
@@ -215,9 +218,12 @@ SIOC_EXPORT void sioc_socket_disconnect(sioc_socket *socket, bool close);
 SIOC_EXPORT const char *sioc_socket_id(const sioc_socket *socket);
 /* The CONNECT packet's auth payload (an object, {} when none was sent); borrowed. */
 SIOC_EXPORT json_t *sioc_socket_auth(const sioc_socket *socket);
+/* The socket's namespace (borrowed). */
 SIOC_EXPORT sioc_namespace *sioc_socket_namespace(const sioc_socket *socket);
-/* The Engine.IO connection carrying the socket. */
+/* The Engine.IO connection carrying the socket (borrowed; several sockets may share it). */
 SIOC_EXPORT sioc_conn *sioc_socket_conn(const sioc_socket *socket);
+/* Per-socket application data (Node's `socket.data`): an opaque pointer the library never touches;
+ * free what it points to in the disconnect callback. NULL until set. */
 SIOC_EXPORT void sioc_socket_set_data(sioc_socket *socket, void *data);
 SIOC_EXPORT void *sioc_socket_get_data(const sioc_socket *socket);
 
@@ -258,6 +264,8 @@ SIOC_EXPORT void sioc_conn_close(sioc_conn *conn);
 SIOC_EXPORT const char *sioc_conn_id(const sioc_conn *conn);
 /* "polling" or "websocket". */
 SIOC_EXPORT const char *sioc_conn_transport(const sioc_conn *conn);
+/* Per-connection application data for a raw Engine.IO endpoint, as sioc_socket_set_data(). On
+ * the Socket.IO path the library uses this slot itself: use sioc_socket_set_data() there. */
 SIOC_EXPORT void sioc_conn_set_data(sioc_conn *conn, void *data);
 SIOC_EXPORT void *sioc_conn_get_data(const sioc_conn *conn);
 
