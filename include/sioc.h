@@ -165,7 +165,12 @@ typedef void (*sioc_any_cb)(sioc_socket *socket, const char *event, json_t *args
  * One per namespace: a second call replaces the first. Returns 0 or SIOC_ERR_INVALID. */
 SIOC_EXPORT int sioc_namespace_on_connection(sioc_namespace *nsp, sioc_connection_cb cb,
                                              void *user_data);
-/* Registers the callback for sockets leaving it (Node's `socket.on("disconnect")`). */
+/* Registers the callback for sockets about to leave it (Node's `socket.on("disconnecting")`):
+ * the socket is still in its rooms. */
+SIOC_EXPORT int sioc_namespace_on_disconnecting(sioc_namespace *nsp, sioc_disconnect_cb cb,
+                                                void *user_data);
+/* Registers the callback for sockets leaving it (Node's `socket.on("disconnect")`), after they
+ * have left their rooms. */
 SIOC_EXPORT int sioc_namespace_on_disconnect(sioc_namespace *nsp, sioc_disconnect_cb cb,
                                              void *user_data);
 /* Registers the handler of event `event` for every socket of the namespace (Node's
@@ -218,6 +223,12 @@ SIOC_EXPORT void sioc_socket_disconnect(sioc_socket *socket, bool close);
 SIOC_EXPORT const char *sioc_socket_id(const sioc_socket *socket);
 /* The CONNECT packet's auth payload (an object, {} when none was sent); borrowed. */
 SIOC_EXPORT json_t *sioc_socket_auth(const sioc_socket *socket);
+/* Node's `socket.handshake` (borrowed): the connection's handshake (sioc_conn_handshake) plus
+ * "auth". */
+SIOC_EXPORT json_t *sioc_socket_handshake(const sioc_socket *socket);
+/* The rooms the socket is in, its own id's first: up to `cap` names (borrowed, valid until the
+ * socket leaves them) written to `rooms`. Returns how many rooms there are in all. */
+SIOC_EXPORT size_t sioc_socket_rooms(const sioc_socket *socket, const char **rooms, size_t cap);
 /* The socket's namespace (borrowed). */
 SIOC_EXPORT sioc_namespace *sioc_socket_namespace(const sioc_socket *socket);
 /* The Engine.IO connection carrying the socket (borrowed; several sockets may share it). */
@@ -264,6 +275,10 @@ SIOC_EXPORT void sioc_conn_close(sioc_conn *conn);
 SIOC_EXPORT const char *sioc_conn_id(const sioc_conn *conn);
 /* "polling" or "websocket". */
 SIOC_EXPORT const char *sioc_conn_transport(const sioc_conn *conn);
+/* What the opening HTTP request said, as Node's handshake object (borrowed): {"headers": {lower-
+ * case name: value}, "time": date string, "address": peer IP, "xdomain": bool, "secure": bool,
+ * "issued": ms since the epoch, "url": path and query, "query": {name: value}}. */
+SIOC_EXPORT json_t *sioc_conn_handshake(const sioc_conn *conn);
 /* Per-connection application data for a raw Engine.IO endpoint, as sioc_socket_set_data(). On
  * the Socket.IO path the library uses this slot itself: use sioc_socket_set_data() there. */
 SIOC_EXPORT void sioc_conn_set_data(sioc_conn *conn, void *data);

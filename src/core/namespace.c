@@ -102,6 +102,16 @@ int sioc_namespace_on_connection(sioc_namespace *nsp, sioc_connection_cb cb, voi
     return 0;
 }
 
+int sioc_namespace_on_disconnecting(sioc_namespace *nsp, sioc_disconnect_cb cb, void *user_data)
+{
+    if (!nsp) {
+        return SIOC_ERR_INVALID;
+    }
+    nsp->on_disconnecting = cb;
+    nsp->disconnecting_data = user_data;
+    return 0;
+}
+
 int sioc_namespace_on_disconnect(sioc_namespace *nsp, sioc_disconnect_cb cb, void *user_data)
 {
     if (!nsp) {
@@ -243,7 +253,9 @@ int sioc_socket_leave(sioc_socket *s, const char *room)
     for (size_t i = 0; i < s->nrooms; i++) {
         if (strcmp(s->rooms[i]->name, room) == 0) {
             sioc__room *r = s->rooms[i];
-            s->rooms[i] = s->rooms[--s->nrooms];
+            /* Kept in joining order, as sioc_socket_rooms() lists them. */
+            memmove(&s->rooms[i], &s->rooms[i + 1], (s->nrooms - i - 1) * sizeof(*s->rooms));
+            s->nrooms--;
             room_remove(s->nsp, r, s);
             return 0;
         }
@@ -279,17 +291,21 @@ sioc_socket *sioc__socket_new(sioc_namespace *nsp, sioc__client *client, json_t 
     s->nsp = nsp;
     s->client = client;
     s->auth = auth ? json_incref(auth) : json_object();
+    s->handshake = json_copy(sioc_conn_handshake(client->conn));
     s->refs = 1;
     s->connected = true;
     s->acks.next = s->acks.prev = &s->acks;
-    if (!s->auth || sioc__map_put(&nsp->sockets, s->id, s) < 0) {
+    if (!s->auth || !s->handshake || json_object_set(s->handshake, "auth", s->auth) < 0 ||
+        sioc__map_put(&nsp->sockets, s->id, s) < 0) {
         json_decref(s->auth);
+        json_decref(s->handshake);
         free(s);
         return NULL;
     }
     if (sioc_socket_join(s, s->id) < 0) { /* every socket is in the room named by its id */
         sioc__map_remove(&nsp->sockets, s->id);
         json_decref(s->auth);
+        json_decref(s->handshake);
         free(s);
         return NULL;
     }
@@ -318,6 +334,7 @@ void sioc__socket_unref(sioc_socket *s)
         free(a);
     }
     json_decref(s->auth);
+    json_decref(s->handshake);
     free(s);
 }
 
@@ -335,10 +352,14 @@ void sioc__socket_close(sioc_socket *s, const char *reason, bool notify)
     }
     s->connected = false;
     sioc__log(SIOC_LOG_INFO, "socket %s left %s (%s)", s->id, s->nsp->name, reason);
+    /* Node: "disconnecting" while still in the rooms, then the rooms are left, then "disconnect". */
+    if (s->nsp->on_disconnecting) {
+        s->nsp->on_disconnecting(s, reason, s->nsp->disconnecting_data);
+    }
+    leave_all(s);
     if (s->nsp->on_disconnect) {
         s->nsp->on_disconnect(s, reason, s->nsp->disconnect_data);
     }
-    leave_all(s);
     sioc__map_remove(&s->nsp->sockets, s->id);
     sioc__client_remove_socket(s->client, s);
     sioc__socket_unref(s);
@@ -565,6 +586,19 @@ const char *sioc_socket_id(const sioc_socket *s)
 json_t *sioc_socket_auth(const sioc_socket *s)
 {
     return s->auth;
+}
+
+json_t *sioc_socket_handshake(const sioc_socket *s)
+{
+    return s->handshake;
+}
+
+size_t sioc_socket_rooms(const sioc_socket *s, const char **rooms, size_t cap)
+{
+    for (size_t i = 0; i < s->nrooms && i < cap; i++) {
+        rooms[i] = s->rooms[i]->name;
+    }
+    return s->nrooms;
 }
 
 sioc_namespace *sioc_socket_namespace(const sioc_socket *s)

@@ -31,6 +31,8 @@ struct sioc_namespace {
     sioc__sio *sio;
     sioc_connection_cb on_connection;
     void *connection_data;
+    sioc_disconnect_cb on_disconnecting;
+    void *disconnecting_data;
     sioc_disconnect_cb on_disconnect;
     void *disconnect_data;
     sioc_any_cb on_any;
@@ -53,6 +55,7 @@ struct sioc_socket {
     sioc_namespace *nsp;
     sioc__client *client;
     json_t *auth;
+    json_t *handshake; /* the connection's, plus "auth" */
     void *user_data;
     unsigned refs; /* the namespace's while connected, and one per dispatch in progress */
     bool connected;

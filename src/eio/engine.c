@@ -133,12 +133,15 @@ static sioc_conn *session_new(sioc__engine *eng, sioc__transport_kind transport)
     return s;
 }
 
-sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, void *ws)
+sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, void *ws,
+                             json_t *handshake)
 {
     sioc_conn *s = session_new(eng, transport);
     if (!s) {
+        json_decref(handshake);
         return NULL;
     }
+    s->handshake = handshake ? handshake : json_object();
     bool upgrades = transport == SIOC__POLLING && (eng->cfg.transports & SIOC_TRANSPORT_WEBSOCKET);
     sioc__msg *open = sioc__eio_open_packet(s->sid, upgrades, eng->cfg.ping_interval_ms,
                                             eng->cfg.ping_timeout_ms, eng->cfg.max_payload);
@@ -181,6 +184,7 @@ void sioc__session_unref(sioc_conn *s)
 {
     if (s && --s->refs == 0) {
         sioc__msgq_clear(&s->queue);
+        json_decref(s->handshake);
         free(s);
     }
 }
@@ -475,6 +479,11 @@ const char *sioc_conn_id(const sioc_conn *conn)
 const char *sioc_conn_transport(const sioc_conn *conn)
 {
     return conn->transport == SIOC__WEBSOCKET ? "websocket" : "polling";
+}
+
+json_t *sioc_conn_handshake(const sioc_conn *conn)
+{
+    return conn->handshake;
 }
 
 void sioc_conn_set_data(sioc_conn *conn, void *data)

@@ -6,6 +6,8 @@
 
 #include "sioc.h"
 
+#include <jansson.h>
+
 #include "eio/codec.h"
 #include "util/buf.h"
 #include "util/map.h"
@@ -49,6 +51,7 @@ struct sioc_conn {
     sioc__timer ping_timer;
     sioc__timer timeout_timer;
     sioc__timer upgrade_timer;
+    json_t *handshake; /* what the opening request said: headers, query, address, ... */
     void *user_data;
 };
 
@@ -77,8 +80,10 @@ void sioc__engine_free(sioc__engine *eng);
 /* The open session with id `sid` (`len` bytes), or NULL. */
 sioc_conn *sioc__engine_find(sioc__engine *eng, const char *sid, size_t len);
 /* Handshake: a new session on `transport`, its open packet queued. For WebSocket, `ws` is the
- * connection (attached); for polling, NULL. Returns the session (borrowed) or NULL (no memory). */
-sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, void *ws);
+ * connection (attached); for polling, NULL. `handshake` (an object, may be NULL) is stolen, even on
+ * failure. Returns the session (borrowed) or NULL (no memory). */
+sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, void *ws,
+                             json_t *handshake);
 
 void sioc__session_ref(sioc_conn *s);
 void sioc__session_unref(sioc_conn *s);

@@ -196,7 +196,7 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
         return reply_error(wsi, (sioc__eio_error)(-err - 1));
     }
     if (!s) {
-        s = sioc__engine_open(eng, SIOC__POLLING, NULL);
+        s = sioc__engine_open(eng, SIOC__POLLING, NULL, sioc__handshake(wsi));
         if (!s) {
             return sioc__reply_simple(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
         }
@@ -360,7 +360,7 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         sioc__session_probe_attach(c->sess, wsi);
         return 0;
     }
-    c->sess = sioc__engine_open(eng, SIOC__WEBSOCKET, wsi);
+    c->sess = sioc__engine_open(eng, SIOC__WEBSOCKET, wsi, sioc__handshake(wsi));
     if (!c->sess) {
         return -1;
     }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "util/log.h"
 
@@ -337,4 +338,79 @@ int sioc__serve_static(sioc_server *srv, struct lws *wsi, const char *uri, int m
                                   "Not Found");
     }
     return serve_file(wsi, file, mime_for(file), NULL);
+}
+
+/* ---- the handshake, as Node's socket.handshake ---- */
+
+/* Every request header lws knows by name ("host:", "origin:", "cookie:", ...), lower-case. */
+static json_t *handshake_headers(struct lws *wsi)
+{
+    json_t *headers = json_object();
+    for (int t = 0; headers && t < (int)_WSI_TOKEN_CLIENT_SENT_PROTOCOLS; t++) {
+        const char *name = (const char *)lws_token_to_string((enum lws_token_indexes)t);
+        size_t nlen = name ? strlen(name) : 0;
+        int vlen = lws_hdr_total_length(wsi, (enum lws_token_indexes)t);
+        if (nlen < 2 || name[nlen - 1] != ':' || name[0] == ':' || vlen <= 0) {
+            continue;
+        }
+        char *value = malloc((size_t)vlen + 1);
+        if (value && lws_hdr_copy(wsi, value, vlen + 1, (enum lws_token_indexes)t) >= 0) {
+            json_object_setn_new(headers, name, nlen - 1, json_string(value));
+        }
+        free(value);
+    }
+    return headers;
+}
+
+/* The query as {name: value} and the URL it came with. */
+static void handshake_query(struct lws *wsi, json_t *hs)
+{
+    json_t *query = json_object();
+    char uri[1024];
+    sioc__buf url = {0};
+    if (sioc__header(wsi, WSI_TOKEN_GET_URI, uri, sizeof(uri)) > 0) {
+        sioc__buf_append(&url, uri, strlen(uri));
+    }
+    for (int i = 0;; i++) {
+        int flen = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        char *frag = flen > 0 ? malloc((size_t)flen + 1) : NULL;
+        if (!frag) {
+            break;
+        }
+        if (lws_hdr_copy_fragment(wsi, frag, flen + 1, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0) {
+            char *eq = strchr(frag, '=');
+            json_object_setn_new(query, frag, eq ? (size_t)(eq - frag) : strlen(frag),
+                                 json_string(eq ? eq + 1 : ""));
+            sioc__buf_append_char(&url, i ? '&' : '?');
+            sioc__buf_append(&url, frag, strlen(frag));
+        }
+        free(frag);
+    }
+    json_object_set_new(hs, "query", query);
+    json_object_set_new(hs, "url", json_stringn(url.data ? url.data : "", url.len));
+    sioc__buf_free(&url);
+}
+
+json_t *sioc__handshake(struct lws *wsi)
+{
+    json_t *hs = json_object();
+    if (!hs) {
+        return NULL;
+    }
+    char address[64] = "", date[96];
+    lws_get_peer_simple(wsi, address, sizeof(address));
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(date, sizeof(date), "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &tm);
+    json_t *headers = handshake_headers(wsi);
+    json_object_set_new(hs, "xdomain", json_boolean(json_object_get(headers, "origin") != NULL));
+    json_object_set_new(hs, "headers", headers);
+    json_object_set_new(hs, "time", json_string(date));
+    json_object_set_new(hs, "address", json_string(address));
+    json_object_set_new(hs, "secure", json_false());
+    json_object_set_new(hs, "issued", json_integer((json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000));
+    handshake_query(wsi, hs);
+    return hs;
 }

@@ -84,6 +84,9 @@ int sioc__query_arg(struct lws *wsi, const char *name, char *out, size_t cap);
 /* Copies header `h` into `out`; returns its length or -1 when absent or too long. */
 int sioc__header(struct lws *wsi, enum lws_token_indexes h, char *out, size_t cap);
 
+/* Node's handshake object for the request on `wsi` (a new reference, NULL on no memory). */
+json_t *sioc__handshake(struct lws *wsi);
+
 /* engine_io.c */
 extern const sioc__eio_io sioc__lws_io;
 sioc__engine *sioc__engine_for_uri(sioc_server *srv, const char *uri, size_t len);

@@ -31,6 +31,7 @@ const ack = (s, event, ...args) => new Promise((resolve, reject) =>
   s.timeout(3000).emit(event, ...args, (err, ...reply) => (err ? reject(err) : resolve(reply))));
 const reasonOf = (s) => once(s, 'disconnect').then((a) => (Array.isArray(a) ? a[0] : a));
 const lineFor = (id, prefix) => lines.find((l) => l.startsWith(prefix) && l.includes(id));
+// 'disconnect ' with its space: not 'disconnecting'.
 
 test('the socket sees its auth, id, transport, and the catch-all runs before each handler', async () => {
   const s = await connect('/', { auth: { token: 'abc', n: 1 }, transports: ['websocket'] });
@@ -44,8 +45,36 @@ test('the socket sees its auth, id, transport, and the catch-all runs before eac
   assert.equal(count, 3);
   assert.ok(lineFor(id, 'connect / ').endsWith('{"token":"abc","n":1}'));
   s.close();
-  await until(() => lineFor(id, 'disconnect'), 3000, 'disconnect line');
-  assert.equal(lineFor(id, 'disconnect'), `disconnect ${id} client namespace disconnect`);
+  await until(() => lineFor(id, 'disconnect '), 3000, 'disconnect line');
+  assert.equal(lineFor(id, 'disconnect '), `disconnect ${id} client namespace disconnect`);
+});
+
+test('the handshake carries headers, query, address, url, time and auth, as Node\'s', async () => {
+  const s = await connect('/', { auth: { k: 'v' }, query: { room: 'lobby', n: '1' }, extraHeaders: { 'x-forwarded-for': '10.1.2.3' } });
+  const [hs] = await ack(s, 'handshake');
+  assert.equal(hs.address, '127.0.0.1');
+  assert.equal(hs.headers.host, `localhost:${server.port}`);
+  assert.equal(hs.headers['x-forwarded-for'], '10.1.2.3');
+  assert.equal(hs.query.room, 'lobby');
+  assert.equal(hs.query.EIO, '4');
+  assert.match(hs.url, /^\/socket\.io\/\?.*room=lobby/);
+  assert.deepEqual(hs.auth, { k: 'v' });
+  assert.equal(hs.secure, false);
+  assert.equal(hs.xdomain, false);
+  assert.ok(Math.abs(hs.issued - Date.now()) < 5000);
+  assert.match(hs.time, /GMT/);
+  s.close();
+});
+
+test('rooms list in joining order; disconnecting still sees them, disconnect no longer', async () => {
+  const s = await connect('/');
+  const id = s.id;
+  const [rooms] = await ack(s, 'join', 'a', 'b', 'a');
+  assert.deepEqual(rooms, [id, 'a', 'b']);
+  s.close();
+  await until(() => lineFor(id, 'disconnect '), 3000, 'disconnect line');
+  assert.equal(lineFor(id, 'disconnecting'), `disconnecting ${id} client namespace disconnect 3 ${id} a b`);
+  assert.equal(lineFor(id, 'rooms-after'), `rooms-after ${id} client namespace disconnect 0`);
 });
 
 test('a server-side disconnect reaches the client as "io server disconnect"', async () => {
@@ -54,8 +83,8 @@ test('a server-side disconnect reaches the client as "io server disconnect"', as
   const reason = reasonOf(s);
   s.emit('kick', false);
   assert.equal(await reason, 'io server disconnect');
-  await until(() => lineFor(id, 'disconnect'), 3000, 'disconnect line');
-  assert.equal(lineFor(id, 'disconnect'), `disconnect ${id} server namespace disconnect`);
+  await until(() => lineFor(id, 'disconnect '), 3000, 'disconnect line');
+  assert.equal(lineFor(id, 'disconnect '), `disconnect ${id} server namespace disconnect`);
   assert.ok(lines.includes('emit-after-kick -4'), 'SIOC_ERR_CLOSED after the disconnect');
 });
 
@@ -82,12 +111,12 @@ test('a vanished client ends with "transport close", a silent one with "ping tim
   };
   const [gone, id] = await raw();
   gone.terminate(); // TCP gone without a close packet
-  await until(() => lineFor(id, 'disconnect'), 3000, 'disconnect line');
-  assert.equal(lineFor(id, 'disconnect'), `disconnect ${id} transport close`);
+  await until(() => lineFor(id, 'disconnect '), 3000, 'disconnect line');
+  assert.equal(lineFor(id, 'disconnect '), `disconnect ${id} transport close`);
 
   const [quiet, qid] = await raw(); // reads, but never answers a ping
-  await until(() => lineFor(qid, 'disconnect'), 3000, 'disconnect line');
-  assert.equal(lineFor(qid, 'disconnect'), `disconnect ${qid} ping timeout`);
+  await until(() => lineFor(qid, 'disconnect '), 3000, 'disconnect line');
+  assert.equal(lineFor(qid, 'disconnect '), `disconnect ${qid} ping timeout`);
   quiet.terminate();
 });
 

@@ -25,8 +25,26 @@ static void on_connection(sioc_socket *socket, void *user_data)
     fflush(stdout);
 }
 
+/* Lists the socket's rooms on one line: "<what> <id> <reason> <n> room..." */
+static void print_rooms(const char *what, sioc_socket *socket, const char *reason)
+{
+    const char *rooms[16];
+    size_t n = sioc_socket_rooms(socket, rooms, 16);
+    printf("%s %s %s %zu", what, sioc_socket_id(socket), reason, n);
+    for (size_t i = 0; i < n && i < 16; i++) {
+        printf(" %s", rooms[i]);
+    }
+    printf("\n");
+}
+
+static void on_disconnecting(sioc_socket *socket, const char *reason, void *user_data)
+{
+    print_rooms("disconnecting", socket, reason);
+}
+
 static void on_disconnect(sioc_socket *socket, const char *reason, void *user_data)
 {
+    print_rooms("rooms-after", socket, reason);
     printf("disconnect %s %s\n", sioc_socket_id(socket), reason);
     fflush(stdout);
     free(sioc_socket_get_data(socket));
@@ -59,6 +77,32 @@ static void on_kick(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user
     /* After a disconnect the socket refuses to emit. */
     printf("emit-after-kick %d\n", sioc_socket_emit(socket, "late", NULL));
     fflush(stdout);
+}
+
+static void on_join(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
+{
+    size_t i;
+    json_t *room;
+    json_array_foreach(args, i, room)
+    {
+        sioc_socket_join(socket, json_string_value(room));
+    }
+    const char *rooms[16];
+    size_t n = sioc_socket_rooms(socket, rooms, 16);
+    json_t *list = json_array();
+    for (size_t k = 0; k < n && k < 16; k++) {
+        json_array_append_new(list, json_string(rooms[k]));
+    }
+    json_t *reply = json_pack("[o]", list);
+    sioc_ack_send(ack, reply);
+    json_decref(reply);
+}
+
+static void on_handshake(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
+{
+    json_t *reply = json_pack("[O]", sioc_socket_handshake(socket));
+    sioc_ack_send(ack, reply);
+    json_decref(reply);
 }
 
 static void on_stop(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
@@ -94,7 +138,10 @@ int main(void)
     sioc_namespace *nsps[] = {root, sioc_server_of(server, "/other")};
     for (int i = 0; i < 2; i++) {
         sioc_namespace_on_connection(nsps[i], on_connection, NULL);
+        sioc_namespace_on_disconnecting(nsps[i], on_disconnecting, NULL);
         sioc_namespace_on_disconnect(nsps[i], on_disconnect, NULL);
+        sioc_namespace_on(nsps[i], "join", on_join, NULL);
+        sioc_namespace_on(nsps[i], "handshake", on_handshake, NULL);
         sioc_namespace_on_any(nsps[i], on_any, NULL);
         sioc_namespace_on(nsps[i], "whoami", on_whoami, NULL);
         sioc_namespace_on(nsps[i], "kick", on_kick, NULL);

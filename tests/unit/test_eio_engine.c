@@ -94,7 +94,7 @@ static void feed(sioc_conn *s, const char *packet)
 
 static sioc_conn *handshake(void)
 {
-    sioc_conn *s = sioc__engine_open(eng, SIOC__POLLING, NULL);
+    sioc_conn *s = sioc__engine_open(eng, SIOC__POLLING, NULL, NULL);
     ck_assert_ptr_nonnull(s);
     char *open = poll_now(s, POLL);
     ck_assert(strncmp(open, "0{\"sid\":\"", 9) == 0);
@@ -253,7 +253,7 @@ END_TEST
 
 START_TEST(a_websocket_handshake_queues_the_open_packet_without_upgrades)
 {
-    sioc_conn *s = sioc__engine_open(eng, SIOC__WEBSOCKET, WS);
+    sioc_conn *s = sioc__engine_open(eng, SIOC__WEBSOCKET, WS, NULL);
     ck_assert_int_eq(wakes[2], 1);
     sioc__msg *m = sioc__session_ws_next(s, WS);
     ck_assert(strstr(sioc__msg_payload(m), "\"upgrades\":[]") != NULL);
