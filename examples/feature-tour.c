@@ -6,7 +6,17 @@
  *   join (room), leave (room) acked with true when an ack is asked
  *   to (room, event, ...args) emits event(...args) to the room, except the sender
  *   all (event, ...args)     emits event(...args) to the whole namespace
+ * and, for the whole server's features:
+ *   rooms                    acks with the socket's rooms
+ *   ask (event, ms, ...args) emits event(...args) to the sender asking for an ack within ms, then
+ *                            emits `ask-result` (error or null, ...the sender's answer)
+ *   ask-all (event, ms, ...args) the same to the whole namespace: `ask-all-result` (error or
+ *                            null, [each client's first answer])
+ *   volatile (event, ...args) emits to the namespace, skipping sockets that cannot take it now
  */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "bin/cli.h"
 
 /* args[from..] as a new array. */
@@ -85,6 +95,98 @@ static void on_all(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_
     json_decref(payload);
 }
 
+static void on_rooms(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
+{
+    const char *rooms[64];
+    size_t n = sioc_socket_rooms(socket, rooms, 64);
+    json_t *list = json_array();
+    for (size_t i = 0; i < n && i < 64; i++) {
+        json_array_append_new(list, json_string(rooms[i]));
+    }
+    json_t *reply = json_pack("[o]", list);
+    if (ack) {
+        sioc_ack_send(ack, reply);
+    }
+    json_decref(reply);
+}
+
+/* [error or null, ...rest] */
+static json_t *result(int err, json_t *rest)
+{
+    json_t *out = json_array();
+    json_array_append_new(out, err ? json_string(sioc_strerror(err)) : json_null());
+    json_array_extend(out, rest ? rest : json_array());
+    return out;
+}
+
+static void on_ask_answer(sioc_socket *socket, int err, json_t *args, void *user_data)
+{
+    if (err != SIOC_ERR_CLOSED) {
+        json_t *out = result(err, args);
+        sioc_socket_emit(socket, "ask-result", out);
+        json_decref(out);
+    }
+}
+
+static void on_ask(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
+{
+    const char *event = json_string_value(json_array_get(args, 0));
+    json_int_t ms = json_integer_value(json_array_get(args, 1));
+    json_t *payload = rest(args, 2);
+    if (event) {
+        sioc_socket_emit_with_ack(socket, event, payload, (unsigned)ms, on_ask_answer, NULL);
+    }
+    json_decref(payload);
+}
+
+typedef struct asker {
+    sioc_namespace *nsp;
+    char id[32];
+} asker;
+
+static void on_ask_all_answers(int err, json_t *responses, void *user_data)
+{
+    asker *a = user_data;
+    const char *room = a->id; /* the asker's own room: it may have left since */
+    json_t *list = json_pack("[O]", responses);
+    json_t *out = result(err, list);
+    sioc_target to_asker = {.rooms = &room, .nrooms = 1};
+    sioc_namespace_emit_to(a->nsp, &to_asker, "ask-all-result", out);
+    json_decref(out);
+    json_decref(list);
+    free(a);
+}
+
+static void on_ask_all(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
+{
+    const char *event = json_string_value(json_array_get(args, 0));
+    json_int_t ms = json_integer_value(json_array_get(args, 1));
+    asker *a = calloc(1, sizeof(*a));
+    if (!event || ms <= 0 || !a) {
+        free(a);
+        return;
+    }
+    a->nsp = sioc_socket_namespace(socket);
+    snprintf(a->id, sizeof(a->id), "%s", sioc_socket_id(socket));
+    json_t *payload = rest(args, 2);
+    if (sioc_namespace_emit_with_ack(a->nsp, NULL, event, payload, (unsigned)ms, on_ask_all_answers,
+                                     a) < 0) {
+        free(a);
+    }
+    json_decref(payload);
+}
+
+static void on_volatile(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
+{
+    const char *event = json_string_value(json_array_get(args, 0));
+    json_t *payload = rest(args, 1);
+    sioc_target everyone = {.flags = SIOC_EMIT_VOLATILE};
+    if (event) {
+        sioc_namespace_emit_to(sioc_socket_namespace(socket), &everyone, event, payload);
+    }
+    json_decref(payload);
+}
+
 static void on_connection(sioc_socket *socket, void *user_data)
 {
     json_t *auth = sioc_socket_auth(socket);
@@ -107,6 +209,10 @@ static int setup_namespace(sioc_namespace *nsp)
     rc |= sioc_namespace_on(nsp, "leave", on_leave, NULL);
     rc |= sioc_namespace_on(nsp, "to", on_to, NULL);
     rc |= sioc_namespace_on(nsp, "all", on_all, NULL);
+    rc |= sioc_namespace_on(nsp, "rooms", on_rooms, NULL);
+    rc |= sioc_namespace_on(nsp, "ask", on_ask, NULL);
+    rc |= sioc_namespace_on(nsp, "ask-all", on_ask_all, NULL);
+    rc |= sioc_namespace_on(nsp, "volatile", on_volatile, NULL);
     return rc ? -1 : 0;
 }
 

@@ -36,7 +36,8 @@ typedef enum sioc_error {
     SIOC_ERR_LISTEN = -3,   /* the listening socket could not be set up (port in use, bad host) */
     SIOC_ERR_CLOSED = -4,   /* the connection is closed or closing */
     SIOC_ERR_SYSTEM = -5,   /* the event loop or an operating-system call failed */
-    SIOC_ERR_TOO_LARGE = -6 /* larger than maxHttpBufferSize */
+    SIOC_ERR_TOO_LARGE = -6, /* larger than maxHttpBufferSize */
+    SIOC_ERR_TIMEOUT = -7    /* no acknowledgement in time ("operation has timed out") */
 } sioc_error;
 
 /* A static, human-readable description of `err`; never NULL. */
@@ -198,12 +199,42 @@ typedef struct sioc_target {
     const char *const *except_rooms;
     size_t nexcept_rooms;
     const sioc_socket *except_socket;
+    unsigned flags; /* SIOC_EMIT_* */
 } sioc_target;
+
+enum {
+    /* Node's `volatile`: a socket whose transport cannot take the packet right now (a write is
+     * pending, or no polling request is waiting) does not get it. */
+    SIOC_EMIT_VOLATILE = 1 << 0,
+    /* Node's `local`: only this server's sockets, not other nodes' once an adapter spans several. */
+    SIOC_EMIT_LOCAL = 1 << 1,
+};
 
 /* Emits to the sockets `target` selects (NULL: the whole namespace). Returns 0, SIOC_ERR_INVALID
  * or SIOC_ERR_NOMEM. */
 SIOC_EXPORT int sioc_namespace_emit_to(sioc_namespace *nsp, const sioc_target *target,
                                        const char *event, json_t *args);
+
+/* The outcome of sioc_socket_emit_with_ack: `err` is 0 and `args` the client's reply (borrowed for
+ * the call), or `err` is SIOC_ERR_TIMEOUT (no reply in time) or SIOC_ERR_CLOSED (the socket left
+ * first) and `args` is NULL. Called exactly once. */
+typedef void (*sioc_ack_cb)(sioc_socket *socket, int err, json_t *args, void *user_data);
+/* Emits with an acknowledgement request (Node's `socket.timeout(ms).emit(..., cb)`); `timeout_ms`
+ * 0 waits as long as the socket lives. Returns 0 (then `cb` will be called), SIOC_ERR_INVALID,
+ * SIOC_ERR_CLOSED or SIOC_ERR_NOMEM (then it will not). */
+SIOC_EXPORT int sioc_socket_emit_with_ack(sioc_socket *socket, const char *event, json_t *args,
+                                          unsigned timeout_ms, sioc_ack_cb cb, void *user_data);
+
+/* The outcome of a broadcast with acknowledgements: `err` is 0 when every socket reached has
+ * answered, SIOC_ERR_TIMEOUT, or SIOC_ERR_CLOSED when the server is freed first; `responses` (borrowed for the call) holds the first argument of
+ * each answer received, in arrival order. Called exactly once. */
+typedef void (*sioc_broadcast_ack_cb)(int err, json_t *responses, void *user_data);
+/* Emits to `target` and collects each socket's acknowledgement (Node's
+ * `io.timeout(ms).emit(..., cb)`); `timeout_ms` must be > 0. Returns 0 (then `cb` will be called,
+ * at once when no socket is reached), SIOC_ERR_INVALID or SIOC_ERR_NOMEM. */
+SIOC_EXPORT int sioc_namespace_emit_with_ack(sioc_namespace *nsp, const sioc_target *target,
+                                             const char *event, json_t *args, unsigned timeout_ms,
+                                             sioc_broadcast_ack_cb cb, void *user_data);
 
 /* Answers an acknowledgement with `args` (borrowed JSON array, or NULL) and ends `ack`. Returns 0,
  * SIOC_ERR_INVALID or SIOC_ERR_CLOSED (the socket is gone; `ack` is ended all the same). */

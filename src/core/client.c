@@ -128,7 +128,10 @@ static int handle_packet(sioc__client *c, sioc__sio_packet *p)
         return 0;
     case SIOC__SIO_ACK:
     case SIOC__SIO_BINARY_ACK:
-        return 0; /* no server-side acks are pending yet */
+        if ((s = socket_for(c, p->nsp)) && p->id >= 0) {
+            sioc__socket_ack_received(s, p->id, p->data);
+        }
+        return 0;
     case SIOC__SIO_CONNECT_ERROR:
         return -1;
     }

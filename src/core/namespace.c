@@ -57,6 +57,7 @@ sioc__sio *sioc__sio_new(sioc__wheel *wheel, unsigned connect_timeout_ms)
     }
     sio->wheel = wheel;
     sio->connect_timeout_ms = connect_timeout_ms;
+    sio->undecided.next = sio->undecided.prev = &sio->undecided;
     if (!namespace_new(sio, "/")) {
         free(sio);
         return NULL;
@@ -70,6 +71,7 @@ void sioc__sio_free(sioc__sio *sio)
     if (!sio) {
         return;
     }
+    sioc__bcast_close_all(sio);
     while (sio->nsps) {
         sioc_namespace *next = sio->nsps->next;
         namespace_free(sio->nsps);
@@ -295,6 +297,7 @@ sioc_socket *sioc__socket_new(sioc_namespace *nsp, sioc__client *client, json_t 
     s->refs = 1;
     s->connected = true;
     s->acks.next = s->acks.prev = &s->acks;
+    sioc__pending_init(s);
     if (!s->auth || !s->handshake || json_object_set(s->handshake, "auth", s->auth) < 0 ||
         sioc__map_put(&nsp->sockets, s->id, s) < 0) {
         json_decref(s->auth);
@@ -357,6 +360,7 @@ void sioc__socket_close(sioc_socket *s, const char *reason, bool notify)
         s->nsp->on_disconnecting(s, reason, s->nsp->disconnecting_data);
     }
     leave_all(s);
+    sioc__pending_drop_all(s);
     if (s->nsp->on_disconnect) {
         s->nsp->on_disconnect(s, reason, s->nsp->disconnect_data);
     }
@@ -394,18 +398,6 @@ static json_t *event_data(const char *event, json_t *args)
     return data;
 }
 
-static int encode_event(sioc_namespace *nsp, const char *event, json_t *args,
-                        sioc__sio_encoded *e)
-{
-    if (!event || (args && !json_is_array(args))) {
-        return SIOC_ERR_INVALID;
-    }
-    json_t *data = event_data(event, args);
-    int rc = data ? sioc__sio_encode(SIOC__SIO_EVENT, nsp->name, -1, data, e) : -1;
-    json_decref(data);
-    return rc < 0 ? SIOC_ERR_NOMEM : 0;
-}
-
 int sioc_socket_emit(sioc_socket *s, const char *event, json_t *args)
 {
     if (!s) {
@@ -415,7 +407,7 @@ int sioc_socket_emit(sioc_socket *s, const char *event, json_t *args)
         return SIOC_ERR_CLOSED;
     }
     sioc__sio_encoded e;
-    int rc = encode_event(s->nsp, event, args, &e);
+    int rc = sioc__encode_event(s->nsp, event, args, -1, &e);
     if (rc == 0) {
         rc = sioc__socket_send(s, &e);
         sioc__sio_encoded_clear(&e);
@@ -427,15 +419,28 @@ int sioc_socket_emit(sioc_socket *s, const char *event, json_t *args)
 typedef struct broadcast {
     sioc_namespace *nsp;
     const sioc__sio_encoded *e;
+    unsigned flags;
+    sioc__bcast_ack *ack;
+    int64_t id;
+    size_t reached;
 } broadcast;
 
 static void deliver(void *value, void *arg)
 {
     sioc_socket *s = value;
     broadcast *b = arg;
-    if (s->mark != b->nsp->epoch) {
-        s->mark = b->nsp->epoch;
-        sioc__socket_send(s, b->e);
+    if (s->mark == b->nsp->epoch) {
+        return;
+    }
+    s->mark = b->nsp->epoch;
+    if ((b->flags & SIOC_EMIT_VOLATILE) && !sioc__session_writable(s->client->conn)) {
+        return;
+    }
+    if (b->ack && sioc__pending_add_bcast(s, b->id, b->ack) < 0) {
+        return;
+    }
+    if (sioc__socket_send(s, b->e) == 0) {
+        b->reached++;
     }
 }
 
@@ -446,18 +451,10 @@ static void mark(sioc__room *r, uint64_t epoch)
     }
 }
 
-int sioc_namespace_emit_to(sioc_namespace *nsp, const sioc_target *t, const char *event,
-                           json_t *args)
+size_t sioc__broadcast(sioc_namespace *nsp, const sioc_target *t, const sioc__sio_encoded *e,
+                       sioc__bcast_ack *ack, int64_t id)
 {
-    if (!nsp) {
-        return SIOC_ERR_INVALID;
-    }
-    sioc__sio_encoded e;
-    int rc = encode_event(nsp, event, args, &e);
-    if (rc < 0) {
-        return rc;
-    }
-    broadcast b = {nsp, &e};
+    broadcast b = {nsp, e, t ? t->flags : 0, ack, id, 0};
     uint64_t epoch = ++nsp->epoch;
     /* Excluded sockets are marked as already dealt with before anyone is reached. */
     for (size_t i = 0; t && i < t->nexcept_rooms; i++) {
@@ -478,6 +475,33 @@ int sioc_namespace_emit_to(sioc_namespace *nsp, const sioc_target *t, const char
             deliver(r->members[k], &b);
         }
     }
+    return b.reached;
+}
+
+int sioc__encode_event(sioc_namespace *nsp, const char *event, json_t *args, int64_t id,
+                       sioc__sio_encoded *e)
+{
+    if (!event || (args && !json_is_array(args))) {
+        return SIOC_ERR_INVALID;
+    }
+    json_t *data = event_data(event, args);
+    int rc = data ? sioc__sio_encode(SIOC__SIO_EVENT, nsp->name, id, data, e) : -1;
+    json_decref(data);
+    return rc < 0 ? SIOC_ERR_NOMEM : 0;
+}
+
+int sioc_namespace_emit_to(sioc_namespace *nsp, const sioc_target *t, const char *event,
+                           json_t *args)
+{
+    if (!nsp) {
+        return SIOC_ERR_INVALID;
+    }
+    sioc__sio_encoded e;
+    int rc = sioc__encode_event(nsp, event, args, -1, &e);
+    if (rc < 0) {
+        return rc;
+    }
+    sioc__broadcast(nsp, t, &e, NULL, -1);
     sioc__sio_encoded_clear(&e);
     return 0;
 }

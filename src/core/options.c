@@ -25,6 +25,8 @@ const char *sioc_strerror(int err)
         return "event loop or system call failure";
     case SIOC_ERR_TOO_LARGE:
         return "larger than maxHttpBufferSize";
+    case SIOC_ERR_TIMEOUT:
+        return "operation has timed out";
     default:
         return "unknown error";
     }

@@ -41,8 +41,33 @@ struct sioc_namespace {
     sioc__map sockets;  /* socket id → sioc_socket */
     sioc__map rooms;    /* room name → sioc__room */
     uint64_t epoch;     /* broadcast generation, to reach each socket once */
+    int64_t next_ack_id;
     sioc_namespace *next;
 };
+
+/* A broadcast's acknowledgements being collected. */
+typedef struct sioc__bcast_ack {
+    struct sioc__bcast_ack *next, *prev; /* the undecided ones, for shutdown */
+    unsigned refs; /* one per socket still expected to answer, one while undecided */
+    size_t expected;
+    json_t *responses;
+    bool done;
+    sioc__timer timer;
+    sioc__wheel *wheel;
+    sioc_broadcast_ack_cb cb;
+    void *user_data;
+} sioc__bcast_ack;
+
+/* An acknowledgement the server waits for from one socket. */
+typedef struct sioc__pending {
+    struct sioc__pending *next, *prev;
+    sioc_socket *socket;
+    int64_t id;
+    sioc__bcast_ack *bcast; /* the broadcast it belongs to, or NULL */
+    sioc_ack_cb cb;
+    void *user_data;
+    sioc__timer timer;
+} sioc__pending;
 
 struct sioc_ack {
     sioc_socket *socket;
@@ -61,7 +86,8 @@ struct sioc_socket {
     bool connected;
     sioc__room **rooms;
     size_t nrooms, caprooms;
-    sioc_ack acks; /* unanswered acks: a list head */
+    sioc_ack acks;         /* the client's unanswered requests: a list head */
+    sioc__pending pending; /* our requests the client has not answered: a list head */
     uint64_t mark; /* == nsp->epoch when the current broadcast has dealt with it */
 };
 
@@ -77,6 +103,7 @@ struct sioc__client {
 
 struct sioc__sio {
     sioc_namespace *nsps;
+    sioc__bcast_ack undecided; /* a list head */
     sioc__wheel *wheel;
     unsigned connect_timeout_ms;
 };
@@ -100,6 +127,28 @@ void sioc__socket_close(sioc_socket *s, const char *reason, bool notify);
 void sioc__socket_dispatch(sioc_socket *s, json_t *data, int64_t ack_id);
 /* Queues an encoded packet on the socket's connection. */
 int sioc__socket_send(sioc_socket *s, const sioc__sio_encoded *e);
+
+/* Sends an encoded packet to the sockets `t` selects; with `ack`, each one reached is expected to
+ * answer packet id `id`. Returns how many were reached. */
+size_t sioc__broadcast(sioc_namespace *nsp, const sioc_target *t, const sioc__sio_encoded *e,
+                       sioc__bcast_ack *ack, int64_t id);
+
+/* ["event", args...] encoded once, with ack id `id` (-1 for none). Returns 0, SIOC_ERR_INVALID or
+ * SIOC_ERR_NOMEM. */
+int sioc__encode_event(sioc_namespace *nsp, const char *event, json_t *args, int64_t id,
+                       sioc__sio_encoded *e);
+
+/* acks.c */
+void sioc__pending_init(sioc_socket *s);
+/* The client answered our packet `id` with `data`. */
+void sioc__socket_ack_received(sioc_socket *s, int64_t id, json_t *data);
+/* The socket is leaving: every wait on it ends (single emits learn SIOC_ERR_CLOSED). */
+void sioc__pending_drop_all(sioc_socket *s);
+/* Registers a wait for `id` on `s` for broadcast `b`. Returns 0 or -1. */
+int sioc__pending_add_bcast(sioc_socket *s, int64_t id, sioc__bcast_ack *b);
+
+/* Ends every undecided broadcast with SIOC_ERR_CLOSED (the server is going). */
+void sioc__bcast_close_all(sioc__sio *sio);
 
 /* client.c, for namespace.c */
 void sioc__client_remove_socket(sioc__client *c, sioc_socket *s);

@@ -195,6 +195,12 @@ static void *writer(sioc_conn *s)
     return s->transport == SIOC__WEBSOCKET ? s->ws : s->poll_req;
 }
 
+bool sioc__session_writable(const sioc_conn *s)
+{
+    return s->state == SIOC__OPEN && s->queue.count == 0 && !s->upgrading &&
+           writer((sioc_conn *)s) != NULL;
+}
+
 int sioc__session_send(sioc_conn *s, sioc__msg *m)
 {
     if (s->state == SIOC__CLOSED) {

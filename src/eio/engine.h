@@ -91,6 +91,9 @@ void sioc__session_unref(sioc_conn *s);
 /* Queues `m` (a new reference is taken) and wakes the transport. Returns 0, SIOC_ERR_CLOSED or
  * SIOC_ERR_NOMEM. */
 int sioc__session_send(sioc_conn *s, sioc__msg *m);
+/* Whether a packet queued now would go out at once (Node's `transport.writable`): the session is
+ * open, nothing is waiting before it, and a held GET or the WebSocket can carry it. */
+bool sioc__session_writable(const sioc_conn *s);
 /* A packet from the session's transport (a POST, or its WebSocket). */
 void sioc__session_receive(sioc_conn *s, const sioc__eio_packet *p);
 /* Ends the session. With `flush`, what is queued goes out first. Idempotent. */

@@ -1,0 +1,220 @@
+/* Acknowledgements the server asks for: from one socket (with an optional timeout), or from every
+ * socket a broadcast reaches (collected until all have answered or the timeout). */
+#include "core/sio.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+
+#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+void sioc__pending_init(sioc_socket *s)
+{
+    s->pending.next = s->pending.prev = &s->pending;
+}
+
+static sioc__pending *pending_new(sioc_socket *s, int64_t id)
+{
+    sioc__pending *p = calloc(1, sizeof(*p));
+    if (p) {
+        p->socket = s;
+        p->id = id;
+        p->next = &s->pending;
+        p->prev = s->pending.prev;
+        s->pending.prev->next = p;
+        s->pending.prev = p;
+    }
+    return p;
+}
+
+static void pending_free(sioc__pending *p)
+{
+    p->prev->next = p->next;
+    p->next->prev = p->prev;
+    sioc__timer_stop(p->socket->nsp->sio->wheel, &p->timer);
+    free(p);
+}
+
+/* ---- broadcasts ---- */
+
+static void bcast_unref(sioc__bcast_ack *b)
+{
+    if (--b->refs == 0) {
+        sioc__timer_stop(b->wheel, &b->timer);
+        json_decref(b->responses);
+        free(b);
+    }
+}
+
+/* Decides the broadcast once: every answer in, or the time is up. */
+static void bcast_finish(sioc__bcast_ack *b, int err)
+{
+    if (b->done) {
+        return;
+    }
+    b->done = true;
+    b->prev->next = b->next;
+    b->next->prev = b->prev;
+    sioc__timer_stop(b->wheel, &b->timer);
+    b->cb(err, b->responses, b->user_data);
+    bcast_unref(b); /* the undecided reference */
+}
+
+static void on_bcast_timeout(sioc__timer *t)
+{
+    bcast_finish(CONTAINER(t, sioc__bcast_ack, timer), SIOC_ERR_TIMEOUT);
+}
+
+int sioc__pending_add_bcast(sioc_socket *s, int64_t id, sioc__bcast_ack *b)
+{
+    sioc__pending *p = pending_new(s, id);
+    if (!p) {
+        return -1;
+    }
+    p->bcast = b;
+    b->refs++;
+    return 0;
+}
+
+int sioc_namespace_emit_with_ack(sioc_namespace *nsp, const sioc_target *target,
+                                 const char *event, json_t *args, unsigned timeout_ms,
+                                 sioc_broadcast_ack_cb cb, void *user_data)
+{
+    if (!nsp || !cb || timeout_ms == 0) {
+        return SIOC_ERR_INVALID;
+    }
+    sioc__bcast_ack *b = calloc(1, sizeof(*b));
+    if (!b || !(b->responses = json_array())) {
+        free(b);
+        return SIOC_ERR_NOMEM;
+    }
+    b->refs = 1;
+    b->wheel = nsp->sio->wheel;
+    b->next = &nsp->sio->undecided;
+    b->prev = nsp->sio->undecided.prev;
+    b->prev->next = b;
+    nsp->sio->undecided.prev = b;
+    b->cb = cb;
+    b->user_data = user_data;
+    int64_t id = nsp->next_ack_id++;
+    sioc__sio_encoded e;
+    int rc = sioc__encode_event(nsp, event, args, id, &e);
+    if (rc < 0) {
+        b->prev->next = b->next;
+        b->next->prev = b->prev;
+        bcast_unref(b);
+        return rc;
+    }
+    b->expected = sioc__broadcast(nsp, target, &e, b, id);
+    sioc__sio_encoded_clear(&e);
+    if (b->expected == 0) {
+        bcast_finish(b, 0); /* Node answers at once when nobody is reached */
+        return 0;
+    }
+    sioc__timer_start(b->wheel, &b->timer, sioc__wheel_now(b->wheel) + timeout_ms,
+                      on_bcast_timeout);
+    return 0;
+}
+
+/* ---- one socket ---- */
+
+static void on_single_timeout(sioc__timer *t)
+{
+    sioc__pending *p = CONTAINER(t, sioc__pending, timer);
+    sioc_ack_cb cb = p->cb;
+    void *user_data = p->user_data;
+    sioc_socket *s = p->socket;
+    pending_free(p);
+    cb(s, SIOC_ERR_TIMEOUT, NULL, user_data);
+}
+
+int sioc_socket_emit_with_ack(sioc_socket *s, const char *event, json_t *args,
+                              unsigned timeout_ms, sioc_ack_cb cb, void *user_data)
+{
+    if (!s || !cb) {
+        return SIOC_ERR_INVALID;
+    }
+    if (!s->connected) {
+        return SIOC_ERR_CLOSED;
+    }
+    int64_t id = s->nsp->next_ack_id++;
+    sioc__sio_encoded e;
+    int rc = sioc__encode_event(s->nsp, event, args, id, &e);
+    if (rc < 0) {
+        return rc;
+    }
+    sioc__pending *p = pending_new(s, id);
+    if (!p) {
+        sioc__sio_encoded_clear(&e);
+        return SIOC_ERR_NOMEM;
+    }
+    p->cb = cb;
+    p->user_data = user_data;
+    rc = sioc__socket_send(s, &e);
+    sioc__sio_encoded_clear(&e);
+    if (rc < 0) {
+        pending_free(p);
+        return rc;
+    }
+    if (timeout_ms) {
+        sioc__wheel *w = s->nsp->sio->wheel;
+        sioc__timer_start(w, &p->timer, sioc__wheel_now(w) + timeout_ms, on_single_timeout);
+    }
+    return 0;
+}
+
+/* ---- answers ---- */
+
+void sioc__socket_ack_received(sioc_socket *s, int64_t id, json_t *data)
+{
+    sioc__pending *p = s->pending.next;
+    while (p != &s->pending && p->id != id) {
+        p = p->next;
+    }
+    if (p == &s->pending) {
+        return; /* late (timed out) or never asked: Node ignores it */
+    }
+    sioc__bcast_ack *b = p->bcast;
+    sioc_ack_cb cb = p->cb;
+    void *user_data = p->user_data;
+    pending_free(p);
+    if (!b) {
+        json_t *empty = data ? NULL : json_array(); /* "3<id>" with no payload: no arguments */
+        sioc__socket_ref(s);
+        cb(s, 0, data ? data : empty, user_data);
+        sioc__socket_unref(s);
+        json_decref(empty);
+        return;
+    }
+    if (!b->done) {
+        /* Node keeps each client's first argument. */
+        json_t *first = json_array_get(data, 0);
+        json_array_append(b->responses, first ? first : json_null());
+        if (json_array_size(b->responses) == b->expected) {
+            bcast_finish(b, 0);
+        }
+    }
+    bcast_unref(b);
+}
+
+void sioc__pending_drop_all(sioc_socket *s)
+{
+    while (s->pending.next != &s->pending) {
+        sioc__pending *p = s->pending.next;
+        sioc__bcast_ack *b = p->bcast;
+        sioc_ack_cb cb = p->cb;
+        void *user_data = p->user_data;
+        pending_free(p);
+        if (b) {
+            bcast_unref(b); /* its answer will not come: the broadcast times out, as Node's */
+        } else {
+            cb(s, SIOC_ERR_CLOSED, NULL, user_data);
+        }
+    }
+}
+
+void sioc__bcast_close_all(sioc__sio *sio)
+{
+    while (sio->undecided.next != &sio->undecided) {
+        bcast_finish(sio->undecided.next, SIOC_ERR_CLOSED);
+    }
+}

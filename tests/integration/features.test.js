@@ -1,0 +1,104 @@
+// The whole server's features through feature-tour, with the real socket.io-client 4: server-side
+// acks (one socket, broadcast), volatile, rooms.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { io } = require('socket.io-client');
+const { startServer, request, once, until, sleep, bin } = require('./lib');
+
+let tour;
+before(async () => {
+  tour = await startServer(bin('FEATURE_TOUR'));
+});
+after(async () => assert.equal(await tour.stop(), 0, 'clean exit (no sanitizer report)'));
+
+async function clients(n, opts = {}) {
+  const list = Array.from({ length: n }, () => io(tour.url, { forceNew: true, ...opts }));
+  await Promise.all(list.map((s) => once(s, 'connect')));
+  return list;
+}
+const closeAll = (list) => list.forEach((s) => s.close());
+const next = (s, event) => new Promise((resolve) => s.once(event, (...a) => resolve(a)));
+
+test('the server asks one client for an ack and gets its answer, any types', async () => {
+  const [s] = await clients(1);
+  s.on('question', (a, b, cb) => cb({ got: [a, b] }, 'two', 3));
+  const result = next(s, 'ask-result');
+  s.emit('ask', 'question', 2000, 'x', [1, 2]);
+  assert.deepEqual(await result, [null, { got: ['x', [1, 2]] }, 'two', 3]);
+  closeAll([s]);
+});
+
+test('an ack that does not come in time is a timeout error', async () => {
+  const [s] = await clients(1);
+  s.on('question', () => {}); // never answers
+  const result = next(s, 'ask-result');
+  const t0 = Date.now();
+  s.emit('ask', 'question', 300);
+  assert.deepEqual(await result, ['operation has timed out']);
+  assert.ok(Date.now() - t0 >= 250);
+  closeAll([s]);
+});
+
+test('binary travels in server acks both ways', async () => {
+  const [s] = await clients(1);
+  s.on('question', (buf, cb) => cb(Buffer.concat([Buffer.from(buf), Buffer.from([4])])));
+  const result = next(s, 'ask-result');
+  s.emit('ask', 'question', 2000, Buffer.from([1, 2, 3]));
+  const [err, reply] = await result;
+  assert.equal(err, null);
+  assert.deepEqual(Buffer.from(reply), Buffer.from([1, 2, 3, 4]));
+  closeAll([s]);
+});
+
+test('a broadcast with acks collects every client\'s first answer', async () => {
+  const list = await clients(3, { transports: ['websocket'] });
+  list.forEach((s, i) => s.on('poll', (q, cb) => cb(`${q}-${i}`, 'ignored')));
+  const result = next(list[0], 'ask-all-result');
+  list[0].emit('ask-all', 'poll', 3000, 'q');
+  const [err, responses] = await result;
+  assert.equal(err, null);
+  assert.deepEqual([...responses].sort(), ['q-0', 'q-1', 'q-2']);
+  closeAll(list);
+});
+
+test('a broadcast with acks times out with the answers so far', async () => {
+  const list = await clients(3);
+  list[0].on('poll', (cb) => cb('a'));
+  list[1].on('poll', (cb) => cb('b'));
+  list[2].on('poll', () => {}); // silent
+  const result = next(list[0], 'ask-all-result');
+  list[0].emit('ask-all', 'poll', 400);
+  const [err, responses] = await result;
+  assert.equal(err, 'operation has timed out');
+  assert.deepEqual([...responses].sort(), ['a', 'b']);
+  closeAll(list);
+});
+
+test('the rooms of a socket: its own id first, then the ones it joined', async () => {
+  const [s] = await clients(1);
+  await s.timeout(2000).emitWithAck('join', 'r1');
+  await s.timeout(2000).emitWithAck('join', 'r2');
+  assert.deepEqual(await s.timeout(2000).emitWithAck('rooms'), [s.id, 'r1', 'r2']);
+  await s.timeout(2000).emitWithAck('leave', 'r1');
+  assert.deepEqual(await s.timeout(2000).emitWithAck('rooms'), [s.id, 'r2']);
+  closeAll([s]);
+});
+
+test('volatile packets skip a socket that cannot take them now, others still get them', async () => {
+  // A raw polling client with no GET waiting cannot take a packet now.
+  const base = `${tour.url}/socket.io/?EIO=4&transport=polling`;
+  const sid = JSON.parse((await request(base)).body.slice(1)).sid;
+  await request(`${base}&sid=${sid}`, { method: 'POST', body: '40' });
+  assert.match((await request(`${base}&sid=${sid}`)).body, /^40\{"sid"/);
+  const [s] = await clients(1, { transports: ['websocket'] });
+  const got = [];
+  s.on('news', (m) => got.push(m));
+  s.emit('volatile', 'news', 'volatile one');
+  s.emit('all', 'news', 'regular one');
+  await until(() => got.length === 2, 3000, 'both on the websocket client');
+  assert.deepEqual(got, ['volatile one', 'regular one']);
+  const polled = await request(`${base}&sid=${sid}`);
+  assert.equal(polled.body, '42["news","regular one"]');
+  closeAll([s]);
+});
