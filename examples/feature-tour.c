@@ -13,9 +13,14 @@
  *   ask-all (event, ms, ...args) the same to the whole namespace: `ask-all-result` (error or
  *                            null, [each client's first answer])
  *   volatile (event, ...args) emits to the namespace, skipping sockets that cannot take it now
+ * Namespace "/private" has the same events behind middleware: a client must send auth
+ * {"token": "secret"} (else connect_error "not authorized" with data {"reason": "bad token"});
+ * with auth {"wait": true} it waits until some socket of "/" emits `admit`. Its packet middleware
+ * refuses the event `forbidden`, and the refusal comes back as `error-seen` (message).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bin/cli.h"
 
@@ -187,6 +192,51 @@ static void on_volatile(sioc_socket *socket, json_t *args, sioc_ack *ack, void *
     json_decref(payload);
 }
 
+/* Connections waiting for `admit`: a middleware may answer long after it ran. */
+static sioc_next *waiting[64];
+static size_t nwaiting;
+
+static void check_token(sioc_socket *socket, sioc_next *next, void *user_data)
+{
+    const char *token = json_string_value(json_object_get(sioc_socket_auth(socket), "token"));
+    if (!token || strcmp(token, "secret") != 0) {
+        json_t *data = json_pack("{s:s}", "reason", "bad token");
+        sioc_next_reject(next, "not authorized", data);
+        json_decref(data);
+        return;
+    }
+    sioc_next_accept(next);
+}
+
+static void maybe_wait(sioc_socket *socket, sioc_next *next, void *user_data)
+{
+    if (json_is_true(json_object_get(sioc_socket_auth(socket), "wait")) && nwaiting < 64) {
+        waiting[nwaiting++] = next; /* answered later, from on_admit */
+        return;
+    }
+    sioc_next_accept(next);
+}
+
+static void on_admit(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
+{
+    while (nwaiting) {
+        sioc_next_accept(waiting[--nwaiting]);
+    }
+}
+
+static const char *refuse_forbidden(sioc_socket *socket, const char *event, json_t *args,
+                                    void *user_data)
+{
+    return strcmp(event, "forbidden") == 0 ? "forbidden event" : NULL;
+}
+
+static void on_error(sioc_socket *socket, const char *message, void *user_data)
+{
+    json_t *args = json_pack("[s]", message);
+    sioc_socket_emit(socket, "error-seen", args);
+    json_decref(args);
+}
+
 static void on_connection(sioc_socket *socket, void *user_data)
 {
     json_t *auth = sioc_socket_auth(socket);
@@ -218,10 +268,18 @@ static int setup_namespace(sioc_namespace *nsp)
 
 static int setup(sioc_server *server)
 {
-    if (setup_namespace(sioc_server_of(server, "/")) < 0) {
+    sioc_namespace *root = sioc_server_of(server, "/");
+    sioc_namespace *private = sioc_server_of(server, "/private");
+    if (setup_namespace(root) < 0 || setup_namespace(sioc_server_of(server, "/chat")) < 0 ||
+        setup_namespace(private) < 0) {
         return -1;
     }
-    return setup_namespace(sioc_server_of(server, "/chat"));
+    int rc = sioc_namespace_on(root, "admit", on_admit, NULL);
+    rc |= sioc_namespace_use(private, check_token, NULL);
+    rc |= sioc_namespace_use(private, maybe_wait, NULL);
+    rc |= sioc_namespace_use_packet(private, refuse_forbidden, NULL);
+    rc |= sioc_namespace_on_error(private, on_error, NULL);
+    return rc ? -1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -182,6 +182,37 @@ SIOC_EXPORT int sioc_namespace_on(sioc_namespace *nsp, const char *event, sioc_e
 /* A catch-all (Node's `socket.onAny`): called for every event, before its own handler. */
 SIOC_EXPORT int sioc_namespace_on_any(sioc_namespace *nsp, sioc_any_cb cb, void *user_data);
 
+/* ---- Middleware ---- */
+
+/* The continuation of a connection middleware (Node's `next`). Exactly one of sioc_next_accept()
+ * or sioc_next_reject() must be called on it, during the middleware or later; it is freed then. */
+typedef struct sioc_next sioc_next;
+/* A connection middleware (Node's `nsp.use((socket, next) => ...)`): runs when a client asks to
+ * join the namespace, before the connection callback. The socket is not in the namespace yet:
+ * its id, handshake, auth and data can be read and set, but it cannot emit or join rooms. */
+typedef void (*sioc_middleware_cb)(sioc_socket *socket, sioc_next *next, void *user_data);
+/* Adds a connection middleware; they run in the order added. Returns 0, SIOC_ERR_INVALID or
+ * SIOC_ERR_NOMEM. */
+SIOC_EXPORT int sioc_namespace_use(sioc_namespace *nsp, sioc_middleware_cb cb, void *user_data);
+/* Lets the socket through to the next middleware, or into the namespace after the last. */
+SIOC_EXPORT void sioc_next_accept(sioc_next *next);
+/* Refuses the socket: the client gets CONNECT_ERROR {"message": message, "data": data} (its
+ * `connect_error` event). `data` is borrowed and may be NULL. */
+SIOC_EXPORT void sioc_next_reject(sioc_next *next, const char *message, json_t *data);
+
+/* A packet middleware (Node's `socket.use(([event, ...args], next) => ...)`): returns NULL to let
+ * the event through, or an error message (borrowed until the call returns) to drop it; the
+ * namespace's error callback then gets the message. */
+typedef const char *(*sioc_packet_middleware_cb)(sioc_socket *socket, const char *event,
+                                                 json_t *args, void *user_data);
+SIOC_EXPORT int sioc_namespace_use_packet(sioc_namespace *nsp, sioc_packet_middleware_cb cb,
+                                          void *user_data);
+/* Node's `socket.on("error")`: a packet middleware refused an event. */
+typedef void (*sioc_error_cb)(sioc_socket *socket, const char *message, void *user_data);
+SIOC_EXPORT int sioc_namespace_on_error(sioc_namespace *nsp, sioc_error_cb cb, void *user_data);
+
+/* ---- Emitting ---- */
+
 /* Emits `event` with `args` (a borrowed JSON array, or NULL for none) to one socket. Returns 0,
  * SIOC_ERR_INVALID (no event, args not an array), SIOC_ERR_CLOSED or SIOC_ERR_NOMEM. */
 SIOC_EXPORT int sioc_socket_emit(sioc_socket *socket, const char *event, json_t *args);

@@ -71,28 +71,15 @@ static void on_connect_timeout(sioc__timer *t)
     }
 }
 
-static void connect_namespace(sioc__client *c, const sioc__sio_packet *p)
+/* The middleware let the socket in: it joins the namespace and the client learns its id. */
+static void joined(sioc_socket *s)
 {
-    sioc_namespace *nsp = sioc__sio_find(c->sio, p->nsp);
-    if (!nsp) {
-        json_t *err = json_pack("{s:s}", "message", "Invalid namespace");
-        send_packet(c, SIOC__SIO_CONNECT_ERROR, p->nsp, err);
-        json_decref(err);
+    sioc__client *c = s->client;
+    sioc_namespace *nsp = s->nsp;
+    if (sioc__socket_attach(s) < 0) {
+        sioc__socket_close(s, "transport error", false);
         return;
     }
-    if (socket_for(c, p->nsp)) {
-        return; /* already connected there */
-    }
-    sioc_socket **grown = realloc(c->sockets, (c->nsockets + 1) * sizeof(*grown));
-    if (!grown) {
-        return;
-    }
-    c->sockets = grown;
-    sioc_socket *s = sioc__socket_new(nsp, c, p->data);
-    if (!s) {
-        return;
-    }
-    c->sockets[c->nsockets++] = s;
     sioc__timer_stop(c->sio->wheel, &c->connect_timer);
     json_t *hello = json_pack("{s:s}", "sid", s->id);
     send_packet(c, SIOC__SIO_CONNECT, nsp->name, hello);
@@ -104,6 +91,31 @@ static void connect_namespace(sioc__client *c, const sioc__sio_packet *p)
         nsp->on_connection(s, nsp->connection_data);
         sioc__socket_unref(s);
     }
+}
+
+static void connect_namespace(sioc__client *c, const sioc__sio_packet *p)
+{
+    sioc_namespace *nsp = sioc__sio_find(c->sio, p->nsp);
+    if (!nsp) {
+        json_t *err = json_pack("{s:s}", "message", "Invalid namespace");
+        send_packet(c, SIOC__SIO_CONNECT_ERROR, p->nsp, err);
+        json_decref(err);
+        return;
+    }
+    if (socket_for(c, p->nsp)) {
+        return; /* already connected there, or on its way */
+    }
+    sioc_socket **grown = realloc(c->sockets, (c->nsockets + 1) * sizeof(*grown));
+    if (!grown) {
+        return;
+    }
+    c->sockets = grown;
+    sioc_socket *s = sioc__socket_new(nsp, c, p->data);
+    if (!s) {
+        return;
+    }
+    c->sockets[c->nsockets++] = s;
+    sioc__socket_admit(s, joined);
 }
 
 /* Returns -1 for a packet a client may not send. */
@@ -121,14 +133,14 @@ static int handle_packet(sioc__client *c, sioc__sio_packet *p)
         return 0;
     case SIOC__SIO_EVENT:
     case SIOC__SIO_BINARY_EVENT:
-        /* Node ignores events for a namespace the client has not joined. */
-        if ((s = socket_for(c, p->nsp)) && p->data) {
+        /* Node ignores events for a namespace the client has not joined (yet). */
+        if ((s = socket_for(c, p->nsp)) && s->connected && p->data) {
             sioc__socket_dispatch(s, p->data, p->id);
         }
         return 0;
     case SIOC__SIO_ACK:
     case SIOC__SIO_BINARY_ACK:
-        if ((s = socket_for(c, p->nsp)) && p->id >= 0) {
+        if ((s = socket_for(c, p->nsp)) && s->connected && p->id >= 0) {
             sioc__socket_ack_received(s, p->id, p->data);
         }
         return 0;

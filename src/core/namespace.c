@@ -41,6 +41,7 @@ static void free_handler(void *value, void *arg)
 
 static void namespace_free(sioc_namespace *nsp)
 {
+    sioc__middleware_free(nsp);
     sioc__map_each(&nsp->handlers, free_handler, NULL);
     sioc__map_free(&nsp->handlers);
     sioc__map_free(&nsp->sockets);
@@ -295,24 +296,31 @@ sioc_socket *sioc__socket_new(sioc_namespace *nsp, sioc__client *client, json_t 
     s->auth = auth ? json_incref(auth) : json_object();
     s->handshake = json_copy(sioc_conn_handshake(client->conn));
     s->refs = 1;
-    s->connected = true;
+    s->admitting = true;
     s->acks.next = s->acks.prev = &s->acks;
     sioc__pending_init(s);
-    if (!s->auth || !s->handshake || json_object_set(s->handshake, "auth", s->auth) < 0 ||
-        sioc__map_put(&nsp->sockets, s->id, s) < 0) {
-        json_decref(s->auth);
-        json_decref(s->handshake);
-        free(s);
-        return NULL;
-    }
-    if (sioc_socket_join(s, s->id) < 0) { /* every socket is in the room named by its id */
-        sioc__map_remove(&nsp->sockets, s->id);
+    if (!s->auth || !s->handshake || json_object_set(s->handshake, "auth", s->auth) < 0) {
         json_decref(s->auth);
         json_decref(s->handshake);
         free(s);
         return NULL;
     }
     return s;
+}
+
+int sioc__socket_attach(sioc_socket *s)
+{
+    if (sioc__map_put(&s->nsp->sockets, s->id, s) < 0) {
+        return -1;
+    }
+    s->admitting = false;
+    s->connected = true;
+    if (sioc_socket_join(s, s->id) < 0) { /* every socket is in the room named by its id */
+        sioc__map_remove(&s->nsp->sockets, s->id);
+        s->connected = false;
+        return -1;
+    }
+    return 0;
 }
 
 void sioc__socket_ref(sioc_socket *s)
@@ -343,6 +351,14 @@ void sioc__socket_unref(sioc_socket *s)
 
 void sioc__socket_close(sioc_socket *s, const char *reason, bool notify)
 {
+    if (s->admitting) {
+        /* Left during its middleware: it never joined, so no callback; a sioc_next held by the
+         * application keeps the memory until it is used. */
+        s->admitting = false;
+        sioc__client_remove_socket(s->client, s);
+        sioc__socket_unref(s);
+        return;
+    }
     if (!s->connected) {
         return;
     }
@@ -573,6 +589,10 @@ void sioc__socket_dispatch(sioc_socket *s, json_t *data, int64_t ack_id)
     }
     for (size_t i = 1; i < json_array_size(data); i++) {
         json_array_append(args, json_array_get(data, i));
+    }
+    if (!sioc__run_packet_middleware(s, event, args)) {
+        json_decref(args);
+        return;
     }
     sioc_ack *ack = ack_id >= 0 ? ack_new(s, ack_id) : NULL;
     sioc_namespace *nsp = s->nsp;

@@ -26,8 +26,26 @@ typedef struct sioc__handler {
     void *user_data;
 } sioc__handler;
 
+typedef struct sioc__mw {
+    sioc_middleware_cb cb;
+    sioc_packet_middleware_cb packet_cb;
+    void *user_data;
+} sioc__mw;
+
+struct sioc_next {
+    sioc_socket *socket; /* holds a reference */
+    size_t index;        /* of the middleware it continues from */
+    void (*joined)(sioc_socket *s);
+};
+
 struct sioc_namespace {
     char *name;
+    sioc__mw *mws; /* connection middleware */
+    size_t nmws;
+    sioc__mw *pmws; /* packet middleware */
+    size_t npmws;
+    sioc_error_cb on_error;
+    void *error_data;
     sioc__sio *sio;
     sioc_connection_cb on_connection;
     void *connection_data;
@@ -82,7 +100,8 @@ struct sioc_socket {
     json_t *auth;
     json_t *handshake; /* the connection's, plus "auth" */
     void *user_data;
-    unsigned refs; /* the namespace's while connected, and one per dispatch in progress */
+    unsigned refs; /* the client's, one per dispatch in progress, one per sioc_next */
+    bool admitting; /* in the connection middleware */
     bool connected;
     sioc__room **rooms;
     size_t nrooms, caprooms;
@@ -119,7 +138,18 @@ sioc_namespace *sioc__sio_of(sioc__sio *sio, const char *name);
 
 /* namespace.c, for client.c */
 sioc_namespace *sioc__sio_find(sioc__sio *sio, const char *name);
+/* A socket for `client` in `nsp`, not in the namespace yet (pending its middleware). */
 sioc_socket *sioc__socket_new(sioc_namespace *nsp, sioc__client *client, json_t *auth);
+/* Puts an admitted socket into its namespace and its own room. Returns 0 or -1 (no memory). */
+int sioc__socket_attach(sioc_socket *s);
+
+/* middleware.c */
+/* Runs the namespace's connection middleware on a pending socket, then `joined` once every one has
+ * accepted; a refusal sends CONNECT_ERROR and closes the socket. */
+void sioc__socket_admit(sioc_socket *s, void (*joined)(sioc_socket *s));
+/* Whether the packet middleware lets `event` through; when not, the error callback has run. */
+bool sioc__run_packet_middleware(sioc_socket *s, const char *event, json_t *args);
+void sioc__middleware_free(sioc_namespace *nsp);
 void sioc__socket_ref(sioc_socket *s);
 void sioc__socket_unref(sioc_socket *s);
 /* Ends the socket once: DISCONNECT sent when `notify`, callback, rooms left, references dropped. */

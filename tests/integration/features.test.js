@@ -102,3 +102,52 @@ test('volatile packets skip a socket that cannot take them now, others still get
   assert.equal(polled.body, '42["news","regular one"]');
   closeAll([s]);
 });
+
+test('connection middleware refuses with a message and data, and admits with the right auth', async () => {
+  const bad = io(`${tour.url}/private`, { forceNew: true, auth: { token: 'nope' } });
+  const err = await once(bad, 'connect_error');
+  assert.equal(err.message, 'not authorized');
+  assert.deepEqual(err.data, { reason: 'bad token' });
+  bad.close();
+  const good = io(`${tour.url}/private`, { forceNew: true, auth: { token: 'secret' } });
+  await once(good, 'connect');
+  assert.equal(await good.timeout(2000).emitWithAck('echo', 'in'), 'in');
+  good.close();
+});
+
+test('a middleware may answer later; the socket joins only then', async () => {
+  const waiter = io(`${tour.url}/private`, { forceNew: true, auth: { token: 'secret', wait: true } });
+  let connected = false;
+  waiter.on('connect', () => { connected = true; });
+  await sleep(300);
+  assert.equal(connected, false);
+  const [admin] = await clients(1);
+  admin.emit('admit');
+  await until(() => connected, 3000, 'admitted');
+  assert.equal(await waiter.timeout(2000).emitWithAck('echo', 1), 1);
+  closeAll([waiter, admin]);
+});
+
+test('a client that leaves while its middleware waits is forgotten cleanly', async () => {
+  const waiter = io(`${tour.url}/private`, { forceNew: true, auth: { token: 'secret', wait: true } });
+  await sleep(200);
+  waiter.close();
+  await sleep(100);
+  const [admin] = await clients(1);
+  admin.emit('admit'); // answers a next whose socket is gone
+  assert.equal(await admin.timeout(2000).emitWithAck('echo', 'still fine'), 'still fine');
+  closeAll([admin]);
+});
+
+test('packet middleware drops a refused event and reports the error', async () => {
+  const s = io(`${tour.url}/private`, { forceNew: true, auth: { token: 'secret' } });
+  await once(s, 'connect');
+  const seen = next(s, 'error-seen');
+  let echoed = false;
+  s.on('echo', () => { echoed = true; });
+  s.emit('forbidden', 'x');
+  assert.deepEqual(await seen, ['forbidden event']);
+  s.emit('echo', 'allowed');
+  await until(() => echoed, 2000, 'echo');
+  s.close();
+});
