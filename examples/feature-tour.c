@@ -120,7 +120,9 @@ static json_t *result(int err, json_t *rest)
 {
     json_t *out = json_array();
     json_array_append_new(out, err ? json_string(sioc_strerror(err)) : json_null());
-    json_array_extend(out, rest ? rest : json_array());
+    if (rest) {
+        json_array_extend(out, rest);
+    }
     return out;
 }
 
