@@ -13,6 +13,10 @@
  *   ask-all (event, ms, ...args) the same to the whole namespace: `ask-all-result` (error or
  *                            null, [each client's first answer])
  *   volatile (event, ...args) emits to the namespace, skipping sockets that cannot take it now
+ *   fetch (room|null)        acks with [{id, rooms, address}] of the sockets in room (or all)
+ *   make-join (room, other)  makes the sockets in room join other; acks true
+ *   make-leave (room, other) makes them leave other; acks true
+ *   kick (room, close)       disconnects the sockets in room (the whole connection when close)
  * Namespace "/private" has the same events behind middleware: a client must send auth
  * {"token": "secret"} (else connect_error "not authorized" with data {"reason": "bad token"});
  * with auth {"wait": true} it waits until some socket of "/" emits `admit`. Its packet middleware
@@ -194,6 +198,67 @@ static void on_volatile(sioc_socket *socket, json_t *args, sioc_ack *ack, void *
     json_decref(payload);
 }
 
+/* A target for the sockets in `room`, or every socket when room is NULL. */
+static sioc_target in_room(const char **room)
+{
+    sioc_target t = {.rooms = room, .nrooms = *room ? 1 : 0};
+    return t;
+}
+
+static void describe(sioc_socket *const *sockets, size_t n, void *user_data)
+{
+    json_t *list = user_data;
+    for (size_t i = 0; i < n; i++) {
+        const char *rooms[64];
+        size_t nrooms = sioc_socket_rooms(sockets[i], rooms, 64);
+        json_t *names = json_array();
+        for (size_t k = 0; k < nrooms && k < 64; k++) {
+            json_array_append_new(names, json_string(rooms[k]));
+        }
+        json_t *address = json_object_get(sioc_socket_handshake(sockets[i]), "address");
+        json_array_append_new(list, json_pack("{s:s,s:o,s:O}", "id", sioc_socket_id(sockets[i]),
+                                              "rooms", names, "address", address));
+    }
+}
+
+static void on_fetch(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
+{
+    const char *room = json_string_value(json_array_get(args, 0));
+    sioc_target t = in_room(&room);
+    json_t *list = json_array();
+    sioc_namespace_fetch_sockets(sioc_socket_namespace(socket), &t, describe, list);
+    json_t *reply = json_pack("[o]", list);
+    if (ack) {
+        sioc_ack_send(ack, reply);
+    }
+    json_decref(reply);
+}
+
+static void on_make(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
+{
+    const char *room = json_string_value(json_array_get(args, 0));
+    const char *other = json_string_value(json_array_get(args, 1));
+    sioc_target t = in_room(&room);
+    if (!other) {
+        return;
+    }
+    sioc_namespace *nsp = sioc_socket_namespace(socket);
+    int rc = user_data ? sioc_namespace_sockets_join(nsp, &t, &other, 1)
+                       : sioc_namespace_sockets_leave(nsp, &t, &other, 1);
+    if (rc == 0) {
+        ack_true(ack);
+    }
+}
+
+static void on_kick(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
+{
+    const char *room = json_string_value(json_array_get(args, 0));
+    sioc_target t = in_room(&room);
+    ack_true(ack); /* before: the sender may be among those kicked */
+    sioc_namespace_disconnect_sockets(sioc_socket_namespace(socket), &t,
+                                      json_is_true(json_array_get(args, 1)));
+}
+
 /* Connections waiting for `admit`: a middleware may answer long after it ran. */
 static sioc_next *waiting[64];
 static size_t nwaiting;
@@ -265,6 +330,10 @@ static int setup_namespace(sioc_namespace *nsp)
     rc |= sioc_namespace_on(nsp, "ask", on_ask, NULL);
     rc |= sioc_namespace_on(nsp, "ask-all", on_ask_all, NULL);
     rc |= sioc_namespace_on(nsp, "volatile", on_volatile, NULL);
+    rc |= sioc_namespace_on(nsp, "fetch", on_fetch, NULL);
+    rc |= sioc_namespace_on(nsp, "make-join", on_make, (void *)1);
+    rc |= sioc_namespace_on(nsp, "make-leave", on_make, NULL);
+    rc |= sioc_namespace_on(nsp, "kick", on_kick, NULL);
     return rc ? -1 : 0;
 }
 

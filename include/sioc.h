@@ -246,6 +246,27 @@ enum {
 SIOC_EXPORT int sioc_namespace_emit_to(sioc_namespace *nsp, const sioc_target *target,
                                        const char *event, json_t *args);
 
+/* ---- Server utilities (run through the namespace's adapter) ----
+ * Node's `fetchSockets`, `socketsJoin`, `socketsLeave`, `disconnectSockets`, on the sockets a
+ * target selects (NULL: all). With the in-memory adapter every socket is local. */
+
+/* The sockets found, borrowed for the call (each valid as any socket: read its id, rooms,
+ * handshake and data, emit to it, ...). */
+typedef void (*sioc_fetch_cb)(sioc_socket *const *sockets, size_t n, void *user_data);
+/* Calls `cb` with the selected sockets (at once, for the in-memory adapter). Returns 0,
+ * SIOC_ERR_INVALID or SIOC_ERR_NOMEM (then `cb` is not called). */
+SIOC_EXPORT int sioc_namespace_fetch_sockets(sioc_namespace *nsp, const sioc_target *target,
+                                             sioc_fetch_cb cb, void *user_data);
+/* Makes the selected sockets join (or leave) every room of `rooms`. Returns 0, SIOC_ERR_INVALID
+ * or SIOC_ERR_NOMEM. */
+SIOC_EXPORT int sioc_namespace_sockets_join(sioc_namespace *nsp, const sioc_target *target,
+                                            const char *const *rooms, size_t nrooms);
+SIOC_EXPORT int sioc_namespace_sockets_leave(sioc_namespace *nsp, const sioc_target *target,
+                                             const char *const *rooms, size_t nrooms);
+/* Disconnects the selected sockets, as sioc_socket_disconnect(socket, close) on each. */
+SIOC_EXPORT int sioc_namespace_disconnect_sockets(sioc_namespace *nsp, const sioc_target *target,
+                                                  bool close);
+
 /* The outcome of sioc_socket_emit_with_ack: `err` is 0 and `args` the client's reply (borrowed for
  * the call), or `err` is SIOC_ERR_TIMEOUT (no reply in time) or SIOC_ERR_CLOSED (the socket left
  * first) and `args` is NULL. Called exactly once. */

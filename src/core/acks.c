@@ -104,7 +104,7 @@ int sioc_namespace_emit_with_ack(sioc_namespace *nsp, const sioc_target *target,
         bcast_unref(b);
         return rc;
     }
-    b->expected = sioc__broadcast(nsp, target, &e, b, id);
+    b->expected = nsp->adapter->broadcast(nsp, target, &e, b, id);
     sioc__sio_encoded_clear(&e);
     if (b->expected == 0) {
         bcast_finish(b, 0); /* Node answers at once when nobody is reached */

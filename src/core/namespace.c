@@ -27,6 +27,7 @@ static sioc_namespace *namespace_new(sioc__sio *sio, const char *name)
         return NULL;
     }
     nsp->sio = sio;
+    nsp->adapter = &sioc__memory_adapter;
     nsp->next = sio->nsps;
     sio->nsps = nsp;
     return nsp;
@@ -431,35 +432,6 @@ int sioc_socket_emit(sioc_socket *s, const char *event, json_t *args)
     return rc;
 }
 
-/* A broadcast in progress: one encoded packet, sent to each socket not yet marked. */
-typedef struct broadcast {
-    sioc_namespace *nsp;
-    const sioc__sio_encoded *e;
-    unsigned flags;
-    sioc__bcast_ack *ack;
-    int64_t id;
-    size_t reached;
-} broadcast;
-
-static void deliver(void *value, void *arg)
-{
-    sioc_socket *s = value;
-    broadcast *b = arg;
-    if (s->mark == b->nsp->epoch) {
-        return;
-    }
-    s->mark = b->nsp->epoch;
-    if ((b->flags & SIOC_EMIT_VOLATILE) && !sioc__session_writable(s->client->conn)) {
-        return;
-    }
-    if (b->ack && sioc__pending_add_bcast(s, b->id, b->ack) < 0) {
-        return;
-    }
-    if (sioc__socket_send(s, b->e) == 0) {
-        b->reached++;
-    }
-}
-
 static void mark(sioc__room *r, uint64_t epoch)
 {
     for (size_t i = 0; i < r->count; i++) {
@@ -467,10 +439,11 @@ static void mark(sioc__room *r, uint64_t epoch)
     }
 }
 
-size_t sioc__broadcast(sioc_namespace *nsp, const sioc_target *t, const sioc__sio_encoded *e,
-                       sioc__bcast_ack *ack, int64_t id)
+/* Rooms: the union; except rooms and except_socket: left out; each socket once, by marking it
+ * with this selection's epoch. */
+void sioc__select(sioc_namespace *nsp, const sioc_target *t, void (*fn)(sioc_socket *s, void *arg),
+                  void *arg)
 {
-    broadcast b = {nsp, e, t ? t->flags : 0, ack, id, 0};
     uint64_t epoch = ++nsp->epoch;
     /* Excluded sockets are marked as already dealt with before anyone is reached. */
     for (size_t i = 0; t && i < t->nexcept_rooms; i++) {
@@ -483,14 +456,92 @@ size_t sioc__broadcast(sioc_namespace *nsp, const sioc_target *t, const sioc__si
         ((sioc_socket *)t->except_socket)->mark = epoch;
     }
     if (!t || t->nrooms == 0) {
-        sioc__map_each(&nsp->sockets, deliver, &b);
+        for (size_t b = 0; b < nsp->sockets.nbuckets; b++) {
+            for (sioc__map_entry *e = nsp->sockets.buckets[b]; e; e = e->next) {
+                sioc_socket *s = e->value;
+                if (s->mark != epoch) {
+                    s->mark = epoch;
+                    fn(s, arg);
+                }
+            }
+        }
+        return;
     }
-    for (size_t i = 0; t && i < t->nrooms; i++) {
+    for (size_t i = 0; i < t->nrooms; i++) {
         sioc__room *r = room_get(nsp, t->rooms[i], false);
         for (size_t k = 0; r && k < r->count; k++) {
-            deliver(r->members[k], &b);
+            sioc_socket *s = r->members[k];
+            if (s->mark != epoch) {
+                s->mark = epoch;
+                fn(s, arg);
+            }
         }
     }
+}
+
+typedef struct list {
+    sioc_socket **items;
+    size_t n, cap;
+    bool failed;
+} list;
+
+static void collect(sioc_socket *s, void *arg)
+{
+    list *l = arg;
+    if (l->n == l->cap && grow((void **)&l->items, &l->cap, sizeof(*l->items)) < 0) {
+        l->failed = true;
+        return;
+    }
+    sioc__socket_ref(s);
+    l->items[l->n++] = s;
+}
+
+int sioc__select_list(sioc_namespace *nsp, const sioc_target *t, sioc_socket ***out, size_t *n)
+{
+    list l = {0};
+    sioc__select(nsp, t, collect, &l);
+    if (l.failed) {
+        for (size_t i = 0; i < l.n; i++) {
+            sioc__socket_unref(l.items[i]);
+        }
+        free(l.items);
+        *out = NULL;
+        *n = 0;
+        return -1;
+    }
+    *out = l.items;
+    *n = l.n;
+    return 0;
+}
+
+/* A broadcast in progress: one encoded packet for every socket selected. */
+typedef struct broadcast {
+    const sioc__sio_encoded *e;
+    unsigned flags;
+    sioc__bcast_ack *ack;
+    int64_t id;
+    size_t reached;
+} broadcast;
+
+static void deliver(sioc_socket *s, void *arg)
+{
+    broadcast *b = arg;
+    if ((b->flags & SIOC_EMIT_VOLATILE) && !sioc__session_writable(s->client->conn)) {
+        return;
+    }
+    if (b->ack && sioc__pending_add_bcast(s, b->id, b->ack) < 0) {
+        return;
+    }
+    if (sioc__socket_send(s, b->e) == 0) {
+        b->reached++;
+    }
+}
+
+size_t sioc__broadcast(sioc_namespace *nsp, const sioc_target *t, const sioc__sio_encoded *e,
+                       sioc__bcast_ack *ack, int64_t id)
+{
+    broadcast b = {e, t ? t->flags : 0, ack, id, 0};
+    sioc__select(nsp, t, deliver, &b);
     return b.reached;
 }
 
@@ -517,7 +568,7 @@ int sioc_namespace_emit_to(sioc_namespace *nsp, const sioc_target *t, const char
     if (rc < 0) {
         return rc;
     }
-    sioc__broadcast(nsp, t, &e, NULL, -1);
+    nsp->adapter->broadcast(nsp, t, &e, NULL, -1);
     sioc__sio_encoded_clear(&e);
     return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "sioc.h"
 
+#include "core/adapter.h"
 #include "eio/engine.h"
 #include "sio/codec.h"
 #include "util/map.h"
@@ -40,6 +41,7 @@ struct sioc_next {
 
 struct sioc_namespace {
     char *name;
+    const sioc__adapter_ops *adapter;
     sioc__mw *mws; /* connection middleware */
     size_t nmws;
     sioc__mw *pmws; /* packet middleware */
@@ -158,8 +160,14 @@ void sioc__socket_dispatch(sioc_socket *s, json_t *data, int64_t ack_id);
 /* Queues an encoded packet on the socket's connection. */
 int sioc__socket_send(sioc_socket *s, const sioc__sio_encoded *e);
 
-/* Sends an encoded packet to the sockets `t` selects; with `ack`, each one reached is expected to
- * answer packet id `id`. Returns how many were reached. */
+/* Calls `fn` once for each socket `t` selects (NULL: all). `fn` must not change rooms. */
+void sioc__select(sioc_namespace *nsp, const sioc_target *t, void (*fn)(sioc_socket *s, void *arg),
+                  void *arg);
+/* The sockets `t` selects, as a new array in *out (free() it; NULL when none) of *n, each with a
+ * reference taken (sioc__socket_unref each). Returns 0, or -1 on no memory. */
+int sioc__select_list(sioc_namespace *nsp, const sioc_target *t, sioc_socket ***out, size_t *n);
+/* Sends an encoded packet to the sockets `t` selects (locally); with `ack`, each one reached is
+ * expected to answer packet id `id`. Returns how many were reached. */
 size_t sioc__broadcast(sioc_namespace *nsp, const sioc_target *t, const sioc__sio_encoded *e,
                        sioc__bcast_ack *ack, int64_t id);
 

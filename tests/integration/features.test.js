@@ -151,3 +151,31 @@ test('packet middleware drops a refused event and reports the error', async () =
   await until(() => echoed, 2000, 'echo');
   s.close();
 });
+
+test('server utilities: fetch sockets, make them join and leave rooms, disconnect them', async () => {
+  const [a, b, c] = await clients(3);
+  await a.timeout(2000).emitWithAck('join', 'r');
+  await b.timeout(2000).emitWithAck('join', 'r');
+  const inR = await c.timeout(2000).emitWithAck('fetch', 'r');
+  assert.deepEqual(inR.map((x) => x.id).sort(), [a.id, b.id].sort());
+  assert.ok(inR.every((x) => x.rooms[0] === x.id && x.rooms.includes('r') && x.address === '127.0.0.1'));
+  const everyone = await c.timeout(2000).emitWithAck('fetch', null);
+  assert.ok([a.id, b.id, c.id].every((id) => everyone.some((x) => x.id === id)));
+
+  assert.equal(await c.timeout(2000).emitWithAck('make-join', 'r', 's'), true);
+  assert.deepEqual((await c.timeout(2000).emitWithAck('fetch', 's')).map((x) => x.id).sort(), [a.id, b.id].sort());
+  const got = [];
+  a.on('news', (m) => got.push(['a', m]));
+  b.on('news', (m) => got.push(['b', m]));
+  c.emit('to', 's', 'news', 'via s');
+  await until(() => got.length === 2, 2000, 'news via s');
+  assert.equal(await c.timeout(2000).emitWithAck('make-leave', 'r', 's'), true);
+  assert.deepEqual(await c.timeout(2000).emitWithAck('fetch', 's'), []);
+
+  const reasons = Promise.all([a, b].map((s) => once(s, 'disconnect').then((x) => (Array.isArray(x) ? x[0] : x))));
+  assert.equal(await c.timeout(2000).emitWithAck('kick', 'r', false), true);
+  assert.deepEqual(await reasons, ['io server disconnect', 'io server disconnect']);
+  assert.equal(c.connected, true);
+  assert.deepEqual(await c.timeout(2000).emitWithAck('fetch', 'r'), []); // the room went with them
+  closeAll([a, b, c]);
+});
