@@ -21,6 +21,8 @@
  * {"token": "secret"} (else connect_error "not authorized" with data {"reason": "bad token"});
  * with auth {"wait": true} it waits until some socket of "/" emits `admit`. Its packet middleware
  * refuses the event `forbidden`, and the refusal comes back as `error-seen` (message).
+ * Dynamic namespaces with the same events: "/dynamic-<digits>" (a pattern), and "/team-<anything>"
+ * when the client's auth has {"team": true} (a callback).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,6 +319,9 @@ static void on_disconnect(sioc_socket *socket, const char *reason, void *user_da
 
 static int setup_namespace(sioc_namespace *nsp)
 {
+    if (!nsp) {
+        return -1;
+    }
     int rc = 0;
     rc |= sioc_namespace_on_connection(nsp, on_connection, NULL);
     rc |= sioc_namespace_on_disconnect(nsp, on_disconnect, NULL);
@@ -337,6 +342,11 @@ static int setup_namespace(sioc_namespace *nsp)
     return rc ? -1 : 0;
 }
 
+static bool team_member(const char *name, json_t *auth, void *user_data)
+{
+    return strncmp(name, "/team-", 6) == 0 && json_is_true(json_object_get(auth, "team"));
+}
+
 static int setup(sioc_server *server)
 {
     sioc_namespace *root = sioc_server_of(server, "/");
@@ -350,6 +360,8 @@ static int setup(sioc_server *server)
     rc |= sioc_namespace_use(private, maybe_wait, NULL);
     rc |= sioc_namespace_use_packet(private, refuse_forbidden, NULL);
     rc |= sioc_namespace_on_error(private, on_error, NULL);
+    rc |= setup_namespace(sioc_server_of_pattern(server, "^/dynamic-[0-9]+$"));
+    rc |= setup_namespace(sioc_server_of_match(server, team_member, NULL));
     return rc ? -1 : 0;
 }
 

@@ -107,6 +107,9 @@ SIOC_EXPORT int sioc_options_set_public_dir(sioc_options *opts, const char *dir)
 SIOC_EXPORT int sioc_options_set_event_loop(sioc_options *opts, sioc_event_loop loop);
 /* `connectTimeout`: a connection that joins no namespace in time is closed. Default 45000 ms. */
 SIOC_EXPORT int sioc_options_set_connect_timeout_ms(sioc_options *opts, unsigned ms);
+/* `cleanupEmptyChildNamespaces`: remove a dynamic namespace's child once its last socket has
+ * left. Default false. */
+SIOC_EXPORT int sioc_options_set_cleanup_empty_child_namespaces(sioc_options *opts, bool cleanup);
 /* Messages at or below `level` go to stderr. Default SIOC_LOG_WARN. The level is process-wide. */
 SIOC_EXPORT int sioc_options_set_log_level(sioc_options *opts, sioc_log_level level);
 
@@ -150,6 +153,18 @@ typedef struct sioc_ack sioc_ack;
 SIOC_EXPORT sioc_namespace *sioc_server_of(sioc_server *server, const char *name);
 /* The namespace's name, borrowed for the namespace's life. */
 SIOC_EXPORT const char *sioc_namespace_name(const sioc_namespace *nsp);
+
+/* Decides whether a client may create namespace `name` (its CONNECT `auth` is borrowed). */
+typedef bool (*sioc_namespace_match_cb)(const char *name, json_t *auth, void *user_data);
+/* A parent namespace (Node's `io.of(regex)` / `io.of(fn)`): a client connecting to a name that no
+ * namespace has, but that `pattern` (a POSIX extended regular expression, e.g. "^/dynamic-[0-9]+$")
+ * matches, or that `cb` accepts, creates a child namespace of that name. Handlers, callbacks and
+ * middleware registered on the parent before a child is created are copied to it; emitting on the
+ * parent emits on every child. Borrowed, lives as long as the server. NULL on a bad pattern or no
+ * memory. */
+SIOC_EXPORT sioc_namespace *sioc_server_of_pattern(sioc_server *server, const char *pattern);
+SIOC_EXPORT sioc_namespace *sioc_server_of_match(sioc_server *server, sioc_namespace_match_cb cb,
+                                                 void *user_data);
 
 typedef void (*sioc_connection_cb)(sioc_socket *socket, void *user_data);
 /* `reason` as Node names it: "client namespace disconnect", "server namespace disconnect",

@@ -23,6 +23,7 @@ static void usage(FILE *to, const char *prog, const char *summary)
             "  --upgrade-timeout MS       time allowed for an upgrade (default 10000)\n"
             "  --connect-timeout MS       time allowed to join a namespace (default 45000)\n"
             "  --transports LIST          polling,websocket (default both)\n"
+            "  --cleanup-empty-child-namespaces  remove empty dynamic namespaces\n"
             "  --client-dir DIR           socket.io-client dist/ to serve\n"
             "  --event-loop libuv|poll    event loop backend (default libuv)\n"
             "  --log-level LEVEL          error, warn, info or debug (default warn)\n"
@@ -73,7 +74,7 @@ static int parse_transports(const char *s, unsigned *mask)
 }
 
 enum { O_PORT = 256, O_HOST, O_PUBLIC, O_CORS, O_PING_INTERVAL, O_PING_TIMEOUT, O_UPGRADE_TIMEOUT, O_CONNECT_TIMEOUT, O_MAX_BUF,
-       O_TRANSPORTS, O_CLIENT_DIR, O_LOOP, O_LOG, O_HELP, O_VERSION };
+       O_TRANSPORTS, O_CLIENT_DIR, O_LOOP, O_LOG, O_CLEANUP, O_HELP, O_VERSION };
 
 static int apply(int opt, const char *arg, sioc_options *o)
 {
@@ -111,6 +112,8 @@ static int apply(int opt, const char *arg, sioc_options *o)
                                            : -1;
     case O_LOG:
         return parse_level(arg, &level) ? -1 : sioc_options_set_log_level(o, level);
+    case O_CLEANUP:
+        return sioc_options_set_cleanup_empty_child_namespaces(o, true);
     default:
         return -1;
     }
@@ -133,6 +136,7 @@ int sioc_cli_parse(int argc, char **argv, const char *prog, const char *summary,
         {"client-dir", required_argument, NULL, O_CLIENT_DIR},
         {"event-loop", required_argument, NULL, O_LOOP},
         {"log-level", required_argument, NULL, O_LOG},
+        {"cleanup-empty-child-namespaces", no_argument, NULL, O_CLEANUP},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},

@@ -95,7 +95,7 @@ static void joined(sioc_socket *s)
 
 static void connect_namespace(sioc__client *c, const sioc__sio_packet *p)
 {
-    sioc_namespace *nsp = sioc__sio_find(c->sio, p->nsp);
+    sioc_namespace *nsp = sioc__sio_resolve(c->sio, p->nsp, p->data);
     if (!nsp) {
         json_t *err = json_pack("{s:s}", "message", "Invalid namespace");
         send_packet(c, SIOC__SIO_CONNECT_ERROR, p->nsp, err);

@@ -19,7 +19,7 @@ sioc_namespace *sioc__sio_find(sioc__sio *sio, const char *name)
     return NULL;
 }
 
-static sioc_namespace *namespace_new(sioc__sio *sio, const char *name)
+sioc_namespace *sioc__namespace_new(sioc__sio *sio, const char *name)
 {
     sioc_namespace *nsp = calloc(1, sizeof(*nsp));
     if (!nsp || !(nsp->name = strdup(name))) {
@@ -40,9 +40,13 @@ static void free_handler(void *value, void *arg)
     free(h);
 }
 
-static void namespace_free(sioc_namespace *nsp)
+void sioc__namespace_free(sioc_namespace *nsp)
 {
     sioc__middleware_free(nsp);
+    sioc__timer_stop(nsp->sio->wheel, &nsp->cleanup_timer);
+    if (nsp->has_regex) {
+        regfree(&nsp->regex);
+    }
     sioc__map_each(&nsp->handlers, free_handler, NULL);
     sioc__map_free(&nsp->handlers);
     sioc__map_free(&nsp->sockets);
@@ -60,7 +64,7 @@ sioc__sio *sioc__sio_new(sioc__wheel *wheel, unsigned connect_timeout_ms)
     sio->wheel = wheel;
     sio->connect_timeout_ms = connect_timeout_ms;
     sio->undecided.next = sio->undecided.prev = &sio->undecided;
-    if (!namespace_new(sio, "/")) {
+    if (!sioc__namespace_new(sio, "/")) {
         free(sio);
         return NULL;
     }
@@ -76,8 +80,13 @@ void sioc__sio_free(sioc__sio *sio)
     sioc__bcast_close_all(sio);
     while (sio->nsps) {
         sioc_namespace *next = sio->nsps->next;
-        namespace_free(sio->nsps);
+        sioc__namespace_free(sio->nsps);
         sio->nsps = next;
+    }
+    while (sio->parents) {
+        sioc_namespace *next = sio->parents->next;
+        sioc__namespace_free(sio->parents);
+        sio->parents = next;
     }
     free(sio);
 }
@@ -88,7 +97,7 @@ sioc_namespace *sioc__sio_of(sioc__sio *sio, const char *name)
         return NULL;
     }
     sioc_namespace *nsp = sioc__sio_find(sio, name);
-    return nsp ? nsp : namespace_new(sio, name);
+    return nsp ? nsp : sioc__namespace_new(sio, name);
 }
 
 const char *sioc_namespace_name(const sioc_namespace *nsp)
@@ -383,6 +392,9 @@ void sioc__socket_close(sioc_socket *s, const char *reason, bool notify)
     }
     sioc__map_remove(&s->nsp->sockets, s->id);
     sioc__client_remove_socket(s->client, s);
+    if (s->nsp->parent) {
+        sioc__child_maybe_cleanup(s->nsp);
+    }
     sioc__socket_unref(s);
 }
 
@@ -562,6 +574,16 @@ int sioc_namespace_emit_to(sioc_namespace *nsp, const sioc_target *t, const char
 {
     if (!nsp) {
         return SIOC_ERR_INVALID;
+    }
+    if (nsp->is_parent) { /* Node's ParentNamespace: every child */
+        int rc = 0;
+        for (sioc_namespace *c = nsp->sio->nsps; c; c = c->next) {
+            if (c->parent == nsp) {
+                int r = sioc_namespace_emit_to(c, t, event, args);
+                rc = rc ? rc : r;
+            }
+        }
+        return rc;
     }
     sioc__sio_encoded e;
     int rc = sioc__encode_event(nsp, event, args, -1, &e);

@@ -224,6 +224,15 @@ int sioc_options_set_serve_client(sioc_options *o, bool serve)
     return 0;
 }
 
+int sioc_options_set_cleanup_empty_child_namespaces(sioc_options *o, bool cleanup)
+{
+    if (!o) {
+        return SIOC_ERR_INVALID;
+    }
+    o->cleanup_empty_children = cleanup;
+    return 0;
+}
+
 int sioc_options_set_client_dir(sioc_options *o, const char *dir)
 {
     return o ? set_string(&o->client_dir, dir, false) : SIOC_ERR_INVALID;

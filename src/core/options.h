@@ -18,6 +18,7 @@ struct sioc_options {
     size_t cors_count;
     bool cors_credentials;
     bool serve_client;
+    bool cleanup_empty_children;
     char *client_dir;
     char *public_dir;
     sioc_event_loop loop;

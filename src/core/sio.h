@@ -6,6 +6,8 @@
 
 #include "sioc.h"
 
+#include <regex.h>
+
 #include "core/adapter.h"
 #include "eio/engine.h"
 #include "sio/codec.h"
@@ -42,6 +44,14 @@ struct sioc_next {
 struct sioc_namespace {
     char *name;
     const sioc__adapter_ops *adapter;
+    /* Parents of dynamic namespaces: how they match, and their children. */
+    bool is_parent;
+    bool has_regex;
+    regex_t regex;
+    sioc_namespace_match_cb match;
+    void *match_data;
+    sioc_namespace *parent;   /* of a child */
+    sioc__timer cleanup_timer; /* a child found empty */
     sioc__mw *mws; /* connection middleware */
     size_t nmws;
     sioc__mw *pmws; /* packet middleware */
@@ -124,6 +134,8 @@ struct sioc__client {
 
 struct sioc__sio {
     sioc_namespace *nsps;
+    sioc_namespace *parents;
+    bool cleanup_empty_children;
     sioc__bcast_ack undecided; /* a list head */
     sioc__wheel *wheel;
     unsigned connect_timeout_ms;
@@ -137,6 +149,16 @@ extern const sioc_engine_handlers sioc__sio_engine_handlers;
 
 /* The namespace `name`, created when missing; NULL for a bad name or no memory. */
 sioc_namespace *sioc__sio_of(sioc__sio *sio, const char *name);
+/* dynamic.c: the namespace a CONNECT to `name` reaches: an existing one, or a new child of the
+ * first parent that accepts the name; NULL when none. */
+sioc_namespace *sioc__sio_resolve(sioc__sio *sio, const char *name, json_t *auth);
+sioc_namespace *sioc__sio_parent_new(sioc__sio *sio, const char *pattern,
+                                     sioc_namespace_match_cb cb, void *user_data);
+/* A child that has just lost a socket: removed soon if it stays empty and the option says so. */
+void sioc__child_maybe_cleanup(sioc_namespace *nsp);
+/* namespace.c, for dynamic.c */
+sioc_namespace *sioc__namespace_new(sioc__sio *sio, const char *name);
+void sioc__namespace_free(sioc_namespace *nsp);
 
 /* namespace.c, for client.c */
 sioc_namespace *sioc__sio_find(sioc__sio *sio, const char *name);

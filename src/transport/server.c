@@ -252,6 +252,9 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
         sioc__wheel_init(&srv->wheel, sioc__now_ms());
         sioc__client_etag_init(srv);
         srv->sio = sioc__sio_new(&srv->wheel, srv->opts->connect_timeout_ms);
+        if (srv->sio) {
+            srv->sio->cleanup_empty_children = srv->opts->cleanup_empty_children;
+        }
         rc = srv->sio ? add_engine(srv, srv->opts->path, &sioc__sio_engine_handlers, srv->sio)
                       : SIOC_ERR_NOMEM;
     }
@@ -358,4 +361,14 @@ void sioc_server_free(sioc_server *srv)
 sioc_namespace *sioc_server_of(sioc_server *srv, const char *name)
 {
     return srv ? sioc__sio_of(srv->sio, name) : NULL;
+}
+
+sioc_namespace *sioc_server_of_pattern(sioc_server *srv, const char *pattern)
+{
+    return srv && pattern ? sioc__sio_parent_new(srv->sio, pattern, NULL, NULL) : NULL;
+}
+
+sioc_namespace *sioc_server_of_match(sioc_server *srv, sioc_namespace_match_cb cb, void *user_data)
+{
+    return srv && cb ? sioc__sio_parent_new(srv->sio, NULL, cb, user_data) : NULL;
 }

@@ -179,3 +179,44 @@ test('server utilities: fetch sockets, make them join and leave rooms, disconnec
   assert.deepEqual(await c.timeout(2000).emitWithAck('fetch', 'r'), []); // the room went with them
   closeAll([a, b, c]);
 });
+
+test('dynamic namespaces: created on first connect by pattern or callback, kept apart', async () => {
+  const d1 = io(`${tour.url}/dynamic-1`, { forceNew: true });
+  const d1b = io(`${tour.url}/dynamic-1`, { forceNew: true });
+  const d2 = io(`${tour.url}/dynamic-2`, { forceNew: true });
+  await Promise.all([d1, d1b, d2].map((s) => once(s, 'connect')));
+  const got = { d1b: [], d2: [] };
+  d1b.on('serverMsg', (m) => got.d1b.push(m));
+  d2.on('serverMsg', (m) => got.d2.push(m));
+  d1.emit('msg', 'in dynamic-1');
+  await until(() => got.d1b.length === 1, 2000, 'relay in the child');
+  await sleep(100);
+  assert.deepEqual(got, { d1b: ['in dynamic-1'], d2: [] });
+
+  const nope = io(`${tour.url}/dynamic-x`, { forceNew: true });
+  assert.equal((await once(nope, 'connect_error')).message, 'Invalid namespace');
+  const outsider = io(`${tour.url}/team-red`, { forceNew: true, auth: { team: false } });
+  assert.equal((await once(outsider, 'connect_error')).message, 'Invalid namespace');
+  const member = io(`${tour.url}/team-red`, { forceNew: true, auth: { team: true } });
+  await once(member, 'connect');
+  assert.equal(await member.timeout(2000).emitWithAck('echo', 'team'), 'team');
+  closeAll([d1, d1b, d2, nope, outsider, member]);
+});
+
+test('empty child namespaces are removed when the option asks for it', async () => {
+  const tidy = await startServer(bin('FEATURE_TOUR'), ['--cleanup-empty-child-namespaces', '--log-level', 'info']);
+  try {
+    const s = io(`${tidy.url}/dynamic-7`, { forceNew: true });
+    await once(s, 'connect');
+    assert.match(tidy.log(), /namespace \/dynamic-7 created/);
+    assert.doesNotMatch(tidy.log(), /namespace \/dynamic-7 removed/);
+    s.close();
+    await until(() => /namespace \/dynamic-7 removed: empty/.test(tidy.log()), 3000, 'removal');
+    const again = io(`${tidy.url}/dynamic-7`, { forceNew: true });
+    await once(again, 'connect');
+    assert.equal(tidy.log().match(/namespace \/dynamic-7 created/g).length, 2);
+    again.close();
+  } finally {
+    assert.equal(await tidy.stop(), 0);
+  }
+});

@@ -1,0 +1,128 @@
+/* Dynamic namespaces: parents that match names (a regular expression or a callback) and the
+ * children they create on first connect. */
+#include "core/sio.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+
+#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+sioc_namespace *sioc__sio_parent_new(sioc__sio *sio, const char *pattern,
+                                     sioc_namespace_match_cb cb, void *user_data)
+{
+    sioc_namespace *p = calloc(1, sizeof(*p));
+    if (!p || !(p->name = strdup(pattern ? pattern : "<match>"))) {
+        free(p);
+        return NULL;
+    }
+    if (pattern && regcomp(&p->regex, pattern, REG_EXTENDED | REG_NOSUB) != 0) {
+        free(p->name);
+        free(p);
+        return NULL;
+    }
+    p->has_regex = pattern != NULL;
+    p->is_parent = true;
+    p->match = cb;
+    p->match_data = user_data;
+    p->sio = sio;
+    p->adapter = &sioc__memory_adapter;
+    /* Parents are kept apart: no client ever joins one directly. */
+    p->next = sio->parents;
+    sio->parents = p;
+    return p;
+}
+
+static bool accepts(sioc_namespace *p, const char *name, json_t *auth)
+{
+    if (p->has_regex) {
+        return regexec(&p->regex, name, 0, NULL, 0) == 0;
+    }
+    return p->match && p->match(name, auth, p->match_data);
+}
+
+/* What Node's createChild copies: middleware and listeners, as they are now. */
+static int inherit(sioc_namespace *child, sioc_namespace *p)
+{
+    child->parent = p;
+    child->on_connection = p->on_connection;
+    child->connection_data = p->connection_data;
+    child->on_disconnecting = p->on_disconnecting;
+    child->disconnecting_data = p->disconnecting_data;
+    child->on_disconnect = p->on_disconnect;
+    child->disconnect_data = p->disconnect_data;
+    child->on_any = p->on_any;
+    child->any_data = p->any_data;
+    child->on_error = p->on_error;
+    child->error_data = p->error_data;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < p->nmws; i++) {
+        rc = sioc_namespace_use(child, p->mws[i].cb, p->mws[i].user_data);
+    }
+    for (size_t i = 0; rc == 0 && i < p->npmws; i++) {
+        rc = sioc_namespace_use_packet(child, p->pmws[i].packet_cb, p->pmws[i].user_data);
+    }
+    for (size_t b = 0; rc == 0 && b < p->handlers.nbuckets; b++) {
+        for (sioc__map_entry *e = p->handlers.buckets[b]; rc == 0 && e; e = e->next) {
+            sioc__handler *h = e->value;
+            rc = sioc_namespace_on(child, h->event, h->cb, h->user_data);
+        }
+    }
+    return rc;
+}
+
+static void unlink_namespace(sioc__sio *sio, sioc_namespace *nsp)
+{
+    for (sioc_namespace **at = &sio->nsps; *at; at = &(*at)->next) {
+        if (*at == nsp) {
+            *at = nsp->next;
+            return;
+        }
+    }
+}
+
+sioc_namespace *sioc__sio_resolve(sioc__sio *sio, const char *name, json_t *auth)
+{
+    sioc_namespace *nsp = sioc__sio_find(sio, name);
+    if (nsp) {
+        return nsp;
+    }
+    for (sioc_namespace *p = sio->parents; p; p = p->next) {
+        if (!accepts(p, name, auth)) {
+            continue;
+        }
+        sioc_namespace *child = sioc__namespace_new(sio, name);
+        if (!child) {
+            return NULL;
+        }
+        if (inherit(child, p) < 0) {
+            unlink_namespace(sio, child);
+            sioc__namespace_free(child);
+            return NULL;
+        }
+        sioc__log(SIOC_LOG_INFO, "namespace %s created by parent %s", name, p->name);
+        return child;
+    }
+    return NULL;
+}
+
+static void on_cleanup(sioc__timer *t)
+{
+    sioc_namespace *nsp = CONTAINER(t, sioc_namespace, cleanup_timer);
+    if (nsp->sockets.count == 0) {
+        sioc__log(SIOC_LOG_INFO, "namespace %s removed: empty", nsp->name);
+        unlink_namespace(nsp->sio, nsp);
+        sioc__namespace_free(nsp);
+    }
+}
+
+void sioc__child_maybe_cleanup(sioc_namespace *nsp)
+{
+    /* Removed from the next tick, never inside a callback that may still hold it. */
+    if (nsp->sio->cleanup_empty_children && nsp->sockets.count == 0) {
+        sioc__timer_start(nsp->sio->wheel, &nsp->cleanup_timer, sioc__wheel_now(nsp->sio->wheel),
+                          on_cleanup);
+    }
+}
