@@ -17,6 +17,8 @@
  *   make-join (room, other)  makes the sockets in room join other; acks true
  *   make-leave (room, other) makes them leave other; acks true
  *   kick (room, close)       disconnects the sockets in room (the whole connection when close)
+ *   set-data (key, value)    sets socket.data[key] (kept across a recovered reconnection); acks true
+ *   get-data                 acks with socket.data and whether the socket was recovered
  * Namespace "/private" has the same events behind middleware: a client must send auth
  * {"token": "secret"} (else connect_error "not authorized" with data {"reason": "bad token"});
  * with auth {"wait": true} it waits until some socket of "/" emits `admit`. Its packet middleware
@@ -261,6 +263,24 @@ static void on_kick(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user
                                       json_is_true(json_array_get(args, 1)));
 }
 
+static void on_set_data(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
+{
+    const char *key = json_string_value(json_array_get(args, 0));
+    json_t *value = json_array_get(args, 1);
+    if (key && value && json_object_set(sioc_socket_data_json(socket), key, value) == 0) {
+        ack_true(ack);
+    }
+}
+
+static void on_get_data(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
+{
+    json_t *reply = json_pack("[O,b]", sioc_socket_data_json(socket), sioc_socket_recovered(socket));
+    if (ack) {
+        sioc_ack_send(ack, reply);
+    }
+    json_decref(reply);
+}
+
 /* Connections waiting for `admit`: a middleware may answer long after it ran. */
 static sioc_next *waiting[64];
 static size_t nwaiting;
@@ -339,6 +359,8 @@ static int setup_namespace(sioc_namespace *nsp)
     rc |= sioc_namespace_on(nsp, "make-join", on_make, (void *)1);
     rc |= sioc_namespace_on(nsp, "make-leave", on_make, NULL);
     rc |= sioc_namespace_on(nsp, "kick", on_kick, NULL);
+    rc |= sioc_namespace_on(nsp, "set-data", on_set_data, NULL);
+    rc |= sioc_namespace_on(nsp, "get-data", on_get_data, NULL);
     return rc ? -1 : 0;
 }
 

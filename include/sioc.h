@@ -107,6 +107,15 @@ SIOC_EXPORT int sioc_options_set_public_dir(sioc_options *opts, const char *dir)
 SIOC_EXPORT int sioc_options_set_event_loop(sioc_options *opts, sioc_event_loop loop);
 /* `connectTimeout`: a connection that joins no namespace in time is closed. Default 45000 ms. */
 SIOC_EXPORT int sioc_options_set_connect_timeout_ms(sioc_options *opts, unsigned ms);
+/* `connectionStateRecovery`: with `max_disconnection_duration_ms` > 0 (default 0: off), a client
+ * that comes back within that time after losing its connection (transport close or error, ping
+ * timeout, forced close, server shutting down) gets its socket back: same id, rooms and JSON data,
+ * and every broadcast it missed, in order. Broadcasts then carry an offset as their last argument
+ * (as with Node). `skip_middlewares` (Node's default: true) lets a recovered socket skip the
+ * connection middleware. */
+SIOC_EXPORT int sioc_options_set_connection_state_recovery(sioc_options *opts,
+                                                           unsigned max_disconnection_duration_ms,
+                                                           bool skip_middlewares);
 /* `cleanupEmptyChildNamespaces`: remove a dynamic namespace's child once its last socket has
  * left. Default false. */
 SIOC_EXPORT int sioc_options_set_cleanup_empty_child_namespaces(sioc_options *opts, bool cleanup);
@@ -324,6 +333,11 @@ SIOC_EXPORT json_t *sioc_socket_auth(const sioc_socket *socket);
 /* Node's `socket.handshake` (borrowed): the connection's handshake (sioc_conn_handshake) plus
  * "auth". */
 SIOC_EXPORT json_t *sioc_socket_handshake(const sioc_socket *socket);
+/* Node's `socket.data`: a JSON object (borrowed, never NULL) the application may fill; unlike
+ * sioc_socket_set_data() it survives a recovered reconnection. */
+SIOC_EXPORT json_t *sioc_socket_data_json(const sioc_socket *socket);
+/* Node's `socket.recovered`: whether this socket was restored by connection state recovery. */
+SIOC_EXPORT bool sioc_socket_recovered(const sioc_socket *socket);
 /* The rooms the socket is in, its own id's first: up to `cap` names (borrowed, valid until the
  * socket leaves them) written to `rooms`. Returns how many rooms there are in all. */
 SIOC_EXPORT size_t sioc_socket_rooms(const sioc_socket *socket, const char **rooms, size_t cap);

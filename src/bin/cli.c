@@ -24,6 +24,7 @@ static void usage(FILE *to, const char *prog, const char *summary)
             "  --connect-timeout MS       time allowed to join a namespace (default 45000)\n"
             "  --transports LIST          polling,websocket (default both)\n"
             "  --cleanup-empty-child-namespaces  remove empty dynamic namespaces\n"
+            "  --max-disconnection-duration MS  connection state recovery (default off)\n"
             "  --client-dir DIR           socket.io-client dist/ to serve\n"
             "  --event-loop libuv|poll    event loop backend (default libuv)\n"
             "  --log-level LEVEL          error, warn, info or debug (default warn)\n"
@@ -74,7 +75,7 @@ static int parse_transports(const char *s, unsigned *mask)
 }
 
 enum { O_PORT = 256, O_HOST, O_PUBLIC, O_CORS, O_PING_INTERVAL, O_PING_TIMEOUT, O_UPGRADE_TIMEOUT, O_CONNECT_TIMEOUT, O_MAX_BUF,
-       O_TRANSPORTS, O_CLIENT_DIR, O_LOOP, O_LOG, O_CLEANUP, O_HELP, O_VERSION };
+       O_TRANSPORTS, O_CLIENT_DIR, O_LOOP, O_LOG, O_CLEANUP, O_RECOVERY, O_HELP, O_VERSION };
 
 static int apply(int opt, const char *arg, sioc_options *o)
 {
@@ -114,6 +115,9 @@ static int apply(int opt, const char *arg, sioc_options *o)
         return parse_level(arg, &level) ? -1 : sioc_options_set_log_level(o, level);
     case O_CLEANUP:
         return sioc_options_set_cleanup_empty_child_namespaces(o, true);
+    case O_RECOVERY:
+        return parse_ulong(arg, INT_MAX, &v) ? -1
+                                             : sioc_options_set_connection_state_recovery(o, (unsigned)v, true);
     default:
         return -1;
     }
@@ -137,6 +141,7 @@ int sioc_cli_parse(int argc, char **argv, const char *prog, const char *summary,
         {"event-loop", required_argument, NULL, O_LOOP},
         {"log-level", required_argument, NULL, O_LOG},
         {"cleanup-empty-child-namespaces", no_argument, NULL, O_CLEANUP},
+        {"max-disconnection-duration", required_argument, NULL, O_RECOVERY},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},

@@ -71,6 +71,64 @@ static void on_connect_timeout(sioc__timer *t)
     }
 }
 
+static void restore_rooms(sioc_socket *s)
+{
+    size_t i;
+    json_t *room;
+    json_array_foreach(s->restoring->rooms, i, room)
+    {
+        sioc_socket_join(s, json_string_value(room));
+    }
+    sioc__session_free(s->restoring);
+    s->restoring = NULL;
+}
+
+/* After the CONNECT: what the socket missed, in order, as it was broadcast. */
+static void replay_missed(sioc_socket *s)
+{
+    size_t i;
+    json_t *data;
+    json_array_foreach(s->missed, i, data)
+    {
+        sioc__sio_encoded e;
+        if (sioc__sio_encode(SIOC__SIO_EVENT, s->nsp->name, -1, data, &e) == 0) {
+            sioc__socket_send(s, &e);
+            sioc__sio_encoded_clear(&e);
+        }
+    }
+    json_decref(s->missed);
+    s->missed = NULL;
+}
+
+/* A CONNECT with a pid and offset from a socket that lost its connection in time: the socket comes
+ * back with its id, data and (once joined) rooms. Returns whether it did. */
+static bool try_recover(sioc_socket *s, json_t *auth)
+{
+    const char *pid = json_string_value(json_object_get(auth, "pid"));
+    const char *offset = json_string_value(json_object_get(auth, "offset"));
+    if (!s->pid[0] || !pid || !offset) {
+        return false;
+    }
+    json_t *missed = NULL;
+    sioc__session *session = sioc__recovery_take(s->nsp, pid, offset, &missed);
+    if (!session) {
+        return false;
+    }
+    if (sioc__map_get(&s->nsp->sockets, session->sid, strlen(session->sid))) {
+        sioc__session_free(session); /* that id is in use again */
+        json_decref(missed);
+        return false;
+    }
+    memcpy(s->id, session->sid, sizeof(s->id));
+    memcpy(s->pid, session->pid, sizeof(s->pid));
+    json_decref(s->data_json);
+    s->data_json = json_incref(session->data);
+    s->restoring = session;
+    s->missed = missed;
+    s->recovered = true;
+    return true;
+}
+
 /* The middleware let the socket in: it joins the namespace and the client learns its id. */
 static void joined(sioc_socket *s)
 {
@@ -81,9 +139,14 @@ static void joined(sioc_socket *s)
         return;
     }
     sioc__timer_stop(c->sio->wheel, &c->connect_timer);
-    json_t *hello = json_pack("{s:s}", "sid", s->id);
+    if (s->restoring) {
+        restore_rooms(s);
+    }
+    json_t *hello = s->pid[0] ? json_pack("{s:s,s:s}", "sid", s->id, "pid", s->pid)
+                              : json_pack("{s:s}", "sid", s->id);
     send_packet(c, SIOC__SIO_CONNECT, nsp->name, hello);
     json_decref(hello);
+    replay_missed(s);
     sioc__log(SIOC_LOG_INFO, "socket %s joined %s (connection %s, %s)", s->id, nsp->name,
               sioc_conn_id(c->conn), sioc_conn_transport(c->conn));
     if (nsp->on_connection) {
@@ -115,6 +178,10 @@ static void connect_namespace(sioc__client *c, const sioc__sio_packet *p)
         return;
     }
     c->sockets[c->nsockets++] = s;
+    if (try_recover(s, p->data) && c->sio->recovery_skip_middlewares) {
+        joined(s); /* Node's skipMiddlewares */
+        return;
+    }
     sioc__socket_admit(s, joined);
 }
 

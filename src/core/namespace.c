@@ -43,6 +43,7 @@ static void free_handler(void *value, void *arg)
 void sioc__namespace_free(sioc_namespace *nsp)
 {
     sioc__middleware_free(nsp);
+    sioc__recovery_free(nsp);
     sioc__timer_stop(nsp->sio->wheel, &nsp->cleanup_timer);
     if (nsp->has_regex) {
         regfree(&nsp->regex);
@@ -307,11 +308,17 @@ sioc_socket *sioc__socket_new(sioc_namespace *nsp, sioc__client *client, json_t 
     s->handshake = json_copy(sioc_conn_handshake(client->conn));
     s->refs = 1;
     s->admitting = true;
+    s->data_json = json_object();
+    if (nsp->sio->recovery_ms && sioc__random_id(s->pid) < 0) {
+        s->pid[0] = '\0';
+    }
     s->acks.next = s->acks.prev = &s->acks;
     sioc__pending_init(s);
-    if (!s->auth || !s->handshake || json_object_set(s->handshake, "auth", s->auth) < 0) {
+    if (!s->auth || !s->handshake || !s->data_json ||
+        json_object_set(s->handshake, "auth", s->auth) < 0) {
         json_decref(s->auth);
         json_decref(s->handshake);
+        json_decref(s->data_json);
         free(s);
         return NULL;
     }
@@ -356,6 +363,9 @@ void sioc__socket_unref(sioc_socket *s)
     }
     json_decref(s->auth);
     json_decref(s->handshake);
+    json_decref(s->data_json);
+    json_decref(s->missed);
+    sioc__session_free(s->restoring);
     free(s);
 }
 
@@ -384,6 +394,9 @@ void sioc__socket_close(sioc_socket *s, const char *reason, bool notify)
     /* Node: "disconnecting" while still in the rooms, then the rooms are left, then "disconnect". */
     if (s->nsp->on_disconnecting) {
         s->nsp->on_disconnecting(s, reason, s->nsp->disconnecting_data);
+    }
+    if (s->pid[0] && sioc__recoverable(reason)) {
+        sioc__recovery_persist(s); /* with its rooms, before it leaves them */
     }
     leave_all(s);
     sioc__pending_drop_all(s);
@@ -585,11 +598,19 @@ int sioc_namespace_emit_to(sioc_namespace *nsp, const sioc_target *t, const char
         }
         return rc;
     }
-    sioc__sio_encoded e;
-    int rc = sioc__encode_event(nsp, event, args, -1, &e);
-    if (rc < 0) {
-        return rc;
+    if (!event || (args && !json_is_array(args))) {
+        return SIOC_ERR_INVALID;
     }
+    json_t *data = event_data(event, args);
+    bool stored = nsp->sio->recovery_ms && !(t && (t->flags & SIOC_EMIT_VOLATILE));
+    sioc__sio_encoded e;
+    /* Kept for replay (with its offset) unless volatile, as Node's session-aware adapter does. */
+    if (!data || (stored && sioc__recovery_stamp(nsp, t, data) < 0) ||
+        sioc__sio_encode(SIOC__SIO_EVENT, nsp->name, -1, data, &e) < 0) {
+        json_decref(data);
+        return SIOC_ERR_NOMEM;
+    }
+    json_decref(data);
     nsp->adapter->broadcast(nsp, t, &e, NULL, -1);
     sioc__sio_encoded_clear(&e);
     return 0;
@@ -708,6 +729,16 @@ json_t *sioc_socket_auth(const sioc_socket *s)
 json_t *sioc_socket_handshake(const sioc_socket *s)
 {
     return s->handshake;
+}
+
+json_t *sioc_socket_data_json(const sioc_socket *s)
+{
+    return s->data_json;
+}
+
+bool sioc_socket_recovered(const sioc_socket *s)
+{
+    return s->recovered;
 }
 
 size_t sioc_socket_rooms(const sioc_socket *s, const char **rooms, size_t cap)

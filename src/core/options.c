@@ -224,6 +224,16 @@ int sioc_options_set_serve_client(sioc_options *o, bool serve)
     return 0;
 }
 
+int sioc_options_set_connection_state_recovery(sioc_options *o, unsigned ms, bool skip_middlewares)
+{
+    if (!o || ms > INT_MAX) {
+        return SIOC_ERR_INVALID;
+    }
+    o->recovery_ms = ms;
+    o->recovery_skip_middlewares = skip_middlewares;
+    return 0;
+}
+
 int sioc_options_set_cleanup_empty_child_namespaces(sioc_options *o, bool cleanup)
 {
     if (!o) {

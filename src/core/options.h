@@ -19,6 +19,8 @@ struct sioc_options {
     bool cors_credentials;
     bool serve_client;
     bool cleanup_empty_children;
+    unsigned recovery_ms; /* maxDisconnectionDuration; 0: no connection state recovery */
+    bool recovery_skip_middlewares;
     char *client_dir;
     char *public_dir;
     sioc_event_loop loop;

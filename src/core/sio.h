@@ -41,8 +41,31 @@ struct sioc_next {
     void (*joined)(sioc_socket *s);
 };
 
+/* A broadcast kept for connection state recovery. */
+typedef struct sioc__stored {
+    char offset[24];
+    json_t *data;  /* the EVENT payload, offset last */
+    json_t *rooms; /* the target's rooms and except rooms, as string arrays */
+    json_t *except;
+    uint64_t at_ms;
+} sioc__stored;
+
+/* A socket that lost its connection, kept for its client's return. */
+typedef struct sioc__session {
+    char pid[21]; /* the map key */
+    char sid[21];
+    json_t *rooms;
+    json_t *data;
+    uint64_t at_ms;
+} sioc__session;
+
 struct sioc_namespace {
     char *name;
+    /* Connection state recovery: broadcasts in order (a ring), and sessions by pid. */
+    sioc__stored *stored;
+    size_t stored_head, stored_count, stored_cap;
+    uint64_t next_offset;
+    sioc__map sessions;
     const sioc__adapter_ops *adapter;
     /* Parents of dynamic namespaces: how they match, and their children. */
     bool is_parent;
@@ -111,6 +134,11 @@ struct sioc_socket {
     sioc__client *client;
     json_t *auth;
     json_t *handshake; /* the connection's, plus "auth" */
+    json_t *data_json; /* Node's socket.data */
+    char pid[21];      /* private id, for connection state recovery ("" when off) */
+    bool recovered;
+    sioc__session *restoring; /* the session it comes back from, until it has joined */
+    json_t *missed;           /* the broadcasts to replay once it has joined */
     void *user_data;
     unsigned refs; /* the client's, one per dispatch in progress, one per sioc_next */
     bool admitting; /* in the connection middleware */
@@ -133,6 +161,8 @@ struct sioc__client {
 };
 
 struct sioc__sio {
+    unsigned recovery_ms; /* 0: no connection state recovery */
+    bool recovery_skip_middlewares;
     sioc_namespace *nsps;
     sioc_namespace *parents;
     bool cleanup_empty_children;
@@ -209,6 +239,21 @@ int sioc__pending_add_bcast(sioc_socket *s, int64_t id, sioc__bcast_ack *b);
 
 /* Ends every undecided broadcast with SIOC_ERR_CLOSED (the server is going). */
 void sioc__bcast_close_all(sioc__sio *sio);
+
+/* recovery.c */
+/* Appends a fresh offset to `data` (an EVENT payload) and keeps it for replay to the sockets `t`
+ * selects. Returns 0 or -1. */
+int sioc__recovery_stamp(sioc_namespace *nsp, const sioc_target *t, json_t *data);
+/* Keeps a leaving socket's id, rooms and data for its client's return. */
+void sioc__recovery_persist(sioc_socket *s);
+/* The session `pid` if it may come back with `offset`; *missed gets the broadcasts it missed (a
+ * new array). NULL when there is none, it expired or the offset is unknown. Removed from the map;
+ * free with sioc__session_free. */
+sioc__session *sioc__recovery_take(sioc_namespace *nsp, const char *pid, const char *offset,
+                                   json_t **missed);
+void sioc__session_free(sioc__session *session);
+void sioc__recovery_free(sioc_namespace *nsp);
+bool sioc__recoverable(const char *reason);
 
 /* client.c, for namespace.c */
 void sioc__client_remove_socket(sioc__client *c, sioc_socket *s);

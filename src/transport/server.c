@@ -254,6 +254,8 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
         srv->sio = sioc__sio_new(&srv->wheel, srv->opts->connect_timeout_ms);
         if (srv->sio) {
             srv->sio->cleanup_empty_children = srv->opts->cleanup_empty_children;
+            srv->sio->recovery_ms = srv->opts->recovery_ms;
+            srv->sio->recovery_skip_middlewares = srv->opts->recovery_skip_middlewares;
         }
         rc = srv->sio ? add_engine(srv, srv->opts->path, &sioc__sio_engine_handlers, srv->sio)
                       : SIOC_ERR_NOMEM;
