@@ -22,6 +22,10 @@ static sioc__msg *canned(char type, const char *data)
     return *slot;
 }
 
+#define SWEEP_MS 1000
+
+static void on_sweep(sioc__timer *t);
+
 sioc__engine *sioc__engine_new(const char *path, const sioc__engine_cfg *cfg,
                                const sioc_engine_handlers *handlers, void *user_data,
                                sioc__wheel *wheel, const sioc__eio_io *io)
@@ -43,6 +47,7 @@ sioc__engine *sioc__engine_new(const char *path, const sioc__engine_cfg *cfg,
     eng->user_data = user_data;
     eng->wheel = wheel;
     eng->io = io;
+    sioc__timer_start(wheel, &eng->sweep_timer, sioc__wheel_now(wheel) + SWEEP_MS, on_sweep);
     return eng;
 }
 
@@ -73,6 +78,7 @@ void sioc__engine_free(sioc__engine *eng)
         return;
     }
     sioc__engine_close_all(eng, "server shutting down");
+    sioc__timer_stop(eng->wheel, &eng->sweep_timer);
     sioc__map_free(&eng->sessions);
     free(eng->path);
     free(eng);
@@ -302,13 +308,19 @@ void sioc__session_receive(sioc_conn *s, const sioc__eio_packet *p)
     }
 }
 
+bool sioc__session_poll_due(const sioc_conn *s)
+{
+    /* During an upgrade the client waits for this GET to finish: answer at once, with a noop if
+     * there is nothing else, as Node's "fast upgrade" check does; likewise once upgraded. */
+    return s->queue.count > 0 || s->upgrading || s->state != SIOC__OPEN ||
+           s->transport != SIOC__POLLING;
+}
+
 bool sioc__session_poll_attach(sioc_conn *s, void *req)
 {
     sioc__session_ref(s);
     s->poll_req = req;
-    /* During an upgrade the client waits for this GET to finish: answer at once, with a noop if
-     * there is nothing else, as Node's "fast upgrade" check does. */
-    return s->queue.count > 0 || s->upgrading || s->state != SIOC__OPEN;
+    return sioc__session_poll_due(s);
 }
 
 /* Appends every queued packet to a polling payload, joined by the record separator. */
@@ -352,6 +364,37 @@ void sioc__session_poll_lost(sioc_conn *s, void *req)
     /* Node: "poll connection closed prematurely" is a transport error. */
     sioc__session_close(s, "transport error", false);
     sioc__session_unref(s);
+}
+
+static void collect_held(void *value, void *arg)
+{
+    sioc_conn *s = value;
+    sioc__buf *held = arg;
+    if (s->poll_req && s->eng->io->gone(s->poll_req)) {
+        sioc__session_ref(s);
+        sioc__buf_append(held, &s, sizeof(s));
+    }
+}
+
+/* Node learns at once that a polling request was closed ("poll connection closed prematurely");
+ * here the transport is asked once a second. */
+static void on_sweep(sioc__timer *t)
+{
+    sioc__engine *eng = CONTAINER(t, sioc__engine, sweep_timer);
+    sioc__buf held = {0};
+    sioc__map_each(&eng->sessions, collect_held, &held);
+    for (size_t i = 0; i < held.len / sizeof(sioc_conn *); i++) {
+        sioc_conn *s = ((sioc_conn **)(void *)held.data)[i];
+        void *req = s->poll_req;
+        if (req) {
+            eng->io->drop(req);
+            sioc__session_poll_lost(s, req);
+        }
+        sioc__session_unref(s);
+    }
+    sioc__buf_free(&held);
+    sioc__timer_start(eng->wheel, &eng->sweep_timer, sioc__wheel_now(eng->wheel) + SWEEP_MS,
+                      on_sweep);
 }
 
 void sioc__session_probe_attach(sioc_conn *s, void *ws)

@@ -18,6 +18,10 @@ typedef struct sioc__eio_io {
     void (*wake)(void *conn);
     /* Ask the transport to close WebSocket `conn`. */
     void (*close)(void *conn);
+    /* Whether the client of held GET `conn` has hung up. */
+    bool (*gone)(void *conn);
+    /* The engine lets go of held GET `conn` without answering it: close its connection. */
+    void (*drop)(void *conn);
 } sioc__eio_io;
 
 typedef struct sioc__engine_cfg {
@@ -62,6 +66,7 @@ struct sioc__engine {
     sioc_engine_handlers handlers;
     void *user_data;
     sioc__map sessions;
+    sioc__timer sweep_timer; /* looks for held GETs whose client hung up */
     sioc__wheel *wheel;
     const sioc__eio_io *io;
     sioc__engine *next;
@@ -102,6 +107,8 @@ void sioc__session_close(sioc_conn *s, const char *reason, bool flush);
 /* A polling GET arrived for the session: returns true when it is to be answered now (with
  * sioc__session_poll_take), false when it is held (attached) until the engine wakes it. */
 bool sioc__session_poll_attach(sioc_conn *s, void *req);
+/* Whether a held GET has something to carry now: packets, the noop an upgrade needs, or the end. */
+bool sioc__session_poll_due(const sioc_conn *s);
 /* Encodes the queue (or a noop when it is empty) as a polling payload into `out`, empties the
  * queue and detaches `req`. Returns 0 or -1 (no memory). */
 int sioc__session_poll_take(sioc_conn *s, void *req, sioc__buf *out);

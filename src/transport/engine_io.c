@@ -2,8 +2,10 @@
  * the order Node's engine.io `verify()` makes them. */
 #include "transport/internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "util/log.h"
 
@@ -23,7 +25,28 @@ static void io_close(void *conn)
     lws_callback_on_writable(conn);
 }
 
-const sioc__eio_io sioc__lws_io = {io_wake, io_close};
+/* lws 4.1.6 does not read a connection while its HTTP request is unanswered, so a client that
+ * hangs up on a held GET goes unnoticed until something is written: look at the socket. */
+static bool io_gone(void *conn)
+{
+    char byte;
+    int fd = (int)lws_get_socket_fd(conn);
+    ssize_t n = fd < 0 ? 0 : recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* The engine has let go of this held GET: lws closes the connection from its next service. */
+static void io_drop(void *conn)
+{
+    sioc__pss *c = lws_wsi_user(conn);
+    if (c) {
+        c->sess = NULL;
+        c->role = ROLE_NONE;
+    }
+    lws_set_timeout(conn, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
+}
+
+const sioc__eio_io sioc__lws_io = {io_wake, io_close, io_gone, io_drop};
 
 sioc__engine *sioc__engine_for_uri(sioc_server *srv, const char *uri, size_t len)
 {
@@ -130,6 +153,7 @@ static int handle_poll(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_con
     }
     c->role = ROLE_POLL_HELD;
     c->sess = s;
+
     /* Held until a packet is due: the heartbeat guarantees one within pingInterval. */
     unsigned secs = (srv->opts->ping_interval_ms + srv->opts->ping_timeout_ms) / 1000 + 10;
     lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, (int)secs);
@@ -260,12 +284,18 @@ int sioc__eio_body_done(sioc_server *srv, struct lws *wsi, sioc__pss *c)
 
 int sioc__eio_http_writeable(struct lws *wsi, sioc__pss *c)
 {
-    if (c->role != ROLE_POLL_HELD || !c->sess) {
+    /* lws also calls this when the peer hangs up: a GET with nothing due stays held, and its end
+     * comes as HTTP_DROP_PROTOCOL. */
+    if (c->role != ROLE_POLL_HELD || !c->sess || !sioc__session_poll_due(c->sess)) {
         return 0;
     }
     sioc_conn *s = c->sess;
     c->sess = NULL;
     c->role = ROLE_NONE;
+    if (io_gone(wsi)) { /* do not hand packets to a client that has left */
+        sioc__session_poll_lost(s, wsi);
+        return -1;
+    }
     return reply_payload(wsi, s);
 }
 

@@ -60,7 +60,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return sioc__eio_body_done(srv, wsi, c);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return sioc__eio_http_writeable(wsi, c);
-    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        /* The transaction is over, answered or not. lws clears the per-session data before
+         * CLOSED_HTTP, so a held GET or a POST whose client went away is let go of here. */
         if (c) {
             sioc__eio_http_closed(wsi, c);
         }

@@ -120,6 +120,42 @@ test('a vanished client ends with "transport close", a silent one with "ping tim
   quiet.terminate();
 });
 
+test('the other reasons: parse error, forced close, transport error', async () => {
+  const WebSocket = require('ws');
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`);
+  const frames = [];
+  ws.on('message', (m) => frames.push(String(m)));
+  await until(() => frames.length === 1, 3000, 'open packet');
+  ws.send('40');
+  await until(() => frames.length === 2, 3000, 'connect packet');
+  const bad = JSON.parse(frames[1].slice(2)).sid;
+  ws.send('42{"not":"an array"}');
+  await until(() => lineFor(bad, 'disconnect '), 3000, 'disconnect line');
+  assert.equal(lineFor(bad, 'disconnect '), `disconnect ${bad} parse error`);
+
+  const forced = await connect('/');
+  const fid = forced.id;
+  forced.emit('conn-close');
+  await until(() => lineFor(fid, 'disconnect '), 3000, 'disconnect line');
+  assert.equal(lineFor(fid, 'disconnect '), `disconnect ${fid} forced close`);
+  forced.close();
+
+  // A polling client whose waiting GET goes away.
+  const http = require('node:http');
+  const base = `http://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=polling`;
+  const { request } = require('./lib');
+  const esid = JSON.parse((await request(base)).body.slice(1)).sid;
+  await request(`${base}&sid=${esid}`, { method: 'POST', body: '40' });
+  const hello = (await request(`${base}&sid=${esid}`)).body;
+  const pid = JSON.parse(hello.slice(2)).sid;
+  const held = http.get(`${base}&sid=${esid}`, { agent: false });
+  held.on('error', () => {});
+  await sleep(50);
+  held.destroy();
+  await until(() => lineFor(pid, 'disconnect '), 3000, 'disconnect line');
+  assert.equal(lineFor(pid, 'disconnect '), `disconnect ${pid} transport error`);
+});
+
 test('sioc_server_stop from a handler ends the run and frees everything', async () => {
   const s = await connect('/');
   const id = s.id;

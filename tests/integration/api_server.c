@@ -105,6 +105,11 @@ static void on_handshake(sioc_socket *socket, json_t *args, sioc_ack *ack, void 
     json_decref(reply);
 }
 
+static void on_conn_close(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
+{
+    sioc_conn_close(sioc_socket_conn(socket)); /* Node's socket.conn.close() */
+}
+
 static void on_stop(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
 {
     sioc_server_stop(server);
@@ -146,6 +151,7 @@ int main(void)
         sioc_namespace_on(nsps[i], "whoami", on_whoami, NULL);
         sioc_namespace_on(nsps[i], "kick", on_kick, NULL);
         sioc_namespace_on(nsps[i], "stop", on_stop, NULL);
+        sioc_namespace_on(nsps[i], "conn-close", on_conn_close, NULL);
     }
     fprintf(stderr, "api_server: listening on port %d\n", sioc_server_port(server));
     rc = sioc_server_run(server);

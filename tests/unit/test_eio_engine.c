@@ -23,7 +23,19 @@ static void fake_close(void *conn)
     closes[(int *)conn - conn_ids]++;
 }
 
-static const sioc__eio_io fake_io = {fake_wake, fake_close};
+static int gone[4], drops[4];
+
+static bool fake_gone(void *conn)
+{
+    return gone[(int *)conn - conn_ids];
+}
+
+static void fake_drop(void *conn)
+{
+    drops[(int *)conn - conn_ids]++;
+}
+
+static const sioc__eio_io fake_io = {fake_wake, fake_close, fake_gone, fake_drop};
 
 static sioc__wheel wheel;
 static sioc__engine *eng;
@@ -51,6 +63,8 @@ static void setup(void)
 {
     memset(wakes, 0, sizeof(wakes));
     memset(closes, 0, sizeof(closes));
+    memset(gone, 0, sizeof(gone));
+    memset(drops, 0, sizeof(drops));
     opens = close_count = 0;
     last_reason[0] = '\0';
     sioc__buf_reset(&received);
@@ -251,6 +265,19 @@ START_TEST(a_held_get_that_goes_away_is_a_transport_error)
 }
 END_TEST
 
+START_TEST(a_held_get_whose_client_hung_up_is_found_within_a_second)
+{
+    sioc_conn *s = handshake();
+    ck_assert(!sioc__session_poll_attach(s, POLL));
+    advance_ms(200);
+    feed(s, "3"); /* keep the heartbeat out of the way */
+    gone[0] = 1;
+    advance_ms(1000);
+    ck_assert_int_eq(drops[0], 1);
+    ck_assert_str_eq(last_reason, "transport error");
+}
+END_TEST
+
 START_TEST(a_websocket_handshake_queues_the_open_packet_without_upgrades)
 {
     sioc_conn *s = sioc__engine_open(eng, SIOC__WEBSOCKET, WS, NULL);
@@ -280,6 +307,7 @@ int main(void)
     tcase_add_test(tc, close_after_flush_sends_what_is_queued_then_the_close_packet);
     tcase_add_test(tc, a_held_get_that_goes_away_is_a_transport_error);
     tcase_add_test(tc, a_websocket_handshake_queues_the_open_packet_without_upgrades);
+    tcase_add_test(tc, a_held_get_whose_client_hung_up_is_found_within_a_second);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
