@@ -1,0 +1,156 @@
+/* The Socket.IO core over fake connections: a broadcast is encoded once and shared by every
+ * recipient's queue; rooms, except and the sender exclusion reach each socket once. */
+#include <check.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "core/sio.h"
+
+#define N_CONNS 4
+
+static int conns[N_CONNS];
+static void wake(void *c)
+{
+}
+static void close_ws(void *c)
+{
+}
+static bool gone(void *c)
+{
+    return false;
+}
+static void drop(void *c)
+{
+}
+static const sioc__eio_io io = {wake, close_ws, gone, drop};
+
+static sioc__wheel wheel;
+static sioc__sio *sio;
+static sioc__engine *eng;
+static sioc_conn *sessions[N_CONNS];
+static sioc_socket *sockets[N_CONNS];
+
+static void drain(sioc_conn *s)
+{
+    while (sioc__session_ws_next(s, s->ws)) {
+        sioc__session_ws_sent(s, s->ws);
+    }
+}
+
+static void collect(sioc_socket *const *list, size_t n, void *arg)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (int k = 0; k < N_CONNS; k++) {
+            if (sioc_socket_conn(list[i]) == sessions[k]) {
+                sockets[k] = list[i];
+            }
+        }
+    }
+}
+
+static void setup(void)
+{
+    sioc__wheel_init(&wheel, 1000);
+    sio = sioc__sio_new(&wheel, 45000);
+    sioc__engine_cfg cfg = {25000, 20000, 10000, 1000000, SIOC_TRANSPORT_WEBSOCKET};
+    eng = sioc__engine_new("/socket.io/", &cfg, &sioc__sio_engine_handlers, sio, &wheel, &io);
+    for (int i = 0; i < N_CONNS; i++) {
+        sessions[i] = sioc__engine_open(eng, SIOC__WEBSOCKET, &conns[i], NULL);
+        drain(sessions[i]);
+        sioc__eio_packet connect = {SIOC__EIO_MESSAGE, false, "0", 1};
+        sioc__session_receive(sessions[i], &connect);
+        drain(sessions[i]);
+    }
+    sioc_namespace_fetch_sockets(sioc__sio_of(sio, "/"), NULL, collect, NULL);
+}
+
+static void teardown(void)
+{
+    sioc__engine_free(eng);
+    sioc__sio_free(sio);
+}
+
+/* The one message queued for session i, or NULL; checks there is at most one. */
+static sioc__msg *queued(int i)
+{
+    ck_assert_uint_le(sessions[i]->queue.count, 1);
+    return sioc__msgq_peek(&sessions[i]->queue);
+}
+
+START_TEST(every_socket_joined_and_got_its_own_id)
+{
+    for (int i = 0; i < N_CONNS; i++) {
+        ck_assert_ptr_nonnull(sockets[i]);
+        for (int k = 0; k < i; k++) {
+            ck_assert_str_ne(sioc_socket_id(sockets[i]), sioc_socket_id(sockets[k]));
+        }
+    }
+}
+END_TEST
+
+START_TEST(a_namespace_broadcast_is_encoded_once_and_shared)
+{
+    json_t *args = json_pack("[s,i]", "hello", 42);
+    ck_assert_int_eq(sioc_namespace_emit(sioc__sio_of(sio, "/"), "news", args), 0);
+    json_decref(args);
+    sioc__msg *m = queued(0);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(sioc__msg_payload(m), "42[\"news\",\"hello\",42]");
+    for (int i = 1; i < N_CONNS; i++) {
+        ck_assert_ptr_eq(queued(i), m); /* the same bytes, not a copy */
+    }
+    ck_assert_uint_eq(m->refs, N_CONNS);
+}
+END_TEST
+
+START_TEST(rooms_reach_their_union_once_less_exceptions_and_the_sender)
+{
+    sioc_socket_join(sockets[0], "a");
+    sioc_socket_join(sockets[1], "a");
+    sioc_socket_join(sockets[1], "b");
+    sioc_socket_join(sockets[2], "b");
+    sioc_socket_join(sockets[3], "c");
+    const char *rooms[] = {"a", "b"};
+    const char *except[] = {"c"};
+    sioc_target t = {.rooms = rooms, .nrooms = 2, .except_rooms = except, .nexcept_rooms = 1,
+                     .except_socket = sockets[0]};
+    ck_assert_int_eq(sioc_namespace_emit_to(sioc__sio_of(sio, "/"), &t, "x", NULL), 0);
+    ck_assert_ptr_null(queued(0)); /* the sender */
+    ck_assert_ptr_nonnull(queued(1)); /* in both rooms, once */
+    ck_assert_ptr_eq(queued(2), queued(1));
+    ck_assert_ptr_null(queued(3));
+    sioc_socket_join(sockets[3], "b"); /* now in b, but still in excluded c */
+    drain(sessions[1]);
+    drain(sessions[2]);
+    ck_assert_int_eq(sioc_namespace_emit_to(sioc__sio_of(sio, "/"), &t, "y", NULL), 0);
+    ck_assert_ptr_null(queued(3));
+}
+END_TEST
+
+START_TEST(an_emptied_room_is_deleted_and_a_local_broadcast_still_reaches_local_sockets)
+{
+    sioc_namespace *root = sioc__sio_of(sio, "/");
+    sioc_socket_join(sockets[2], "temp");
+    ck_assert_ptr_nonnull(sioc__map_get(&root->rooms, "temp", 4));
+    sioc_socket_leave(sockets[2], "temp");
+    ck_assert_ptr_null(sioc__map_get(&root->rooms, "temp", 4));
+    sioc_target local = {.flags = SIOC_EMIT_LOCAL};
+    ck_assert_int_eq(sioc_namespace_emit_to(root, &local, "z", NULL), 0);
+    for (int i = 0; i < N_CONNS; i++) {
+        ck_assert_ptr_nonnull(queued(i));
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("core_broadcast");
+    TCase *tc = tcase_create("broadcast");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, every_socket_joined_and_got_its_own_id);
+    tcase_add_test(tc, a_namespace_broadcast_is_encoded_once_and_shared);
+    tcase_add_test(tc, rooms_reach_their_union_once_less_exceptions_and_the_sender);
+    tcase_add_test(tc, an_emptied_room_is_deleted_and_a_local_broadcast_still_reaches_local_sockets);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
