@@ -9,7 +9,7 @@
 
 void sioc__pending_init(sioc_socket *s)
 {
-    s->pending.next = s->pending.prev = &s->pending;
+    sioc__list_init(&s->pending);
 }
 
 static sioc__pending *pending_new(sioc_socket *s, int64_t id)
@@ -18,18 +18,14 @@ static sioc__pending *pending_new(sioc_socket *s, int64_t id)
     if (p) {
         p->socket = s;
         p->id = id;
-        p->next = &s->pending;
-        p->prev = s->pending.prev;
-        s->pending.prev->next = p;
-        s->pending.prev = p;
+        sioc__list_append(&s->pending, &p->link);
     }
     return p;
 }
 
 static void pending_free(sioc__pending *p)
 {
-    p->prev->next = p->next;
-    p->next->prev = p->prev;
+    sioc__list_remove(&p->link);
     sioc__timer_stop(p->socket->nsp->sio->wheel, &p->timer);
     free(p);
 }
@@ -52,8 +48,7 @@ static void bcast_finish(sioc__bcast_ack *b, int err)
         return;
     }
     b->done = true;
-    b->prev->next = b->next;
-    b->next->prev = b->prev;
+    sioc__list_remove(&b->link);
     sioc__timer_stop(b->wheel, &b->timer);
     b->cb(err, b->responses, b->user_data);
     bcast_unref(b); /* the undecided reference */
@@ -89,18 +84,14 @@ int sioc_namespace_emit_with_ack(sioc_namespace *nsp, const sioc_target *target,
     }
     b->refs = 1;
     b->wheel = nsp->sio->wheel;
-    b->next = &nsp->sio->undecided;
-    b->prev = nsp->sio->undecided.prev;
-    b->prev->next = b;
-    nsp->sio->undecided.prev = b;
+    sioc__list_append(&nsp->sio->undecided, &b->link);
     b->cb = cb;
     b->user_data = user_data;
     int64_t id = nsp->next_ack_id++;
     sioc__sio_encoded e;
     int rc = sioc__encode_event(nsp, event, args, id, &e);
     if (rc < 0) {
-        b->prev->next = b->next;
-        b->next->prev = b->prev;
+        sioc__list_remove(&b->link);
         bcast_unref(b);
         return rc;
     }
@@ -166,13 +157,14 @@ int sioc_socket_emit_with_ack(sioc_socket *s, const char *event, json_t *args,
 
 void sioc__socket_ack_received(sioc_socket *s, int64_t id, json_t *data)
 {
-    sioc__pending *p = s->pending.next;
-    while (p != &s->pending && p->id != id) {
-        p = p->next;
+    sioc__link *l = s->pending.next;
+    while (l != &s->pending && ((sioc__pending *)l)->id != id) {
+        l = l->next;
     }
-    if (p == &s->pending) {
+    if (l == &s->pending) {
         return; /* late (timed out) or never asked: Node ignores it */
     }
+    sioc__pending *p = (sioc__pending *)l;
     sioc__bcast_ack *b = p->bcast;
     sioc_ack_cb cb = p->cb;
     void *user_data = p->user_data;
@@ -198,8 +190,8 @@ void sioc__socket_ack_received(sioc_socket *s, int64_t id, json_t *data)
 
 void sioc__pending_drop_all(sioc_socket *s)
 {
-    while (s->pending.next != &s->pending) {
-        sioc__pending *p = s->pending.next;
+    while (!sioc__list_empty(&s->pending)) {
+        sioc__pending *p = (sioc__pending *)s->pending.next;
         sioc__bcast_ack *b = p->bcast;
         sioc_ack_cb cb = p->cb;
         void *user_data = p->user_data;
@@ -214,7 +206,7 @@ void sioc__pending_drop_all(sioc_socket *s)
 
 void sioc__bcast_close_all(sioc__sio *sio)
 {
-    while (sio->undecided.next != &sio->undecided) {
-        bcast_finish(sio->undecided.next, SIOC_ERR_CLOSED);
+    while (!sioc__list_empty(&sio->undecided)) {
+        bcast_finish((sioc__bcast_ack *)sio->undecided.next, SIOC_ERR_CLOSED);
     }
 }

@@ -64,7 +64,7 @@ sioc__sio *sioc__sio_new(sioc__wheel *wheel, unsigned connect_timeout_ms)
     }
     sio->wheel = wheel;
     sio->connect_timeout_ms = connect_timeout_ms;
-    sio->undecided.next = sio->undecided.prev = &sio->undecided;
+    sioc__list_init(&sio->undecided);
     if (!sioc__namespace_new(sio, "/")) {
         free(sio);
         return NULL;
@@ -312,7 +312,7 @@ sioc_socket *sioc__socket_new(sioc_namespace *nsp, sioc__client *client, json_t 
     if (nsp->sio->recovery_ms && sioc__random_id(s->pid) < 0) {
         s->pid[0] = '\0';
     }
-    s->acks.next = s->acks.prev = &s->acks;
+    sioc__list_init(&s->acks);
     sioc__pending_init(s);
     if (!s->auth || !s->handshake || !s->data_json ||
         json_object_set(s->handshake, "auth", s->auth) < 0) {
@@ -345,20 +345,14 @@ void sioc__socket_ref(sioc_socket *s)
     s->refs++;
 }
 
-static void ack_unlink(sioc_ack *a)
-{
-    a->prev->next = a->next;
-    a->next->prev = a->prev;
-}
-
 void sioc__socket_unref(sioc_socket *s)
 {
     if (--s->refs > 0) {
         return;
     }
-    while (s->acks.next != &s->acks) {
-        sioc_ack *a = s->acks.next;
-        ack_unlink(a);
+    while (!sioc__list_empty(&s->acks)) {
+        sioc_ack *a = (sioc_ack *)s->acks.next;
+        sioc__list_remove(&a->link);
         free(a);
     }
     json_decref(s->auth);
@@ -638,10 +632,7 @@ static sioc_ack *ack_new(sioc_socket *s, int64_t id)
     if (a) {
         a->socket = s;
         a->id = id;
-        a->next = &s->acks;
-        a->prev = s->acks.prev;
-        s->acks.prev->next = a;
-        s->acks.prev = a;
+        sioc__list_append(&s->acks, &a->link);
     }
     return a;
 }
@@ -653,7 +644,7 @@ int sioc_ack_send(sioc_ack *a, json_t *args)
     }
     sioc_socket *s = a->socket;
     int64_t id = a->id;
-    ack_unlink(a);
+    sioc__list_remove(&a->link);
     free(a);
     if (!s->connected) {
         return SIOC_ERR_CLOSED;

@@ -11,6 +11,7 @@
 #include "core/adapter.h"
 #include "eio/engine.h"
 #include "sio/codec.h"
+#include "util/list.h"
 #include "util/map.h"
 #include "util/wheel.h"
 
@@ -100,7 +101,7 @@ struct sioc_namespace {
 
 /* A broadcast's acknowledgements being collected. */
 typedef struct sioc__bcast_ack {
-    struct sioc__bcast_ack *next, *prev; /* the undecided ones, for shutdown */
+    sioc__link link; /* first: in the undecided list, for shutdown */
     unsigned refs; /* one per socket still expected to answer, one while undecided */
     size_t expected;
     json_t *responses;
@@ -113,7 +114,7 @@ typedef struct sioc__bcast_ack {
 
 /* An acknowledgement the server waits for from one socket. */
 typedef struct sioc__pending {
-    struct sioc__pending *next, *prev;
+    sioc__link link; /* first: in its socket's list */
     sioc_socket *socket;
     int64_t id;
     sioc__bcast_ack *bcast; /* the broadcast it belongs to, or NULL */
@@ -123,9 +124,9 @@ typedef struct sioc__pending {
 } sioc__pending;
 
 struct sioc_ack {
+    sioc__link link; /* first: in its socket's list */
     sioc_socket *socket;
     int64_t id;
-    sioc_ack *next, *prev;
 };
 
 struct sioc_socket {
@@ -145,8 +146,8 @@ struct sioc_socket {
     bool connected;
     sioc__room **rooms;
     size_t nrooms, caprooms;
-    sioc_ack acks;         /* the client's unanswered requests: a list head */
-    sioc__pending pending; /* our requests the client has not answered: a list head */
+    sioc__link acks;    /* the client's unanswered requests (sioc_ack) */
+    sioc__link pending; /* our requests the client has not answered (sioc__pending) */
     uint64_t mark; /* == nsp->epoch when the current broadcast has dealt with it */
 };
 
@@ -166,7 +167,7 @@ struct sioc__sio {
     sioc_namespace *nsps;
     sioc_namespace *parents;
     bool cleanup_empty_children;
-    sioc__bcast_ack undecided; /* a list head */
+    sioc__link undecided; /* broadcasts still collecting acks (sioc__bcast_ack) */
     sioc__wheel *wheel;
     unsigned connect_timeout_ms;
 };
