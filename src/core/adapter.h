@@ -14,7 +14,7 @@ typedef struct sioc__bcast_ack sioc__bcast_ack;
 typedef struct sioc__adapter_ops {
     /* Delivers an encoded packet to the selected sockets; with `ack`, each one reached must
      * answer packet `id`. Returns how many sockets were reached. */
-    size_t (*broadcast)(sioc_namespace *nsp, const sioc_target *t, const sioc__sio_encoded *e,
+    size_t (*broadcast)(sioc_namespace *nsp, const sioc_target *t, sioc__sio_encoded *e,
                         sioc__bcast_ack *ack, int64_t id);
     int (*fetch_sockets)(sioc_namespace *nsp, const sioc_target *t, sioc_fetch_cb cb,
                          void *user_data);

@@ -142,11 +142,13 @@ static void joined(sioc_socket *s)
     if (s->restoring) {
         restore_rooms(s);
     }
-    json_t *hello = s->pid[0] ? json_pack("{s:s,s:s}", "sid", s->id, "pid", s->pid)
-                              : json_pack("{s:s}", "sid", s->id);
-    send_packet(c, SIOC__SIO_CONNECT, nsp->name, hello);
-    json_decref(hello);
-    replay_missed(s);
+    if (!c->plain) { /* a plain client is connected by its WebSocket alone */
+        json_t *hello = s->pid[0] ? json_pack("{s:s,s:s}", "sid", s->id, "pid", s->pid)
+                                  : json_pack("{s:s}", "sid", s->id);
+        send_packet(c, SIOC__SIO_CONNECT, nsp->name, hello);
+        json_decref(hello);
+        replay_missed(s);
+    }
     sioc__log(SIOC_LOG_INFO, "socket %s joined %s (connection %s, %s)", s->id, nsp->name,
               sioc_conn_id(c->conn), sioc_conn_transport(c->conn));
     if (nsp->on_connection) {
@@ -217,6 +219,51 @@ static int handle_packet(sioc__client *c, sioc__sio_packet *p)
     return -1;
 }
 
+/* {"name": "error", "data": [what]}, the plain client's way of hearing about a bad frame. */
+static void plain_error(sioc__client *c, const char *what)
+{
+    json_t *frame = json_pack("{s:s,s:[s]}", "name", "error", "data", what);
+    char *text = frame ? json_dumps(frame, JSON_COMPACT) : NULL;
+    json_decref(frame);
+    sioc__msg *m = text ? sioc__msg_alloc(strlen(text), false) : NULL;
+    if (m) {
+        memcpy(sioc__msg_payload(m), text, m->len);
+        sioc__session_send(c->conn, m);
+    }
+    sioc__msg_unref(m);
+    free(text);
+    sioc__log(SIOC_LOG_INFO, "connection %s: bad plain WebSocket frame: %s", sioc_conn_id(c->conn),
+              what);
+}
+
+/* A frame from a plain WebSocket client: an event for its socket in "/", an ack asked by "id". */
+static void plain_message(sioc__client *c, const char *data, size_t len, bool binary)
+{
+    sioc_socket *s = c->nsockets ? c->sockets[0] : NULL;
+    if (!s || !s->connected) {
+        return; /* still in the middleware */
+    }
+    if (binary) {
+        plain_error(c, "binary frames are not understood: send JSON text");
+        return;
+    }
+    json_t *root, *args;
+    const char *name, *error;
+    int64_t id;
+    if (sioc__sio_decode_plain(len ? data : "", len, &root, &name, &args, &id, &error) < 0) {
+        plain_error(c, error);
+        json_decref(root);
+        return;
+    }
+    json_t *event = json_pack("[s]", name);
+    if (event && json_array_extend(event, args) == 0) {
+        sioc__socket_dispatch(s, event, id);
+    }
+    json_decref(event);
+    json_decref(args);
+    json_decref(root);
+}
+
 static void on_open(sioc_conn *conn, void *user_data)
 {
     sioc__sio *sio = user_data;
@@ -230,6 +277,16 @@ static void on_open(sioc_conn *conn, void *user_data)
     c->sio = sio;
     c->refs = 1;
     sioc_conn_set_data(conn, c);
+    if (conn->plain) {
+        /* The seed's second page: a plain WebSocket joins "/" as a socket like any other. */
+        c->plain = true;
+        sioc__sio_packet hello = {.type = SIOC__SIO_CONNECT, .id = -1};
+        strcpy(hello.nsp, "/");
+        c->refs++;
+        connect_namespace(c, &hello);
+        client_unref(c);
+        return;
+    }
     /* Node's connectTimeout: a connection must join a namespace in time. */
     sioc__timer_start(sio->wheel, &c->connect_timer,
                       sioc__wheel_now(sio->wheel) + sio->connect_timeout_ms, on_connect_timeout);
@@ -240,6 +297,10 @@ static void on_message(sioc_conn *conn, const void *data, size_t len, bool binar
 {
     sioc__client *c = sioc_conn_get_data(conn);
     if (!c) {
+        return;
+    }
+    if (c->plain) {
+        plain_message(c, data, len, binary);
         return;
     }
     sioc__sio_packet p;

@@ -399,14 +399,21 @@ void sioc__socket_close(sioc_socket *s, const char *reason, bool notify)
     }
     sioc__map_remove(&s->nsp->sockets, s->id);
     sioc__client_remove_socket(s->client, s);
+    if (s->client->plain) {
+        sioc_conn_close(s->client->conn); /* its one socket is its connection */
+    }
     if (s->nsp->parent) {
         sioc__child_maybe_cleanup(s->nsp);
     }
     sioc__socket_unref(s);
 }
 
-int sioc__socket_send(sioc_socket *s, const sioc__sio_encoded *e)
+int sioc__socket_send(sioc_socket *s, sioc__sio_encoded *e)
 {
+    if (s->client->plain) {
+        sioc__msg *plain = sioc__sio_plain(e); /* made once per packet, shared */
+        return plain ? sioc__session_send(s->client->conn, plain) : 0;
+    }
     int rc = sioc__session_send(s->client->conn, e->text);
     for (size_t i = 0; rc == 0 && i < e->nbins; i++) {
         rc = sioc__session_send(s->client->conn, e->bins[i]);
@@ -535,7 +542,7 @@ int sioc__select_list(sioc_namespace *nsp, const sioc_target *t, sioc_socket ***
 
 /* A broadcast in progress: one encoded packet for every socket selected. */
 typedef struct broadcast {
-    const sioc__sio_encoded *e;
+    sioc__sio_encoded *e;
     unsigned flags;
     sioc__bcast_ack *ack;
     int64_t id;
@@ -556,7 +563,7 @@ static void deliver(sioc_socket *s, void *arg)
     }
 }
 
-size_t sioc__broadcast(sioc_namespace *nsp, const sioc_target *t, const sioc__sio_encoded *e,
+size_t sioc__broadcast(sioc_namespace *nsp, const sioc_target *t, sioc__sio_encoded *e,
                        sioc__bcast_ack *ack, int64_t id)
 {
     broadcast b = {e, t ? t->flags : 0, ack, id, 0};

@@ -153,6 +153,7 @@ struct sioc_socket {
 
 struct sioc__client {
     sioc_conn *conn;
+    bool plain; /* a plain WebSocket client: in "/" only, JSON frames both ways */
     sioc__sio *sio;
     sioc__sio_decoder decoder;
     sioc_socket **sockets; /* one per namespace joined */
@@ -211,7 +212,7 @@ void sioc__socket_unref(sioc_socket *s);
 void sioc__socket_close(sioc_socket *s, const char *reason, bool notify);
 void sioc__socket_dispatch(sioc_socket *s, json_t *data, int64_t ack_id);
 /* Queues an encoded packet on the socket's connection. */
-int sioc__socket_send(sioc_socket *s, const sioc__sio_encoded *e);
+int sioc__socket_send(sioc_socket *s, sioc__sio_encoded *e);
 
 /* Calls `fn` once for each socket `t` selects (NULL: all). `fn` must not change rooms. */
 void sioc__select(sioc_namespace *nsp, const sioc_target *t, void (*fn)(sioc_socket *s, void *arg),
@@ -221,7 +222,7 @@ void sioc__select(sioc_namespace *nsp, const sioc_target *t, void (*fn)(sioc_soc
 int sioc__select_list(sioc_namespace *nsp, const sioc_target *t, sioc_socket ***out, size_t *n);
 /* Sends an encoded packet to the sockets `t` selects (locally); with `ack`, each one reached is
  * expected to answer packet id `id`. Returns how many were reached. */
-size_t sioc__broadcast(sioc_namespace *nsp, const sioc_target *t, const sioc__sio_encoded *e,
+size_t sioc__broadcast(sioc_namespace *nsp, const sioc_target *t, sioc__sio_encoded *e,
                        sioc__bcast_ack *ack, int64_t id);
 
 /* ["event", args...] encoded once, with ack id `id` (-1 for none). Returns 0, SIOC_ERR_INVALID or

@@ -139,8 +139,26 @@ static sioc_conn *session_new(sioc__engine *eng, sioc__transport_kind transport)
     return s;
 }
 
-sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, void *ws,
-                             json_t *handshake)
+/* Tells the application, which may close the session at once. Returns the session or NULL. */
+static sioc_conn *announce(sioc_conn *s)
+{
+    sioc__engine *eng = s->eng;
+    sioc__log(SIOC_LOG_DEBUG, "engine %s: session %s opened (%s%s)", eng->path, s->sid,
+              sioc_conn_transport(s), s->plain ? ", plain" : "");
+    if (eng->handlers.on_open) {
+        sioc__session_ref(s);
+        eng->handlers.on_open(s, eng->user_data);
+        bool closed = s->state == SIOC__CLOSED;
+        sioc__session_unref(s);
+        if (closed) {
+            return NULL; /* the application closed it at once */
+        }
+    }
+    return s;
+}
+
+static sioc_conn *open_session(sioc__engine *eng, sioc__transport_kind transport, void *ws,
+                               json_t *handshake)
 {
     sioc_conn *s = session_new(eng, transport);
     if (!s) {
@@ -148,13 +166,23 @@ sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, 
         return NULL;
     }
     s->handshake = handshake ? handshake : json_object();
-    bool upgrades = transport == SIOC__POLLING && (eng->cfg.transports & SIOC_TRANSPORT_WEBSOCKET);
-    sioc__msg *open = sioc__eio_open_packet(s->sid, upgrades, eng->cfg.ping_interval_ms,
-                                            eng->cfg.ping_timeout_ms, eng->cfg.max_payload);
     if (ws) {
         s->ws = ws;
         sioc__session_ref(s);
     }
+    return s;
+}
+
+sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, void *ws,
+                             json_t *handshake)
+{
+    sioc_conn *s = open_session(eng, transport, ws, handshake);
+    if (!s) {
+        return NULL;
+    }
+    bool upgrades = transport == SIOC__POLLING && (eng->cfg.transports & SIOC_TRANSPORT_WEBSOCKET);
+    sioc__msg *open = sioc__eio_open_packet(s->sid, upgrades, eng->cfg.ping_interval_ms,
+                                            eng->cfg.ping_timeout_ms, eng->cfg.max_payload);
     if (!open || sioc__session_send(s, open) < 0) {
         /* Undone silently: the application never saw this session. */
         sioc__msg_unref(open);
@@ -167,18 +195,18 @@ sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, 
     }
     sioc__msg_unref(open);
     schedule_ping(s);
-    sioc__log(SIOC_LOG_DEBUG, "engine %s: session %s opened (%s)", eng->path, s->sid,
-              sioc_conn_transport(s));
-    if (eng->handlers.on_open) {
-        sioc__session_ref(s);
-        eng->handlers.on_open(s, eng->user_data);
-        bool closed = s->state == SIOC__CLOSED;
-        sioc__session_unref(s);
-        if (closed) {
-            return NULL; /* the application closed it at once */
-        }
+    return announce(s);
+}
+
+sioc_conn *sioc__engine_open_plain(sioc__engine *eng, void *ws, json_t *handshake)
+{
+    sioc_conn *s = open_session(eng, SIOC__WEBSOCKET, ws, handshake);
+    if (!s) {
+        return NULL;
     }
-    return s;
+    /* No Engine.IO here: no open packet, no heartbeat; its messages are its frames. */
+    s->plain = true;
+    return announce(s);
 }
 
 void sioc__session_ref(sioc_conn *s)

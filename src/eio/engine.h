@@ -47,6 +47,7 @@ struct sioc_conn {
     bool probe_pong_due; /* "3probe" still to be written on probe_ws */
     bool post_active;    /* a POST body is being read */
     bool client_closed;  /* the client sent a close packet */
+    bool plain;          /* a plain WebSocket client: frames are messages, no Engine.IO */
     void *poll_req;      /* the held polling GET */
     void *ws;            /* the WebSocket carrying the session */
     void *probe_ws;      /* a WebSocket the client is upgrading to */
@@ -89,6 +90,10 @@ sioc_conn *sioc__engine_find(sioc__engine *eng, const char *sid, size_t len);
  * failure. Returns the session (borrowed) or NULL (no memory). */
 sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, void *ws,
                              json_t *handshake);
+
+/* A plain WebSocket client (no Engine.IO: no open packet, no heartbeat; each frame is a message)
+ * on WebSocket `ws`. Same returns as sioc__engine_open. */
+sioc_conn *sioc__engine_open_plain(sioc__engine *eng, void *ws, json_t *handshake);
 
 void sioc__session_ref(sioc_conn *s);
 void sioc__session_unref(sioc_conn *s);

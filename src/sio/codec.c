@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sioc.h"
+#include "util/base64.h"
 
 /* A binary value is an object with one member, BINARY_KEY, whose string holds the raw bytes (any
  * bytes: it is made without UTF-8 checks). It travels as an attachment, never as JSON. */
@@ -398,6 +399,9 @@ int sioc__sio_encode(sioc__sio_type type, const char *nsp, int64_t id, json_t *d
     }
     if (rc == 0) {
         out->text = sioc__msg_text('4', b.data, b.len);
+        out->type = type;
+        out->id = id;
+        out->data = data ? json_incref(data) : NULL;
     }
     sioc__buf_free(&b);
     if (!out->text) {
@@ -410,6 +414,8 @@ int sioc__sio_encode(sioc__sio_type type, const char *nsp, int64_t id, json_t *d
 void sioc__sio_encoded_clear(sioc__sio_encoded *e)
 {
     sioc__msg_unref(e->text);
+    sioc__msg_unref(e->plain);
+    json_decref(e->data);
     for (size_t i = 0; i < e->nbins; i++) {
         sioc__msg_unref(e->bins[i]);
     }
@@ -432,4 +438,99 @@ const char *sioc__sio_event_name(json_t *data, char *scratch, size_t cap)
         return scratch;
     }
     return NULL;
+}
+
+/* ---- plain WebSocket clients ---- */
+
+/* `v` with binary values as base64 strings (JSON has no bytes). */
+static json_t *plain_value(json_t *v)
+{
+    const void *bytes;
+    size_t len;
+    if (sioc_binary_get(v, &bytes, &len)) {
+        char *b64 = malloc(sioc__base64_encoded_len(len) + 1);
+        if (!b64) {
+            return NULL;
+        }
+        sioc__base64_encode(bytes, len, b64);
+        json_t *str = json_stringn(b64, sioc__base64_encoded_len(len));
+        free(b64);
+        return str;
+    }
+    if (!has_binary(v)) {
+        return json_incref(v);
+    }
+    json_t *copy = json_is_array(v) ? json_array() : json_object();
+    size_t k;
+    const char *key;
+    json_t *item;
+    if (json_is_array(v)) {
+        json_array_foreach(v, k, item)
+        {
+            json_array_append_new(copy, plain_value(item));
+        }
+    } else {
+        json_object_foreach(v, key, item)
+        {
+            json_object_set_new(copy, key, plain_value(item));
+        }
+    }
+    return copy;
+}
+
+sioc__msg *sioc__sio_plain(sioc__sio_encoded *e)
+{
+    if (e->plain || !json_is_array(e->data)) {
+        return e->plain;
+    }
+    json_t *args = json_array(), *frame = NULL;
+    bool event = e->type == SIOC__SIO_EVENT || e->type == SIOC__SIO_BINARY_EVENT;
+    bool ack = e->type == SIOC__SIO_ACK || e->type == SIOC__SIO_BINARY_ACK;
+    for (size_t i = event ? 1 : 0; args && i < json_array_size(e->data); i++) {
+        json_array_append_new(args, plain_value(json_array_get(e->data, i)));
+    }
+    if (event) {
+        frame = json_pack("{s:O,s:o}", "name", json_array_get(e->data, 0), "data", args);
+    } else if (ack) {
+        frame = json_pack("{s:I,s:o}", "id", (json_int_t)e->id, "data", args);
+    } else {
+        json_decref(args);
+    }
+    char *text = frame ? json_dumps(frame, JSON_COMPACT) : NULL;
+    json_decref(frame);
+    if (text) {
+        size_t len = strlen(text);
+        e->plain = sioc__msg_alloc(len, false);
+        if (e->plain) {
+            memcpy(sioc__msg_payload(e->plain), text, len);
+        }
+        free(text);
+    }
+    return e->plain;
+}
+
+int sioc__sio_decode_plain(const char *s, size_t n, json_t **root, const char **name,
+                           json_t **args, int64_t *id, const char **error)
+{
+    *args = NULL;
+    *id = -1;
+    *root = json_loadb(s, n, JSON_ALLOW_NUL, NULL);
+    json_t *jname = json_object_get(*root, "name");
+    json_t *data = json_object_get(*root, "data");
+    json_t *jid = json_object_get(*root, "id");
+    if (!json_is_object(*root)) {
+        *error = "expected a JSON object {\"name\": ..., \"data\": [...]}";
+    } else if (!json_is_string(jname) || reserved_event(json_string_value(jname))) {
+        *error = "\"name\" must be a string and not a reserved event name";
+    } else if (data && !json_is_array(data)) {
+        *error = "\"data\" must be an array";
+    } else if (jid && (!json_is_integer(jid) || json_integer_value(jid) < 0)) {
+        *error = "\"id\" must be a non-negative integer";
+    } else {
+        *name = json_string_value(jname);
+        *args = data ? json_incref(data) : json_array();
+        *id = jid ? json_integer_value(jid) : -1;
+        return *args ? 0 : -1;
+    }
+    return -1;
 }

@@ -57,11 +57,16 @@ int sioc__sio_decoder_binary(sioc__sio_decoder *d, const void *data, size_t n,
 /* Drops any half-assembled packet. */
 void sioc__sio_decoder_reset(sioc__sio_decoder *d);
 
-/* An encoded packet: the text Engine.IO message, then one binary message per attachment. */
+/* An encoded packet: the text Engine.IO message, then one binary message per attachment; and,
+ * made on first need, its form for plain WebSocket clients. */
 typedef struct sioc__sio_encoded {
     sioc__msg *text;
     sioc__msg **bins;
     size_t nbins;
+    sioc__sio_type type;
+    int64_t id;
+    json_t *data;     /* the payload as given (a reference), for the plain form */
+    sioc__msg *plain; /* NULL until sioc__sio_plain() */
 } sioc__sio_encoded;
 
 /* Encodes a packet. `data` is borrowed (may be NULL); binary values in it (sioc_binary_new) become
@@ -70,6 +75,19 @@ int sioc__sio_encode(sioc__sio_type type, const char *nsp, int64_t id, json_t *d
                      sioc__sio_encoded *out);
 /* Drops the messages' references. */
 void sioc__sio_encoded_clear(sioc__sio_encoded *e);
+
+/* The packet for a plain WebSocket client (the seed's second page), made once and kept in `e`:
+ * an EVENT as {"name": event, "data": [args]}, an ACK as {"id": n, "data": [args]}, binary values
+ * as base64 strings. NULL for packets such clients do not get (CONNECT, DISCONNECT, ...) or on no
+ * memory. Borrowed from `e`. */
+sioc__msg *sioc__sio_plain(sioc__sio_encoded *e);
+
+/* A frame from a plain WebSocket client: {"name": string, "data": [args] (optional), "id": number
+ * (optional)}. Returns 0 with *name borrowed from *root, *args a new array and *id (-1 when none);
+ * or -1 with *error saying what was wrong (static). *root is a new reference either way (may be
+ * NULL). */
+int sioc__sio_decode_plain(const char *s, size_t n, json_t **root, const char **name,
+                           json_t **args, int64_t *id, const char **error);
 
 /* An EVENT's payload: ["name", args...]. The name as a string (numbers in decimal), or NULL. */
 const char *sioc__sio_event_name(json_t *data, char *scratch, size_t cap);

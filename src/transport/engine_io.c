@@ -366,7 +366,8 @@ int sioc__eio_confirm_upgrade(sioc_server *srv, struct lws *wsi)
 {
     sioc__engine *eng = engine_of_request(srv, wsi);
     if (!eng) {
-        return reject_upgrade(wsi, SIOC__EIO_ERR_BAD_REQUEST);
+        /* Outside every Engine.IO path: a plain WebSocket client (the seed's second page). */
+        return srv->sio_engine ? 0 : reject_upgrade(wsi, SIOC__EIO_ERR_BAD_REQUEST);
     }
     eio_query q;
     read_query(wsi, &q);
@@ -380,6 +381,11 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     eio_query q;
     read_query(wsi, &q);
     memset(c, 0, sizeof(*c));
+    if (!eng && srv->sio_engine) {
+        c->sess = sioc__engine_open_plain(srv->sio_engine, wsi, sioc__handshake(wsi));
+        c->role = ROLE_WS;
+        return c->sess ? 0 : -1;
+    }
     if (!eng || verify_upgrade(eng, &q) < 0) {
         return -1; /* the session went away between the checks and the upgrade */
     }
@@ -409,6 +415,11 @@ static void close_with(struct lws *wsi, sioc__pss *c, int status)
 static void deliver_message(struct lws *wsi, sioc__pss *c)
 {
     sioc__eio_packet p = {SIOC__EIO_MESSAGE, true, c->body.data, c->body.len};
+    if (c->sess->plain) { /* every frame is a message */
+        p.binary = c->message_binary;
+        sioc__session_receive(c->sess, &p);
+        return;
+    }
     if (!c->message_binary && sioc__eio_decode_text(c->body.data, c->body.len, &p) < 0) {
         sioc__log(SIOC_LOG_INFO, "session %s: malformed packet", c->sess->sid);
         if (c->role == ROLE_WS_PROBE) {

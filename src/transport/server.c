@@ -261,6 +261,8 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
         }
         rc = srv->sio ? add_engine(srv, srv->opts->path, &sioc__sio_engine_handlers, srv->sio)
                       : SIOC_ERR_NOMEM;
+        srv->sio_engine = rc == 0 ? sioc__engine_for_uri(srv, srv->opts->path, strlen(srv->opts->path))
+                                  : NULL;
     }
     rc = rc ? rc : start_loop(srv);
     rc = rc ? rc : create_context(srv);

@@ -5,7 +5,8 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
-const { startServer, bin } = require('./lib');
+const { io } = require('socket.io-client');
+const { startServer, once, until, bin } = require('./lib');
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 let browser;
@@ -60,5 +61,30 @@ test('two tabs chat through the seed\'s page, and a stopped server shows #connec
     await context.close();
   } finally {
     if (!stopped) await server.stop();
+  }
+});
+
+test('the seed\'s native WebSocket page reaches the same msg handler as socket.io clients', async () => {
+  const server = await startServer(bin('SIOC_BIN'), ['--port', '8000']);
+  const listener = io('http://localhost:8000', { forceNew: true });
+  try {
+    await once(listener, 'connect');
+    const got = [];
+    listener.on('serverMsg', (m) => got.push(m));
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const logs = [];
+    page.on('console', (m) => logs.push(m.text()));
+    await page.goto('http://localhost:8000/native.html');
+    // The page sends {"name":"msg","data":[12,5]} on open; the seed's handler relays the first arg.
+    await until(() => got.length === 1, 10000, 'the relay of the page\'s message');
+    assert.deepEqual(got, [12]);
+    assert.ok(logs.some((l) => l.includes('连接上了')), 'the page saw its socket open');
+    listener.emit('msg', 'to the page');
+    await until(() => logs.some((l) => l.includes('有数据传输')), 5000, 'the page got a frame');
+    await context.close();
+  } finally {
+    listener.close();
+    assert.equal(await server.stop(), 0);
   }
 });
