@@ -94,8 +94,35 @@ SIOC_EXPORT int sioc_options_set_transports(sioc_options *opts, unsigned mask);
 /* `cors.origin`: adds an allowed origin ("https://example.com", or "*" for any). With none (the
  * default) no CORS header is sent, as Node. */
 SIOC_EXPORT int sioc_options_add_cors_origin(sioc_options *opts, const char *origin);
+/* `cors.origin` as a pattern: allows the origins a POSIX extended regular expression matches,
+ * e.g. "^https?://([a-z]+\\.)?example\\.com$". Checked when the server is created. */
+SIOC_EXPORT int sioc_options_add_cors_origin_pattern(sioc_options *opts, const char *pattern);
+/* `cors.origin` as a function: `cb` decides for each request's Origin (NULL when the request has
+ * none). Asked after the origins and patterns, when none of them allowed it. */
+typedef bool (*sioc_origin_cb)(const char *origin, void *user_data);
+SIOC_EXPORT int sioc_options_set_cors_origin_callback(sioc_options *opts, sioc_origin_cb cb,
+                                                      void *user_data);
+/* `cors.methods` for preflight answers. Default "GET,HEAD,PUT,PATCH,POST,DELETE". */
+SIOC_EXPORT int sioc_options_set_cors_methods(sioc_options *opts, const char *methods);
+/* `cors.allowedHeaders` for preflight answers. Default NULL: reflect the request's
+ * Access-Control-Request-Headers, as the cors package does. */
+SIOC_EXPORT int sioc_options_set_cors_allowed_headers(sioc_options *opts, const char *headers);
 /* `cors.credentials`: send Access-Control-Allow-Credentials. Default false. */
 SIOC_EXPORT int sioc_options_set_cors_credentials(sioc_options *opts, bool credentials);
+/* `allowRequest`: decides each handshake (polling or WebSocket) from its handshake object (see
+ * sioc_conn_handshake(), borrowed). Returning false refuses it with Node's 403
+ * {"code":4,"message":"Forbidden"} (or *message when the callback sets it). */
+typedef bool (*sioc_allow_request_cb)(json_t *handshake, const char **message, void *user_data);
+SIOC_EXPORT int sioc_options_set_allow_request(sioc_options *opts, sioc_allow_request_cb cb,
+                                               void *user_data);
+/* `cookie`: sets a cookie holding the sid on the handshake answer, for load-balancer stickiness:
+ * `name` (NULL: no cookie, the default), `path` (NULL: "/"), HttpOnly, and `same_site` ("Lax",
+ * "Strict", "None" or NULL for none). */
+SIOC_EXPORT int sioc_options_set_cookie(sioc_options *opts, const char *name, const char *path,
+                                        bool http_only, const char *same_site);
+/* Trust X-Forwarded-For: the handshake's address is its first entry (behind a reverse proxy).
+ * Default false. */
+SIOC_EXPORT int sioc_options_set_trust_proxy(sioc_options *opts, bool trust);
 /* `serveClient`: serve the client bundle under the path. Default true. */
 SIOC_EXPORT int sioc_options_set_serve_client(sioc_options *opts, bool serve);
 /* Directory holding the socket.io-client bundle (its `dist/`). Default: the one found at build

@@ -1,6 +1,7 @@
 #include "core/options.h"
 
 #include <limits.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,7 +60,8 @@ int sioc_options_new(sioc_options **out)
     o->port = 3000;
     o->path = strdup("/socket.io/");
     o->client_dir = strdup(SIOC_DEFAULT_CLIENT_DIR);
-    if (!o->path || !o->client_dir) {
+    o->cors_methods = strdup("GET,HEAD,PUT,PATCH,POST,DELETE");
+    if (!o->path || !o->client_dir || !o->cors_methods) {
         sioc_options_free(o);
         return SIOC_ERR_NOMEM;
     }
@@ -76,14 +78,33 @@ int sioc_options_new(sioc_options **out)
     return 0;
 }
 
-static void free_origins(sioc_options *o)
+static void free_list(char ***list, size_t *n)
 {
-    for (size_t i = 0; i < o->cors_count; i++) {
-        free(o->cors_origins[i]);
+    for (size_t i = 0; i < *n; i++) {
+        free((*list)[i]);
     }
-    free(o->cors_origins);
-    o->cors_origins = NULL;
-    o->cors_count = 0;
+    free(*list);
+    *list = NULL;
+    *n = 0;
+}
+
+static int add_to_list(char ***list, size_t *n, const char *value)
+{
+    char **grown = realloc(*list, (*n + 1) * sizeof(*grown));
+    if (!grown) {
+        return SIOC_ERR_NOMEM;
+    }
+    *list = grown;
+    if (!(grown[*n] = strdup(value))) {
+        return SIOC_ERR_NOMEM;
+    }
+    (*n)++;
+    return 0;
+}
+
+bool sioc__cors_configured(const sioc_options *o)
+{
+    return o->cors_count || o->cors_pattern_count || o->cors_cb;
 }
 
 void sioc_options_free(sioc_options *o)
@@ -95,7 +116,13 @@ void sioc_options_free(sioc_options *o)
     free(o->path);
     free(o->client_dir);
     free(o->public_dir);
-    free_origins(o);
+    free(o->cors_methods);
+    free(o->cors_headers);
+    free(o->cookie_name);
+    free(o->cookie_path);
+    free(o->cookie_same_site);
+    free_list(&o->cors_origins, &o->cors_count);
+    free_list(&o->cors_patterns, &o->cors_pattern_count);
     free(o);
 }
 
@@ -194,15 +221,70 @@ int sioc_options_add_cors_origin(sioc_options *o, const char *origin)
     if (!o || !origin || !*origin) {
         return SIOC_ERR_INVALID;
     }
-    char **list = realloc(o->cors_origins, (o->cors_count + 1) * sizeof(*list));
-    if (!list) {
-        return SIOC_ERR_NOMEM;
+    return add_to_list(&o->cors_origins, &o->cors_count, origin);
+}
+
+int sioc_options_add_cors_origin_pattern(sioc_options *o, const char *pattern)
+{
+    regex_t re;
+    if (!o || !pattern || regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0) {
+        return SIOC_ERR_INVALID;
     }
-    o->cors_origins = list;
-    if (!(list[o->cors_count] = strdup(origin))) {
-        return SIOC_ERR_NOMEM;
+    regfree(&re);
+    return add_to_list(&o->cors_patterns, &o->cors_pattern_count, pattern);
+}
+
+int sioc_options_set_cors_origin_callback(sioc_options *o, sioc_origin_cb cb, void *user_data)
+{
+    if (!o) {
+        return SIOC_ERR_INVALID;
     }
-    o->cors_count++;
+    o->cors_cb = cb;
+    o->cors_data = user_data;
+    return 0;
+}
+
+int sioc_options_set_cors_methods(sioc_options *o, const char *methods)
+{
+    return o ? set_string(&o->cors_methods, methods, false) : SIOC_ERR_INVALID;
+}
+
+int sioc_options_set_cors_allowed_headers(sioc_options *o, const char *headers)
+{
+    return o ? set_string(&o->cors_headers, headers, true) : SIOC_ERR_INVALID;
+}
+
+int sioc_options_set_allow_request(sioc_options *o, sioc_allow_request_cb cb, void *user_data)
+{
+    if (!o) {
+        return SIOC_ERR_INVALID;
+    }
+    o->allow_request = cb;
+    o->allow_request_data = user_data;
+    return 0;
+}
+
+int sioc_options_set_cookie(sioc_options *o, const char *name, const char *path, bool http_only,
+                            const char *same_site)
+{
+    if (!o || (name && (!*name || strpbrk(name, "=; \t\r\n"))) || (path && strpbrk(path, ";\r\n")) ||
+        (same_site && strcmp(same_site, "Lax") && strcmp(same_site, "Strict") &&
+         strcmp(same_site, "None"))) {
+        return SIOC_ERR_INVALID;
+    }
+    int rc = set_string(&o->cookie_name, name, true);
+    rc = rc ? rc : set_string(&o->cookie_path, path ? path : "/", false);
+    rc = rc ? rc : set_string(&o->cookie_same_site, same_site, true);
+    o->cookie_http_only = http_only;
+    return rc;
+}
+
+int sioc_options_set_trust_proxy(sioc_options *o, bool trust)
+{
+    if (!o) {
+        return SIOC_ERR_INVALID;
+    }
+    o->trust_proxy = trust;
     return 0;
 }
 
@@ -279,20 +361,30 @@ int sioc__options_copy(const sioc_options *src, sioc_options **out)
         *out = rc < 0 ? NULL : o;
         return rc;
     }
-    char *path = o->path, *client_dir = o->client_dir;
+    char *path = o->path, *client_dir = o->client_dir, *methods = o->cors_methods;
     *o = *src;
+    /* Every owned string and list is copied below; start from none. */
     o->path = path;
     o->client_dir = client_dir;
-    o->host = NULL;
-    o->public_dir = NULL;
-    o->cors_origins = NULL;
-    o->cors_count = 0;
+    o->cors_methods = methods;
+    o->host = o->public_dir = o->cors_headers = NULL;
+    o->cookie_name = o->cookie_path = o->cookie_same_site = NULL;
+    o->cors_origins = o->cors_patterns = NULL;
+    o->cors_count = o->cors_pattern_count = 0;
     rc = set_string(&o->path, src->path, false);
     rc = rc ? rc : set_string(&o->client_dir, src->client_dir, false);
+    rc = rc ? rc : set_string(&o->cors_methods, src->cors_methods, false);
     rc = rc ? rc : set_string(&o->host, src->host, true);
     rc = rc ? rc : set_string(&o->public_dir, src->public_dir, true);
+    rc = rc ? rc : set_string(&o->cors_headers, src->cors_headers, true);
+    rc = rc ? rc : set_string(&o->cookie_name, src->cookie_name, true);
+    rc = rc ? rc : set_string(&o->cookie_path, src->cookie_path, true);
+    rc = rc ? rc : set_string(&o->cookie_same_site, src->cookie_same_site, true);
     for (size_t i = 0; rc == 0 && i < src->cors_count; i++) {
-        rc = sioc_options_add_cors_origin(o, src->cors_origins[i]);
+        rc = add_to_list(&o->cors_origins, &o->cors_count, src->cors_origins[i]);
+    }
+    for (size_t i = 0; rc == 0 && i < src->cors_pattern_count; i++) {
+        rc = add_to_list(&o->cors_patterns, &o->cors_pattern_count, src->cors_patterns[i]);
     }
     if (rc < 0) {
         sioc_options_free(o);

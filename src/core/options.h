@@ -16,7 +16,20 @@ struct sioc_options {
     unsigned transports;
     char **cors_origins;
     size_t cors_count;
+    char **cors_patterns;
+    size_t cors_pattern_count;
+    sioc_origin_cb cors_cb;
+    void *cors_data;
+    char *cors_methods;
+    char *cors_headers;
     bool cors_credentials;
+    sioc_allow_request_cb allow_request;
+    void *allow_request_data;
+    char *cookie_name;
+    char *cookie_path;
+    bool cookie_http_only;
+    char *cookie_same_site;
+    bool trust_proxy;
     bool serve_client;
     bool cleanup_empty_children;
     unsigned recovery_ms; /* maxDisconnectionDuration; 0: no connection state recovery */
@@ -26,6 +39,9 @@ struct sioc_options {
     sioc_event_loop loop;
     sioc_log_level log_level;
 };
+
+/* Whether any CORS rule is set. */
+bool sioc__cors_configured(const sioc_options *o);
 
 /* A deep copy of `src` (defaults when NULL) into *out. Returns 0 or SIOC_ERR_NOMEM. */
 int sioc__options_copy(const sioc_options *src, sioc_options **out);

@@ -3,6 +3,7 @@
 #include "transport/internal.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -123,15 +124,31 @@ static int verify_http(sioc__engine *eng, const eio_query *q, int method, sioc_c
     return 0;
 }
 
-static int reply_payload(struct lws *wsi, sioc_conn *s)
+/* Node's `cookie` option: the sid in a cookie on the handshake, for load-balancer stickiness. */
+static void add_cookie(sioc_server *srv, sioc__reply *r, const char *sid)
+{
+    const sioc_options *o = srv->opts;
+    char cookie[512];
+    snprintf(cookie, sizeof(cookie), "%s=%s; Path=%s%s%s%s", o->cookie_name, sid,
+             o->cookie_path ? o->cookie_path : "/", o->cookie_http_only ? "; HttpOnly" : "",
+             o->cookie_same_site ? "; SameSite=" : "", o->cookie_same_site ? o->cookie_same_site : "");
+    sioc__reply_header(r, "set-cookie:", cookie);
+}
+
+static int reply_payload(struct lws *wsi, sioc_conn *s, bool handshake)
 {
     sioc__buf out = {0};
     sioc_server *srv = lws_context_user(lws_get_context(wsi));
+    char sid[sizeof(s->sid)];
+    memcpy(sid, s->sid, sizeof(sid)); /* the take may release the session */
     int rc = sioc__session_poll_take(s, wsi, &out);
     sioc__reply r;
     if (rc == 0 && sioc__reply_begin(&r, wsi, HTTP_STATUS_OK, "text/plain; charset=UTF-8",
                                      out.len) == 0) {
         sioc__cors_headers(srv, &r);
+        if (handshake && srv->opts->cookie_name) {
+            add_cookie(srv, &r, sid);
+        }
         rc = sioc__reply_finish(&r, out.data, out.len);
     } else {
         rc = -1;
@@ -149,7 +166,7 @@ static int handle_poll(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_con
         return sioc__reply_simple(wsi, HTTP_STATUS_BAD_REQUEST, NULL, NULL);
     }
     if (sioc__session_poll_attach(s, wsi)) {
-        return reply_payload(wsi, s);
+        return reply_payload(wsi, s, c->handshake);
     }
     c->role = ROLE_POLL_HELD;
     c->sess = s;
@@ -158,6 +175,26 @@ static int handle_poll(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_con
     unsigned secs = (srv->opts->ping_interval_ms + srv->opts->ping_timeout_ms) / 1000 + 10;
     lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, (int)secs);
     return 0;
+}
+
+/* Node's allowRequest, asked at every handshake. */
+static bool allowed(sioc_server *srv, json_t *handshake, const char **refusal)
+{
+    sioc_allow_request_cb cb = srv->opts->allow_request;
+    return !cb || (handshake && cb(handshake, refusal, srv->opts->allow_request_data));
+}
+
+/* 403 {"code":4,"message":"Forbidden" or the application's reason}, as Node's abortRequest. */
+static int reply_forbidden(struct lws *wsi, const char *refusal)
+{
+    json_t *body = json_pack("{s:i,s:s}", "code", (int)SIOC__EIO_ERR_FORBIDDEN, "message",
+                             refusal ? refusal : sioc__eio_error_message(SIOC__EIO_ERR_FORBIDDEN));
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    sioc__log(SIOC_LOG_INFO, "engine.io: handshake refused by allowRequest");
+    int rc = sioc__reply_simple(wsi, HTTP_STATUS_FORBIDDEN, "application/json", text ? text : "");
+    free(text);
+    return rc;
 }
 
 static int reject_post(struct lws *wsi, unsigned status)
@@ -209,7 +246,7 @@ static int start_post(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_conn
 
 int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__pss *c, int method)
 {
-    if (method == LWSHUMETH_OPTIONS && srv->opts->cors_count) {
+    if (method == LWSHUMETH_OPTIONS && sioc__cors_configured(srv->opts)) {
         return sioc__cors_preflight(srv, wsi);
     }
     eio_query q;
@@ -220,11 +257,18 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
         return reply_error(wsi, (sioc__eio_error)(-err - 1));
     }
     if (!s) {
-        s = sioc__engine_open(eng, SIOC__POLLING, NULL, sioc__handshake(wsi));
+        json_t *hs = sioc__handshake(wsi);
+        const char *refusal = NULL;
+        if (!allowed(srv, hs, &refusal)) {
+            json_decref(hs);
+            return reply_forbidden(wsi, refusal);
+        }
+        s = sioc__engine_open(eng, SIOC__POLLING, NULL, hs);
         if (!s) {
             return sioc__reply_simple(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
         }
         sioc__log(SIOC_LOG_DEBUG, "engine %s: handshake %s (polling)", eng->path, s->sid);
+        c->handshake = true;
     }
     if (method == LWSHUMETH_GET) {
         return handle_poll(srv, wsi, c, s);
@@ -296,7 +340,7 @@ int sioc__eio_http_writeable(struct lws *wsi, sioc__pss *c)
         sioc__session_poll_lost(s, wsi);
         return -1;
     }
-    return reply_payload(wsi, s);
+    return reply_payload(wsi, s, false);
 }
 
 void sioc__eio_http_closed(struct lws *wsi, sioc__pss *c)
@@ -372,7 +416,19 @@ int sioc__eio_confirm_upgrade(sioc_server *srv, struct lws *wsi)
     eio_query q;
     read_query(wsi, &q);
     int err = verify_upgrade(eng, &q);
-    return err < 0 ? reject_upgrade(wsi, (sioc__eio_error)(-err - 1)) : 0;
+    if (err < 0) {
+        return reject_upgrade(wsi, (sioc__eio_error)(-err - 1));
+    }
+    if (!q.has_sid && srv->opts->allow_request) {
+        json_t *hs = sioc__handshake(wsi);
+        const char *refusal = NULL;
+        bool ok = allowed(srv, hs, &refusal);
+        json_decref(hs);
+        if (!ok) { /* Node answers a refused upgrade with 400 and the reason */
+            return reject_upgrade(wsi, SIOC__EIO_ERR_FORBIDDEN);
+        }
+    }
+    return 0;
 }
 
 int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)

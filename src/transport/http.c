@@ -115,62 +115,144 @@ int sioc__query_arg(struct lws *wsi, const char *name, char *out, size_t cap)
     }
 }
 
-/* The allowed origin to echo for this request's Origin, or NULL when none applies. */
+int sioc__cors_init(sioc_server *srv)
+{
+    const sioc_options *o = srv->opts;
+    if (!o->cors_pattern_count) {
+        return 0;
+    }
+    srv->cors_patterns = calloc(o->cors_pattern_count, sizeof(*srv->cors_patterns));
+    if (!srv->cors_patterns) {
+        return SIOC_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < o->cors_pattern_count; i++) {
+        if (regcomp(&srv->cors_patterns[i], o->cors_patterns[i], REG_EXTENDED | REG_NOSUB) != 0) {
+            return SIOC_ERR_INVALID; /* checked when it was added: cannot happen */
+        }
+        srv->ncors_patterns++;
+    }
+    return 0;
+}
+
+void sioc__cors_free(sioc_server *srv)
+{
+    for (size_t i = 0; i < srv->ncors_patterns; i++) {
+        regfree(&srv->cors_patterns[i]);
+    }
+    free(srv->cors_patterns);
+    for (size_t i = 0; i < srv->nrefused; i++) {
+        free(srv->refused_origins[i]);
+    }
+}
+
+/* The allowed origin to echo for this request's Origin, or NULL when none applies. In the cors
+ * package's order: the list ("*" allows any), then patterns, then the callback. */
 static const char *cors_match(sioc_server *srv, const char *origin)
 {
     const sioc_options *o = srv->opts;
     for (size_t i = 0; i < o->cors_count; i++) {
         if (strcmp(o->cors_origins[i], "*") == 0) {
-            /* With credentials a browser refuses "*": reflect the origin, as the cors package's
-             * `origin: true` does. */
+            /* With credentials a browser refuses "*": reflect the origin, as `origin: true`. */
             return o->cors_credentials && origin ? origin : "*";
         }
         if (origin && strcmp(o->cors_origins[i], origin) == 0) {
             return origin;
         }
     }
+    for (size_t i = 0; origin && i < srv->ncors_patterns; i++) {
+        if (regexec(&srv->cors_patterns[i], origin, 0, NULL, 0) == 0) {
+            return origin;
+        }
+    }
+    if (o->cors_cb && o->cors_cb(origin, o->cors_data)) {
+        return origin ? origin : "*";
+    }
     return NULL;
 }
 
-static void add_cors(sioc_server *srv, sioc__reply *r, char *origin, size_t cap)
+/* A refused origin is worth one line in the log, not one per request. */
+static void log_refused(sioc_server *srv, const char *origin)
 {
-    if (!srv->opts->cors_count) {
+    for (size_t i = 0; i < srv->nrefused; i++) {
+        if (strcmp(srv->refused_origins[i], origin) == 0) {
+            return;
+        }
+    }
+    if (srv->nrefused < sizeof(srv->refused_origins) / sizeof(srv->refused_origins[0])) {
+        srv->refused_origins[srv->nrefused++] = strdup(origin);
+    }
+    sioc__log(SIOC_LOG_WARN, "CORS: origin %s is not allowed", origin);
+}
+
+/* Calls `add(name, value)` for each CORS header this request gets. */
+static void cors_each(sioc_server *srv, struct lws *wsi, void (*add)(void *, const char *, const char *),
+                      void *arg)
+{
+    char origin[512];
+    if (!sioc__cors_configured(srv->opts)) {
         return;
     }
-    bool has_origin = sioc__header(r->wsi, WSI_TOKEN_ORIGIN, origin, cap) >= 0;
+    bool has_origin = sioc__header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof(origin)) >= 0;
     const char *allow = cors_match(srv, has_origin ? origin : NULL);
     if (!allow) {
         if (has_origin) {
-            sioc__log(SIOC_LOG_INFO, "CORS: origin %s is not allowed", origin);
+            log_refused(srv, origin);
         }
         return;
     }
-    sioc__reply_header(r, "access-control-allow-origin:", allow);
+    add(arg, "access-control-allow-origin:", allow);
     if (strcmp(allow, "*") != 0) {
-        sioc__reply_header(r, "vary:", "Origin");
+        add(arg, "vary:", "Origin");
     }
     if (srv->opts->cors_credentials) {
-        sioc__reply_header(r, "access-control-allow-credentials:", "true");
+        add(arg, "access-control-allow-credentials:", "true");
     }
+}
+
+static void add_to_reply(void *arg, const char *name, const char *value)
+{
+    sioc__reply_header(arg, name, value);
 }
 
 void sioc__cors_headers(sioc_server *srv, sioc__reply *r)
 {
-    char origin[512];
-    add_cors(srv, r, origin, sizeof(origin));
+    cors_each(srv, r->wsi, add_to_reply, r);
+}
+
+typedef struct lines {
+    char *out;
+    size_t cap, len;
+} lines;
+
+static void add_line(void *arg, const char *name, const char *value)
+{
+    lines *l = arg;
+    int n = snprintf(l->out + l->len, l->cap - l->len, "%.*s: %s\r\n", (int)strlen(name) - 1, name,
+                     value);
+    if (n > 0 && (size_t)n < l->cap - l->len) {
+        l->len += (size_t)n;
+    }
+}
+
+void sioc__cors_lines(sioc_server *srv, struct lws *wsi, char *out, size_t cap)
+{
+    lines l = {out, cap, strlen(out)};
+    cors_each(srv, wsi, add_line, &l);
 }
 
 int sioc__cors_preflight(sioc_server *srv, struct lws *wsi)
 {
     sioc__reply r;
-    char origin[512], req_headers[1024];
+    char req_headers[1024];
     if (sioc__reply_begin(&r, wsi, HTTP_STATUS_NO_CONTENT, NULL, 0) < 0) {
         return -1;
     }
-    add_cors(srv, &r, origin, sizeof(origin));
-    sioc__reply_header(&r, "access-control-allow-methods:", "GET,HEAD,PUT,PATCH,POST,DELETE");
-    if (sioc__header(wsi, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS, req_headers, sizeof(req_headers)) >
-        0) {
+    sioc__cors_headers(srv, &r);
+    sioc__reply_header(&r, "access-control-allow-methods:", srv->opts->cors_methods);
+    if (srv->opts->cors_headers) {
+        sioc__reply_header(&r, "access-control-allow-headers:", srv->opts->cors_headers);
+    } else if (sioc__header(wsi, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS, req_headers,
+                            sizeof(req_headers)) > 0) {
         sioc__reply_header(&r, "access-control-allow-headers:", req_headers);
     }
     sioc__reply_header(&r, "content-length:", "0");
@@ -241,12 +323,13 @@ int sioc__serve_client(sioc_server *srv, struct lws *wsi, const char *uri, int *
                    : (sioc__cors_headers(srv, &r), sioc__reply_finish(&r, NULL, 0));
         return 0;
     }
-    char file[PATH_MAX], extra[256];
+    char file[PATH_MAX], extra[1024];
     snprintf(file, sizeof(file), "%s/%s", srv->opts->client_dir, name);
     bool map = strstr(name, ".map") != NULL;
     /* lws wants ready-made header lines here. */
     snprintf(extra, sizeof(extra), "ETag: %s\r\nCache-Control: public, max-age=0\r\n",
              srv->client_etag);
+    sioc__cors_lines(srv, wsi, extra, sizeof(extra));
     *ret = serve_file(wsi, file,
                       map ? "application/json; charset=utf-8"
                           : "application/javascript; charset=utf-8",
@@ -405,6 +488,14 @@ json_t *sioc__handshake(struct lws *wsi)
     gmtime_r(&now.tv_sec, &tm);
     strftime(date, sizeof(date), "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &tm);
     json_t *headers = handshake_headers(wsi);
+    sioc_server *srv = lws_context_user(lws_get_context(wsi));
+    const char *forwarded = json_string_value(json_object_get(headers, "x-forwarded-for"));
+    if (srv->opts->trust_proxy && forwarded) {
+        /* The client is the first entry; each proxy appends the one it heard from. */
+        forwarded += strspn(forwarded, " ");
+        size_t n = strcspn(forwarded, ", ");
+        snprintf(address, sizeof(address), "%.*s", (int)n, forwarded);
+    }
     json_object_set_new(hs, "xdomain", json_boolean(json_object_get(headers, "origin") != NULL));
     json_object_set_new(hs, "headers", headers);
     json_object_set_new(hs, "time", json_string(date));

@@ -4,6 +4,7 @@
 #define SIOC_TRANSPORT_INTERNAL_H
 
 #include <libwebsockets.h>
+#include <regex.h>
 #include <signal.h>
 #include <uv.h>
 
@@ -29,6 +30,10 @@ struct sioc_server {
     volatile sig_atomic_t stopping;
     int port;
     bool half_started; /* lws made the context but not its listening vhost */
+    regex_t *cors_patterns; /* compiled from the options */
+    size_t ncors_patterns;
+    char *refused_origins[64]; /* logged once each */
+    size_t nrefused;
     char client_etag[64];
 };
 
@@ -47,6 +52,7 @@ typedef struct sioc__pss {
     sioc_conn *sess; /* holds a session reference while set */
     sioc__buf body;  /* POST body, or a WebSocket message being reassembled */
     size_t expected; /* POST Content-Length */
+    bool handshake; /* this request opened the session */
     bool in_message;
     bool message_binary;
     bool discarding;
@@ -72,6 +78,11 @@ int sioc__reply_simple(struct lws *wsi, unsigned status, const char *content_typ
                        const char *body);
 /* Adds the CORS headers the options call for, given the request's Origin. */
 void sioc__cors_headers(sioc_server *srv, sioc__reply *r);
+/* The same as ready-made header lines ("Name: value\r\n"...), for lws_serve_http_file. */
+void sioc__cors_lines(sioc_server *srv, struct lws *wsi, char *out, size_t cap);
+/* Compiles the options' origin patterns. Returns 0 or SIOC_ERR_NOMEM. */
+int sioc__cors_init(sioc_server *srv);
+void sioc__cors_free(sioc_server *srv);
 /* Answers a CORS preflight (OPTIONS). */
 int sioc__cors_preflight(sioc_server *srv, struct lws *wsi);
 /* Serves the client bundle if `uri` names one; returns 1 when it did not match. */

@@ -264,6 +264,7 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
         srv->sio_engine = rc == 0 ? sioc__engine_for_uri(srv, srv->opts->path, strlen(srv->opts->path))
                                   : NULL;
     }
+    rc = rc ? rc : sioc__cors_init(srv);
     rc = rc ? rc : start_loop(srv);
     rc = rc ? rc : create_context(srv);
     if (rc < 0) {
@@ -360,6 +361,7 @@ void sioc_server_free(sioc_server *srv)
         srv->engines = next;
     }
     sioc__sio_free(srv->sio);
+    sioc__cors_free(srv);
     sioc_options_free(srv->opts);
     free(srv);
 }
