@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
 const { io } = require('socket.io-client');
-const { startServer, once, until, bin } = require('./lib');
+const { startServer, once, until, sleep, bin, ROOT } = require('./lib');
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 let browser;
@@ -87,4 +87,50 @@ test('the seed\'s native WebSocket page reaches the same msg handler as socket.i
     listener.close();
     assert.equal(await server.stop(), 0);
   }
+});
+
+// The seed's page from elsewhere: its XHR polling to localhost:8000 is cross-origin, so it connects
+// only when the chat server allows that origin, as with Node's `cors` option.
+async function pageConnects(pageUrl, corsArgs) {
+  const chat = await startServer(bin('SIOC_BIN'), ['--port', '8000', ...corsArgs]);
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(pageUrl);
+    try {
+      await page.waitForFunction(() => typeof sock !== 'undefined' && sock.connected, null, { timeout: 4000 });
+    } catch {
+      return false;
+    }
+    // Connected: the chat works too.
+    const listener = io('http://localhost:8000', { forceNew: true });
+    await once(listener, 'connect');
+    const got = new Promise((resolve) => listener.once('serverMsg', resolve));
+    await page.fill('#sendText', 'from afar');
+    await page.click('#sendBtn');
+    assert.equal(await got, 'from afar');
+    listener.close();
+    return true;
+  } finally {
+    await context.close();
+    assert.equal(await chat.stop(), 0);
+  }
+}
+
+test('the page served from another origin connects only with --cors-origin for it', async () => {
+  const host = await startServer(bin('SIOC_BIN'), ['--public', 'public']);
+  try {
+    const pageUrl = `http://localhost:${host.port}/`;
+    assert.equal(await pageConnects(pageUrl, []), false);
+    assert.equal(await pageConnects(pageUrl, ['--cors-origin', `http://localhost:${host.port}`]), true);
+    assert.equal(await pageConnects(pageUrl, ['--cors-origin', 'http://elsewhere.example']), false);
+  } finally {
+    assert.equal(await host.stop(), 0);
+  }
+});
+
+test('the page opened from file:// connects with --cors-origin "*" only', async () => {
+  const pageUrl = `file://${ROOT}/public/index.html`;
+  assert.equal(await pageConnects(pageUrl, []), false);
+  assert.equal(await pageConnects(pageUrl, ['--cors-origin', '*']), true);
 });
