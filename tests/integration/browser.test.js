@@ -79,7 +79,7 @@ test('the seed\'s native WebSocket page reaches the same msg handler as socket.i
     // The page sends {"name":"msg","data":[12,5]} on open; the seed's handler relays the first arg.
     await until(() => got.length === 1, 10000, 'the relay of the page\'s message');
     assert.deepEqual(got, [12]);
-    assert.ok(logs.some((l) => l.includes('连接上了')), 'the page saw its socket open');
+    await until(() => logs.some((l) => l.includes('连接上了')), 5000, 'the page saw its socket open');
     listener.emit('msg', 'to the page');
     await until(() => logs.some((l) => l.includes('有数据传输')), 5000, 'the page got a frame');
     await context.close();
