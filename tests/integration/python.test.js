@@ -16,28 +16,38 @@ after(async () => assert.equal(await tour.stop(), 0, 'clean exit (no sanitizer r
 
 test('a python3-socketio client and a socket.io-client chat, and python gets its ack', async () => {
   const node = io(tour.url, { forceNew: true });
-  await once(node, 'connect');
-  const nodeGot = [];
-  node.on('serverMsg', (m) => nodeGot.push(m));
-
   const py = spawn(PYTHON, [path.join(__dirname, 'python_client.py'), tour.url], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const events = [];
-  let buf = '';
-  py.stdout.on('data', (d) => {
-    buf += d;
-    const parts = buf.split('\n');
-    buf = parts.pop();
-    for (const line of parts) events.push(JSON.parse(line));
-  });
-  const exited = once(py, 'exit', 30000);
-  await until(() => events.some((e) => e.event === 'connected'), 15000, 'python connected');
-  node.emit('msg', 'from node 你好');
-  const [code] = await exited;
+  try {
+    await once(node, 'connect');
+    const nodeGot = [];
+    node.on('serverMsg', (m) => nodeGot.push(m));
+    const events = [];
+    let buf = '';
+    py.stdout.setEncoding('utf8');
+    py.stdout.on('data', (d) => {
+      buf += d;
+      const parts = buf.split('\n');
+      buf = parts.pop();
+      for (const line of parts) {
+        try {
+          events.push(JSON.parse(line));
+        } catch {
+          events.push({ event: 'unreadable', line });
+        }
+      }
+    });
+    const exited = once(py, 'exit', 30000);
+    await until(() => events.some((e) => e.event === 'connected'), 15000, 'python connected');
+    node.emit('msg', 'from node 你好');
+    const [code] = await exited;
 
-  assert.equal(code, 0, JSON.stringify(events));
-  assert.deepEqual(nodeGot, ['from python 中文 🐍']);
-  assert.deepEqual(events.find((e) => e.event === 'serverMsg').data, 'from node 你好');
-  assert.deepEqual(events.find((e) => e.event === 'ack').data, ['x', 1, { k: [true, null] }]);
-  assert.match(events.find((e) => e.event === 'transport').data, /^(websocket|polling)$/);
-  node.close();
+    assert.equal(code, 0, JSON.stringify(events));
+    assert.deepEqual(nodeGot, ['from python 中文 🐍']);
+    assert.deepEqual(events.find((e) => e.event === 'serverMsg').data, 'from node 你好');
+    assert.deepEqual(events.find((e) => e.event === 'ack').data, ['x', 1, { k: [true, null] }]);
+    assert.match(events.find((e) => e.event === 'transport').data, /^(websocket|polling)$/);
+  } finally {
+    node.close();
+    if (py.exitCode === null) py.kill();
+  }
 });

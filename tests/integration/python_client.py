@@ -7,8 +7,13 @@ import threading
 import socketio
 
 
+PRINTING = threading.Lock()
+
+
 def report(**fields):
-    print(json.dumps(fields, ensure_ascii=False), flush=True)
+    # Event handlers run on the client's own threads: one line at a time.
+    with PRINTING:
+        print(json.dumps(fields, ensure_ascii=False), flush=True)
 
 
 def main():
