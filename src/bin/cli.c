@@ -181,7 +181,7 @@ static void on_signal(int sig)
     sioc_server_stop(running);
 }
 
-int sioc_cli_run(sioc_server *server)
+static void handle_signals(sioc_server *server)
 {
     running = server;
     struct sigaction sa;
@@ -190,6 +190,11 @@ int sioc_cli_run(sioc_server *server)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+int sioc_cli_run(sioc_server *server)
+{
+    handle_signals(server);
     int rc = sioc_server_run(server);
     running = NULL;
     return rc;
@@ -215,6 +220,8 @@ int sioc_cli_serve(int argc, char **argv, const char *prog, const char *summary,
         sioc_server_free(server);
         return 1;
     }
+    /* Signals are handled before anyone is told the server listens. */
+    handle_signals(server);
     fprintf(stderr, "%s: listening on http://localhost:%d\n", prog, sioc_server_port(server));
     rc = sioc_cli_run(server);
     sioc_server_free(server);

@@ -57,7 +57,7 @@ static void collect(void *value, void *arg)
     *(*cursor)++ = value;
 }
 
-void sioc__engine_close_all(sioc__engine *eng, const char *reason)
+void sioc__engine_close_all(sioc__engine *eng, const char *reason, bool flush)
 {
     size_t n = eng->sessions.count;
     sioc_conn **all = n ? malloc(n * sizeof(*all)) : NULL;
@@ -67,7 +67,7 @@ void sioc__engine_close_all(sioc__engine *eng, const char *reason)
     sioc_conn **cursor = all;
     sioc__map_each(&eng->sessions, collect, &cursor);
     for (size_t i = 0; i < n; i++) {
-        sioc__session_close(all[i], reason, false);
+        sioc__session_close(all[i], reason, flush);
     }
     free(all);
 }
@@ -77,7 +77,7 @@ void sioc__engine_free(sioc__engine *eng)
     if (!eng) {
         return;
     }
-    sioc__engine_close_all(eng, "server shutting down");
+    sioc__engine_close_all(eng, "server shutting down", false);
     sioc__timer_stop(eng->wheel, &eng->sweep_timer);
     sioc__map_free(&eng->sessions);
     free(eng->path);

@@ -78,8 +78,8 @@ struct sioc__engine {
 sioc__engine *sioc__engine_new(const char *path, const sioc__engine_cfg *cfg,
                                const sioc_engine_handlers *handlers, void *user_data,
                                sioc__wheel *wheel, const sioc__eio_io *io);
-/* Ends every session with `reason`. */
-void sioc__engine_close_all(sioc__engine *eng, const char *reason);
+/* Ends every session with `reason`; with `flush`, after what each has queued has gone out. */
+void sioc__engine_close_all(sioc__engine *eng, const char *reason, bool flush);
 /* Ends what sessions remain, then frees the endpoint. Accepts NULL. */
 void sioc__engine_free(sioc__engine *eng);
 

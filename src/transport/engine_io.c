@@ -256,6 +256,9 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
     if (err < 0) {
         return reply_error(wsi, (sioc__eio_error)(-err - 1));
     }
+    if (!s && srv->draining) {
+        return sioc__reply_simple(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
+    }
     if (!s) {
         json_t *hs = sioc__handshake(wsi);
         const char *refusal = NULL;

@@ -30,6 +30,7 @@ struct sioc_server {
     volatile sig_atomic_t stopping;
     int port;
     bool half_started; /* lws made the context but not its listening vhost */
+    bool draining;     /* shutting down: no new requests, queued packets still go out */
     regex_t *cors_patterns; /* compiled from the options */
     size_t ncors_patterns;
     char *refused_origins[64]; /* logged once each */

@@ -36,6 +36,9 @@ static int on_http(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     if (eng) {
         return sioc__eio_http(srv, eng, wsi, c, method);
     }
+    if (srv->draining) { /* shutting down: only sessions finishing their exchange are served */
+        return sioc__reply_simple(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
+    }
     return sioc__serve_static(srv, wsi, path, method);
 }
 
@@ -68,7 +71,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         break;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-        return sioc__eio_confirm_upgrade(srv, wsi);
+        return srv->draining ? -1 : sioc__eio_confirm_upgrade(srv, wsi);
     case LWS_CALLBACK_ESTABLISHED:
         return sioc__eio_ws_open(srv, wsi, c);
     case LWS_CALLBACK_RECEIVE:
@@ -332,14 +335,51 @@ void sioc_server_stop(sioc_server *srv)
     }
 }
 
+static size_t sessions_left(sioc_server *srv)
+{
+    size_t n = 0;
+    for (sioc__engine *e = srv->engines; e; e = e->next) {
+        n += e->sessions.count;
+    }
+    return n;
+}
+
+/* A graceful end: every session closes after what it has queued (WebSockets with a close frame,
+ * held GETs with a close packet), the loop running on until they have, within `max_ms`. */
+static void drain(sioc_server *srv, unsigned max_ms)
+{
+    srv->draining = true;
+    for (sioc__engine *e = srv->engines; e; e = e->next) {
+        sioc__engine_close_all(e, "server shutting down", true);
+    }
+    uint64_t end = sioc__now_ms() + max_ms, quiet = 0;
+    while (sioc__now_ms() < end) {
+        /* Once no session is left, a moment more for the last writes and close frames. */
+        if (!quiet && sessions_left(srv) == 0) {
+            quiet = sioc__now_ms() + 100;
+        }
+        if (quiet && sioc__now_ms() >= quiet) {
+            break;
+        }
+        if (srv->uv) {
+            uv_run(srv->uv, UV_RUN_ONCE); /* the 10 ms tick bounds each wait */
+        } else if (lws_service(srv->ctx, 0) < 0) {
+            break;
+        }
+    }
+}
+
 void sioc_server_free(sioc_server *srv)
 {
     if (!srv) {
         return;
     }
-    /* Sessions end first, with their reason, while their connections still exist. */
+    if (srv->ctx && !srv->half_started) {
+        drain(srv, 2000);
+    }
+    /* What is left ends now, with its reason, while its connections still exist. */
     for (sioc__engine *e = srv->engines; e; e = e->next) {
-        sioc__engine_close_all(e, "server shutting down");
+        sioc__engine_close_all(e, "server shutting down", false);
     }
     if (srv->ctx) {
         lws_sul_cancel(&srv->tick);

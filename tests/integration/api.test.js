@@ -156,14 +156,29 @@ test('the other reasons: parse error, forced close, transport error', async () =
   assert.equal(lineFor(pid, 'disconnect '), `disconnect ${pid} transport error`);
 });
 
-test('sioc_server_stop from a handler ends the run and frees everything', async () => {
-  const s = await connect('/');
+test('sioc_server_stop from a handler ends the run gracefully and frees everything', async () => {
+  const WebSocket = require('ws');
+  const s = await connect('/', { transports: ['websocket'] });
+  const p = await connect('/', { transports: ['polling'] });
+  const raw = new WebSocket(`ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`);
+  const frames = [];
+  raw.on('message', (m) => frames.push(String(m)));
+  await until(() => frames.length === 1, 3000, 'open packet');
+  raw.send('40');
+  await until(() => frames.length === 2, 3000, 'connect packet');
+  const rawClosed = once(raw, 'close', 5000);
+  const byes = Promise.all([once(s, 'bye'), once(p, 'bye')]);
   const id = s.id;
   s.emit('stop');
+  await byes; // what was queued before the stop still went out, on both transports
+  const [code] = await rawClosed;
+  assert.equal(code, 1000, 'a clean WebSocket close');
+  assert.ok(frames.includes('42["bye"]'));
   await once(server.proc, 'exit', 5000);
   assert.equal(server.proc.exitCode, 0);
   await sleep(50);
   assert.ok(lines.includes('exited 0'));
   assert.ok(lines.some((l) => l === `disconnect ${id} server shutting down`), lines.join('\n'));
   s.close();
+  p.close();
 });

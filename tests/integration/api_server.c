@@ -112,6 +112,8 @@ static void on_conn_close(sioc_socket *socket, json_t *args, sioc_ack *ack, void
 
 static void on_stop(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
 {
+    /* Queued now, delivered by the graceful shutdown that follows. */
+    sioc_namespace_emit(sioc_socket_namespace(socket), "bye", NULL);
     sioc_server_stop(server);
 }
 

@@ -285,7 +285,7 @@ START_TEST(a_websocket_handshake_queues_the_open_packet_without_upgrades)
     sioc__msg *m = sioc__session_ws_next(s, WS);
     ck_assert(strstr(sioc__msg_payload(m), "\"upgrades\":[]") != NULL);
     sioc__session_ws_sent(s, WS);
-    sioc__engine_close_all(eng, "server shutting down");
+    sioc__engine_close_all(eng, "server shutting down", false);
     ck_assert_str_eq(last_reason, "server shutting down");
     ck_assert_int_eq(closes[2], 1);
 }
