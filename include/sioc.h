@@ -89,6 +89,10 @@ SIOC_EXPORT int sioc_options_set_upgrade_timeout_ms(sioc_options *opts, unsigned
 /* `maxHttpBufferSize`: the largest message or polling body accepted, in bytes. Default 1e6;
  * 1 to 2^31-1. A larger POST gets HTTP 413; a larger WebSocket message closes it with 1009. */
 SIOC_EXPORT int sioc_options_set_max_http_buffer_size(sioc_options *opts, size_t bytes);
+/* The most bytes queued for one connection whose client does not read (Node has no such limit).
+ * Volatile packets are not queued behind others in the first place; past the limit the connection
+ * is closed and its sockets see the reason "write buffer full". Default 16 MiB; 0: no limit. */
+SIOC_EXPORT int sioc_options_set_max_buffered_bytes(sioc_options *opts, size_t bytes);
 /* `transports`: a non-empty mask of SIOC_TRANSPORT_*. Default both. */
 SIOC_EXPORT int sioc_options_set_transports(sioc_options *opts, unsigned mask);
 /* `cors.origin`: adds an allowed origin ("https://example.com", or "*" for any). With none (the
@@ -205,7 +209,8 @@ SIOC_EXPORT sioc_namespace *sioc_server_of_match(sioc_server *server, sioc_names
 typedef void (*sioc_connection_cb)(sioc_socket *socket, void *user_data);
 /* `reason` as Node names it: "client namespace disconnect", "server namespace disconnect",
  * "transport close", "transport error", "ping timeout", "parse error", "forced close",
- * "server shutting down". */
+ * "server shutting down", and sioc's own "write buffer full" (see
+ * sioc_options_set_max_buffered_bytes). */
 typedef void (*sioc_disconnect_cb)(sioc_socket *socket, const char *reason, void *user_data);
 /* `args` is borrowed for the call (json_incref() it to keep it); it holds the event's arguments,
  * without the event name. `ack` is NULL unless the client asked for an acknowledgement. */

@@ -25,6 +25,7 @@ static void usage(FILE *to, const char *prog, const char *summary)
             "  --transports LIST          polling,websocket (default both)\n"
             "  --cleanup-empty-child-namespaces  remove empty dynamic namespaces\n"
             "  --max-disconnection-duration MS  connection state recovery (default off)\n"
+            "  --max-buffered-bytes N     per-connection send backlog before closing (default 16 MiB)\n"
             "  --client-dir DIR           socket.io-client dist/ to serve\n"
             "  --event-loop libuv|poll    event loop backend (default libuv)\n"
             "  --log-level LEVEL          error, warn, info or debug (default warn)\n"
@@ -75,7 +76,7 @@ static int parse_transports(const char *s, unsigned *mask)
 }
 
 enum { O_PORT = 256, O_HOST, O_PUBLIC, O_CORS, O_PING_INTERVAL, O_PING_TIMEOUT, O_UPGRADE_TIMEOUT, O_CONNECT_TIMEOUT, O_MAX_BUF,
-       O_TRANSPORTS, O_CLIENT_DIR, O_LOOP, O_LOG, O_CLEANUP, O_RECOVERY, O_HELP, O_VERSION };
+       O_TRANSPORTS, O_CLIENT_DIR, O_LOOP, O_LOG, O_CLEANUP, O_RECOVERY, O_MAX_BUFFERED, O_HELP, O_VERSION };
 
 static int apply(int opt, const char *arg, sioc_options *o)
 {
@@ -113,6 +114,8 @@ static int apply(int opt, const char *arg, sioc_options *o)
                                            : -1;
     case O_LOG:
         return parse_level(arg, &level) ? -1 : sioc_options_set_log_level(o, level);
+    case O_MAX_BUFFERED:
+        return parse_ulong(arg, ULONG_MAX, &v) ? -1 : sioc_options_set_max_buffered_bytes(o, v);
     case O_CLEANUP:
         return sioc_options_set_cleanup_empty_child_namespaces(o, true);
     case O_RECOVERY:
@@ -142,6 +145,7 @@ int sioc_cli_parse(int argc, char **argv, const char *prog, const char *summary,
         {"log-level", required_argument, NULL, O_LOG},
         {"cleanup-empty-child-namespaces", no_argument, NULL, O_CLEANUP},
         {"max-disconnection-duration", required_argument, NULL, O_RECOVERY},
+        {"max-buffered-bytes", required_argument, NULL, O_MAX_BUFFERED},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},

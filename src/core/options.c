@@ -70,6 +70,7 @@ int sioc_options_new(sioc_options **out)
     o->upgrade_timeout_ms = 10000;
     o->connect_timeout_ms = 45000;
     o->max_http_buffer_size = 1000000;
+    o->max_buffered_bytes = 16u << 20;
     o->transports = SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET;
     o->serve_client = true;
     o->loop = SIOC_LOOP_LIBUV;
@@ -204,6 +205,15 @@ int sioc_options_set_max_http_buffer_size(sioc_options *o, size_t bytes)
         return SIOC_ERR_INVALID;
     }
     o->max_http_buffer_size = bytes;
+    return 0;
+}
+
+int sioc_options_set_max_buffered_bytes(sioc_options *o, size_t bytes)
+{
+    if (!o) {
+        return SIOC_ERR_INVALID;
+    }
+    o->max_buffered_bytes = bytes;
     return 0;
 }
 

@@ -13,6 +13,7 @@ struct sioc_options {
     unsigned upgrade_timeout_ms;
     unsigned connect_timeout_ms;
     size_t max_http_buffer_size;
+    size_t max_buffered_bytes;
     unsigned transports;
     char **cors_origins;
     size_t cors_count;

@@ -235,9 +235,30 @@ bool sioc__session_writable(const sioc_conn *s)
            writer((sioc_conn *)s) != NULL;
 }
 
+static void on_overflow(sioc__timer *t)
+{
+    sioc__session_close(CONTAINER(t, sioc_conn, overflow_timer), "write buffer full", false);
+}
+
+/* A client that stops reading must not make the server hold all that is sent to it. The close
+ * waits for the next tick: this may run in the middle of a broadcast or a callback. */
+static bool overflows(sioc_conn *s, size_t len)
+{
+    size_t cap = s->eng->cfg.max_buffered;
+    if (s->overflowed || !cap || s->queue.bytes + len <= cap) {
+        return s->overflowed;
+    }
+    s->overflowed = true;
+    sioc__log(SIOC_LOG_WARN, "session %s: %zu bytes queued and its client does not read: closing",
+              s->sid, s->queue.bytes);
+    sioc__timer_start(s->eng->wheel, &s->overflow_timer, sioc__wheel_now(s->eng->wheel),
+                      on_overflow);
+    return true;
+}
+
 int sioc__session_send(sioc_conn *s, sioc__msg *m)
 {
-    if (s->state == SIOC__CLOSED) {
+    if (s->state == SIOC__CLOSED || overflows(s, m->len)) {
         return SIOC_ERR_CLOSED;
     }
     if (sioc__msgq_push(&s->queue, m) < 0) {
@@ -259,6 +280,7 @@ static void finish(sioc_conn *s, const char *reason)
     s->state = SIOC__CLOSED;
     sioc__timer_stop(eng->wheel, &s->ping_timer);
     sioc__timer_stop(eng->wheel, &s->timeout_timer);
+    sioc__timer_stop(eng->wheel, &s->overflow_timer);
     if (sioc__map_remove(&eng->sessions, s->sid)) {
         sioc__session_unref(s);
     }

@@ -29,6 +29,7 @@ typedef struct sioc__engine_cfg {
     unsigned ping_timeout_ms;
     unsigned upgrade_timeout_ms;
     size_t max_payload;
+    size_t max_buffered; /* bytes queued for one session; 0: no limit */
     unsigned transports; /* SIOC_TRANSPORT_* */
 } sioc__engine_cfg;
 
@@ -56,6 +57,8 @@ struct sioc_conn {
     sioc__timer ping_timer;
     sioc__timer timeout_timer;
     sioc__timer upgrade_timer;
+    sioc__timer overflow_timer; /* closes a session whose client stopped reading */
+    bool overflowed;
     json_t *handshake; /* what the opening request said: headers, query, address, ... */
     void *user_data;
 };

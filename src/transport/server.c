@@ -202,6 +202,7 @@ static sioc__engine_cfg engine_cfg(const sioc_options *o)
         .ping_timeout_ms = o->ping_timeout_ms,
         .upgrade_timeout_ms = o->upgrade_timeout_ms,
         .max_payload = o->max_http_buffer_size,
+        .max_buffered = o->max_buffered_bytes,
         .transports = o->transports,
     };
     return cfg;

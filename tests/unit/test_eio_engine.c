@@ -69,7 +69,7 @@ static void setup(void)
     last_reason[0] = '\0';
     sioc__buf_reset(&received);
     sioc__wheel_init(&wheel, 1000000);
-    sioc__engine_cfg cfg = {300, 200, 1000, 1000, SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET};
+    sioc__engine_cfg cfg = {300, 200, 1000, 1000, 256, SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET};
     sioc_engine_handlers h = {on_open, on_message, on_close};
     eng = sioc__engine_new("/engine.io/", &cfg, &h, NULL, &wheel, &fake_io);
 }
@@ -278,6 +278,20 @@ START_TEST(a_held_get_whose_client_hung_up_is_found_within_a_second)
 }
 END_TEST
 
+START_TEST(a_client_that_stops_reading_is_closed_past_the_cap_at_the_next_tick)
+{
+    sioc_conn *s = handshake();
+    char chunk[100] = {0};
+    ck_assert_int_eq(sioc_conn_send(s, chunk, sizeof(chunk), false), 0);
+    ck_assert_int_eq(sioc_conn_send(s, chunk, sizeof(chunk), false), 0); /* 202 of 256 bytes */
+    ck_assert_int_eq(sioc_conn_send(s, chunk, sizeof(chunk), false), SIOC_ERR_CLOSED);
+    ck_assert_int_eq(close_count, 0); /* not from inside the send */
+    advance_ms(10);
+    ck_assert_int_eq(close_count, 1);
+    ck_assert_str_eq(last_reason, "write buffer full");
+}
+END_TEST
+
 START_TEST(a_websocket_handshake_queues_the_open_packet_without_upgrades)
 {
     sioc_conn *s = sioc__engine_open(eng, SIOC__WEBSOCKET, WS, NULL);
@@ -308,6 +322,7 @@ int main(void)
     tcase_add_test(tc, a_held_get_that_goes_away_is_a_transport_error);
     tcase_add_test(tc, a_websocket_handshake_queues_the_open_packet_without_upgrades);
     tcase_add_test(tc, a_held_get_whose_client_hung_up_is_found_within_a_second);
+    tcase_add_test(tc, a_client_that_stops_reading_is_closed_past_the_cap_at_the_next_tick);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
