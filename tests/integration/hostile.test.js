@@ -1,0 +1,138 @@
+// Hostile network input against feature-tour: each offender gets Node's error or close, while two
+// bystanders keep chatting, and the server's memory comes back to where it was.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const WebSocket = require('ws');
+const { io } = require('socket.io-client');
+const { startServer, request, rawRequest, once, until, sleep, bin } = require('./lib');
+
+let tour;
+let a;
+let b;
+let n = 0;
+before(async () => {
+  tour = await startServer(bin('FEATURE_TOUR'));
+  a = io(tour.url, { forceNew: true, transports: ['websocket'] });
+  b = io(tour.url, { forceNew: true });
+  await Promise.all([once(a, 'connect'), once(b, 'connect')]);
+});
+after(async () => {
+  a.close();
+  b.close();
+  assert.equal(await tour.stop(), 0, 'clean exit (no sanitizer report)');
+});
+
+// The bystanders still chat: a message each way arrives.
+async function bystandersChat() {
+  const tag = `still chatting ${n++}`;
+  const got = Promise.all([
+    new Promise((r) => b.once('serverMsg', r)),
+    new Promise((r) => a.once('serverMsg', r)),
+  ]);
+  a.emit('msg', tag);
+  await sleep(20);
+  b.emit('msg', tag);
+  assert.deepEqual(await got, [tag, tag]);
+}
+
+// A raw Socket.IO connection over WebSocket, connected to "/".
+async function rawSocket() {
+  const ws = new WebSocket(`ws://localhost:${tour.port}/socket.io/?EIO=4&transport=websocket`);
+  ws.on('error', () => {});
+  const frames = [];
+  ws.on('message', (m) => frames.push(m));
+  await until(() => frames.length === 1, 3000, 'open packet');
+  ws.send('40');
+  await until(() => frames.length === 2, 3000, 'connect packet');
+  return ws;
+}
+
+async function closedAfter(send) {
+  const ws = await rawSocket();
+  const closed = once(ws, 'close', 5000);
+  send(ws);
+  const [code] = await closed;
+  await bystandersChat();
+  return code;
+}
+
+test('malformed Socket.IO packets of every kind close the offender only', async () => {
+  const packets = ['4abc', '42{}', '42abc[1]', '47["x"]', '42["connect"]', '40[]', '41{}', '43{}',
+    '44[]', '45["x"]', '4511-["x"]', '42["x"', '4' + '9'.repeat(30), '42/admin,["x"]garbage'];
+  for (const p of packets) {
+    await closedAfter((ws) => ws.send(p));
+  }
+});
+
+test('malformed Engine.IO packets close the offender only', async () => {
+  for (const p of ['', '9', 'x', '2', '4'.repeat(0) + 'b@@@@']) {
+    await closedAfter((ws) => ws.send(p));
+  }
+});
+
+test('invalid UTF-8 in a text frame closes with 1007', async () => {
+  const code = await closedAfter((ws) => ws._socket.write(Buffer.from([0x81, 0x83, 0, 0, 0, 0, 0x34, 0xc3, 0x28])));
+  assert.equal(code, 1007);
+});
+
+test('lying placeholders and attachment counts in the millions are refused', async () => {
+  await closedAfter((ws) => {
+    ws.send('451-["x",{"_placeholder":true,"num":7}]');
+    ws.send(Buffer.from([1]));
+  });
+  await closedAfter((ws) => ws.send('452000000-["x",{"_placeholder":true,"num":0}]'));
+  await closedAfter((ws) => ws.send(Buffer.from([1, 2, 3]))); // binary nobody announced
+});
+
+test('JSON nested 100k deep is refused without harm', async () => {
+  const deep = '['.repeat(100000) + ']'.repeat(100000);
+  await closedAfter((ws) => ws.send(`42["x",${deep}]`));
+  const post = JSON.parse((await request(`${tour.url}/socket.io/?EIO=4&transport=polling`)).body.slice(1)).sid;
+  const res = await request(`${tour.url}/socket.io/?EIO=4&transport=polling&sid=${post}`, { method: 'POST', body: `40\x1e42["x",${deep}]` });
+  assert.equal(res.status, 200); // Engine.IO accepted the payload; Socket.IO then refused the packet
+  await bystandersChat();
+});
+
+test('a POST without Content-Length gets 411, one that lies about it is cut off', async () => {
+  const sid = JSON.parse((await request(`${tour.url}/socket.io/?EIO=4&transport=polling`)).body.slice(1)).sid;
+  const path = `/socket.io/?EIO=4&transport=polling&sid=${sid}`;
+  const chunked = await rawRequest(tour.port, `POST ${path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n40\x1e\r\n0\r\n\r\n`);
+  assert.match(chunked, /^HTTP\/1\.1 411 /);
+  const short = await rawRequest(tour.port, `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n40`, 1500);
+  assert.doesNotMatch(short, /^HTTP\/1\.1 200/); // still waiting for the rest when we give up
+  await bystandersChat();
+});
+
+test('half-open connections and idle sockets do not disturb anyone', async () => {
+  const net = require('node:net');
+  const idle = [];
+  for (let i = 0; i < 50; i++) {
+    const s = net.connect(tour.port, '127.0.0.1');
+    s.on('error', () => {});
+    idle.push(s);
+  }
+  const partial = net.connect(tour.port, '127.0.0.1', () => partial.write('GET /socket.io/?EIO=4&transp'));
+  partial.on('error', () => {});
+  await sleep(100);
+  await bystandersChat();
+  idle.forEach((s) => s.destroy());
+  partial.destroy();
+});
+
+test('after all that, memory is back near where it started', async () => {
+  const rss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${tour.proc.pid}/status`, 'utf8'))[1]);
+  const start = rss();
+  for (let round = 0; round < 3; round++) {
+    await closedAfter((ws) => ws.send('42{}'));
+    await closedAfter((ws) => {
+      ws.send('451-["x",{"_placeholder":true,"num":7}]');
+      ws.send(Buffer.from([1]));
+    });
+  }
+  await sleep(200);
+  if (!process.env.SIOC_SANITIZED) {
+    assert.ok(rss() - start < 2048, `RSS grew by ${rss() - start} KiB`);
+  }
+});
