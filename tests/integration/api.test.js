@@ -4,7 +4,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { io } = require('socket.io-client');
-const { startServer, once, until, sleep, bin } = require('./lib');
+const { startServer, rawSocketIO, once, until, sleep, bin } = require('./lib');
 
 let server;
 let lines = [];
@@ -99,36 +99,19 @@ test('disconnect(true) ends every namespace of the connection', async () => {
 });
 
 test('a vanished client ends with "transport close", a silent one with "ping timeout"', async () => {
-  const WebSocket = require('ws');
-  const raw = async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`);
-    const frames = [];
-    ws.on('message', (m) => frames.push(String(m)));
-    await until(() => frames.length === 1, 3000, 'open packet');
-    ws.send('40');
-    await until(() => frames.length === 2, 3000, 'connect packet');
-    return [ws, JSON.parse(frames[1].slice(2)).sid];
-  };
-  const [gone, id] = await raw();
+  const [gone, id] = await rawSocketIO(server.port);
   gone.terminate(); // TCP gone without a close packet
   await until(() => lineFor(id, 'disconnect '), 3000, 'disconnect line');
   assert.equal(lineFor(id, 'disconnect '), `disconnect ${id} transport close`);
 
-  const [quiet, qid] = await raw(); // reads, but never answers a ping
+  const [quiet, qid] = await rawSocketIO(server.port); // reads, but never answers a ping
   await until(() => lineFor(qid, 'disconnect '), 3000, 'disconnect line');
   assert.equal(lineFor(qid, 'disconnect '), `disconnect ${qid} ping timeout`);
   quiet.terminate();
 });
 
 test('the other reasons: parse error, forced close, transport error', async () => {
-  const WebSocket = require('ws');
-  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`);
-  const frames = [];
-  ws.on('message', (m) => frames.push(String(m)));
-  await until(() => frames.length === 1, 3000, 'open packet');
-  ws.send('40');
-  await until(() => frames.length === 2, 3000, 'connect packet');
-  const bad = JSON.parse(frames[1].slice(2)).sid;
+  const [ws, bad] = await rawSocketIO(server.port);
   ws.send('42{"not":"an array"}');
   await until(() => lineFor(bad, 'disconnect '), 3000, 'disconnect line');
   assert.equal(lineFor(bad, 'disconnect '), `disconnect ${bad} parse error`);
@@ -157,15 +140,10 @@ test('the other reasons: parse error, forced close, transport error', async () =
 });
 
 test('sioc_server_stop from a handler ends the run gracefully and frees everything', async () => {
-  const WebSocket = require('ws');
   const s = await connect('/', { transports: ['websocket'] });
   const p = await connect('/', { transports: ['polling'] });
-  const raw = new WebSocket(`ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`);
-  const frames = [];
-  raw.on('message', (m) => frames.push(String(m)));
-  await until(() => frames.length === 1, 3000, 'open packet');
-  raw.send('40');
-  await until(() => frames.length === 2, 3000, 'connect packet');
+  const [raw] = await rawSocketIO(server.port);
+  const frames = raw.frames;
   const rawClosed = once(raw, 'close', 5000);
   const byes = Promise.all([once(s, 'bye'), once(p, 'bye')]);
   const id = s.id;

@@ -4,9 +4,8 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const WebSocket = require('ws');
 const { io } = require('socket.io-client');
-const { startServer, request, rawRequest, once, until, sleep, bin } = require('./lib');
+const { startServer, request, rawRequest, rawSocketIO, once, until, sleep, bin } = require('./lib');
 
 let tour;
 let a;
@@ -37,20 +36,8 @@ async function bystandersChat() {
   assert.deepEqual(await got, [tag, tag]);
 }
 
-// A raw Socket.IO connection over WebSocket, connected to "/".
-async function rawSocket() {
-  const ws = new WebSocket(`ws://localhost:${tour.port}/socket.io/?EIO=4&transport=websocket`);
-  ws.on('error', () => {});
-  const frames = [];
-  ws.on('message', (m) => frames.push(m));
-  await until(() => frames.length === 1, 3000, 'open packet');
-  ws.send('40');
-  await until(() => frames.length === 2, 3000, 'connect packet');
-  return ws;
-}
-
 async function closedAfter(send) {
-  const ws = await rawSocket();
+  const [ws] = await rawSocketIO(tour.port);
   const closed = once(ws, 'close', 5000);
   send(ws);
   const [code] = await closed;

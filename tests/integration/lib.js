@@ -115,6 +115,21 @@ async function nextMessage(ws, ms = 5000) {
   return String(data);
 }
 
+// A raw Socket.IO client over a plain WebSocket, joined to "/" and answering no ping: resolves
+// with the WebSocket (its text frames in ws.frames, the open and CONNECT packets first) and the
+// socket id.
+async function rawSocketIO(port) {
+  const WebSocket = require('ws');
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`);
+  ws.on('error', () => {});
+  ws.frames = [];
+  ws.on('message', (m) => ws.frames.push(String(m)));
+  await until(() => ws.frames.length === 1, 3000, 'open packet');
+  ws.send('40');
+  await until(() => ws.frames.length === 2, 3000, 'connect packet');
+  return [ws, JSON.parse(ws.frames[1].slice(2)).sid];
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const bin = (name) => {
@@ -123,4 +138,4 @@ const bin = (name) => {
   return p;
 };
 
-module.exports = { ROOT, startServer, request, rawRequest, once, until, sleep, bin, nextMessage };
+module.exports = { ROOT, startServer, request, rawRequest, rawSocketIO, once, until, sleep, bin, nextMessage };
