@@ -9,19 +9,6 @@
 
 #define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
-/* Packets every session sends, encoded once per process. */
-static sioc__msg *canned(char type, const char *data)
-{
-    static sioc__msg *cache[7][2];
-    int probe = data[0] != '\0';
-    sioc__msg **slot = &cache[type - '0'][probe];
-    if (!*slot) {
-        *slot = sioc__msg_text(type, data, strlen(data));
-        /* Kept for the life of the process: a reference that is never dropped. */
-    }
-    return *slot;
-}
-
 #define SWEEP_MS 1000
 
 static void on_sweep(sioc__timer *t);
@@ -47,6 +34,14 @@ sioc__engine *sioc__engine_new(const char *path, const sioc__engine_cfg *cfg,
     eng->user_data = user_data;
     eng->wheel = wheel;
     eng->io = io;
+    eng->ping = sioc__msg_text('2', "", 0);
+    eng->close = sioc__msg_text('1', "", 0);
+    eng->noop = sioc__msg_text('6', "", 0);
+    eng->probe_pong = sioc__msg_text('3', "probe", 5);
+    if (!eng->ping || !eng->close || !eng->noop || !eng->probe_pong) {
+        sioc__engine_free(eng);
+        return NULL;
+    }
     sioc__timer_start(wheel, &eng->sweep_timer, sioc__wheel_now(wheel) + SWEEP_MS, on_sweep);
     return eng;
 }
@@ -80,6 +75,11 @@ void sioc__engine_free(sioc__engine *eng)
     sioc__engine_close_all(eng, "server shutting down", false);
     sioc__timer_stop(eng->wheel, &eng->sweep_timer);
     sioc__map_free(&eng->sessions);
+    /* Queues that still hold these keep their own references. */
+    sioc__msg_unref(eng->ping);
+    sioc__msg_unref(eng->close);
+    sioc__msg_unref(eng->noop);
+    sioc__msg_unref(eng->probe_pong);
     free(eng->path);
     free(eng);
 }
@@ -106,8 +106,7 @@ static void on_ping_due(sioc__timer *t)
     sioc_conn *s = CONTAINER(t, sioc_conn, ping_timer);
     sioc__timer_start(s->eng->wheel, &s->timeout_timer,
                       sioc__wheel_now(s->eng->wheel) + s->eng->cfg.ping_timeout_ms, on_ping_timeout);
-    sioc__msg *ping = canned('2', "");
-    if (!ping || sioc__session_send(s, ping) < 0) {
+    if (sioc__session_send(s, s->eng->ping) < 0) {
         sioc__session_close(s, "transport error", false);
     }
 }
@@ -288,8 +287,8 @@ static void finish(sioc_conn *s, const char *reason)
     if (s->transport == SIOC__POLLING) {
         /* A held GET learns of the end from a close packet, as Node's polling transport sends;
          * when the client itself closed, Node just releases it with a noop. */
-        sioc__msg *close = canned(s->client_closed ? '6' : '1', "");
-        if (close && sioc__msgq_push(&s->queue, close) == 0 && s->poll_req) {
+        sioc__msg *close = s->client_closed ? eng->noop : eng->close;
+        if (sioc__msgq_push(&s->queue, close) == 0 && s->poll_req) {
             eng->io->wake(s->poll_req);
         }
     } else if (s->ws) {
@@ -514,7 +513,7 @@ void sioc__session_probe_receive(sioc_conn *s, void *ws, const sioc__eio_packet 
 sioc__msg *sioc__session_ws_next(sioc_conn *s, void *ws)
 {
     if (ws == s->probe_ws) {
-        return s->probe_pong_due ? canned('3', "probe") : NULL;
+        return s->probe_pong_due ? s->eng->probe_pong : NULL;
     }
     if (ws != s->ws || s->transport != SIOC__WEBSOCKET) {
         return NULL;

@@ -71,6 +71,8 @@ struct sioc__engine {
     void *user_data;
     sioc__map sessions;
     sioc__timer sweep_timer; /* looks for held GETs whose client hung up */
+    /* Packets every session sends, encoded once per engine (an engine runs on one thread). */
+    sioc__msg *ping, *close, *noop, *probe_pong;
     sioc__wheel *wheel;
     const sioc__eio_io *io;
     sioc__engine *next;
