@@ -1,5 +1,5 @@
-/* The Engine.IO v4 codec: packets and polling payloads, sans-I/O (no sockets, no allocation).
- * Wire truth: the Engine.IO protocol document, revision 4. */
+/* The Engine.IO codec: packets and polling payloads, sans-I/O (no sockets; only the output
+ * buffers allocate). Wire truth: the Engine.IO protocol document, revisions 4 and 3. */
 #ifndef SIOC_EIO_CODEC_H
 #define SIOC_EIO_CODEC_H
 
@@ -60,5 +60,40 @@ typedef enum sioc__eio_error {
 const char *sioc__eio_error_message(sioc__eio_error code);
 /* Writes the JSON body of an error into `out` (NUL-terminated). Returns its length. */
 size_t sioc__eio_error_body(sioc__eio_error code, char *out, size_t cap);
+
+/* ---- Engine.IO v3 (Node's allowEIO3), engine.io-parser 2.x's formats ---- */
+
+/* Decodes the next packet of a v3 text payload, "<length>:<packet>" repeated, where the length
+ * counts UTF-16 code units as JavaScript does and a packet "b<type><base64>" is binary (decoded in
+ * place inside `body`). Same contract as sioc__eio_payload_next; "0:" segments carry no packet. */
+int sioc__eio3_payload_next(char *body, size_t len, size_t *pos, sioc__eio_packet *out);
+/* Decodes the next packet of a v3 binary payload (an application/octet-stream body): a byte 0
+ * (text) or 1 (binary), the length as one byte per decimal digit, 0xFF, then the packet: UTF-8
+ * text, or a type byte and raw data. Same contract; an empty body holds no packet. */
+int sioc__eio3_binary_payload_next(const char *body, size_t len, size_t *pos,
+                                   sioc__eio_packet *out);
+/* A v3 packet in text form (a WebSocket text frame): a type digit and data, or "b" + type digit +
+ * base64, decoded in place. Returns 0 or -1. */
+int sioc__eio3_decode_text(char *s, size_t n, sioc__eio_packet *out);
+/* A v3 binary WebSocket frame: a type byte, then raw data. Returns 0, or -1 when empty or the
+ * type is not 0-6. */
+int sioc__eio3_decode_binary_frame(const char *s, size_t n, sioc__eio_packet *out);
+/* Appends one queued message to a v3 text payload: "<utf16 length>:" then the packet, binary as
+ * "b4" + base64. */
+int sioc__eio3_encode_text(sioc__buf *out, const sioc__msg *m);
+/* Appends one queued message to a v3 binary payload. */
+int sioc__eio3_encode_binary(sioc__buf *out, const sioc__msg *m);
+/* How many UTF-16 code units JavaScript would count in UTF-8 text `s`. */
+size_t sioc__utf16_length(const char *s, size_t n);
+
+/* ---- JSONP polling (a `j` query parameter), which Node still offers old browsers ---- */
+
+/* Appends `___eio[<index>]("<payload as a JavaScript string>");`: the index keeps only the digits
+ * of `index`, the payload is escaped as JSON.stringify does, plus U+2028 and U+2029. */
+int sioc__jsonp_wrap(sioc__buf *out, const char *index, const char *payload, size_t n);
+/* Turns a JSONP POST body (application/x-www-form-urlencoded, the payload in field "d", newlines
+ * escaped by the client) back into the payload, in place. Returns its length, or -1 when there is
+ * no "d" field. */
+long sioc__jsonp_unwrap(char *body, size_t len);
 
 #endif
