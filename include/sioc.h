@@ -95,6 +95,10 @@ SIOC_EXPORT int sioc_options_set_max_http_buffer_size(sioc_options *opts, size_t
 SIOC_EXPORT int sioc_options_set_max_buffered_bytes(sioc_options *opts, size_t bytes);
 /* `transports`: a non-empty mask of SIOC_TRANSPORT_*. Default both. */
 SIOC_EXPORT int sioc_options_set_transports(sioc_options *opts, unsigned mask);
+/* `allowEIO3`: also accept clients of the socket.io-client 2.x generation (Engine.IO v3, Socket.IO
+ * protocol v4), in the same namespaces and rooms as the others. Default false: such clients get
+ * Node's 400 {"code":5,"message":"Unsupported protocol version"}. */
+SIOC_EXPORT int sioc_options_set_allow_eio3(sioc_options *opts, bool allow);
 /* `cors.origin`: adds an allowed origin ("https://example.com", or "*" for any). With none (the
  * default) no CORS header is sent, as Node. */
 SIOC_EXPORT int sioc_options_add_cors_origin(sioc_options *opts, const char *origin);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/query.h"
 
 #define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
@@ -119,7 +120,7 @@ static bool try_recover(sioc_socket *s, json_t *auth)
         json_decref(missed);
         return false;
     }
-    memcpy(s->id, session->sid, sizeof(s->id));
+    memcpy(s->idbuf, session->sid, sizeof(s->idbuf));
     memcpy(s->pid, session->pid, sizeof(s->pid));
     json_decref(s->data_json);
     s->data_json = json_incref(session->data);
@@ -142,7 +143,9 @@ static void joined(sioc_socket *s)
     if (s->restoring) {
         restore_rooms(s);
     }
-    if (!c->plain) { /* a plain client is connected by its WebSocket alone */
+    if (c->conn->protocol == 3) {
+        send_packet(c, SIOC__SIO_CONNECT, nsp->name, NULL); /* protocol v4: no payload */
+    } else if (!c->plain) { /* a plain client is connected by its WebSocket alone */
         json_t *hello = s->pid[0] ? json_pack("{s:s,s:s}", "sid", s->id, "pid", s->pid)
                                   : json_pack("{s:s}", "sid", s->id);
         send_packet(c, SIOC__SIO_CONNECT, nsp->name, hello);
@@ -156,6 +159,24 @@ static void joined(sioc_socket *s)
         nsp->on_connection(s, nsp->connection_data);
         sioc__socket_unref(s);
     }
+}
+
+/* Socket.IO protocol v4 (Engine.IO v3 clients) puts a namespace's query in its name,
+ * "/chat?token=abc", where v5 has an auth payload. Node takes the path as the namespace and the
+ * query, as an object, as the auth; packets of other types only lose the query. */
+static int split_v4_namespace(sioc__sio_packet *p)
+{
+    char *q = strchr(p->nsp, '?');
+    if (!q) {
+        return 0;
+    }
+    *q++ = '\0';
+    if (p->type != SIOC__SIO_CONNECT) {
+        return 0;
+    }
+    json_decref(p->data);
+    p->data = sioc__query_object(q);
+    return p->data ? 0 : -1;
 }
 
 static void connect_namespace(sioc__client *c, const sioc__sio_packet *p)
@@ -277,9 +298,11 @@ static void on_open(sioc_conn *conn, void *user_data)
     c->sio = sio;
     c->refs = 1;
     sioc_conn_set_data(conn, c);
-    if (conn->plain) {
-        /* The seed's second page: a plain WebSocket joins "/" as a socket like any other. */
-        c->plain = true;
+    c->plain = conn->plain;
+    if (conn->plain || conn->protocol == 3) {
+        /* The seed's second page (a plain WebSocket) joins "/" as a socket like any other; in
+         * Socket.IO protocol v4 (Engine.IO v3 clients) every connection is in "/" without
+         * asking. */
         sioc__sio_packet hello = {.type = SIOC__SIO_CONNECT, .id = -1};
         strcpy(hello.nsp, "/");
         c->refs++;
@@ -306,6 +329,10 @@ static void on_message(sioc_conn *conn, const void *data, size_t len, bool binar
     sioc__sio_packet p;
     int rc = binary ? sioc__sio_decoder_binary(&c->decoder, data, len, &p)
                     : sioc__sio_decoder_text(&c->decoder, data, len, &p);
+    if (rc == 1 && conn->protocol == 3 && split_v4_namespace(&p) < 0) {
+        sioc__sio_packet_clear(&p);
+        return; /* no memory for the query: the CONNECT is lost, as if it had not arrived */
+    }
     if (rc == 1) {
         c->refs++;
         rc = handle_packet(c, &p);

@@ -96,9 +96,12 @@ void sioc_next_reject(sioc_next *next, const char *message, json_t *data)
     sioc_socket *s = next->socket;
     free(next);
     if (s->admitting) {
-        /* Node sends the error's message and data as CONNECT_ERROR. */
-        json_t *err = json_pack("{s:s}", "message", message ? message : "");
-        if (err && data) {
+        /* Node sends the error's message and data as CONNECT_ERROR; to a protocol v4 client
+         * (Engine.IO v3), an ERROR with the data, or else the message, alone. */
+        json_t *err;
+        if (s->client->conn->protocol == 3) {
+            err = data ? json_incref(data) : json_string(message ? message : "");
+        } else if ((err = json_pack("{s:s}", "message", message ? message : "")) && data) {
             json_object_set(err, "data", data);
         }
         sioc__sio_encoded e;

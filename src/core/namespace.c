@@ -1,6 +1,7 @@
 /* Namespaces, sockets, rooms, acks and broadcasting. */
 #include "core/sio.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -290,18 +291,44 @@ static void leave_all(sioc_socket *s)
 
 /* ---- sockets ---- */
 
+static int assign_id(sioc_socket *s, sioc_namespace *nsp, sioc_conn *conn)
+{
+    s->id = s->idbuf;
+    if (conn->protocol == 3 && strcmp(nsp->name, "/") == 0) {
+        memcpy(s->idbuf, conn->sid, sizeof(s->idbuf));
+        return 0;
+    }
+    if (conn->protocol == 3) {
+        size_t n = strlen(nsp->name) + 1 + strlen(conn->sid) + 1;
+        if (!(s->id = malloc(n))) {
+            return -1;
+        }
+        snprintf(s->id, n, "%s#%s", nsp->name, conn->sid);
+        return 0;
+    }
+    /* Node no longer reuses the sid, which is sensitive: a fresh random id. */
+    do {
+        if (sioc__random_id(s->idbuf) < 0) {
+            return -1;
+        }
+    } while (sioc__map_get(&nsp->sockets, s->idbuf, 20));
+    return 0;
+}
+
+static void free_id(sioc_socket *s)
+{
+    if (s->id != s->idbuf) {
+        free(s->id);
+    }
+}
+
 sioc_socket *sioc__socket_new(sioc_namespace *nsp, sioc__client *client, json_t *auth)
 {
     sioc_socket *s = calloc(1, sizeof(*s));
-    if (!s) {
+    if (!s || assign_id(s, nsp, client->conn) < 0) {
+        free(s);
         return NULL;
     }
-    do {
-        if (sioc__random_id(s->id) < 0) {
-            free(s);
-            return NULL;
-        }
-    } while (sioc__map_get(&nsp->sockets, s->id, 20));
     s->nsp = nsp;
     s->client = client;
     s->auth = auth ? json_incref(auth) : json_object();
@@ -309,7 +336,8 @@ sioc_socket *sioc__socket_new(sioc_namespace *nsp, sioc__client *client, json_t 
     s->refs = 1;
     s->admitting = true;
     s->data_json = json_object();
-    if (nsp->sio->recovery_ms && sioc__random_id(s->pid) < 0) {
+    /* Socket.IO protocol v4 clients cannot come back (no pid, no offsets). */
+    if (nsp->sio->recovery_ms && client->conn->protocol != 3 && sioc__random_id(s->pid) < 0) {
         s->pid[0] = '\0';
     }
     sioc__list_init(&s->acks);
@@ -319,6 +347,7 @@ sioc_socket *sioc__socket_new(sioc_namespace *nsp, sioc__client *client, json_t 
         json_decref(s->auth);
         json_decref(s->handshake);
         json_decref(s->data_json);
+        free_id(s);
         free(s);
         return NULL;
     }
@@ -360,6 +389,7 @@ void sioc__socket_unref(sioc_socket *s)
     json_decref(s->data_json);
     json_decref(s->missed);
     sioc__session_free(s->restoring);
+    free_id(s);
     free(s);
 }
 

@@ -226,6 +226,15 @@ int sioc_options_set_transports(sioc_options *o, unsigned mask)
     return 0;
 }
 
+int sioc_options_set_allow_eio3(sioc_options *o, bool allow)
+{
+    if (!o) {
+        return SIOC_ERR_INVALID;
+    }
+    o->allow_eio3 = allow;
+    return 0;
+}
+
 int sioc_options_add_cors_origin(sioc_options *o, const char *origin)
 {
     if (!o || !origin || !*origin) {

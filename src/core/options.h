@@ -15,6 +15,7 @@ struct sioc_options {
     size_t max_http_buffer_size;
     size_t max_buffered_bytes;
     unsigned transports;
+    bool allow_eio3;
     char **cors_origins;
     size_t cors_count;
     char **cors_patterns;

@@ -130,7 +130,8 @@ struct sioc_ack {
 };
 
 struct sioc_socket {
-    char id[21];
+    char *id;       /* idbuf, or "<nsp>#<sid>" (owned) for an Engine.IO v3 client outside "/" */
+    char idbuf[21];
     sioc_namespace *nsp;
     sioc__client *client;
     json_t *auth;
@@ -194,7 +195,9 @@ void sioc__namespace_free(sioc_namespace *nsp);
 
 /* namespace.c, for client.c */
 sioc_namespace *sioc__sio_find(sioc__sio *sio, const char *name);
-/* A socket for `client` in `nsp`, not in the namespace yet (pending its middleware). */
+/* A socket for `client` in `nsp`, not in the namespace yet (pending its middleware). Its id is
+ * random, or for an Engine.IO v3 client what socket.io-client 2.x expects: the sid in "/",
+ * "<nsp>#<sid>" elsewhere. */
 sioc_socket *sioc__socket_new(sioc_namespace *nsp, sioc__client *client, json_t *auth);
 /* Puts an admitted socket into its namespace and its own room. Returns 0 or -1 (no memory). */
 int sioc__socket_attach(sioc_socket *s);

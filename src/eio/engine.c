@@ -35,10 +35,11 @@ sioc__engine *sioc__engine_new(const char *path, const sioc__engine_cfg *cfg,
     eng->wheel = wheel;
     eng->io = io;
     eng->ping = sioc__msg_text('2', "", 0);
+    eng->pong = sioc__msg_text('3', "", 0);
     eng->close = sioc__msg_text('1', "", 0);
     eng->noop = sioc__msg_text('6', "", 0);
     eng->probe_pong = sioc__msg_text('3', "probe", 5);
-    if (!eng->ping || !eng->close || !eng->noop || !eng->probe_pong) {
+    if (!eng->ping || !eng->pong || !eng->close || !eng->noop || !eng->probe_pong) {
         sioc__engine_free(eng);
         return NULL;
     }
@@ -77,6 +78,7 @@ void sioc__engine_free(sioc__engine *eng)
     sioc__map_free(&eng->sessions);
     /* Queues that still hold these keep their own references. */
     sioc__msg_unref(eng->ping);
+    sioc__msg_unref(eng->pong);
     sioc__msg_unref(eng->close);
     sioc__msg_unref(eng->noop);
     sioc__msg_unref(eng->probe_pong);
@@ -114,6 +116,16 @@ static void on_ping_due(sioc__timer *t)
 static void on_ping_timeout(sioc__timer *t)
 {
     sioc__session_close(CONTAINER(t, sioc_conn, timeout_timer), "ping timeout", false);
+}
+
+/* Engine.IO v3: the client pings; a session that has not pinged for pingInterval + pingTimeout is
+ * gone. */
+static void await_client_ping(sioc_conn *s)
+{
+    const sioc__engine_cfg *cfg = &s->eng->cfg;
+    sioc__timer_start(s->eng->wheel, &s->timeout_timer,
+                      sioc__wheel_now(s->eng->wheel) + cfg->ping_interval_ms + cfg->ping_timeout_ms,
+                      on_ping_timeout);
 }
 
 static sioc_conn *session_new(sioc__engine *eng, sioc__transport_kind transport)
@@ -173,12 +185,13 @@ static sioc_conn *open_session(sioc__engine *eng, sioc__transport_kind transport
 }
 
 sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, void *ws,
-                             json_t *handshake)
+                             json_t *handshake, unsigned protocol)
 {
     sioc_conn *s = open_session(eng, transport, ws, handshake);
     if (!s) {
         return NULL;
     }
+    s->protocol = protocol == 3 ? 3 : 4;
     bool upgrades = transport == SIOC__POLLING && (eng->cfg.transports & SIOC_TRANSPORT_WEBSOCKET);
     sioc__msg *open = sioc__eio_open_packet(s->sid, upgrades, eng->cfg.ping_interval_ms,
                                             eng->cfg.ping_timeout_ms, eng->cfg.max_payload);
@@ -193,7 +206,11 @@ sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, 
         return NULL;
     }
     sioc__msg_unref(open);
-    schedule_ping(s);
+    if (s->protocol == 3) {
+        await_client_ping(s);
+    } else {
+        schedule_ping(s);
+    }
     return announce(s);
 }
 
@@ -203,6 +220,7 @@ sioc_conn *sioc__engine_open_plain(sioc__engine *eng, void *ws, json_t *handshak
     if (!s) {
         return NULL;
     }
+    s->protocol = 4;
     /* No Engine.IO here: no open packet, no heartbeat; its messages are its frames. */
     s->plain = true;
     return announce(s);
@@ -328,6 +346,12 @@ static void maybe_finish_closing(sioc_conn *s)
     }
 }
 
+static void heartbeat_error(sioc_conn *s)
+{
+    sioc__log(SIOC_LOG_INFO, "session %s: invalid heartbeat direction", s->sid);
+    sioc__session_close(s, "transport error", false);
+}
+
 void sioc__session_receive(sioc_conn *s, const sioc__eio_packet *p)
 {
     if (s->state != SIOC__OPEN) {
@@ -340,13 +364,24 @@ void sioc__session_receive(sioc_conn *s, const sioc__eio_packet *p)
         }
         break;
     case SIOC__EIO_PONG:
+        if (s->protocol == 3) {
+            heartbeat_error(s);
+            break;
+        }
         sioc__timer_stop(s->eng->wheel, &s->timeout_timer);
         schedule_ping(s);
         break;
     case SIOC__EIO_PING:
-        /* Engine.IO v4: only the server pings. Node answers a client ping with an error. */
-        sioc__log(SIOC_LOG_INFO, "session %s: invalid heartbeat direction", s->sid);
-        sioc__session_close(s, "transport error", false);
+        /* Engine.IO v4: only the server pings, and Node answers a client ping with an error. In
+         * v3 it is the other way round. */
+        if (s->protocol != 3) {
+            heartbeat_error(s);
+            break;
+        }
+        await_client_ping(s);
+        if (sioc__session_send(s, s->eng->pong) < 0) {
+            sioc__session_close(s, "transport error", false);
+        }
         break;
     case SIOC__EIO_CLOSE:
         s->client_closed = true;
@@ -355,6 +390,52 @@ void sioc__session_receive(sioc_conn *s, const sioc__eio_packet *p)
     default: /* open, upgrade and noop carry nothing here */
         break;
     }
+}
+
+/* The decoder for a POST body of this session: v4's separated packets, or v3's length-framed
+ * text or binary payload. */
+static int payload_next(const sioc_conn *s, char *body, size_t len, bool binary, size_t *pos,
+                        sioc__eio_packet *p)
+{
+    if (s->protocol != 3) {
+        return sioc__eio_payload_next(body, len, pos, p);
+    }
+    return binary ? sioc__eio3_binary_payload_next(body, len, pos, p)
+                  : sioc__eio3_payload_next(body, len, pos, p);
+}
+
+int sioc__session_receive_payload(sioc_conn *s, char *body, size_t len, bool binary)
+{
+    size_t pos = 0;
+    sioc__eio_packet p;
+    int rc = 0;
+    if (binary && s->protocol != 3) {
+        rc = -1; /* v4 polling carries binary as base64 text; Node calls this "invalid content" */
+    } else {
+        while (s->state == SIOC__OPEN && (rc = payload_next(s, body, len, binary, &pos, &p)) > 0) {
+            sioc__session_receive(s, &p);
+        }
+    }
+    if (rc < 0 && s->state == SIOC__OPEN) {
+        sioc__log(SIOC_LOG_INFO, "session %s: malformed polling payload", s->sid);
+        sioc__session_close(s, "parse error", false);
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+int sioc__session_decode_frame(const sioc_conn *s, char *data, size_t len, bool binary,
+                               sioc__eio_packet *out)
+{
+    if (!binary) {
+        /* A v3 client without binary support sends binary as "b4<base64>" text. */
+        return s->protocol == 3 ? sioc__eio3_decode_text(data, len, out)
+                                : sioc__eio_decode_text(data, len, out);
+    }
+    if (s->protocol == 3) {
+        return sioc__eio3_decode_binary_frame(data, len, out); /* a type byte leads */
+    }
+    *out = (sioc__eio_packet){SIOC__EIO_MESSAGE, true, data, len};
+    return 0;
 }
 
 bool sioc__session_poll_due(const sioc_conn *s)
@@ -372,14 +453,44 @@ bool sioc__session_poll_attach(sioc_conn *s, void *req)
     return sioc__session_poll_due(s);
 }
 
-/* Appends every queued packet to a polling payload, joined by the record separator. */
-static int encode_queue(sioc_conn *s, sioc__buf *out)
+typedef enum payload_form { FORM_V4, FORM_V3_TEXT, FORM_V3_BINARY } payload_form;
+
+/* Node's v3 polling sends a binary payload when there is binary to send and the client can take
+ * it; otherwise text, with binary as base64. */
+static payload_form form_for(const sioc_conn *s)
 {
-    while (s->queue.count) {
+    if (s->protocol != 3) {
+        return FORM_V4;
+    }
+    const sioc__msgq *q = &s->queue;
+    for (size_t i = 0; !s->b64 && i < q->count; i++) {
+        if (q->ring[(q->head + i) & (q->cap - 1)]->binary) {
+            return FORM_V3_BINARY;
+        }
+    }
+    return FORM_V3_TEXT;
+}
+
+static int encode_one(sioc__buf *out, const sioc__msg *m, payload_form form)
+{
+    switch (form) {
+    case FORM_V3_TEXT:
+        return sioc__eio3_encode_text(out, m);
+    case FORM_V3_BINARY:
+        return sioc__eio3_encode_binary(out, m);
+    default: /* v4: packets joined by the record separator */
         if (out->len && sioc__buf_append_char(out, SIOC__EIO_SEPARATOR) < 0) {
             return -1;
         }
-        if (sioc__eio_encode_polling(out, sioc__msgq_peek(&s->queue)) < 0) {
+        return sioc__eio_encode_polling(out, m);
+    }
+}
+
+/* Appends every queued packet to a polling payload. */
+static int encode_queue(sioc_conn *s, sioc__buf *out, payload_form form)
+{
+    while (s->queue.count) {
+        if (encode_one(out, sioc__msgq_peek(&s->queue), form) < 0) {
             return -1;
         }
         sioc__msgq_pop(&s->queue);
@@ -387,15 +498,17 @@ static int encode_queue(sioc_conn *s, sioc__buf *out)
     return 0;
 }
 
-int sioc__session_poll_take(sioc_conn *s, void *req, sioc__buf *out)
+int sioc__session_poll_take(sioc_conn *s, void *req, sioc__buf *out, bool *binary)
 {
-    int rc = encode_queue(s, out);
+    payload_form form = form_for(s);
+    *binary = form == FORM_V3_BINARY;
+    int rc = encode_queue(s, out, form);
     if (rc == 0 && s->state == SIOC__CLOSING) {
         finish(s, s->close_reason); /* queues the close packet */
-        rc = encode_queue(s, out);
+        rc = encode_queue(s, out, form);
     }
     if (rc == 0 && out->len == 0) {
-        rc = sioc__buf_append_char(out, '6');
+        rc = encode_one(out, s->eng->noop, form);
     }
     if (s->poll_req == req) {
         s->poll_req = NULL;

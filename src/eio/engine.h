@@ -1,5 +1,5 @@
 /* Engine.IO endpoints and sessions: the v4 state machine (handshake, heartbeat, upgrade, close),
- * sans-I/O. Transports call in with packets and attach/detach their connections; the engine calls
+ * and v3's differences for old clients (Node's allowEIO3), sans-I/O. Transports call in with packets and attach/detach their connections; the engine calls
  * out through `sioc__eio_io` to ask a connection to write or close. */
 #ifndef SIOC_EIO_ENGINE_H
 #define SIOC_EIO_ENGINE_H
@@ -31,6 +31,7 @@ typedef struct sioc__engine_cfg {
     size_t max_payload;
     size_t max_buffered; /* bytes queued for one session; 0: no limit */
     unsigned transports; /* SIOC_TRANSPORT_* */
+    bool allow_eio3;     /* accept Engine.IO v3 clients (socket.io-client 2.x) */
 } sioc__engine_cfg;
 
 typedef enum sioc__transport_kind { SIOC__POLLING, SIOC__WEBSOCKET } sioc__transport_kind;
@@ -49,6 +50,8 @@ struct sioc_conn {
     bool post_active;    /* a POST body is being read */
     bool client_closed;  /* the client sent a close packet */
     bool plain;          /* a plain WebSocket client: frames are messages, no Engine.IO */
+    unsigned char protocol; /* Engine.IO version: 4, or 3 for an old client */
+    bool b64;            /* v3 polling client without binary support: binary goes as base64 */
     void *poll_req;      /* the held polling GET */
     void *ws;            /* the WebSocket carrying the session */
     void *probe_ws;      /* a WebSocket the client is upgrading to */
@@ -72,7 +75,7 @@ struct sioc__engine {
     sioc__map sessions;
     sioc__timer sweep_timer; /* looks for held GETs whose client hung up */
     /* Packets every session sends, encoded once per engine (an engine runs on one thread). */
-    sioc__msg *ping, *close, *noop, *probe_pong;
+    sioc__msg *ping, *pong, *close, *noop, *probe_pong;
     sioc__wheel *wheel;
     const sioc__eio_io *io;
     sioc__engine *next;
@@ -90,11 +93,12 @@ void sioc__engine_free(sioc__engine *eng);
 
 /* The open session with id `sid` (`len` bytes), or NULL. */
 sioc_conn *sioc__engine_find(sioc__engine *eng, const char *sid, size_t len);
-/* Handshake: a new session on `transport`, its open packet queued. For WebSocket, `ws` is the
- * connection (attached); for polling, NULL. `handshake` (an object, may be NULL) is stolen, even on
- * failure. Returns the session (borrowed) or NULL (no memory). */
+/* Handshake: a new session on `transport` speaking Engine.IO `protocol` (3 or 4), its open packet
+ * queued. For WebSocket, `ws` is the connection (attached); for polling, NULL. `handshake` (an
+ * object, may be NULL) is stolen, even on failure. Returns the session (borrowed) or NULL (no
+ * memory). */
 sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, void *ws,
-                             json_t *handshake);
+                             json_t *handshake, unsigned protocol);
 
 /* A plain WebSocket client (no Engine.IO: no open packet, no heartbeat; each frame is a message)
  * on WebSocket `ws`. Same returns as sioc__engine_open. */
@@ -111,6 +115,14 @@ int sioc__session_send(sioc_conn *s, sioc__msg *m);
 bool sioc__session_writable(const sioc_conn *s);
 /* A packet from the session's transport (a POST, or its WebSocket). */
 void sioc__session_receive(sioc_conn *s, const sioc__eio_packet *p);
+/* Delivers every packet of a polling POST body, in the session's protocol (`binary`: an
+ * application/octet-stream body, which only v3 has; v3 decodes in place). Returns 0, or -1 when
+ * the body is malformed: the session is then closed with "parse error". */
+int sioc__session_receive_payload(sioc_conn *s, char *body, size_t len, bool binary);
+/* Decodes a WebSocket frame in the session's protocol (in place: v3 text frames may carry base64).
+ * Returns 0, or -1 when it is malformed. */
+int sioc__session_decode_frame(const sioc_conn *s, char *data, size_t len, bool binary,
+                               sioc__eio_packet *out);
 /* Ends the session. With `flush`, what is queued goes out first. Idempotent. */
 void sioc__session_close(sioc_conn *s, const char *reason, bool flush);
 
@@ -120,8 +132,9 @@ bool sioc__session_poll_attach(sioc_conn *s, void *req);
 /* Whether a held GET has something to carry now: packets, the noop an upgrade needs, or the end. */
 bool sioc__session_poll_due(const sioc_conn *s);
 /* Encodes the queue (or a noop when it is empty) as a polling payload into `out`, empties the
- * queue and detaches `req`. Returns 0 or -1 (no memory). */
-int sioc__session_poll_take(sioc_conn *s, void *req, sioc__buf *out);
+ * queue and detaches `req`. *binary tells whether the payload is a v3 binary one (sent as
+ * application/octet-stream). Returns 0 or -1 (no memory). */
+int sioc__session_poll_take(sioc_conn *s, void *req, sioc__buf *out, bool *binary);
 /* The held GET went away before it was answered. */
 void sioc__session_poll_lost(sioc_conn *s, void *req);
 

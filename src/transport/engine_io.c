@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "util/base64.h"
 #include "util/log.h"
 
 static void io_wake(void *conn)
@@ -73,16 +74,31 @@ typedef struct eio_query {
     char transport[16];
     char sid[32];
     char eio[8];
+    char j[16];
     bool has_sid;
+    bool b64;   /* the client cannot take binary: send it as base64 */
+    bool jsonp; /* JSONP polling, callback index j */
 } eio_query;
 
 static void read_query(struct lws *wsi, eio_query *q)
 {
+    char b64[8];
     memset(q, 0, sizeof(*q));
     sioc__query_arg(wsi, "transport", q->transport, sizeof(q->transport));
     sioc__query_arg(wsi, "EIO", q->eio, sizeof(q->eio));
     /* A sid too long to be ours still counts as given, and is unknown. */
     q->has_sid = sioc__query_arg(wsi, "sid", q->sid, sizeof(q->sid)) != -1;
+    q->jsonp = sioc__query_arg(wsi, "j", q->j, sizeof(q->j)) != -1;
+    q->b64 = sioc__query_arg(wsi, "b64", b64, sizeof(b64)) > 0;
+}
+
+/* Node: EIO=4 is v4; anything else is v3, which only allowEIO3 lets in. Returns 3, 4, or 0. */
+static unsigned protocol_of(const sioc__engine *eng, const eio_query *q)
+{
+    if (strcmp(q->eio, "4") == 0) {
+        return 4;
+    }
+    return eng->cfg.allow_eio3 ? 3 : 0;
 }
 
 static bool transport_allowed(sioc__engine *eng, const char *name)
@@ -118,7 +134,7 @@ static int verify_http(sioc__engine *eng, const eio_query *q, int method, sioc_c
     if (strcmp(q->transport, "polling") != 0) {
         return -(int)SIOC__EIO_ERR_BAD_REQUEST - 1; /* websocket handshake without upgrade */
     }
-    if (strcmp(q->eio, "4") != 0) {
+    if (!protocol_of(eng, q)) {
         return -(int)SIOC__EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION - 1;
     }
     return 0;
@@ -135,16 +151,37 @@ static void add_cookie(sioc_server *srv, sioc__reply *r, const char *sid)
     sioc__reply_header(r, "set-cookie:", cookie);
 }
 
-static int reply_payload(struct lws *wsi, sioc_conn *s, bool handshake)
+/* JSONP: the payload becomes a script calling the client's callback `j`. */
+static int to_script(struct lws *wsi, sioc__buf *out)
+{
+    char j[16] = "";
+    sioc__buf script = {0};
+    sioc__query_arg(wsi, "j", j, sizeof(j));
+    if (sioc__jsonp_wrap(&script, j, out->data ? out->data : "", out->len) < 0) {
+        sioc__buf_free(&script);
+        return -1;
+    }
+    sioc__buf_free(out);
+    *out = script;
+    return 0;
+}
+
+static int reply_payload(struct lws *wsi, sioc__pss *c, sioc_conn *s)
 {
     sioc__buf out = {0};
     sioc_server *srv = lws_context_user(lws_get_context(wsi));
     char sid[sizeof(s->sid)];
     memcpy(sid, s->sid, sizeof(sid)); /* the take may release the session */
-    int rc = sioc__session_poll_take(s, wsi, &out);
+    bool binary = false;
+    int rc = sioc__session_poll_take(s, wsi, &out, &binary);
+    const char *type = binary ? "application/octet-stream" : "text/plain; charset=UTF-8";
+    if (rc == 0 && c->jsonp) {
+        rc = to_script(wsi, &out); /* text: a JSONP session gets binary as base64 */
+        type = "text/javascript; charset=UTF-8";
+    }
+    bool handshake = c->handshake;
     sioc__reply r;
-    if (rc == 0 && sioc__reply_begin(&r, wsi, HTTP_STATUS_OK, "text/plain; charset=UTF-8",
-                                     out.len) == 0) {
+    if (rc == 0 && sioc__reply_begin(&r, wsi, HTTP_STATUS_OK, type, out.len) == 0) {
         sioc__cors_headers(srv, &r);
         if (handshake && srv->opts->cookie_name) {
             add_cookie(srv, &r, sid);
@@ -166,7 +203,7 @@ static int handle_poll(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_con
         return sioc__reply_simple(wsi, HTTP_STATUS_BAD_REQUEST, NULL, NULL);
     }
     if (sioc__session_poll_attach(s, wsi)) {
-        return reply_payload(wsi, s, c->handshake);
+        return reply_payload(wsi, c, s);
     }
     c->role = ROLE_POLL_HELD;
     c->sess = s;
@@ -216,8 +253,9 @@ static int start_post(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_conn
         sioc__session_close(s, "transport error", false);
         return reject_post(wsi, HTTP_STATUS_BAD_REQUEST);
     }
-    if (sioc__header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, type, sizeof(type)) > 0 &&
-        strncmp(type, "application/octet-stream", 24) == 0) {
+    c->post_binary = sioc__header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, type, sizeof(type)) > 0 &&
+                     strncmp(type, "application/octet-stream", 24) == 0;
+    if (c->post_binary && s->protocol != 3) {
         /* Engine.IO v4 polling carries binary as base64 text; Node calls this "invalid content". */
         sioc__session_close(s, "transport error", false);
         return reject_post(wsi, HTTP_STATUS_BAD_REQUEST);
@@ -256,6 +294,7 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
     if (err < 0) {
         return reply_error(wsi, (sioc__eio_error)(-err - 1));
     }
+    c->jsonp = q.jsonp;
     if (!s && srv->draining) {
         return sioc__reply_simple(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
     }
@@ -266,10 +305,12 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
             json_decref(hs);
             return reply_forbidden(wsi, refusal);
         }
-        s = sioc__engine_open(eng, SIOC__POLLING, NULL, hs);
+        s = sioc__engine_open(eng, SIOC__POLLING, NULL, hs, protocol_of(eng, &q));
         if (!s) {
             return sioc__reply_simple(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
         }
+        /* Node: b64 in the handshake means no binary payloads; JSONP cannot carry them either. */
+        s->b64 = q.b64 || q.jsonp;
         sioc__log(SIOC_LOG_DEBUG, "engine %s: handshake %s (polling)", eng->path, s->sid);
         c->handshake = true;
     }
@@ -295,20 +336,18 @@ int sioc__eio_body(sioc_server *srv, struct lws *wsi, sioc__pss *c, const void *
 
 /* Delivers every packet of a POST body. A malformed one ends the session with "parse error" and
  * returns -1. */
-static int deliver_payload(sioc_conn *s, sioc__buf *body)
+static int deliver_payload(sioc_conn *s, sioc__pss *c)
 {
-    size_t pos = 0;
-    sioc__eio_packet p;
-    int rc;
-    while (s->state == SIOC__OPEN && (rc = sioc__eio_payload_next(body->data, body->len, &pos, &p))) {
-        if (rc < 0) {
-            sioc__log(SIOC_LOG_INFO, "session %s: malformed polling payload", s->sid);
-            sioc__session_close(s, "parse error", false);
-            return -1;
+    sioc__buf *body = &c->body;
+    if (c->jsonp) {
+        long n = sioc__jsonp_unwrap(body->data ? body->data : "", body->len);
+        if (n < 0) { /* Node ignores a form without "d" */
+            return 0;
         }
-        sioc__session_receive(s, &p);
+        body->len = (size_t)n;
     }
-    return 0;
+    return sioc__session_receive_payload(s, body->data ? body->data : "", body->len,
+                                         c->post_binary);
 }
 
 int sioc__eio_body_done(sioc_server *srv, struct lws *wsi, sioc__pss *c)
@@ -319,7 +358,7 @@ int sioc__eio_body_done(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     sioc_conn *s = c->sess;
     c->sess = NULL;
     c->role = ROLE_NONE;
-    int rc = deliver_payload(s, &c->body);
+    int rc = deliver_payload(s, c);
     s->post_active = false;
     sioc__session_unref(s);
     sioc__buf_free(&c->body);
@@ -343,7 +382,8 @@ int sioc__eio_http_writeable(struct lws *wsi, sioc__pss *c)
         sioc__session_poll_lost(s, wsi);
         return -1;
     }
-    return reply_payload(wsi, s, false);
+    c->handshake = false;
+    return reply_payload(wsi, c, s);
 }
 
 void sioc__eio_http_closed(struct lws *wsi, sioc__pss *c)
@@ -396,7 +436,7 @@ static int verify_upgrade(sioc__engine *eng, const eio_query *q)
         return s->transport != SIOC__POLLING || s->probe_ws ? -(int)SIOC__EIO_ERR_BAD_REQUEST - 1
                                                            : 0;
     }
-    if (strcmp(q->eio, "4") != 0) {
+    if (!protocol_of(eng, q)) {
         return -(int)SIOC__EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION - 1;
     }
     return 0;
@@ -455,10 +495,12 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         sioc__session_probe_attach(c->sess, wsi);
         return 0;
     }
-    c->sess = sioc__engine_open(eng, SIOC__WEBSOCKET, wsi, sioc__handshake(wsi));
+    c->sess = sioc__engine_open(eng, SIOC__WEBSOCKET, wsi, sioc__handshake(wsi),
+                                protocol_of(eng, &q));
     if (!c->sess) {
         return -1;
     }
+    c->sess->b64 = q.b64;
     c->role = ROLE_WS;
     sioc__log(SIOC_LOG_DEBUG, "engine %s: handshake %s (websocket)", eng->path, c->sess->sid);
     return 0;
@@ -479,7 +521,8 @@ static void deliver_message(struct lws *wsi, sioc__pss *c)
         sioc__session_receive(c->sess, &p);
         return;
     }
-    if (!c->message_binary && sioc__eio_decode_text(c->body.data, c->body.len, &p) < 0) {
+    if (sioc__session_decode_frame(c->sess, c->body.data ? c->body.data : (char *)"", c->body.len,
+                                   c->message_binary, &p) < 0) {
         sioc__log(SIOC_LOG_INFO, "session %s: malformed packet", c->sess->sid);
         if (c->role == ROLE_WS_PROBE) {
             /* Node closes a probe that sends anything unexpected; polling carries on. */
@@ -558,6 +601,29 @@ static int send_close(struct lws *wsi, sioc__pss *c)
     return 0;
 }
 
+/* Engine.IO v3 sends binary over WebSocket after a type byte (4, message), written into the
+ * message's headroom (each write sets it again: the message is shared); or, for a client that
+ * cannot take binary, as "b4<base64>" text. */
+static int write_v3_binary(struct lws *wsi, const sioc_conn *s, sioc__msg *m)
+{
+    if (!s->b64) {
+        unsigned char *p = (unsigned char *)sioc__msg_payload(m) - 1;
+        *p = SIOC__EIO_MESSAGE;
+        return lws_write(wsi, p, m->len + 1, LWS_WRITE_BINARY);
+    }
+    size_t len = 2 + sioc__base64_encoded_len(m->len);
+    unsigned char *frame = malloc(LWS_PRE + len);
+    if (!frame) {
+        return -1;
+    }
+    memcpy(frame + LWS_PRE, "b4", 2);
+    sioc__base64_encode((const unsigned char *)sioc__msg_payload(m), m->len,
+                        (char *)frame + LWS_PRE + 2);
+    int n = lws_write(wsi, frame + LWS_PRE, len, LWS_WRITE_TEXT);
+    free(frame);
+    return n;
+}
+
 int sioc__eio_ws_writeable(struct lws *wsi, sioc__pss *c)
 {
     if (c->close_status) {
@@ -570,8 +636,10 @@ int sioc__eio_ws_writeable(struct lws *wsi, sioc__pss *c)
     if (!m) {
         return 0;
     }
-    int n = lws_write(wsi, (unsigned char *)sioc__msg_payload(m), m->len,
-                      m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    int n = m->binary && c->sess->protocol == 3
+                ? write_v3_binary(wsi, c->sess, m)
+                : lws_write(wsi, (unsigned char *)sioc__msg_payload(m), m->len,
+                            m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
     if (n < 0) {
         return -1;
     }

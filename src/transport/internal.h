@@ -14,7 +14,8 @@
 #include "util/buf.h"
 #include "util/wheel.h"
 
-_Static_assert(LWS_PRE <= SIOC_MSG_HEADROOM, "messages need room for the WebSocket frame header");
+_Static_assert(LWS_PRE + 1 <= SIOC_MSG_HEADROOM,
+               "messages need room for the WebSocket frame header and a v3 type byte");
 
 struct sioc_server {
     sioc_options *opts;
@@ -54,6 +55,8 @@ typedef struct sioc__pss {
     sioc__buf body;  /* POST body, or a WebSocket message being reassembled */
     size_t expected; /* POST Content-Length */
     bool handshake; /* this request opened the session */
+    bool post_binary; /* a v3 application/octet-stream POST */
+    bool jsonp;       /* a JSONP request (`j` in the query) */
     bool in_message;
     bool message_binary;
     bool discarding;

@@ -204,6 +204,7 @@ static sioc__engine_cfg engine_cfg(const sioc_options *o)
         .max_payload = o->max_http_buffer_size,
         .max_buffered = o->max_buffered_bytes,
         .transports = o->transports,
+        .allow_eio3 = o->allow_eio3,
     };
     return cfg;
 }

@@ -7,8 +7,9 @@
 #include <stdint.h>
 
 /* Bytes kept free in front of every message so the WebSocket transport can write its frame header
- * in place (libwebsockets' LWS_PRE); the transport checks at compile time that this is enough. */
-#define SIOC_MSG_HEADROOM 16
+ * in place (libwebsockets' LWS_PRE), plus the type byte Engine.IO v3 puts before binary data; the
+ * transport checks at compile time that this is enough. */
+#define SIOC_MSG_HEADROOM 24
 
 typedef struct sioc__buf {
     char *data;

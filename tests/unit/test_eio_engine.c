@@ -69,7 +69,8 @@ static void setup(void)
     last_reason[0] = '\0';
     sioc__buf_reset(&received);
     sioc__wheel_init(&wheel, 1000000);
-    sioc__engine_cfg cfg = {300, 200, 1000, 1000, 256, SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET};
+    sioc__engine_cfg cfg = {300, 200, 1000, 1000, 256,
+                            SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET, true};
     sioc_engine_handlers h = {on_open, on_message, on_close};
     eng = sioc__engine_new("/engine.io/", &cfg, &h, NULL, &wheel, &fake_io);
 }
@@ -85,17 +86,29 @@ static void advance_ms(unsigned ms)
     sioc__wheel_advance(&wheel, sioc__wheel_now(&wheel) + ms);
 }
 
-/* What a polling GET would receive now, as a NUL-terminated string. */
-static char *poll_now(sioc_conn *s, void *req)
+/* What a polling GET would receive now (NUL-terminated, *len bytes, *binary: a v3 binary
+ * payload). */
+static char *poll_bytes(sioc_conn *s, void *req, size_t *len, bool *binary)
 {
     static char text[4096];
     sioc__buf out = {0};
     ck_assert(sioc__session_poll_attach(s, req));
-    ck_assert_int_eq(sioc__session_poll_take(s, req, &out), 0);
+    ck_assert_int_eq(sioc__session_poll_take(s, req, &out, binary), 0);
     ck_assert_uint_lt(out.len, sizeof(text));
     memcpy(text, out.data, out.len);
     text[out.len] = '\0';
+    *len = out.len;
     sioc__buf_free(&out);
+    return text;
+}
+
+/* The same for a text payload, as a string. */
+static char *poll_now(sioc_conn *s, void *req)
+{
+    size_t len;
+    bool binary;
+    char *text = poll_bytes(s, req, &len, &binary);
+    ck_assert(!binary);
     return text;
 }
 
@@ -108,7 +121,7 @@ static void feed(sioc_conn *s, const char *packet)
 
 static sioc_conn *handshake(void)
 {
-    sioc_conn *s = sioc__engine_open(eng, SIOC__POLLING, NULL, NULL);
+    sioc_conn *s = sioc__engine_open(eng, SIOC__POLLING, NULL, NULL, 4);
     ck_assert_ptr_nonnull(s);
     char *open = poll_now(s, POLL);
     ck_assert(strncmp(open, "0{\"sid\":\"", 9) == 0);
@@ -133,7 +146,9 @@ START_TEST(a_held_get_is_woken_by_the_first_queued_message_and_gets_all_of_them)
     ck_assert_int_eq(sioc_conn_send(s, "\x01\x02", 2, true), 0);
     ck_assert_int_eq(wakes[0], 1);
     sioc__buf out = {0};
-    ck_assert_int_eq(sioc__session_poll_take(s, POLL, &out), 0);
+    bool binary;
+    ck_assert_int_eq(sioc__session_poll_take(s, POLL, &out, &binary), 0);
+    ck_assert(!binary);
     ck_assert_uint_eq(out.len, 8);
     ck_assert(memcmp(out.data, "4a\x1e" "bAQI=", 8) == 0);
     sioc__buf_free(&out);
@@ -167,7 +182,8 @@ START_TEST(a_missing_pong_closes_with_ping_timeout_and_forgets_the_sid)
     ck_assert_ptr_null(sioc__engine_find(eng, sid, 20));
     /* The held GET is told with a close packet after the ping. */
     sioc__buf out = {0};
-    ck_assert_int_eq(sioc__session_poll_take(s, POLL, &out), 0);
+    bool binary;
+    ck_assert_int_eq(sioc__session_poll_take(s, POLL, &out, &binary), 0);
     ck_assert_uint_eq(out.len, 1);
     ck_assert_int_eq(out.data[0], '1');
     sioc__buf_free(&out);
@@ -207,7 +223,8 @@ START_TEST(an_upgrade_switches_to_websocket_after_probe_and_upgrade_packets)
     ck_assert_int_eq(wakes[2], 1);
     ck_assert_int_eq(wakes[0], 1); /* the held GET is released... */
     sioc__buf out = {0};
-    sioc__session_poll_take(s, POLL, &out);
+    bool binary;
+    sioc__session_poll_take(s, POLL, &out, &binary);
     ck_assert_int_eq(out.data[0], '6'); /* ...with a noop */
     sioc__buf_free(&out);
     sioc__msg *m = sioc__session_ws_next(s, WS);
@@ -294,7 +311,7 @@ END_TEST
 
 START_TEST(a_websocket_handshake_queues_the_open_packet_without_upgrades)
 {
-    sioc_conn *s = sioc__engine_open(eng, SIOC__WEBSOCKET, WS, NULL);
+    sioc_conn *s = sioc__engine_open(eng, SIOC__WEBSOCKET, WS, NULL, 4);
     ck_assert_int_eq(wakes[2], 1);
     sioc__msg *m = sioc__session_ws_next(s, WS);
     ck_assert(strstr(sioc__msg_payload(m), "\"upgrades\":[]") != NULL);
@@ -302,6 +319,130 @@ START_TEST(a_websocket_handshake_queues_the_open_packet_without_upgrades)
     sioc__engine_close_all(eng, "server shutting down", false);
     ck_assert_str_eq(last_reason, "server shutting down");
     ck_assert_int_eq(closes[2], 1);
+}
+END_TEST
+
+/* ---- Engine.IO v3 (allowEIO3) ---- */
+
+static sioc_conn *handshake_v3(bool b64)
+{
+    sioc_conn *s = sioc__engine_open(eng, SIOC__POLLING, NULL, NULL, 3);
+    ck_assert_ptr_nonnull(s);
+    s->b64 = b64;
+    char *open = poll_now(s, POLL);
+    /* "<length>:0{...}": the length counts the whole packet. */
+    char *colon = strchr(open, ':');
+    ck_assert_ptr_nonnull(colon);
+    ck_assert_uint_eq(strtoul(open, NULL, 10), strlen(colon + 1));
+    ck_assert(strncmp(colon + 1, "0{\"sid\":\"", 9) == 0);
+    return s;
+}
+
+START_TEST(a_v3_client_pings_and_gets_pongs_and_the_server_never_pings)
+{
+    sioc_conn *s = handshake_v3(false);
+    ck_assert(!sioc__session_poll_attach(s, POLL));
+    advance_ms(310);
+    ck_assert_int_eq(wakes[0], 0); /* no server ping */
+    feed(s, "2");
+    ck_assert_int_eq(wakes[0], 1);
+    bool binary;
+    size_t len;
+    ck_assert_str_eq(poll_bytes(s, POLL, &len, &binary), "1:3");
+    /* pingInterval + pingTimeout (500 ms) after the last ping, the session is gone. */
+    advance_ms(490);
+    ck_assert_int_eq(close_count, 0);
+    advance_ms(20);
+    ck_assert_int_eq(close_count, 1);
+    ck_assert_str_eq(last_reason, "ping timeout");
+}
+END_TEST
+
+START_TEST(a_pong_from_a_v3_client_is_an_error)
+{
+    sioc_conn *s = handshake_v3(false);
+    feed(s, "3");
+    ck_assert_str_eq(last_reason, "transport error");
+}
+END_TEST
+
+START_TEST(a_v3_payload_frames_packets_by_length_and_sends_binary_without_base64)
+{
+    sioc_conn *s = handshake_v3(false);
+    sioc_conn_send(s, "\xf0\x9f\x98\x80", 4, false);
+    sioc_conn_send(s, "\x01\x02", 2, true);
+    size_t len;
+    bool binary;
+    char *out = poll_bytes(s, POLL, &len, &binary);
+    ck_assert(binary);
+    const char want[] = "\x00\x05\xff" "4\xf0\x9f\x98\x80" "\x01\x03\xff\x04\x01\x02";
+    ck_assert_uint_eq(len, sizeof(want) - 1);
+    ck_assert(memcmp(out, want, len) == 0);
+    /* Text alone goes as text, each packet after its length in UTF-16 units. */
+    sioc_conn_send(s, "\xf0\x9f\x98\x80", 4, false);
+    ck_assert_str_eq(poll_now(s, POLL), "3:4\xf0\x9f\x98\x80");
+    /* A held GET released with nothing queued gets a v3 noop. */
+    ck_assert(!sioc__session_poll_attach(s, POLL));
+    sioc__buf noop = {0};
+    ck_assert_int_eq(sioc__session_poll_take(s, POLL, &noop, &binary), 0);
+    ck_assert_uint_eq(noop.len, 3);
+    ck_assert(memcmp(noop.data, "1:6", 3) == 0);
+    sioc__buf_free(&noop);
+}
+END_TEST
+
+START_TEST(a_v3_client_without_binary_support_gets_base64)
+{
+    sioc_conn *s = handshake_v3(true);
+    sioc_conn_send(s, "\x01\x02", 2, true);
+    sioc_conn_close(s);
+    ck_assert_str_eq(poll_now(s, POLL), "6:b4AQI=1:1");
+    ck_assert_str_eq(last_reason, "forced close");
+}
+END_TEST
+
+START_TEST(a_v3_post_delivers_text_and_binary_payloads)
+{
+    sioc_conn *s = handshake_v3(false);
+    char text[] = "6:4hello10:b4AQIDBA==";
+    ck_assert_int_eq(sioc__session_receive_payload(s, text, strlen(text), false), 0);
+    ck_assert_uint_eq(received.len, 9);
+    ck_assert(memcmp(received.data, "hello\x01\x02\x03\x04", 9) == 0);
+    char bin[] = "\x01\x03\xff\x04\x0a\x0b" "\x00\x02\xff" "4!";
+    ck_assert_int_eq(sioc__session_receive_payload(s, bin, sizeof(bin) - 1, true), 0);
+    ck_assert_uint_eq(received.len, 12);
+    ck_assert(memcmp(received.data + 9, "\x0a\x0b!", 3) == 0);
+    char bad[] = "7:4hello";
+    ck_assert_int_eq(sioc__session_receive_payload(s, bad, strlen(bad), false), -1);
+    ck_assert_str_eq(last_reason, "parse error");
+}
+END_TEST
+
+START_TEST(a_binary_post_is_refused_in_v4)
+{
+    sioc_conn *s = handshake();
+    char bin[] = "\x00\x02\xff" "4!";
+    ck_assert_int_eq(sioc__session_receive_payload(s, bin, sizeof(bin) - 1, true), -1);
+    ck_assert_uint_eq(received.len, 0);
+    ck_assert_str_eq(last_reason, "parse error");
+}
+END_TEST
+
+START_TEST(websocket_frames_decode_by_protocol)
+{
+    sioc_conn *s3 = handshake_v3(false), *s4 = handshake();
+    sioc__eio_packet p;
+    char frame[] = "\x04\x01\x02";
+    ck_assert_int_eq(sioc__session_decode_frame(s3, frame, 3, true, &p), 0);
+    ck_assert_uint_eq(p.len, 2); /* v3: the type byte leads */
+    ck_assert_int_eq(sioc__session_decode_frame(s4, frame, 3, true, &p), 0);
+    ck_assert_uint_eq(p.len, 3); /* v4: all data */
+    char b64[] = "b4AQI=";
+    ck_assert_int_eq(sioc__session_decode_frame(s3, b64, 6, false, &p), 0);
+    ck_assert(p.binary);
+    ck_assert_uint_eq(p.len, 2);
+    char b64again[] = "b4AQI=";
+    ck_assert_int_eq(sioc__session_decode_frame(s4, b64again, 6, false, &p), -1);
 }
 END_TEST
 
@@ -323,6 +464,13 @@ int main(void)
     tcase_add_test(tc, a_websocket_handshake_queues_the_open_packet_without_upgrades);
     tcase_add_test(tc, a_held_get_whose_client_hung_up_is_found_within_a_second);
     tcase_add_test(tc, a_client_that_stops_reading_is_closed_past_the_cap_at_the_next_tick);
+    tcase_add_test(tc, a_v3_client_pings_and_gets_pongs_and_the_server_never_pings);
+    tcase_add_test(tc, a_pong_from_a_v3_client_is_an_error);
+    tcase_add_test(tc, a_v3_payload_frames_packets_by_length_and_sends_binary_without_base64);
+    tcase_add_test(tc, a_v3_client_without_binary_support_gets_base64);
+    tcase_add_test(tc, a_v3_post_delivers_text_and_binary_payloads);
+    tcase_add_test(tc, a_binary_post_is_refused_in_v4);
+    tcase_add_test(tc, websocket_frames_decode_by_protocol);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
