@@ -128,13 +128,15 @@ static void await_client_ping(sioc_conn *s)
                       on_ping_timeout);
 }
 
-static sioc_conn *session_new(sioc__engine *eng, sioc__transport_kind transport)
+static sioc_conn *session_new(sioc__engine *eng, sioc__transport_kind transport, const char *sid)
 {
     sioc_conn *s = calloc(1, sizeof(*s));
     if (!s) {
         return NULL;
     }
-    do {
+    if (sid && strlen(sid) == 20 && !sioc__map_get(&eng->sessions, sid, 20)) {
+        memcpy(s->sid, sid, sizeof(s->sid));
+    } else do {
         if (sioc__random_id(s->sid) < 0) {
             free(s);
             return NULL;
@@ -169,9 +171,9 @@ static sioc_conn *announce(sioc_conn *s)
 }
 
 static sioc_conn *open_session(sioc__engine *eng, sioc__transport_kind transport, void *ws,
-                               json_t *handshake)
+                               json_t *handshake, const char *sid)
 {
-    sioc_conn *s = session_new(eng, transport);
+    sioc_conn *s = session_new(eng, transport, sid);
     if (!s) {
         json_decref(handshake);
         return NULL;
@@ -185,9 +187,9 @@ static sioc_conn *open_session(sioc__engine *eng, sioc__transport_kind transport
 }
 
 sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, void *ws,
-                             json_t *handshake, unsigned protocol)
+                             json_t *handshake, unsigned protocol, const char *sid)
 {
-    sioc_conn *s = open_session(eng, transport, ws, handshake);
+    sioc_conn *s = open_session(eng, transport, ws, handshake, sid);
     if (!s) {
         return NULL;
     }
@@ -216,7 +218,7 @@ sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, 
 
 sioc_conn *sioc__engine_open_plain(sioc__engine *eng, void *ws, json_t *handshake)
 {
-    sioc_conn *s = open_session(eng, SIOC__WEBSOCKET, ws, handshake);
+    sioc_conn *s = open_session(eng, SIOC__WEBSOCKET, ws, handshake, NULL);
     if (!s) {
         return NULL;
     }

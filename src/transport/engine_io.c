@@ -141,13 +141,17 @@ static int verify_http(sioc__engine *eng, const eio_query *q, int method, sioc_c
 }
 
 /* Node's `cookie` option: the sid in a cookie on the handshake, for load-balancer stickiness. */
-static void add_cookie(sioc_server *srv, sioc__reply *r, const char *sid)
+static void format_cookie(const sioc_options *o, const char *sid, char *out, size_t cap)
 {
-    const sioc_options *o = srv->opts;
-    char cookie[512];
-    snprintf(cookie, sizeof(cookie), "%s=%s; Path=%s%s%s%s", o->cookie_name, sid,
+    snprintf(out, cap, "%s=%s; Path=%s%s%s%s", o->cookie_name, sid,
              o->cookie_path ? o->cookie_path : "/", o->cookie_http_only ? "; HttpOnly" : "",
              o->cookie_same_site ? "; SameSite=" : "", o->cookie_same_site ? o->cookie_same_site : "");
+}
+
+static void add_cookie(sioc_server *srv, sioc__reply *r, const char *sid)
+{
+    char cookie[512];
+    format_cookie(srv->opts, sid, cookie, sizeof(cookie));
     sioc__reply_header(r, "set-cookie:", cookie);
 }
 
@@ -305,7 +309,7 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
             json_decref(hs);
             return reply_forbidden(wsi, refusal);
         }
-        s = sioc__engine_open(eng, SIOC__POLLING, NULL, hs, protocol_of(eng, &q));
+        s = sioc__engine_open(eng, SIOC__POLLING, NULL, hs, protocol_of(eng, &q), NULL);
         if (!s) {
             return sioc__reply_simple(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
         }
@@ -474,11 +478,37 @@ int sioc__eio_confirm_upgrade(sioc_server *srv, struct lws *wsi)
     return 0;
 }
 
+int sioc__eio_ws_headers(sioc_server *srv, struct lws *wsi, sioc__pss *c,
+                         struct lws_process_html_args *args)
+{
+    sioc__engine *eng = engine_of_request(srv, wsi);
+    if (!srv->opts->cookie_name || !eng || lws_hdr_total_length(wsi, WSI_TOKEN_UPGRADE) <= 0) {
+        return 0;
+    }
+    eio_query q;
+    read_query(wsi, &q);
+    if (q.has_sid || sioc__random_id(c->cookie_sid) < 0) {
+        return 0; /* only a handshake opens a session */
+    }
+    /* The session does not exist before the 101 is written: its sid is drawn here. */
+    char cookie[512];
+    format_cookie(srv->opts, c->cookie_sid, cookie, sizeof(cookie));
+    unsigned char *end = (unsigned char *)args->p + args->max_len;
+    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
+                                    (const unsigned char *)cookie, (int)strlen(cookie),
+                                    (unsigned char **)&args->p, end)) {
+        return -1;
+    }
+    return 0;
+}
+
 int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
 {
     sioc__engine *eng = engine_of_request(srv, wsi);
     eio_query q;
     read_query(wsi, &q);
+    char sid[sizeof(c->cookie_sid)];
+    memcpy(sid, c->cookie_sid, sizeof(sid));
     memset(c, 0, sizeof(*c));
     if (!eng && srv->sio_engine) {
         c->sess = sioc__engine_open_plain(srv->sio_engine, wsi, sioc__handshake(wsi));
@@ -496,7 +526,7 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         return 0;
     }
     c->sess = sioc__engine_open(eng, SIOC__WEBSOCKET, wsi, sioc__handshake(wsi),
-                                protocol_of(eng, &q));
+                                protocol_of(eng, &q), sid[0] ? sid : NULL);
     if (!c->sess) {
         return -1;
     }

@@ -62,6 +62,7 @@ typedef struct sioc__pss {
     bool discarding;
     int close_status; /* a WebSocket close to send from the next WRITEABLE */
     bool close_sent;
+    char cookie_sid[21]; /* a WebSocket handshake's sid, drawn early to go in its cookie */
 } sioc__pss;
 
 /* An HTTP response under construction: status, headers, then one write with the body. */
@@ -113,6 +114,9 @@ int sioc__eio_http_writeable(struct lws *wsi, sioc__pss *c);
 void sioc__eio_http_closed(struct lws *wsi, sioc__pss *c);
 int sioc__eio_confirm_upgrade(sioc_server *srv, struct lws *wsi);
 int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c);
+/* Headers for the 101 answer to a WebSocket handshake: the `cookie` option's. */
+int sioc__eio_ws_headers(sioc_server *srv, struct lws *wsi, sioc__pss *c,
+                         struct lws_process_html_args *args);
 int sioc__eio_ws_receive(sioc_server *srv, struct lws *wsi, sioc__pss *c, const void *in,
                          size_t len);
 int sioc__eio_ws_writeable(struct lws *wsi, sioc__pss *c);

@@ -72,6 +72,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         break;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return srv->draining ? -1 : sioc__eio_confirm_upgrade(srv, wsi);
+    case LWS_CALLBACK_ADD_HEADERS:
+        return c ? sioc__eio_ws_headers(srv, wsi, c, in) : 0;
     case LWS_CALLBACK_ESTABLISHED:
         return sioc__eio_ws_open(srv, wsi, c);
     case LWS_CALLBACK_RECEIVE:

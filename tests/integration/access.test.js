@@ -65,6 +65,21 @@ test('the cookie option sets the sid on the handshake only', async () => {
   assert.equal(post.headers['set-cookie'], undefined);
 });
 
+test('a WebSocket-only handshake carries the cookie too, with the sid of its session', async () => {
+  const ws = new WebSocket(`ws://localhost:${server.port}/socket.io/?EIO=4&transport=websocket`);
+  const [upgrade, [open]] = await Promise.all([once(ws, 'upgrade'), once(ws, 'message')]);
+  const sid = JSON.parse(String(open).slice(1)).sid;
+  assert.deepEqual(upgrade.headers['set-cookie'], [`io=${sid}; Path=/; HttpOnly; SameSite=Lax`]);
+  ws.close();
+  // An upgrade of a polling session does not: its cookie came with the polling handshake.
+  const res = await request(base);
+  const polled = JSON.parse(res.body.slice(1)).sid;
+  const probe = new WebSocket(`ws://localhost:${server.port}/socket.io/?EIO=4&transport=websocket&sid=${polled}`);
+  const probeUpgrade = await once(probe, 'upgrade');
+  assert.equal(probeUpgrade.headers['set-cookie'], undefined);
+  probe.close();
+});
+
 test('with a trusted proxy the handshake address is the first X-Forwarded-For entry', async () => {
   const s = io(server.url, { forceNew: true, extraHeaders: { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' } });
   await once(s, 'connect');

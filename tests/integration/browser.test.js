@@ -134,3 +134,55 @@ test('the page opened from file:// connects with --cors-origin "*" only', async 
   assert.equal(await pageConnects(pageUrl, []), false);
   assert.equal(await pageConnects(pageUrl, ['--cors-origin', '*']), true);
 });
+
+// socket.io-client 2.x's own browser bundle, on a page of ours: JSONP polling (forced; the
+// transport of browsers without XHR2) and the default XHR polling upgraded to WebSocket, both
+// chatting with a 4.x client through feature-tour --allow-eio3.
+test('socket.io-client 2.x in chromium chats over JSONP polling and over an upgrade', async () => {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sioc-v2-page-'));
+  fs.copyFileSync(path.join(ROOT, 'node_modules/socket.io-client-v2/dist/socket.io.js'), path.join(dir, 'v2.js'));
+  fs.writeFileSync(path.join(dir, 'index.html'), `<!doctype html><meta charset="utf-8">
+<script src="/v2.js"></script>
+<script>
+  const opts = location.hash === '#jsonp' ? { transports: ['polling'], forceJSONP: true } : {};
+  window.got = [];
+  window.sock = io(opts);
+  sock.on('serverMsg', (m) => got.push(m));
+</script>`);
+  const server = await startServer(bin('FEATURE_TOUR'), ['--allow-eio3', '--public', dir]);
+  const listener = io(server.url, { forceNew: true });
+  const context = await browser.newContext();
+  try {
+    await once(listener, 'connect');
+    const heard = [];
+    listener.on('serverMsg', (m) => heard.push(m));
+    for (const mode of ['jsonp', 'upgrade']) {
+      const page = await context.newPage();
+      const urls = [];
+      page.on('request', (r) => urls.push(`${r.method()} ${r.url()}`));
+      page.on('pageerror', (e) => console.error('page error:', e.message));
+      // A held JSONP poll is a script still loading: the load event waits for it, so do not.
+      await page.goto(`${server.url}/#${mode}`, { waitUntil: 'domcontentloaded' });
+      await page.waitForFunction(() => sock.connected, null, { timeout: 10000 });
+      await page.evaluate((m) => sock.emit('msg', `from 2.x over ${m}: 你好`), mode);
+      await until(() => heard.includes(`from 2.x over ${mode}: 你好`), 5000, `the ${mode} page's message`);
+      listener.emit('msg', `to ${mode} 👋`);
+      await page.waitForFunction((m) => got.includes(`to ${m} 👋`), mode, { timeout: 5000 });
+      if (mode === 'jsonp') {
+        assert.ok(urls.some((u) => /^GET .*EIO=3.*[?&]j=\d/.test(u)), 'script requests with j=');
+        assert.ok(urls.some((u) => /^POST .*[?&]j=\d/.test(u)), 'form posts with j=');
+        assert.equal(await page.evaluate(() => sock.io.engine.transport.name), 'polling');
+      } else {
+        await page.waitForFunction(() => sock.io.engine.transport.name === 'websocket', null, { timeout: 5000 });
+      }
+      await page.close();
+    }
+  } finally {
+    listener.close();
+    await context.close();
+    assert.equal(await server.stop(), 0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

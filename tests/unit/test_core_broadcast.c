@@ -55,7 +55,7 @@ static void setup(void)
     sioc__engine_cfg cfg = {25000, 20000, 10000, 1000000, 0, SIOC_TRANSPORT_WEBSOCKET, false};
     eng = sioc__engine_new("/socket.io/", &cfg, &sioc__sio_engine_handlers, sio, &wheel, &io);
     for (int i = 0; i < N_CONNS; i++) {
-        sessions[i] = sioc__engine_open(eng, SIOC__WEBSOCKET, &conns[i], NULL, 4);
+        sessions[i] = sioc__engine_open(eng, SIOC__WEBSOCKET, &conns[i], NULL, 4, NULL);
         drain(sessions[i]);
         sioc__eio_packet connect = {SIOC__EIO_MESSAGE, false, "0", 1};
         sioc__session_receive(sessions[i], &connect);

@@ -121,7 +121,7 @@ static void feed(sioc_conn *s, const char *packet)
 
 static sioc_conn *handshake(void)
 {
-    sioc_conn *s = sioc__engine_open(eng, SIOC__POLLING, NULL, NULL, 4);
+    sioc_conn *s = sioc__engine_open(eng, SIOC__POLLING, NULL, NULL, 4, NULL);
     ck_assert_ptr_nonnull(s);
     char *open = poll_now(s, POLL);
     ck_assert(strncmp(open, "0{\"sid\":\"", 9) == 0);
@@ -311,7 +311,7 @@ END_TEST
 
 START_TEST(a_websocket_handshake_queues_the_open_packet_without_upgrades)
 {
-    sioc_conn *s = sioc__engine_open(eng, SIOC__WEBSOCKET, WS, NULL, 4);
+    sioc_conn *s = sioc__engine_open(eng, SIOC__WEBSOCKET, WS, NULL, 4, NULL);
     ck_assert_int_eq(wakes[2], 1);
     sioc__msg *m = sioc__session_ws_next(s, WS);
     ck_assert(strstr(sioc__msg_payload(m), "\"upgrades\":[]") != NULL);
@@ -326,7 +326,7 @@ END_TEST
 
 static sioc_conn *handshake_v3(bool b64)
 {
-    sioc_conn *s = sioc__engine_open(eng, SIOC__POLLING, NULL, NULL, 3);
+    sioc_conn *s = sioc__engine_open(eng, SIOC__POLLING, NULL, NULL, 3, NULL);
     ck_assert_ptr_nonnull(s);
     s->b64 = b64;
     char *open = poll_now(s, POLL);
