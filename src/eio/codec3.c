@@ -24,19 +24,42 @@ size_t sioc__utf16_length(const char *s, size_t n)
     return units;
 }
 
+/* The length of the UTF-8 sequence at s[0] (of `n` bytes), or 0 when it is not one: a stray
+ * continuation byte, a bad lead, a sequence cut short. */
+static size_t sequence_length(const unsigned char *s, size_t n)
+{
+    size_t seq = s[0] < 0x80 ? 1 : s[0] >= 0xF8 ? 0 : s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3
+               : s[0] >= 0xC0 ? 2 : 0;
+    if (seq > n) {
+        return 0;
+    }
+    for (size_t k = 1; k < seq; k++) {
+        if ((s[k] & 0xC0) != 0x80) {
+            return 0;
+        }
+    }
+    return seq;
+}
+
+static bool is_utf8(const char *s, size_t n)
+{
+    for (size_t i = 0, seq; i < n; i += seq) {
+        if ((seq = sequence_length((const unsigned char *)s + i, n - i)) == 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* The number of bytes in `s` (at most `n`) that hold the first `units` UTF-16 code units, or -1
- * when the text ends first or the count would split a surrogate pair. */
+ * when the text ends first, is not UTF-8, or the count would split a surrogate pair. */
 static long bytes_for_units(const char *s, size_t n, size_t units)
 {
     size_t i = 0;
     while (units > 0) {
-        if (i >= n) {
-            return -1;
-        }
-        unsigned char b = (unsigned char)s[i];
-        size_t seq = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+        size_t seq = i < n ? sequence_length((const unsigned char *)s + i, n - i) : 0;
         size_t cost = seq == 4 ? 2 : 1;
-        if (cost > units || seq > n - i) {
+        if (seq == 0 || cost > units) {
             return -1;
         }
         units -= cost;
@@ -121,7 +144,8 @@ int sioc__eio3_binary_payload_next(const char *body, size_t len, size_t *pos,
     }
     const char *packet = body + i + 1;
     *pos = i + 1 + n;
-    int rc = text ? sioc__eio_decode_text(packet, n, out)
+    /* Text packets are UTF-8 bytes here (their length counts bytes). */
+    int rc = text ? (is_utf8(packet, n) ? sioc__eio_decode_text(packet, n, out) : -1)
                   : sioc__eio3_decode_binary_frame(packet, n, out);
     if (rc < 0) {
         *pos = len;

@@ -33,6 +33,8 @@ static const struct {
     {"5:b4AQI", {NULL}, 0},                   /* base64 without its padding */
     {"2:b9", {NULL}, 0},                      /* a binary packet of an unknown type */
     {"12345678901:4", {NULL}, 0},             /* absurd length */
+    {"3:4\xf0\x9f\x98\x77", {NULL}, 0},       /* not UTF-8: a sequence cut by an ASCII byte */
+    {"2:4\x80", {NULL}, 0},                   /* not UTF-8: a stray continuation byte */
 };
 
 START_TEST(a_v3_text_payload_splits_into_its_packets)
@@ -79,6 +81,7 @@ static const struct {
     {"\x00\x0a\xff" "4", 4, 0, -1},              /* a "digit" of ten */
     {"\x01\x02\xff\x09\x01", 5, 0, -1},          /* a binary packet of an unknown type */
     {"\x00\x01\xff" "9", 4, 0, -1},              /* a text packet of an unknown type */
+    {"\x00\x02\xff" "4\xff", 5, 0, -1},          /* a text packet that is not UTF-8 */
 };
 
 START_TEST(a_v3_binary_payload_splits_into_its_packets)
