@@ -154,6 +154,10 @@ SIOC_EXPORT int sioc_options_set_connection_state_recovery(sioc_options *opts,
 /* `cleanupEmptyChildNamespaces`: remove a dynamic namespace's child once its last socket has
  * left. Default false. */
 SIOC_EXPORT int sioc_options_set_cleanup_empty_child_namespaces(sioc_options *opts, bool cleanup);
+/* The most child namespaces dynamic parents may create (Node has no limit; each costs memory for
+ * as long as it lives). Past it a CONNECT to a new one gets CONNECT_ERROR
+ * {"message":"Namespace limit reached"} and a warning is logged. Default 10000; 0: no limit. */
+SIOC_EXPORT int sioc_options_set_max_dynamic_namespaces(sioc_options *opts, size_t max);
 /* Messages at or below `level` go to stderr. Default SIOC_LOG_WARN. The level is process-wide. */
 SIOC_EXPORT int sioc_options_set_log_level(sioc_options *opts, sioc_log_level level);
 
@@ -234,6 +238,11 @@ SIOC_EXPORT int sioc_namespace_on_disconnecting(sioc_namespace *nsp, sioc_discon
  * have left their rooms. */
 SIOC_EXPORT int sioc_namespace_on_disconnect(sioc_namespace *nsp, sioc_disconnect_cb cb,
                                              void *user_data);
+/* The longest event name, in bytes (Node has no limit). Longer names are refused by
+ * sioc_namespace_on and the emit functions (SIOC_ERR_INVALID); an event with one from a client is
+ * dropped and logged. */
+#define SIOC_MAX_EVENT_NAME 1024
+
 /* Registers the handler of event `event` for every socket of the namespace (Node's
  * `socket.on(event)` in the connection handler); replaces an earlier one; NULL `cb` removes it.
  * Returns 0, SIOC_ERR_INVALID or SIOC_ERR_NOMEM. */

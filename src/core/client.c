@@ -181,9 +181,10 @@ static int split_v4_namespace(sioc__sio_packet *p)
 
 static void connect_namespace(sioc__client *c, const sioc__sio_packet *p)
 {
-    sioc_namespace *nsp = sioc__sio_resolve(c->sio, p->nsp, p->data);
+    const char *refusal;
+    sioc_namespace *nsp = sioc__sio_resolve(c->sio, p->nsp, p->data, &refusal);
     if (!nsp) {
-        json_t *err = json_pack("{s:s}", "message", "Invalid namespace");
+        json_t *err = json_pack("{s:s}", "message", refusal);
         send_packet(c, SIOC__SIO_CONNECT_ERROR, p->nsp, err);
         json_decref(err);
         return;

@@ -83,8 +83,25 @@ static void unlink_namespace(sioc__sio *sio, sioc_namespace *nsp)
     }
 }
 
-sioc_namespace *sioc__sio_resolve(sioc__sio *sio, const char *name, json_t *auth)
+/* Whether one more child may be created; says so in the log (at most every 10 s) when not. */
+static bool below_limit(sioc__sio *sio, const char *name)
 {
+    if (!sio->max_children || sio->nchildren < sio->max_children) {
+        return true;
+    }
+    uint64_t now = sioc__wheel_now(sio->wheel);
+    if (!sio->limit_logged_ms || now - sio->limit_logged_ms >= 10000) {
+        sio->limit_logged_ms = now ? now : 1;
+        sioc__log(SIOC_LOG_WARN, "dynamic namespace limit (%zu) reached: refusing %s",
+                  sio->max_children, name);
+    }
+    return false;
+}
+
+sioc_namespace *sioc__sio_resolve(sioc__sio *sio, const char *name, json_t *auth,
+                                  const char **refusal)
+{
+    *refusal = "Invalid namespace";
     sioc_namespace *nsp = sioc__sio_find(sio, name);
     if (nsp) {
         return nsp;
@@ -92,6 +109,10 @@ sioc_namespace *sioc__sio_resolve(sioc__sio *sio, const char *name, json_t *auth
     for (sioc_namespace *p = sio->parents; p; p = p->next) {
         if (!accepts(p, name, auth)) {
             continue;
+        }
+        if (!below_limit(sio, name)) {
+            *refusal = "Namespace limit reached";
+            return NULL;
         }
         sioc_namespace *child = sioc__namespace_new(sio, name);
         if (!child) {
@@ -102,6 +123,7 @@ sioc_namespace *sioc__sio_resolve(sioc__sio *sio, const char *name, json_t *auth
             sioc__namespace_free(child);
             return NULL;
         }
+        sio->nchildren++;
         sioc__log(SIOC_LOG_INFO, "namespace %s created by parent %s", name, p->name);
         return child;
     }
@@ -113,6 +135,7 @@ static void on_cleanup(sioc__timer *t)
     sioc_namespace *nsp = CONTAINER(t, sioc_namespace, cleanup_timer);
     if (nsp->sockets.count == 0) {
         sioc__log(SIOC_LOG_INFO, "namespace %s removed: empty", nsp->name);
+        nsp->sio->nchildren--;
         unlink_namespace(nsp->sio, nsp);
         sioc__namespace_free(nsp);
     }

@@ -149,7 +149,7 @@ int sioc_namespace_on_any(sioc_namespace *nsp, sioc_any_cb cb, void *user_data)
 
 int sioc_namespace_on(sioc_namespace *nsp, const char *event, sioc_event_cb cb, void *user_data)
 {
-    if (!nsp || !event) {
+    if (!nsp || !event || strlen(event) > SIOC_MAX_EVENT_NAME) {
         return SIOC_ERR_INVALID;
     }
     sioc__handler *h = sioc__map_get(&nsp->handlers, event, strlen(event));
@@ -601,10 +601,16 @@ size_t sioc__broadcast(sioc_namespace *nsp, const sioc_target *t, sioc__sio_enco
     return b.reached;
 }
 
+/* What an emit needs: a name within the limit, and arguments as an array (or none). */
+static bool valid_event(const char *event, json_t *args)
+{
+    return event && strlen(event) <= SIOC_MAX_EVENT_NAME && (!args || json_is_array(args));
+}
+
 int sioc__encode_event(sioc_namespace *nsp, const char *event, json_t *args, int64_t id,
                        sioc__sio_encoded *e)
 {
-    if (!event || (args && !json_is_array(args))) {
+    if (!valid_event(event, args)) {
         return SIOC_ERR_INVALID;
     }
     json_t *data = event_data(event, args);
@@ -629,7 +635,7 @@ int sioc_namespace_emit_to(sioc_namespace *nsp, const sioc_target *t, const char
         }
         return rc;
     }
-    if (!event || (args && !json_is_array(args))) {
+    if (!valid_event(event, args)) {
         return SIOC_ERR_INVALID;
     }
     json_t *data = event_data(event, args);
@@ -704,6 +710,12 @@ void sioc__socket_dispatch(sioc_socket *s, json_t *data, int64_t ack_id)
 {
     char scratch[32];
     const char *event = sioc__sio_event_name(data, scratch, sizeof(scratch));
+    if (event && strlen(event) > SIOC_MAX_EVENT_NAME) {
+        /* No handler can have such a name: dropped before anything is copied. */
+        sioc__log(SIOC_LOG_INFO, "socket %s: event name of %zu bytes dropped (limit %d)", s->id,
+                  strlen(event), SIOC_MAX_EVENT_NAME);
+        return;
+    }
     json_t *args = json_array();
     if (!event || !args) {
         json_decref(args);

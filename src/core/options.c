@@ -71,6 +71,7 @@ int sioc_options_new(sioc_options **out)
     o->connect_timeout_ms = 45000;
     o->max_http_buffer_size = 1000000;
     o->max_buffered_bytes = 16u << 20;
+    o->max_dynamic_namespaces = 10000;
     o->transports = SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET;
     o->serve_client = true;
     o->loop = SIOC_LOOP_LIBUV;
@@ -341,6 +342,15 @@ int sioc_options_set_cleanup_empty_child_namespaces(sioc_options *o, bool cleanu
         return SIOC_ERR_INVALID;
     }
     o->cleanup_empty_children = cleanup;
+    return 0;
+}
+
+int sioc_options_set_max_dynamic_namespaces(sioc_options *o, size_t max)
+{
+    if (!o) {
+        return SIOC_ERR_INVALID;
+    }
+    o->max_dynamic_namespaces = max;
     return 0;
 }
 

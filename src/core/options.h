@@ -34,6 +34,7 @@ struct sioc_options {
     bool trust_proxy;
     bool serve_client;
     bool cleanup_empty_children;
+    size_t max_dynamic_namespaces;
     unsigned recovery_ms; /* maxDisconnectionDuration; 0: no connection state recovery */
     bool recovery_skip_middlewares;
     char *client_dir;

@@ -169,6 +169,9 @@ struct sioc__sio {
     sioc_namespace *nsps;
     sioc_namespace *parents;
     bool cleanup_empty_children;
+    size_t max_children; /* dynamic namespaces that may exist at once; 0: no limit */
+    size_t nchildren;
+    uint64_t limit_logged_ms; /* when the limit was last logged */
     sioc__link undecided; /* broadcasts still collecting acks (sioc__bcast_ack) */
     sioc__wheel *wheel;
     unsigned connect_timeout_ms;
@@ -183,8 +186,9 @@ extern const sioc_engine_handlers sioc__sio_engine_handlers;
 /* The namespace `name`, created when missing; NULL for a bad name or no memory. */
 sioc_namespace *sioc__sio_of(sioc__sio *sio, const char *name);
 /* dynamic.c: the namespace a CONNECT to `name` reaches: an existing one, or a new child of the
- * first parent that accepts the name; NULL when none. */
-sioc_namespace *sioc__sio_resolve(sioc__sio *sio, const char *name, json_t *auth);
+ * first parent that accepts the name; NULL when none, with *refusal the CONNECT_ERROR message. */
+sioc_namespace *sioc__sio_resolve(sioc__sio *sio, const char *name, json_t *auth,
+                                  const char **refusal);
 sioc_namespace *sioc__sio_parent_new(sioc__sio *sio, const char *pattern,
                                      sioc_namespace_match_cb cb, void *user_data);
 /* A child that has just lost a socket: removed soon if it stays empty and the option says so. */

@@ -37,6 +37,8 @@ struct sioc_server {
     char *refused_origins[64]; /* logged once each */
     size_t nrefused;
     char client_etag[64];
+    long fd_limit;          /* RLIMIT_NOFILE, raised to its hard limit at start */
+    uint64_t full_logged_ms; /* when "connection limit reached" was last logged */
 };
 
 /* What a connection is doing for us. lws resets this between HTTP transactions and at the

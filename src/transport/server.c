@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -49,12 +50,55 @@ static void on_cancel(sioc_server *srv)
     }
 }
 
+/* File descriptors kept for everything but connections: the listening socket, static files, the
+ * event loop's own. */
+#define FD_RESERVE 16
+
+/* Connections are limited by the file-descriptor limit alone: the soft limit is raised to the hard
+ * one, as servers do, and the last few descriptors are kept in reserve. */
+static void raise_fd_limit(sioc_server *srv)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+        srv->fd_limit = 1024;
+        return;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        struct rlimit raised = {rl.rlim_max, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+            rl = raised;
+        }
+    }
+    srv->fd_limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 30 ? 1L << 30 : (long)rl.rlim_cur;
+    sioc__log(SIOC_LOG_INFO, "up to %ld connections (RLIMIT_NOFILE %ld, %d kept in reserve)",
+              srv->fd_limit - FD_RESERVE, srv->fd_limit, FD_RESERVE);
+}
+
+/* A new TCP connection on descriptor `fd`. Descriptors are handed out lowest first, so `fd` this
+ * high means nearly every one is in use: refuse, and say so (at most every 10 s). */
+static int admit_connection(sioc_server *srv, long fd)
+{
+    if (fd < srv->fd_limit - FD_RESERVE) {
+        return 0;
+    }
+    uint64_t now = sioc__wheel_now(&srv->wheel);
+    if (!srv->full_logged_ms || now - srv->full_logged_ms >= 10000) {
+        srv->full_logged_ms = now ? now : 1;
+        sioc__log(SIOC_LOG_WARN, "connection limit reached: %ld file descriptors in use "
+                  "(RLIMIT_NOFILE %ld); refusing new connections until some close",
+                  fd, srv->fd_limit);
+    }
+    return -1;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
     sioc_server *srv = lws_context_user(lws_get_context(wsi));
     sioc__pss *c = user;
     switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: /* `user` is not ours here */
+        return admit_connection(srv, (long)(lws_intptr_t)in);
     case LWS_CALLBACK_HTTP:
         return on_http(srv, wsi, c);
     case LWS_CALLBACK_HTTP_BODY:
@@ -163,6 +207,7 @@ static int create_context(sioc_server *srv)
                   srv->opts->port);
         return SIOC_ERR_LISTEN;
     }
+    raise_fd_limit(srv); /* before the context: lws sizes its tables by the limit */
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
     info.port = srv->opts->port;
@@ -263,6 +308,7 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
         srv->sio = sioc__sio_new(&srv->wheel, srv->opts->connect_timeout_ms);
         if (srv->sio) {
             srv->sio->cleanup_empty_children = srv->opts->cleanup_empty_children;
+            srv->sio->max_children = srv->opts->max_dynamic_namespaces;
             srv->sio->recovery_ms = srv->opts->recovery_ms;
             srv->sio->recovery_skip_middlewares = srv->opts->recovery_skip_middlewares;
         }

@@ -203,6 +203,45 @@ test('dynamic namespaces: created on first connect by pattern or callback, kept 
   closeAll([d1, d1b, d2, nope, outsider, member]);
 });
 
+test('past the dynamic namespace limit a CONNECT is refused, logged, and a freed slot is reused', async () => {
+  const capped = await startServer(bin('FEATURE_TOUR'), ['--max-dynamic-namespaces', '2',
+    '--cleanup-empty-child-namespaces']);
+  try {
+    const [one, two] = [io(`${capped.url}/dynamic-1`, { forceNew: true }), io(`${capped.url}/dynamic-2`, { forceNew: true })];
+    await Promise.all([once(one, 'connect'), once(two, 'connect')]);
+    const three = io(`${capped.url}/dynamic-3`, { forceNew: true, reconnection: false });
+    assert.equal((await once(three, 'connect_error')).message, 'Namespace limit reached');
+    assert.match(capped.log(), /dynamic namespace limit \(2\) reached: refusing \/dynamic-3/);
+    // An existing one still takes more sockets.
+    const twoMore = io(`${capped.url}/dynamic-2`, { forceNew: true });
+    await once(twoMore, 'connect');
+    one.close(); // /dynamic-1 empties and is removed: room for one more
+    await sleep(200);
+    const again = io(`${capped.url}/dynamic-3`, { forceNew: true });
+    await once(again, 'connect');
+    closeAll([two, three, twoMore, again]);
+  } finally {
+    assert.equal(await capped.stop(), 0);
+  }
+});
+
+test('an event name over the limit is dropped and logged; the socket carries on', async () => {
+  const loud = await startServer(bin('FEATURE_TOUR'), ['--log-level', 'info']);
+  try {
+    const s = io(loud.url, { forceNew: true });
+    await once(s, 'connect');
+    s.emit('x'.repeat(1025), 'ignored');
+    assert.equal(await s.timeout(2000).emitWithAck('echo', 'after'), 'after');
+    assert.match(loud.log(), /event name of 1025 bytes dropped \(limit 1024\)/);
+    s.emit('y'.repeat(1024), 'an unknown event, but a legal name');
+    assert.equal(await s.timeout(2000).emitWithAck('echo', 'again'), 'again');
+    assert.equal(loud.log().match(/event name of/g).length, 1);
+    s.close();
+  } finally {
+    assert.equal(await loud.stop(), 0);
+  }
+});
+
 test('empty child namespaces are removed when the option asks for it', async () => {
   const tidy = await startServer(bin('FEATURE_TOUR'), ['--cleanup-empty-child-namespaces', '--log-level', 'info']);
   try {

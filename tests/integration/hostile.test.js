@@ -108,6 +108,73 @@ test('half-open connections and idle sockets do not disturb anyone', async () =>
   partial.destroy();
 });
 
+test('headers sent one byte a second are cut off, and nobody else waits meanwhile', async () => {
+  const net = require('node:net');
+  const request = Buffer.from(`GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(100)}\r\n\r\n`);
+  const start = Date.now();
+  const slow = [];
+  for (let i = 0; i < 50; i++) {
+    const s = net.connect(tour.port, '127.0.0.1');
+    s.sent = 0;
+    s.closedAt = null;
+    s.on('error', () => {});
+    s.on('close', () => { s.closedAt = Date.now() - start; });
+    s.on('data', () => { s.answered = true; });
+    s.timer = setInterval(() => { if (!s.destroyed) s.write(request.subarray(s.sent, ++s.sent)); }, 1000);
+    slow.push(s);
+  }
+  try {
+    // Meanwhile the bystanders chat without delay.
+    for (let i = 0; i < 5; i++) {
+      const t0 = Date.now();
+      await bystandersChat();
+      assert.ok(Date.now() - t0 < 500, `a chat round took ${Date.now() - t0} ms`);
+      await sleep(1000);
+    }
+    await until(() => slow.every((s) => s.closedAt !== null), 15000, 'the slow connections to be closed');
+  } finally {
+    slow.forEach((s) => { clearInterval(s.timer); s.destroy(); });
+  }
+  // libwebsockets gives a request 10 s to complete its headers (Node: headersTimeout, 60 s).
+  const last = Math.max(...slow.map((s) => s.closedAt));
+  assert.ok(last < 14000, `the last one was closed after ${last} ms`);
+  assert.ok(slow.every((s) => !s.answered && s.sent < request.length), 'none was served');
+  await bystandersChat();
+});
+
+test('past the file-descriptor limit new connections are refused, logged once, and come back', async () => {
+  const net = require('node:net');
+  const small = await startServer(bin('FEATURE_TOUR'), ['--log-level', 'info'], ['prlimit', '--nofile=64:64']);
+  const conns = [];
+  try {
+    for (let i = 0; i < 60; i++) {
+      const s = net.connect(small.port, '127.0.0.1');
+      s.refused = false;
+      s.on('error', () => {});
+      s.on('close', () => { s.refused = true; });
+      conns.push(s);
+    }
+    await sleep(500);
+    const refused = conns.filter((s) => s.refused).length;
+    assert.ok(refused >= 5 && refused <= 40, `${refused} of 60 refused`);
+    assert.equal(small.log().match(/connection limit reached/g).length, 1, 'logged once');
+    assert.match(small.log(), /up to 48 connections \(RLIMIT_NOFILE 64/);
+    // Once some close, new clients get in and chat.
+    conns.forEach((s) => s.destroy());
+    await sleep(100);
+    const [x, y] = [io(small.url, { forceNew: true }), io(small.url, { forceNew: true })];
+    await Promise.all([once(x, 'connect'), once(y, 'connect')]);
+    const got = once(y, 'serverMsg');
+    x.emit('msg', 'back in');
+    assert.equal(await got, 'back in');
+    x.close();
+    y.close();
+  } finally {
+    conns.forEach((s) => s.destroy());
+    assert.equal(await small.stop(), 0);
+  }
+});
+
 test('after all that, memory is back near where it started', async () => {
   const rss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${tour.proc.pid}/status`, 'utf8'))[1]);
   const start = rss();

@@ -8,11 +8,13 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-// Starts `bin` with `args` on a kernel-chosen port; resolves once it listens.
-function startServer(bin, args = []) {
+// Starts `bin` with `args` on a kernel-chosen port; resolves once it listens. `wrapper` runs it
+// (e.g. ['prlimit', '--nofile=64:64']).
+function startServer(bin, args = [], wrapper = []) {
   return new Promise((resolve, reject) => {
     const extra = process.env.SIOC_EVENT_LOOP ? ['--event-loop', process.env.SIOC_EVENT_LOOP] : [];
-    const proc = spawn(bin, ['--port', '0', ...extra, ...args], {
+    const argv = [...wrapper, bin, '--port', '0', ...extra, ...args];
+    const proc = spawn(argv[0], argv.slice(1), {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -142,6 +142,24 @@ START_TEST(an_emptied_room_is_deleted_and_a_local_broadcast_still_reaches_local_
 }
 END_TEST
 
+static void ignore_event(sioc_socket *s, json_t *args, sioc_ack *ack, void *user_data)
+{
+}
+
+START_TEST(event_names_over_the_limit_are_refused)
+{
+    sioc_namespace *root = sioc__sio_of(sio, "/");
+    char name[SIOC_MAX_EVENT_NAME + 2];
+    memset(name, 'e', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0'; /* one byte over */
+    ck_assert_int_eq(sioc_namespace_on(root, name, ignore_event, NULL), SIOC_ERR_INVALID);
+    ck_assert_int_eq(sioc_namespace_emit(root, name, NULL), SIOC_ERR_INVALID);
+    name[SIOC_MAX_EVENT_NAME] = '\0'; /* at the limit */
+    ck_assert_int_eq(sioc_namespace_on(root, name, ignore_event, NULL), 0);
+    ck_assert_int_eq(sioc_namespace_emit(root, name, NULL), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("core_broadcast");
@@ -151,6 +169,7 @@ int main(void)
     tcase_add_test(tc, a_namespace_broadcast_is_encoded_once_and_shared);
     tcase_add_test(tc, rooms_reach_their_union_once_less_exceptions_and_the_sender);
     tcase_add_test(tc, an_emptied_room_is_deleted_and_a_local_broadcast_still_reaches_local_sockets);
+    tcase_add_test(tc, event_names_over_the_limit_are_refused);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
