@@ -1,0 +1,785 @@
+/*
+ * loadgen: Socket.IO load over raw WebSockets (Engine.IO v4, Socket.IO v5), to compare servers
+ * under the same load. One process, epoll, non-blocking sockets, every phase bounded in time.
+ * Client sockets are bound to 127.0.0.x source addresses (a new x every 20,000 connections) so that
+ * ports never run out. One process holds at most the file-descriptor limit of connections.
+ *
+ *   loadgen --port P [--pid SERVER_PID] --scenario connect|fanout|echo|churn|idle [options]
+ *
+ * Each result is printed as one JSON object per line (a phase or a rate step) on stdout; the
+ * server's CPU time and RSS are read from /proc/SERVER_PID at the phase boundaries.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- options ---- */
+
+static struct {
+    int port;
+    int pid;
+    const char *scenario;
+    const char *path;
+    int clients;
+    int senders;
+    double duration;    /* seconds per measured phase */
+    const char *rates;  /* fan-out: messages per second (all senders together), comma-separated */
+    int payload;        /* bytes of padding in each message */
+    int concurrency;    /* handshakes in flight at once */
+    long cycles;        /* churn: stop after this many (0: duration only) */
+} opt = {0, 0, "connect", "/socket.io/", 100, 10, 5, "100", 16, 256, 0};
+
+/* ---- time, server figures ---- */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+typedef struct proc_figures {
+    double cpu_s; /* user + system */
+    long rss_kb;
+} proc_figures;
+
+static proc_figures server_figures(void)
+{
+    proc_figures f = {0, 0};
+    if (!opt.pid) {
+        return f;
+    }
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/stat", opt.pid);
+    FILE *fp = fopen(path, "r");
+    if (fp && fgets(buf, sizeof(buf), fp)) {
+        /* Fields after the command name (which may hold spaces): state is field 3. */
+        char *p = strrchr(buf, ')');
+        unsigned long ut = 0, st = 0;
+        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2) {
+            f.cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+        }
+    }
+    if (fp) {
+        fclose(fp);
+    }
+    snprintf(path, sizeof(path), "/proc/%d/status", opt.pid);
+    fp = fopen(path, "r");
+    while (fp && fgets(buf, sizeof(buf), fp)) {
+        if (strncmp(buf, "VmRSS:", 6) == 0) {
+            f.rss_kb = strtol(buf + 6, NULL, 10);
+        }
+    }
+    if (fp) {
+        fclose(fp);
+    }
+    return f;
+}
+
+/* ---- latencies ---- */
+
+typedef struct samples {
+    uint32_t *us;
+    size_t n, cap;
+} samples;
+
+static void sample_add(samples *s, uint64_t ns)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 65536;
+        uint32_t *grown = realloc(s->us, cap * sizeof(*grown));
+        if (!grown) {
+            return;
+        }
+        s->us = grown;
+        s->cap = cap;
+    }
+    uint64_t us = ns / 1000;
+    s->us[s->n++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Percentile q (0-1) in milliseconds, after sorting. */
+static double pct_ms(samples *s, double q)
+{
+    if (!s->n) {
+        return 0;
+    }
+    size_t i = (size_t)(q * (double)(s->n - 1) + 0.5);
+    return s->us[i] / 1000.0;
+}
+
+/* ---- clients ---- */
+
+enum state { C_FREE, C_CONNECTING, C_UPGRADING, C_OPENING, C_JOINING, C_READY };
+
+typedef struct client {
+    int fd;
+    enum state state;
+    bool want_out;
+    char *in;
+    size_t in_len, in_cap;
+    char *out;
+    size_t out_len, out_off, out_cap;
+    uint64_t sent_at; /* echo: the outstanding request */
+    unsigned ack_id;
+} client;
+
+static client *clients;
+static int nclients;
+static int epfd;
+static long ready_count, failed_count, closed_count;
+static long delivered, acked, handshakes_started;
+static samples lat;
+static bool measuring;
+static bool echo_mode;
+static bool churn_mode;
+static long churn_cycles;
+
+static int set_nonblock_socket(int idx)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* Each source address gives the client side ~28k ports: rotate through 127.0.0.x. */
+    static long opened;
+    struct sockaddr_in src = {.sin_family = AF_INET};
+    src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)((opened++ / 20000) % 250));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
+        close(fd);
+        return -1;
+    }
+    (void)idx;
+    return fd;
+}
+
+static void queue_bytes(client *c, const void *data, size_t n)
+{
+    if (c->out_len + n > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 512;
+        while (cap < c->out_len + n) {
+            cap *= 2;
+        }
+        char *grown = realloc(c->out, cap);
+        if (!grown) {
+            return;
+        }
+        c->out = grown;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, data, n);
+    c->out_len += n;
+}
+
+static void watch(client *c, bool out)
+{
+    if (c->want_out == out) {
+        return;
+    }
+    c->want_out = out;
+    struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0), .data.u32 = (uint32_t)(c - clients)};
+    epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static void drop(client *c, bool failed);
+
+static void flush_out(client *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                watch(c, true);
+                return;
+            }
+            drop(c, true);
+            return;
+        }
+        c->out_off += (size_t)n;
+    }
+    c->out_off = c->out_len = 0;
+    watch(c, false);
+}
+
+/* A masked client text frame (the mask key is zero: the payload goes as it is). */
+static void send_text(client *c, const char *s, size_t n)
+{
+    unsigned char h[14];
+    size_t hl = 0;
+    h[hl++] = 0x81;
+    if (n < 126) {
+        h[hl++] = (unsigned char)(0x80 | n);
+    } else if (n < 65536) {
+        h[hl++] = 0x80 | 126;
+        h[hl++] = (unsigned char)(n >> 8);
+        h[hl++] = (unsigned char)n;
+    } else {
+        h[hl++] = 0x80 | 127;
+        for (int i = 7; i >= 0; i--) {
+            h[hl++] = (unsigned char)((uint64_t)n >> (8 * i));
+        }
+    }
+    memset(h + hl, 0, 4);
+    hl += 4;
+    queue_bytes(c, h, hl);
+    queue_bytes(c, s, n);
+    flush_out(c);
+}
+
+static void send_pong_frame(client *c)
+{
+    static const unsigned char pong[6] = {0x8A, 0x80, 0, 0, 0, 0};
+    queue_bytes(c, pong, sizeof(pong));
+    flush_out(c);
+}
+
+static int start_client(client *c)
+{
+    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port)};
+    dst.sin_addr.s_addr = htonl(0x7f000001u);
+    memset(c, 0, sizeof(*c));
+    c->fd = set_nonblock_socket((int)(c - clients));
+    if (c->fd < 0) {
+        return -1;
+    }
+    if (connect(c->fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 && errno != EINPROGRESS) {
+        close(c->fd);
+        return -1;
+    }
+    c->state = C_CONNECTING;
+    c->want_out = true;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t)(c - clients)};
+    epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev);
+    handshakes_started++;
+    return 0;
+}
+
+static void drop(client *c, bool failed)
+{
+    if (c->state == C_FREE) {
+        return;
+    }
+    if (c->state == C_READY) {
+        ready_count--;
+    }
+    if (failed) {
+        failed_count++;
+    }
+    closed_count++;
+    epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    free(c->in);
+    free(c->out);
+    memset(c, 0, sizeof(*c));
+    c->state = C_FREE;
+}
+
+static void on_connected(client *c)
+{
+    char req[512];
+    int n = snprintf(req, sizeof(req),
+                     "GET %s?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                     "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                     opt.path, opt.port);
+    c->state = C_UPGRADING;
+    queue_bytes(c, req, (size_t)n);
+    flush_out(c);
+}
+
+/* The "t=<ns>" stamp inside a message, or 0. */
+static uint64_t stamp_of(const char *s, size_t n)
+{
+    const char *t = memmem(s, n, "t=", 2);
+    if (!t) {
+        return 0;
+    }
+    uint64_t v = 0;
+    for (t += 2; t < s + n && *t >= '0' && *t <= '9'; t++) {
+        v = v * 10 + (uint64_t)(*t - '0');
+    }
+    return v;
+}
+
+static void send_echo(client *c);
+
+static void on_socketio(client *c, const char *s, size_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    switch (s[0]) {
+    case '0': /* CONNECT to "/" */
+        if (c->state == C_JOINING) {
+            c->state = C_READY;
+            ready_count++;
+            if (churn_mode) {
+                churn_cycles++;
+                drop(c, false);
+            } else if (echo_mode) {
+                send_echo(c);
+            }
+        }
+        break;
+    case '2': { /* EVENT: the relayed message */
+        uint64_t t = stamp_of(s, n);
+        delivered++;
+        if (measuring && t) {
+            sample_add(&lat, now_ns() - t);
+        }
+        break;
+    }
+    case '3': { /* ACK */
+        uint64_t t = stamp_of(s, n);
+        acked++;
+        if (measuring && t) {
+            sample_add(&lat, now_ns() - t);
+        }
+        if (echo_mode) {
+            send_echo(c);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void on_text(client *c, const char *s, size_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    switch (s[0]) {
+    case '0': /* Engine.IO open: join "/" */
+        c->state = C_JOINING;
+        send_text(c, "40", 2);
+        break;
+    case '2': /* ping */
+        send_text(c, "3", 1);
+        break;
+    case '4':
+        on_socketio(c, s + 1, n - 1);
+        break;
+    case '1':
+        drop(c, true);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Parses what arrived: the 101 answer, then WebSocket frames. */
+static void consume(client *c)
+{
+    size_t pos = 0;
+    if (c->state == C_UPGRADING) {
+        char *end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
+        if (!end) {
+            return;
+        }
+        if (c->in_len < 12 || memcmp(c->in + 9, "101", 3) != 0) {
+            drop(c, true);
+            return;
+        }
+        c->state = C_OPENING;
+        pos = (size_t)(end - c->in) + 4;
+    }
+    while (c->state != C_FREE && c->in_len - pos >= 2) {
+        const unsigned char *h = (const unsigned char *)c->in + pos;
+        size_t avail = c->in_len - pos, hl = 2;
+        uint64_t len = h[1] & 0x7f;
+        if (len == 126) {
+            if (avail < 4) {
+                break;
+            }
+            len = (uint64_t)h[2] << 8 | h[3];
+            hl = 4;
+        } else if (len == 127) {
+            if (avail < 10) {
+                break;
+            }
+            len = 0;
+            for (int i = 0; i < 8; i++) {
+                len = len << 8 | h[2 + i];
+            }
+            hl = 10;
+        }
+        if (avail < hl + len) {
+            break;
+        }
+        int opcode = h[0] & 0x0f;
+        const char *payload = c->in + pos + hl;
+        pos += hl + (size_t)len;
+        if (opcode == 1) {
+            on_text(c, payload, (size_t)len);
+        } else if (opcode == 9) {
+            send_pong_frame(c);
+        } else if (opcode == 8) {
+            drop(c, true);
+        }
+    }
+    if (c->state == C_FREE) {
+        return;
+    }
+    memmove(c->in, c->in + pos, c->in_len - pos);
+    c->in_len -= pos;
+}
+
+static void on_readable(client *c)
+{
+    for (;;) {
+        if (c->in_cap - c->in_len < 4096) {
+            size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
+            char *grown = realloc(c->in, cap);
+            if (!grown) {
+                drop(c, true);
+                return;
+            }
+            c->in = grown;
+            c->in_cap = cap;
+        }
+        ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        if (n > 0) {
+            c->in_len += (size_t)n;
+            consume(c);
+            if (c->state == C_FREE) {
+                return;
+            }
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        }
+        drop(c, n < 0);
+        return;
+    }
+}
+
+static void on_event(uint32_t idx, uint32_t events)
+{
+    client *c = &clients[idx];
+    if (c->state == C_FREE) {
+        return;
+    }
+    if (c->state == C_CONNECTING) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err || (events & (EPOLLERR | EPOLLHUP))) {
+            drop(c, true);
+            return;
+        }
+        on_connected(c);
+        return;
+    }
+    if (events & EPOLLOUT) {
+        flush_out(c);
+    }
+    if (c->state != C_FREE && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+        on_readable(c);
+    }
+}
+
+/* Runs the loop until `deadline` or `done()`. */
+static void run_until(uint64_t deadline, bool (*done)(void), void (*tick)(void))
+{
+    struct epoll_event evs[256];
+    while (now_ns() < deadline && !(done && done())) {
+        int n = epoll_wait(epfd, evs, 256, 1);
+        for (int i = 0; i < n; i++) {
+            on_event(evs[i].data.u32, evs[i].events);
+        }
+        if (tick) {
+            tick();
+        }
+    }
+}
+
+/* ---- scenarios ---- */
+
+static int next_to_start;
+
+/* Keeps opt.concurrency handshakes in flight until every client has been started. */
+static void start_more(void)
+{
+    while (next_to_start < nclients && handshakes_started - ready_count - failed_count -
+                                                (churn_mode ? churn_cycles : 0) <
+                                            opt.concurrency) {
+        client *c = &clients[next_to_start++];
+        if (start_client(c) < 0) {
+            failed_count++;
+        }
+    }
+}
+
+static bool all_ready(void)
+{
+    return ready_count + failed_count >= nclients;
+}
+
+static uint64_t secs(double s)
+{
+    return (uint64_t)(s * 1e9);
+}
+
+/* Opens every client; returns the seconds it took. */
+static double connect_all(double limit_s)
+{
+    uint64_t t0 = now_ns();
+    next_to_start = 0;
+    run_until(t0 + secs(limit_s), all_ready, start_more);
+    return (double)(now_ns() - t0) / 1e9;
+}
+
+static void print_figures(const char *phase, proc_figures a, proc_figures b, double seconds)
+{
+    printf("{\"phase\":\"%s\",\"clients\":%d,\"ready\":%ld,\"failed\":%ld,\"seconds\":%.3f,"
+           "\"server_cpu_s\":%.3f,\"rss_before_kb\":%ld,\"rss_after_kb\":%ld",
+           phase, nclients, ready_count, failed_count, seconds, b.cpu_s - a.cpu_s, a.rss_kb, b.rss_kb);
+}
+
+static void scenario_connect(bool idle)
+{
+    proc_figures a = server_figures();
+    double took = connect_all(60);
+    usleep(500000);
+    run_until(now_ns() + secs(0.5), NULL, NULL);
+    proc_figures b = server_figures();
+    print_figures("connect", a, b, took);
+    printf("}\n");
+    fflush(stdout);
+    if (!idle) {
+        return;
+    }
+    proc_figures c = server_figures();
+    uint64_t t0 = now_ns();
+    run_until(t0 + secs(opt.duration), NULL, NULL);
+    proc_figures d = server_figures();
+    print_figures("idle", c, d, (double)(now_ns() - t0) / 1e9);
+    printf("}\n");
+}
+
+/* Fan-out: opt.senders clients send `msg` at `rate` messages per second in all; the server relays
+ * each to everyone but its sender. */
+static double send_rate;
+static uint64_t phase_start, sent_count;
+static char *msg_buf;
+
+static void send_due(void)
+{
+    uint64_t due = (uint64_t)((double)(now_ns() - phase_start) / 1e9 * send_rate);
+    while (sent_count < due) {
+        client *c = &clients[sent_count % (uint64_t)opt.senders];
+        sent_count++;
+        if (c->state != C_READY) {
+            continue;
+        }
+        int n = sprintf(msg_buf, "42[\"msg\",\"t=%llu,", (unsigned long long)now_ns());
+        memset(msg_buf + n, 'x', (size_t)opt.payload);
+        n += opt.payload;
+        n += sprintf(msg_buf + n, "\"]");
+        send_text(c, msg_buf, (size_t)n);
+    }
+}
+
+static void scenario_fanout(void)
+{
+    double took = connect_all(60);
+    fprintf(stderr, "loadgen: %ld of %d connected in %.1f s\n", ready_count, nclients, took);
+    msg_buf = malloc((size_t)opt.payload + 64);
+    char *rates = strdup(opt.rates);
+    for (char *save, *r = strtok_r(rates, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
+        send_rate = atof(r);
+        /* A second to settle at this rate, then the measured phase, then a drain. */
+        phase_start = now_ns();
+        sent_count = 0;
+        run_until(phase_start + secs(1), NULL, send_due);
+        lat.n = 0;
+        long d0 = delivered;
+        uint64_t s0 = sent_count;
+        proc_figures a = server_figures();
+        measuring = true;
+        uint64_t t0 = now_ns();
+        run_until(t0 + secs(opt.duration), NULL, send_due);
+        double seconds = (double)(now_ns() - t0) / 1e9;
+        proc_figures b = server_figures();
+        measuring = false;
+        long got = delivered - d0;
+        uint64_t sent = sent_count - s0;
+        qsort(lat.us, lat.n, sizeof(*lat.us), cmp_u32);
+        print_figures("fanout", a, b, seconds);
+        printf(",\"offered_msgs_s\":%.1f,\"offered_deliveries_s\":%.1f,\"sent\":%llu,"
+               "\"delivered\":%ld,\"deliveries_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+               "\"p999_ms\":%.3f,\"cpu_s_per_million\":%.3f}\n",
+               send_rate, send_rate * (ready_count - 1), (unsigned long long)sent, got,
+               got / seconds, pct_ms(&lat, 0.5), pct_ms(&lat, 0.99), pct_ms(&lat, 0.999),
+               got ? (b.cpu_s - a.cpu_s) / ((double)got / 1e6) : 0);
+        fflush(stdout);
+        run_until(now_ns() + secs(1), NULL, NULL); /* drain what is still on its way */
+    }
+    free(rates);
+}
+
+static void send_echo(client *c)
+{
+    char buf[96];
+    int n = snprintf(buf, sizeof(buf), "42%u[\"echo\",\"t=%llu\"]", ++c->ack_id,
+                     (unsigned long long)now_ns());
+    send_text(c, buf, (size_t)n);
+}
+
+/* Echo with ack: each client keeps one request outstanding. */
+static void scenario_echo(void)
+{
+    double took = connect_all(60);
+    fprintf(stderr, "loadgen: %ld of %d connected in %.1f s\n", ready_count, nclients, took);
+    echo_mode = true;
+    for (int i = 0; i < nclients; i++) {
+        if (clients[i].state == C_READY) {
+            send_echo(&clients[i]);
+        }
+    }
+    run_until(now_ns() + secs(1), NULL, NULL);
+    lat.n = 0;
+    long a0 = acked;
+    proc_figures a = server_figures();
+    measuring = true;
+    uint64_t t0 = now_ns();
+    run_until(t0 + secs(opt.duration), NULL, NULL);
+    double seconds = (double)(now_ns() - t0) / 1e9;
+    proc_figures b = server_figures();
+    measuring = false;
+    long got = acked - a0;
+    qsort(lat.us, lat.n, sizeof(*lat.us), cmp_u32);
+    print_figures("echo", a, b, seconds);
+    printf(",\"round_trips\":%ld,\"round_trips_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+           "\"p999_ms\":%.3f,\"cpu_s_per_million\":%.3f}\n",
+           got, got / seconds, pct_ms(&lat, 0.5), pct_ms(&lat, 0.99), pct_ms(&lat, 0.999),
+           got ? (b.cpu_s - a.cpu_s) / ((double)got / 1e6) : 0);
+}
+
+/* Churn: opt.concurrency clients at a time connect, join "/", and leave, over and over. */
+static void restart_free(void)
+{
+    if (opt.cycles && churn_cycles >= opt.cycles) {
+        return;
+    }
+    for (int i = 0; i < nclients; i++) {
+        if (clients[i].state == C_FREE && start_client(&clients[i]) < 0) {
+            failed_count++;
+        }
+    }
+}
+
+static bool churn_done(void)
+{
+    return opt.cycles && churn_cycles >= opt.cycles;
+}
+
+static void scenario_churn(void)
+{
+    churn_mode = true;
+    /* Settle the server first with one round, so what is measured is steady-state growth. */
+    proc_figures a = server_figures();
+    uint64_t t0 = now_ns();
+    run_until(t0 + secs(opt.duration), churn_done, restart_free);
+    double seconds = (double)(now_ns() - t0) / 1e9;
+    for (int i = 0; i < nclients; i++) {
+        drop(&clients[i], false);
+    }
+    usleep(1500000); /* let the server notice every close */
+    proc_figures b = server_figures();
+    print_figures("churn", a, b, seconds);
+    printf(",\"cycles\":%ld,\"cycles_s\":%.1f,\"cpu_us_per_cycle\":%.1f}\n", churn_cycles,
+           churn_cycles / seconds, churn_cycles ? (b.cpu_s - a.cpu_s) * 1e6 / churn_cycles : 0);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"port", required_argument, NULL, 'p'},     {"pid", required_argument, NULL, 'P'},
+        {"scenario", required_argument, NULL, 's'}, {"clients", required_argument, NULL, 'c'},
+        {"senders", required_argument, NULL, 'S'},  {"duration", required_argument, NULL, 'd'},
+        {"rates", required_argument, NULL, 'r'},    {"payload", required_argument, NULL, 'l'},
+        {"concurrency", required_argument, NULL, 'C'}, {"cycles", required_argument, NULL, 'n'},
+        {"path", required_argument, NULL, 'a'},     {NULL, 0, NULL, 0},
+    };
+    int o;
+    while ((o = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (o) {
+        case 'p': opt.port = atoi(optarg); break;
+        case 'P': opt.pid = atoi(optarg); break;
+        case 's': opt.scenario = optarg; break;
+        case 'c': opt.clients = atoi(optarg); break;
+        case 'S': opt.senders = atoi(optarg); break;
+        case 'd': opt.duration = atof(optarg); break;
+        case 'r': opt.rates = optarg; break;
+        case 'l': opt.payload = atoi(optarg); break;
+        case 'C': opt.concurrency = atoi(optarg); break;
+        case 'n': opt.cycles = atol(optarg); break;
+        case 'a': opt.path = optarg; break;
+        default: return 2;
+        }
+    }
+    if (!opt.port || opt.clients <= 0 || opt.senders <= 0 || opt.senders > opt.clients) {
+        fprintf(stderr, "usage: loadgen --port P [--pid PID] --scenario connect|idle|fanout|echo|churn "
+                        "[--clients N] [--senders S] [--rates R,R,...] [--duration S] [--payload B] "
+                        "[--concurrency C] [--cycles N]\n");
+        return 2;
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    nclients = strcmp(opt.scenario, "churn") == 0 ? opt.concurrency : opt.clients;
+    clients = calloc((size_t)nclients, sizeof(*clients));
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (!clients || epfd < 0) {
+        return 1;
+    }
+    if (strcmp(opt.scenario, "connect") == 0 || strcmp(opt.scenario, "idle") == 0) {
+        scenario_connect(strcmp(opt.scenario, "idle") == 0);
+    } else if (strcmp(opt.scenario, "fanout") == 0) {
+        scenario_fanout();
+    } else if (strcmp(opt.scenario, "echo") == 0) {
+        scenario_echo();
+    } else if (strcmp(opt.scenario, "churn") == 0) {
+        scenario_churn();
+    } else {
+        fprintf(stderr, "loadgen: unknown scenario %s\n", opt.scenario);
+        return 2;
+    }
+    for (int i = 0; i < nclients; i++) {
+        drop(&clients[i], false);
+    }
+    free(clients);
+    free(lat.us);
+    free(msg_buf);
+    return failed_count ? 3 : 0;
+}

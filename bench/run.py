@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Runs the same load against feature-tour (sioc) and the Node socket.io server, one after the
+other, and prints one table with both and their ratios. Server CPU comes from /proc (user +
+system time of the server process): on a shared, noisy machine the CPU a server spends per unit
+of work is the figure to compare, not wall time.
+
+    python3 bench/run.py            # the full run (about five minutes)
+    python3 bench/run.py --smoke    # a tiny run that only checks everything still works
+
+Results go to bench/results/latest.json and, with matplotlib, bench/results/latency.png.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+FULL = {
+    'connect': dict(clients=10000),
+    'fanout': dict(clients=1000, senders=10, rates='10,25,50,100,150,200,300', duration=5),
+    'echo': dict(clients=100, duration=5),
+    'churn': dict(concurrency=100, duration=10),
+    'idle': dict(clients=19000, duration=60),
+}
+SMOKE = {
+    'connect': dict(clients=200),
+    'fanout': dict(clients=50, senders=5, rates='20', duration=1),
+    'echo': dict(clients=10, duration=1),
+    'churn': dict(concurrency=10, duration=1),
+    'idle': dict(clients=100, duration=1),
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def start(kind, build):
+    port = free_port()
+    if kind == 'sioc':
+        argv = [os.path.join(build, 'examples', 'feature-tour'), '--port', str(port), '--host', '127.0.0.1']
+    else:
+        argv = ['node', os.path.join(ROOT, 'bench', 'node-server.js'), str(port)]
+    proc = subprocess.Popen(argv, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    deadline = time.time() + 15
+    line = ''
+    while time.time() < deadline:
+        line = proc.stderr.readline()
+        if 'listening' in line:
+            return proc, port
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise SystemExit(f'{kind} did not start: {line}')
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def loadgen(build, port, pid, scenario, params):
+    argv = [os.path.join(build, 'bench', 'loadgen'), '--port', str(port), '--pid', str(pid),
+            '--scenario', scenario]
+    for k, v in params.items():
+        argv += [f'--{k}', str(v)]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    rows = [json.loads(l) for l in out.stdout.splitlines() if l.startswith('{')]
+    if out.returncode != 0 or not rows:
+        raise SystemExit(f'loadgen {scenario} failed ({out.returncode}): {out.stderr.strip()}')
+    return rows
+
+
+def run_server(kind, build, plan):
+    results = {}
+    for scenario, params in plan.items():
+        proc, port = start(kind, build)
+        try:
+            time.sleep(0.3)
+            results[scenario] = loadgen(build, port, proc.pid, scenario, params)
+        finally:
+            stop(proc)
+        print(f'  {kind} {scenario}: done', file=sys.stderr)
+    return results
+
+
+def summarize(r):
+    """The figures the targets are stated in, from one server's results."""
+    s = {}
+    c = r['connect'][0]
+    s['connect: server CPU per connection (us)'] = c['server_cpu_s'] / max(c['ready'], 1) * 1e6
+    s['connect: RSS per connection (bytes)'] = (c['rss_after_kb'] - c['rss_before_kb']) * 1024 / max(c['ready'], 1)
+    fan = r['fanout']
+    best = max(fan, key=lambda x: x['deliveries_s'])
+    s['fan-out: max deliveries/s'] = best['deliveries_s']
+    for row in fan:
+        rate = int(row['offered_deliveries_s'])
+        s[f'fan-out {rate}/s: CPU s per million'] = row['cpu_s_per_million']
+        s[f'fan-out {rate}/s: p99 latency (ms)'] = row['p99_ms']
+    e = r['echo'][0]
+    s['echo: round trips/s'] = e['round_trips_s']
+    s['echo: CPU s per million round trips'] = e['cpu_s_per_million']
+    s['echo: p99 latency (ms)'] = e['p99_ms']
+    ch = r['churn'][0]
+    s['churn: cycles/s'] = ch['cycles_s']
+    s['churn: CPU us per cycle'] = ch['cpu_us_per_cycle']
+    s['churn: RSS after / before (%)'] = 100.0 * ch['rss_after_kb'] / max(ch['rss_before_kb'], 1)
+    i = r['idle']
+    idle = i[1] if len(i) > 1 else i[0]
+    s[f'idle {idle["ready"]} connections: % of a core'] = 100.0 * idle['server_cpu_s'] / max(idle['seconds'], 1e-9)
+    s['idle: RSS per connection (bytes)'] = (i[0]['rss_after_kb'] - i[0]['rss_before_kb']) * 1024 / max(i[0]['ready'], 1)
+    return s
+
+
+# Figures where more is better; for every other one (CPU, memory, latency) less is.
+MORE_IS_BETTER = ('deliveries/s', 'round trips/s', 'cycles/s')
+
+
+def table(sioc, node):
+    """sioc's advantage: how many times better than Node it does, whichever way is better."""
+    lines = ['| figure | sioc | Node | sioc advantage |', '|---|---:|---:|---:|']
+    for key in sioc:
+        a, b = sioc[key], node.get(key)
+        more = key.endswith(MORE_IS_BETTER)
+        if b is None or not a or not b:
+            ratio = '-'
+        else:
+            ratio = f'{(a / b if more else b / a):.2f}x'
+        lines.append(f'| {key} | {a:,.2f} | {"-" if b is None else f"{b:,.2f}"} | {ratio} |')
+    return '\n'.join(lines)
+
+
+def plot(results, path):
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print('(no matplotlib: no plot)', file=sys.stderr)
+        return
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for kind, style in (('sioc', '-o'), ('node', '-s')):
+        fan = results[kind]['fanout']
+        x = [row['offered_deliveries_s'] for row in fan]
+        ax.plot(x, [row['p50_ms'] for row in fan], style, label=f'{kind} p50')
+        ax.plot(x, [row['p99_ms'] for row in fan], style, alpha=0.5, label=f'{kind} p99')
+    ax.set_xlabel('offered deliveries per second (1000 clients, 10 senders)')
+    ax.set_ylabel('latency, send to receipt (ms)')
+    ax.set_yscale('log')
+    ax.grid(True, which='both', alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--smoke', action='store_true', help='a tiny run: checks the benchmark works')
+    ap.add_argument('--build', default=os.path.join(ROOT, 'build'))
+    ap.add_argument('--only', choices=['sioc', 'node'])
+    args = ap.parse_args()
+    plan = SMOKE if args.smoke else FULL
+    kinds = [args.only] if args.only else ['sioc', 'node']
+    results = {k: run_server(k, args.build, plan) for k in kinds}
+    out_dir = os.path.join(ROOT, 'bench', 'results')
+    if not args.smoke:
+        os.makedirs(out_dir, exist_ok=True)
+        with open(os.path.join(out_dir, 'latest.json'), 'w') as f:
+            json.dump(results, f, indent=1)
+        if len(kinds) == 2:
+            plot(results, os.path.join(out_dir, 'latency.png'))
+    sums = {k: summarize(v) for k, v in results.items()}
+    if len(kinds) == 2:
+        print(table(sums['sioc'], sums['node']))
+    else:
+        print(json.dumps(sums[kinds[0]], indent=1))
+
+
+if __name__ == '__main__':
+    main()
