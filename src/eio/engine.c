@@ -636,6 +636,19 @@ sioc__msg *sioc__session_ws_next(sioc_conn *s, void *ws)
     return sioc__msgq_peek(&s->queue);
 }
 
+size_t sioc__session_ws_queued(const sioc_conn *s, const void *ws, sioc__msg **out, size_t max)
+{
+    if (ws != s->ws || ws == s->probe_ws || s->transport != SIOC__WEBSOCKET) {
+        return 0;
+    }
+    const sioc__msgq *q = &s->queue;
+    size_t n = q->count < max ? q->count : max;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = q->ring[(q->head + i) & (q->cap - 1)];
+    }
+    return n;
+}
+
 void sioc__session_ws_sent(sioc_conn *s, void *ws)
 {
     if (ws == s->probe_ws) {

@@ -147,6 +147,10 @@ void sioc__session_probe_receive(sioc_conn *s, void *ws, const sioc__eio_packet 
  * sioc__session_ws_sent after writing it. */
 sioc__msg *sioc__session_ws_next(sioc_conn *s, void *ws);
 void sioc__session_ws_sent(sioc_conn *s, void *ws);
+/* The first (up to) `max` messages queued for WebSocket `ws` (borrowed, into `out`), so that
+ * several can go out in one write; the probe's pong is never among them. Call
+ * sioc__session_ws_sent once for each one written. */
+size_t sioc__session_ws_queued(const sioc_conn *s, const void *ws, sioc__msg **out, size_t max);
 /* WebSocket `ws` closed (`error`: it failed rather than closed cleanly). */
 void sioc__session_ws_lost(sioc_conn *s, void *ws, bool error);
 

@@ -11,9 +11,67 @@
 #include "util/base64.h"
 #include "util/log.h"
 
+/* A WebSocket with something new to write is not armed for POLLOUT (an epoll_ctl each way, with
+ * libuv) but listed, and written to when the current lws callback ends: at once, and with
+ * whatever else was queued for it meanwhile in the same system call. Held GETs and probes go
+ * through WRITEABLE as usual. */
 static void io_wake(void *conn)
 {
-    lws_callback_on_writable(conn);
+    sioc__pss *c = lws_wsi_user(conn);
+    if (!c || c->role != ROLE_WS || c->close_status) {
+        lws_callback_on_writable(conn);
+        return;
+    }
+    if (c->flush_pending) {
+        return;
+    }
+    sioc_server *srv = lws_context_user(lws_get_context(conn));
+    if (srv->nflush == srv->capflush) {
+        size_t cap = srv->capflush ? srv->capflush * 2 : 64;
+        struct lws **grown = realloc(srv->flush, cap * sizeof(*grown));
+        if (!grown) {
+            lws_callback_on_writable(conn);
+            return;
+        }
+        srv->flush = grown;
+        srv->capflush = cap;
+    }
+    srv->flush[srv->nflush++] = conn;
+    c->flush_pending = true;
+}
+
+void sioc__eio_flush(sioc_server *srv)
+{
+    if (srv->flushing) {
+        return;
+    }
+    srv->flushing = true;
+    /* Writing may end sessions, whose sockets then leave the list (NULL). */
+    for (size_t i = 0; i < srv->nflush; i++) {
+        struct lws *wsi = srv->flush[i];
+        sioc__pss *c = wsi ? lws_wsi_user(wsi) : NULL;
+        if (!c) {
+            continue;
+        }
+        c->flush_pending = false;
+        if (lws_partial_buffered(wsi)) {
+            lws_callback_on_writable(wsi); /* lws still holds part of an earlier write */
+        } else if (sioc__eio_ws_writeable(srv, wsi, c) < 0) {
+            lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
+        }
+    }
+    srv->nflush = 0;
+    srv->flushing = false;
+}
+
+/* A WebSocket that closes while listed must not be written to. */
+static void unlist(sioc_server *srv, struct lws *wsi)
+{
+    for (size_t i = 0; i < srv->nflush; i++) {
+        if (srv->flush[i] == wsi) {
+            srv->flush[i] = NULL;
+        }
+    }
 }
 
 /* The engine has let go of this WebSocket: close it from its next WRITEABLE. */
@@ -654,12 +712,88 @@ static int write_v3_binary(struct lws *wsi, const sioc_conn *s, sioc__msg *m)
     return n;
 }
 
-int sioc__eio_ws_writeable(struct lws *wsi, sioc__pss *c)
+/* Frames per batch, and the bytes past which a batch stops growing. */
+#define BATCH_FRAMES 64
+#define BATCH_BYTES (128 * 1024)
+
+/* Appends the WebSocket frame for `m` (a server frame: no mask) to `out`. */
+static int append_frame(sioc__buf *out, const sioc_conn *s, const sioc__msg *m)
+{
+    bool v3_binary = m->binary && s->protocol == 3; /* a type byte leads the data */
+    size_t len = m->len + (v3_binary ? 1 : 0);
+    unsigned char h[11];
+    size_t hl = 0;
+    h[hl++] = (unsigned char)(0x80 | (m->binary ? 2 : 1));
+    if (len < 126) {
+        h[hl++] = (unsigned char)len;
+    } else if (len < 65536) {
+        h[hl++] = 126;
+        h[hl++] = (unsigned char)(len >> 8);
+        h[hl++] = (unsigned char)len;
+    } else {
+        h[hl++] = 127;
+        for (int i = 7; i >= 0; i--) {
+            h[hl++] = (unsigned char)((uint64_t)len >> (8 * i));
+        }
+    }
+    if (v3_binary) {
+        h[hl++] = SIOC__EIO_MESSAGE;
+    }
+    return sioc__buf_append(out, h, hl) < 0 ? -1
+           : sioc__buf_append(out, sioc__msg_payload((sioc__msg *)m), m->len);
+}
+
+/* Several queued messages in one system call: their frames are built here, one after the other,
+ * and written raw. Returns how many went out (0: write them one at a time), or -1. */
+static int write_batch(sioc_server *srv, struct lws *wsi, sioc_conn *s)
+{
+    sioc__msg *queued[BATCH_FRAMES];
+    size_t n = sioc__session_ws_queued(s, wsi, queued, BATCH_FRAMES);
+    sioc__buf *b = &srv->batch;
+    size_t k = 0;
+    sioc__buf_reset(b);
+    if (n < 2 || sioc__buf_reserve(b, LWS_PRE) < 0) {
+        return 0;
+    }
+    b->len = LWS_PRE;
+    for (; k < n && b->len < BATCH_BYTES; k++) {
+        if ((queued[k]->binary && s->protocol == 3 && s->b64) || append_frame(b, s, queued[k]) < 0) {
+            break; /* base64 frames and allocation failures take the one-at-a-time path */
+        }
+    }
+    if (k < 2) {
+        return 0;
+    }
+    if (lws_write(wsi, (unsigned char *)b->data + LWS_PRE, b->len - LWS_PRE, LWS_WRITE_RAW) < 0) {
+        return -1;
+    }
+    if (b->cap > 4 * BATCH_BYTES) {
+        sioc__buf_free(b); /* one large batch should not pin its buffer */
+    }
+    return (int)k;
+}
+
+int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c)
 {
     if (c->close_status) {
         return send_close(wsi, c);
     }
     if (!c->sess) {
+        return 0;
+    }
+    int batched = write_batch(srv, wsi, c->sess);
+    if (batched < 0) {
+        return -1;
+    }
+    if (batched > 0) {
+        sioc_conn *s = c->sess;
+        /* Only the last can end a closing session (its queue empties), releasing `s`. */
+        for (int i = 0; i < batched && c->sess; i++) {
+            sioc__session_ws_sent(s, wsi);
+        }
+        if (c->sess && sioc__session_ws_next(c->sess, wsi)) {
+            lws_callback_on_writable(wsi);
+        }
         return 0;
     }
     sioc__msg *m = sioc__session_ws_next(c->sess, wsi);
@@ -683,6 +817,10 @@ int sioc__eio_ws_writeable(struct lws *wsi, sioc__pss *c)
 
 void sioc__eio_ws_closed(struct lws *wsi, sioc__pss *c)
 {
+    if (c->flush_pending) {
+        unlist(lws_context_user(lws_get_context(wsi)), wsi);
+        c->flush_pending = false;
+    }
     sioc_conn *s = c->sess;
     c->sess = NULL;
     if (s) {

@@ -22,6 +22,7 @@ struct sioc_server {
     struct lws_context *ctx;
     struct lws_vhost *vhost;
     uv_loop_t *uv;
+    uv_check_t flush_check; /* with libuv: flushes WebSockets after each round of I/O */
     void *foreign_loops[1];
     sioc__wheel wheel;
     lws_sorted_usec_list_t tick;
@@ -37,6 +38,10 @@ struct sioc_server {
     char *refused_origins[64]; /* logged once each */
     size_t nrefused;
     char client_etag[64];
+    sioc__buf batch;        /* several WebSocket frames written at once (reused) */
+    struct lws **flush;     /* WebSockets to write to when the current callback ends */
+    size_t nflush, capflush;
+    bool flushing;
     long fd_limit;          /* RLIMIT_NOFILE, raised to its hard limit at start */
     uint64_t full_logged_ms; /* when "connection limit reached" was last logged */
 };
@@ -65,6 +70,7 @@ typedef struct sioc__pss {
     int close_status; /* a WebSocket close to send from the next WRITEABLE */
     bool close_sent;
     char cookie_sid[21]; /* a WebSocket handshake's sid, drawn early to go in its cookie */
+    bool flush_pending;  /* in the server's flush list */
 } sioc__pss;
 
 /* An HTTP response under construction: status, headers, then one write with the body. */
@@ -121,7 +127,9 @@ int sioc__eio_ws_headers(sioc_server *srv, struct lws *wsi, sioc__pss *c,
                          struct lws_process_html_args *args);
 int sioc__eio_ws_receive(sioc_server *srv, struct lws *wsi, sioc__pss *c, const void *in,
                          size_t len);
-int sioc__eio_ws_writeable(struct lws *wsi, sioc__pss *c);
+int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c);
 void sioc__eio_ws_closed(struct lws *wsi, sioc__pss *c);
+/* Writes what the WebSockets woken during the current callback have queued. */
+void sioc__eio_flush(sioc_server *srv);
 
 #endif

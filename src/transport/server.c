@@ -91,7 +91,7 @@ static int admit_connection(sioc_server *srv, long fd)
     return -1;
 }
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
     sioc_server *srv = lws_context_user(lws_get_context(wsi));
@@ -123,7 +123,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_RECEIVE:
         return sioc__eio_ws_receive(srv, wsi, c, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return sioc__eio_ws_writeable(wsi, c);
+        return sioc__eio_ws_writeable(srv, wsi, c);
     case LWS_CALLBACK_CLOSED:
         sioc__eio_ws_closed(wsi, c);
         break;
@@ -137,8 +137,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    return dispatch(wsi, reason, user, in, len);
+}
+
 /* Big enough for one small WebSocket frame: larger messages are reassembled in sioc__pss. */
-#define RX_BUFFER_SIZE 4096
+#define RX_BUFFER_SIZE 512
 
 static const struct lws_protocols protocols[] = {
     /* First: upgrades without Sec-WebSocket-Protocol bind to the first protocol. */
@@ -157,6 +163,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 {
     sioc_server *srv = CONTAINER(sul, sioc_server, tick);
     sioc__wheel_advance(&srv->wheel, sioc__now_ms());
+    sioc__eio_flush(srv); /* heartbeats, and whatever the application sent from elsewhere */
     lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick, SIOC_WHEEL_TICK_MS * LWS_US_PER_MS);
 }
 
@@ -274,6 +281,13 @@ static int add_engine(sioc_server *srv, const char *path, const sioc_engine_hand
     return 0;
 }
 
+/* After each round of I/O callbacks: what they queued for WebSockets goes out, each socket's
+ * share in one write. */
+static void on_check(uv_check_t *check)
+{
+    sioc__eio_flush(CONTAINER(check, sioc_server, flush_check));
+}
+
 static int start_loop(sioc_server *srv)
 {
     if (srv->opts->loop != SIOC_LOOP_LIBUV) {
@@ -288,6 +302,9 @@ static int start_loop(sioc_server *srv)
         srv->uv = NULL;
         return SIOC_ERR_SYSTEM;
     }
+    uv_check_init(srv->uv, &srv->flush_check);
+    uv_check_start(&srv->flush_check, on_check);
+    uv_unref((uv_handle_t *)&srv->flush_check); /* it must not keep the loop alive */
     return 0;
 }
 
@@ -371,6 +388,7 @@ int sioc_server_run(sioc_server *srv)
             if (lws_service(srv->ctx, 0) < 0) {
                 return SIOC_ERR_SYSTEM;
             }
+            sioc__eio_flush(srv);
         }
     }
     srv->stopping = 0;
@@ -416,6 +434,7 @@ static void drain(sioc_server *srv, unsigned max_ms)
         } else if (lws_service(srv->ctx, 0) < 0) {
             break;
         }
+        sioc__eio_flush(srv);
     }
 }
 
@@ -438,9 +457,14 @@ void sioc_server_free(sioc_server *srv)
         if (srv->uv && !srv->half_started) {
             /* With a foreign libuv loop, lws finishes its teardown once the loop has run the
              * handles' close callbacks. */
+            uv_close((uv_handle_t *)&srv->flush_check, NULL);
             uv_run(srv->uv, UV_RUN_DEFAULT);
             lws_context_destroy(srv->ctx);
         }
+    }
+    if (srv->uv && !uv_is_closing((uv_handle_t *)&srv->flush_check)) {
+        uv_close((uv_handle_t *)&srv->flush_check, NULL);
+        uv_run(srv->uv, UV_RUN_NOWAIT);
     }
     if (srv->uv && uv_loop_close(srv->uv) == 0) {
         free(srv->uv);
@@ -452,6 +476,8 @@ void sioc_server_free(sioc_server *srv)
     }
     sioc__sio_free(srv->sio);
     sioc__cors_free(srv);
+    sioc__buf_free(&srv->batch);
+    free(srv->flush);
     sioc_options_free(srv->opts);
     free(srv);
 }
