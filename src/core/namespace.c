@@ -331,26 +331,17 @@ sioc_socket *sioc__socket_new(sioc_namespace *nsp, sioc__client *client, json_t 
     }
     s->nsp = nsp;
     s->client = client;
-    s->auth = auth ? json_incref(auth) : json_object();
-    s->handshake = json_copy(sioc_conn_handshake(client->conn));
+    /* auth and data stay NULL until asked for when there are none: an empty object costs more
+     * than the rest of a socket. */
+    s->auth = json_incref(auth);
     s->refs = 1;
     s->admitting = true;
-    s->data_json = json_object();
     /* Socket.IO protocol v4 clients cannot come back (no pid, no offsets). */
     if (nsp->sio->recovery_ms && client->conn->protocol != 3 && sioc__random_id(s->pid) < 0) {
         s->pid[0] = '\0';
     }
     sioc__list_init(&s->acks);
     sioc__pending_init(s);
-    if (!s->auth || !s->handshake || !s->data_json ||
-        json_object_set(s->handshake, "auth", s->auth) < 0) {
-        json_decref(s->auth);
-        json_decref(s->handshake);
-        json_decref(s->data_json);
-        free_id(s);
-        free(s);
-        return NULL;
-    }
     return s;
 }
 
@@ -761,19 +752,39 @@ const char *sioc_socket_id(const sioc_socket *s)
     return s->id;
 }
 
+/* An empty object made on first use, for the fields that are most often empty. */
+static json_t *lazy_object(json_t **slot)
+{
+    if (!*slot) {
+        *slot = json_object();
+    }
+    return *slot;
+}
+
 json_t *sioc_socket_auth(const sioc_socket *s)
 {
-    return s->auth;
+    return lazy_object(&((sioc_socket *)s)->auth);
 }
 
 json_t *sioc_socket_handshake(const sioc_socket *s)
 {
-    return s->handshake;
+    /* Made on first use: most applications never look, and it is the largest thing a socket
+     * would otherwise hold. */
+    sioc_socket *m = (sioc_socket *)s;
+    if (!m->handshake) {
+        m->handshake = json_copy(sioc_conn_handshake(s->client->conn));
+        json_t *auth = sioc_socket_auth(s);
+        if (m->handshake && (!auth || json_object_set(m->handshake, "auth", auth) < 0)) {
+            json_decref(m->handshake);
+            m->handshake = NULL;
+        }
+    }
+    return m->handshake;
 }
 
 json_t *sioc_socket_data_json(const sioc_socket *s)
 {
-    return s->data_json;
+    return lazy_object(&((sioc_socket *)s)->data_json);
 }
 
 bool sioc_socket_recovered(const sioc_socket *s)

@@ -146,7 +146,7 @@ void sioc__recovery_persist(sioc_socket *s)
     for (size_t i = 0; session->rooms && i < s->nrooms; i++) {
         json_array_append_new(session->rooms, json_string(s->rooms[i]->name));
     }
-    session->data = json_deep_copy(s->data_json);
+    session->data = s->data_json ? json_deep_copy(s->data_json) : json_object();
     session->at_ms = sioc__wheel_now(nsp->sio->wheel);
     if (!session->rooms || !session->data || sioc__map_put(&nsp->sessions, session->pid, session) < 0) {
         sioc__session_free(session);

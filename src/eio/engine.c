@@ -178,7 +178,12 @@ static sioc_conn *open_session(sioc__engine *eng, sioc__transport_kind transport
         json_decref(handshake);
         return NULL;
     }
-    s->handshake = handshake ? handshake : json_object();
+    s->handshake_text = handshake ? json_dumps(handshake, JSON_COMPACT) : NULL;
+    if (!s->handshake_text) {
+        s->handshake = handshake ? handshake : json_object(); /* kept as it is */
+    } else {
+        json_decref(handshake);
+    }
     if (ws) {
         s->ws = ws;
         sioc__session_ref(s);
@@ -238,6 +243,7 @@ void sioc__session_unref(sioc_conn *s)
     if (s && --s->refs == 0) {
         sioc__msgq_clear(&s->queue);
         json_decref(s->handshake);
+        free(s->handshake_text);
         free(s);
     }
 }
@@ -709,7 +715,15 @@ const char *sioc_conn_transport(const sioc_conn *conn)
 
 json_t *sioc_conn_handshake(const sioc_conn *conn)
 {
-    return conn->handshake;
+    sioc_conn *c = (sioc_conn *)conn; /* the cache is not part of what the caller sees */
+    if (!c->handshake && c->handshake_text) {
+        c->handshake = json_loads(c->handshake_text, 0, NULL);
+        if (c->handshake) {
+            free(c->handshake_text);
+            c->handshake_text = NULL;
+        }
+    }
+    return c->handshake;
 }
 
 void sioc_conn_set_data(sioc_conn *conn, void *data)

@@ -62,7 +62,10 @@ struct sioc_conn {
     sioc__timer upgrade_timer;
     sioc__timer overflow_timer; /* closes a session whose client stopped reading */
     bool overflowed;
-    json_t *handshake; /* what the opening request said: headers, query, address, ... */
+    /* What the opening request said (headers, query, address, ...): kept as compact JSON text, a
+     * fraction of the object's size, and parsed only when someone asks (then cached). */
+    char *handshake_text;
+    json_t *handshake;
     void *user_data;
 };
 

@@ -213,29 +213,32 @@ static int reconstruct(json_t **slot, json_t *buffers)
 
 void sioc__sio_decoder_reset(sioc__sio_decoder *d)
 {
-    sioc__sio_packet_clear(&d->pending);
+    if (d->pending) {
+        sioc__sio_packet_clear(d->pending);
+        free(d->pending);
+        d->pending = NULL;
+    }
     json_decref(d->buffers);
     d->buffers = NULL;
-    d->reconstructing = false;
 }
 
 /* Hands over the pending packet with its placeholders replaced. */
 static int finish_binary(sioc__sio_decoder *d, sioc__sio_packet *out)
 {
-    int rc = d->pending.data ? reconstruct(&d->pending.data, d->buffers) : 0;
+    int rc = d->pending->data ? reconstruct(&d->pending->data, d->buffers) : 0;
     if (rc < 0) {
         sioc__sio_decoder_reset(d);
         return -1;
     }
-    *out = d->pending;
-    d->pending.data = NULL;
+    *out = *d->pending;
+    d->pending->data = NULL;
     sioc__sio_decoder_reset(d);
     return 1;
 }
 
 int sioc__sio_decoder_text(sioc__sio_decoder *d, const char *s, size_t n, sioc__sio_packet *out)
 {
-    if (d->reconstructing) {
+    if (d->pending) {
         sioc__sio_decoder_reset(d); /* "got plaintext data when reconstructing a packet" */
         return -1;
     }
@@ -246,28 +249,29 @@ int sioc__sio_decoder_text(sioc__sio_decoder *d, const char *s, size_t n, sioc__
     if (!binary) {
         return 1;
     }
-    d->pending = *out;
-    out->data = NULL;
-    d->buffers = json_array();
+    d->pending = malloc(sizeof(*d->pending));
+    d->buffers = d->pending ? json_array() : NULL;
     if (!d->buffers) {
+        sioc__sio_packet_clear(out);
         sioc__sio_decoder_reset(d);
         return -1;
     }
-    d->reconstructing = true;
-    return d->pending.attachments == 0 ? finish_binary(d, out) : 0;
+    *d->pending = *out;
+    out->data = NULL;
+    return d->pending->attachments == 0 ? finish_binary(d, out) : 0;
 }
 
 int sioc__sio_decoder_binary(sioc__sio_decoder *d, const void *data, size_t n,
                              sioc__sio_packet *out)
 {
-    if (!d->reconstructing) {
+    if (!d->pending) {
         return -1; /* "got binary data when not reconstructing a packet" */
     }
     if (json_array_append_new(d->buffers, sioc_binary_new(data, n)) < 0) {
         sioc__sio_decoder_reset(d);
         return -1;
     }
-    if (json_array_size(d->buffers) < d->pending.attachments) {
+    if (json_array_size(d->buffers) < d->pending->attachments) {
         return 0;
     }
     return finish_binary(d, out);

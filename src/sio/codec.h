@@ -43,8 +43,9 @@ int sioc__sio_decode(const char *s, size_t n, sioc__sio_packet *out);
 
 /* Reassembles binary packets from the Engine.IO messages that carry them. */
 typedef struct sioc__sio_decoder {
-    sioc__sio_packet pending; /* a binary packet awaiting attachments */
-    bool reconstructing;
+    /* A binary packet awaiting attachments (owned; NULL when none: every connection has a
+     * decoder, few are ever in the middle of a packet). */
+    sioc__sio_packet *pending;
     json_t *buffers; /* the attachments so far, as binary values (sioc_binary_new) */
 } sioc__sio_decoder;
 

@@ -143,8 +143,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     return dispatch(wsi, reason, user, in, len);
 }
 
-/* Big enough for one small WebSocket frame: larger messages are reassembled in sioc__pss. */
-#define RX_BUFFER_SIZE 512
+/* lws allocates this for every WebSocket: small, since messages are reassembled in sioc__pss
+ * anyway (a chat message usually fits). */
+#define RX_BUFFER_SIZE 256
 
 static const struct lws_protocols protocols[] = {
     /* First: upgrades without Sec-WebSocket-Protocol bind to the first protocol. */
