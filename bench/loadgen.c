@@ -4,7 +4,7 @@
  * Client sockets are bound to 127.0.0.x source addresses (a new x every 20,000 connections) so that
  * ports never run out. One process holds at most the file-descriptor limit of connections.
  *
- *   loadgen --port P [--pid SERVER_PID] --scenario connect|fanout|echo|churn|idle [options]
+ *   loadgen --port P [--pid SERVER_PID] --scenario connect|idle|fanout|echo|churn|polling [options]
  *
  * Each result is printed as one JSON object per line (a phase or a rate step) on stdout; the
  * server's CPU time and RSS are read from /proc/SERVER_PID at the phase boundaries.
@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -133,9 +134,20 @@ static double pct_ms(samples *s, double q)
 
 enum state { C_FREE, C_CONNECTING, C_UPGRADING, C_OPENING, C_JOINING, C_READY };
 
+/* A WebSocket client, or one of the two HTTP connections of a long-polling client: one holds the
+ * GET, the other carries POSTs (as browsers do). */
+enum kind { K_WS, K_GET, K_POST };
+
 typedef struct client {
     int fd;
     enum state state;
+    enum kind kind;
+    int peer;        /* polling: the index of the other connection */
+    char sid[32];    /* polling: the session, once the handshake answered */
+    bool busy;       /* polling: a request is outstanding */
+    bool joined;     /* polling: CONNECT to "/" seen */
+    char posts[64];  /* polling: packets waiting for the POST connection */
+    size_t nposts;
     bool want_out;
     char *in;
     size_t in_len, in_cap;
@@ -175,6 +187,17 @@ static int set_nonblock_socket(int idx)
     }
     (void)idx;
     return fd;
+}
+
+/* Clears a client but keeps what it is (its kind, its peer) and POSTs still to be sent. */
+static void reset_keeping_role(client *c)
+{
+    client keep = *c;
+    memset(c, 0, sizeof(*c));
+    c->kind = keep.kind;
+    c->peer = keep.peer;
+    memcpy(c->posts, keep.posts, keep.nposts);
+    c->nposts = keep.nposts;
 }
 
 static void queue_bytes(client *c, const void *data, size_t n)
@@ -261,7 +284,7 @@ static int start_client(client *c)
 {
     struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port)};
     dst.sin_addr.s_addr = htonl(0x7f000001u);
-    memset(c, 0, sizeof(*c));
+    reset_keeping_role(c);
     c->fd = set_nonblock_socket((int)(c - clients));
     if (c->fd < 0) {
         return -1;
@@ -294,12 +317,19 @@ static void drop(client *c, bool failed)
     close(c->fd);
     free(c->in);
     free(c->out);
-    memset(c, 0, sizeof(*c));
+    reset_keeping_role(c);
     c->state = C_FREE;
 }
 
+static void poll_request(client *c);
+
 static void on_connected(client *c)
 {
+    if (c->kind != K_WS) {
+        c->state = C_OPENING; /* an HTTP connection: requests go as they are due */
+        poll_request(c);
+        return;
+    }
     char req[512];
     int n = snprintf(req, sizeof(req),
                      "GET %s?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
@@ -450,6 +480,135 @@ static void consume(client *c)
     c->in_len -= pos;
 }
 
+/* ---- long-polling clients ---- */
+
+/* Sends the next request on a polling connection if one is due and none is outstanding. */
+static void poll_request(client *c)
+{
+    if (c->busy || c->state == C_FREE || c->state == C_CONNECTING) {
+        return;
+    }
+    char req[512];
+    int n;
+    if (c->kind == K_GET) {
+        n = snprintf(req, sizeof(req), "GET %s?EIO=4&transport=polling%s%s HTTP/1.1\r\n"
+                     "Host: 127.0.0.1\r\n\r\n", opt.path, c->sid[0] ? "&sid=" : "", c->sid);
+    } else {
+        client *g = &clients[c->peer];
+        if (!c->nposts || !g->sid[0]) {
+            return;
+        }
+        n = snprintf(req, sizeof(req), "POST %s?EIO=4&transport=polling&sid=%s HTTP/1.1\r\n"
+                     "Host: 127.0.0.1\r\nContent-Type: text/plain;charset=UTF-8\r\n"
+                     "Content-Length: %zu\r\n\r\n%.*s", opt.path, g->sid, c->nposts,
+                     (int)c->nposts, c->posts);
+        c->nposts = 0;
+    }
+    c->busy = true;
+    queue_bytes(c, req, (size_t)n);
+    flush_out(c);
+}
+
+/* Queues a packet for the POST connection of polling client `g` (its GET connection). */
+static void poll_post(client *g, const char *packet)
+{
+    client *p = &clients[g->peer];
+    size_t n = strlen(packet);
+    if (p->nposts + n + 1 > sizeof(p->posts)) {
+        return;
+    }
+    if (p->nposts) {
+        p->posts[p->nposts++] = '\x1e';
+    }
+    memcpy(p->posts + p->nposts, packet, n);
+    p->nposts += n;
+    if (p->state == C_FREE && g->sid[0]) { /* (re)open it: its requests go once connected */
+        if (start_client(p) < 0) {
+            failed_count++;
+        }
+        return;
+    }
+    poll_request(p);
+}
+
+/* One Engine.IO packet of a polling payload. */
+static void poll_packet(client *g, const char *s, size_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    if (s[0] == '0' && !g->sid[0]) { /* open: {"sid":"..." */
+        const char *q = memmem(s, n, "\"sid\":\"", 7);
+        size_t k = 0;
+        for (q = q ? q + 7 : s + n; q < s + n && *q != '"' && k + 1 < sizeof(g->sid); q++) {
+            g->sid[k++] = *q;
+        }
+        g->sid[k] = '\0';
+        poll_post(g, "40"); /* opens the POST connection */
+    } else if (s[0] == '2') {
+        poll_post(g, "3");
+    } else if (s[0] == '1') {
+        drop(g, true);
+    } else if (n >= 2 && s[0] == '4' && s[1] == '0' && !g->joined) {
+        g->joined = true;
+        ready_count++;
+    } else if (n >= 2 && s[0] == '4' && s[1] == '2') {
+        uint64_t t = stamp_of(s, n);
+        delivered++;
+        if (measuring && t) {
+            sample_add(&lat, now_ns() - t);
+        }
+    }
+}
+
+/* The Content-Length of response headers `h` (`n` bytes), whatever the case of its name. */
+static size_t content_length(const char *h, size_t n)
+{
+    static const char name[] = "content-length:";
+    for (size_t i = 0; i + sizeof(name) - 1 <= n; i++) {
+        if (strncasecmp(h + i, name, sizeof(name) - 1) == 0) {
+            return strtoul(h + i + sizeof(name) - 1, NULL, 10);
+        }
+    }
+    return 0;
+}
+
+/* Parses complete HTTP responses on a polling connection; returns the bytes used. */
+static size_t poll_consume(client *c)
+{
+    size_t pos = 0;
+    while (c->state != C_FREE) {
+        char *head = c->in + pos, *end = memmem(head, c->in_len - pos, "\r\n\r\n", 4);
+        if (!end) {
+            break;
+        }
+        size_t len = content_length(head, (size_t)(end - head));
+        size_t body = (size_t)(end - c->in) + 4;
+        if (c->in_len < body + len) {
+            break;
+        }
+        if (memcmp(head + 9, "200", 3) != 0) {
+            drop(c, true);
+            return 0;
+        }
+        c->busy = false;
+        pos = body + len;
+        if (c->kind == K_GET) {
+            const char *p = c->in + body, *stop = p + len;
+            while (p < stop) {
+                const char *sep = memchr(p, '\x1e', (size_t)(stop - p));
+                const char *e = sep ? sep : stop;
+                poll_packet(c, p, (size_t)(e - p));
+                p = e + 1;
+            }
+        }
+        if (c->state != C_FREE) {
+            poll_request(c); /* the next GET, or a POST that waited */
+        }
+    }
+    return pos;
+}
+
 static void on_readable(client *c)
 {
     for (;;) {
@@ -466,7 +625,15 @@ static void on_readable(client *c)
         ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
         if (n > 0) {
             c->in_len += (size_t)n;
-            consume(c);
+            if (c->kind == K_WS) {
+                consume(c);
+            } else {
+                size_t used = poll_consume(c);
+                if (c->state != C_FREE) {
+                    memmove(c->in, c->in + used, c->in_len - used);
+                    c->in_len -= used;
+                }
+            }
             if (c->state == C_FREE) {
                 return;
             }
@@ -719,6 +886,70 @@ static void scenario_churn(void)
            churn_cycles / seconds, churn_cycles ? (b.cpu_s - a.cpu_s) * 1e6 / churn_cycles : 0);
 }
 
+/* Long-polling clients receive what opt.senders WebSocket clients send (the seed's relay). The
+ * first opt.senders entries are WebSockets; then each polling client is a GET and a POST
+ * connection. */
+static int npolling;
+
+static bool polling_ready(void)
+{
+    return ready_count + failed_count >= opt.senders + npolling;
+}
+
+static void start_polling(void)
+{
+    static long started; /* WebSockets and GET connections: the ones that become ready */
+    while (next_to_start < nclients && started - ready_count - failed_count < opt.concurrency) {
+        client *c = &clients[next_to_start++];
+        if (c->kind == K_POST) {
+            continue; /* opened once its GET has a session */
+        }
+        started++;
+        if (start_client(c) < 0) {
+            failed_count++;
+        }
+    }
+}
+
+static void scenario_polling(void)
+{
+    npolling = opt.clients;
+    for (int i = 0; i < nclients; i++) {
+        bool ws = i < opt.senders;
+        int k = i - opt.senders;
+        clients[i].kind = ws ? K_WS : k % 2 == 0 ? K_GET : K_POST;
+        clients[i].peer = ws ? i : k % 2 == 0 ? i + 1 : i - 1;
+    }
+    uint64_t t0 = now_ns();
+    next_to_start = 0;
+    run_until(t0 + secs(60), polling_ready, start_polling);
+    fprintf(stderr, "loadgen: %ld of %d joined in %.1f s\n", ready_count, opt.senders + npolling,
+            (double)(now_ns() - t0) / 1e9);
+    msg_buf = malloc((size_t)opt.payload + 64);
+    send_rate = atof(opt.rates);
+    phase_start = now_ns();
+    sent_count = 0;
+    run_until(phase_start + secs(1), NULL, send_due);
+    lat.n = 0;
+    long d0 = delivered;
+    proc_figures a = server_figures();
+    measuring = true;
+    uint64_t m0 = now_ns();
+    run_until(m0 + secs(opt.duration), NULL, send_due);
+    double seconds = (double)(now_ns() - m0) / 1e9;
+    proc_figures b = server_figures();
+    measuring = false;
+    long got = delivered - d0;
+    qsort(lat.us, lat.n, sizeof(*lat.us), cmp_u32);
+    print_figures("polling", a, b, seconds);
+    printf(",\"offered_msgs_s\":%.1f,\"offered_deliveries_s\":%.1f,\"delivered\":%ld,"
+           "\"deliveries_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,"
+           "\"cpu_s_per_million\":%.3f}\n",
+           send_rate, send_rate * (npolling + opt.senders - 1), got, got / seconds,
+           pct_ms(&lat, 0.5), pct_ms(&lat, 0.99), pct_ms(&lat, 0.999),
+           got ? (b.cpu_s - a.cpu_s) / ((double)got / 1e6) : 0);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -746,7 +977,8 @@ int main(int argc, char **argv)
         default: return 2;
         }
     }
-    if (!opt.port || opt.clients <= 0 || opt.senders <= 0 || opt.senders > opt.clients) {
+    bool polling = strcmp(opt.scenario, "polling") == 0;
+    if (!opt.port || opt.clients <= 0 || opt.senders <= 0 || (!polling && opt.senders > opt.clients)) {
         fprintf(stderr, "usage: loadgen --port P [--pid PID] --scenario connect|idle|fanout|echo|churn "
                         "[--clients N] [--senders S] [--rates R,R,...] [--duration S] [--payload B] "
                         "[--concurrency C] [--cycles N]\n");
@@ -757,7 +989,9 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    nclients = strcmp(opt.scenario, "churn") == 0 ? opt.concurrency : opt.clients;
+    nclients = strcmp(opt.scenario, "churn") == 0     ? opt.concurrency
+               : strcmp(opt.scenario, "polling") == 0 ? opt.senders + 2 * opt.clients
+                                                      : opt.clients;
     clients = calloc((size_t)nclients, sizeof(*clients));
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (!clients || epfd < 0) {
@@ -771,6 +1005,8 @@ int main(int argc, char **argv)
         scenario_echo();
     } else if (strcmp(opt.scenario, "churn") == 0) {
         scenario_churn();
+    } else if (strcmp(opt.scenario, "polling") == 0) {
+        scenario_polling();
     } else {
         fprintf(stderr, "loadgen: unknown scenario %s\n", opt.scenario);
         return 2;

@@ -27,6 +27,7 @@ FULL = {
     'echo': dict(clients=100, duration=5),
     'churn': dict(concurrency=100, duration=10),
     'idle': dict(clients=19000, duration=60),
+    'polling': dict(clients=2000, senders=5, rates='10', duration=5),
 }
 SMOKE = {
     'connect': dict(clients=200),
@@ -34,6 +35,7 @@ SMOKE = {
     'echo': dict(clients=10, duration=1),
     'churn': dict(concurrency=10, duration=1),
     'idle': dict(clients=100, duration=1),
+    'polling': dict(clients=20, senders=2, rates='10', duration=1),
 }
 
 
@@ -121,6 +123,10 @@ def summarize(r):
     idle = i[1] if len(i) > 1 else i[0]
     s[f'idle {idle["ready"]} connections: % of a core'] = 100.0 * idle['server_cpu_s'] / max(idle['seconds'], 1e-9)
     s['idle: RSS per connection (bytes)'] = (i[0]['rss_after_kb'] - i[0]['rss_before_kb']) * 1024 / max(i[0]['ready'], 1)
+    p = r['polling'][0]
+    s['polling: deliveries/s'] = p['deliveries_s']
+    s['polling: CPU s per million deliveries'] = p['cpu_s_per_million']
+    s['polling: p99 latency (ms)'] = p['p99_ms']
     return s
 
 
