@@ -1,8 +1,8 @@
 /*
  * loadgen: Socket.IO load over raw WebSockets (Engine.IO v4, Socket.IO v5), to compare servers
  * under the same load. One process, epoll, non-blocking sockets, every phase bounded in time.
- * Client sockets are bound to 127.0.0.x source addresses (a new x every 20,000 connections) so that
- * ports never run out. One process holds at most the file-descriptor limit of connections.
+ * Client sockets are bound to 127.0.0.x source addresses (a new x every 1,000 connections, the
+ * port picked at connect time) so that ports never run out, even with churn's TIME_WAITs. One process holds at most the file-descriptor limit of connections.
  *
  *   loadgen --port P [--pid SERVER_PID] --scenario connect|idle|fanout|echo|churn|polling [options]
  *
@@ -179,8 +179,10 @@ static int set_nonblock_socket(int idx)
     /* Each source address gives the client side ~28k ports: rotate through 127.0.0.x. */
     static long opened;
     struct sockaddr_in src = {.sin_family = AF_INET};
-    src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)((opened++ / 20000) % 250));
+    src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)((opened++ / 1000) % 250));
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    /* The port is chosen at connect(), knowing the destination: far more of them to go round. */
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
         close(fd);
         return -1;
@@ -851,6 +853,8 @@ static void scenario_echo(void)
 }
 
 /* Churn: opt.concurrency clients at a time connect, join "/", and leave, over and over. */
+static long start_errors; /* the client side could not open a socket: tried again, not the server's fault */
+
 static void restart_free(void)
 {
     if (opt.cycles && churn_cycles >= opt.cycles) {
@@ -858,7 +862,7 @@ static void restart_free(void)
     }
     for (int i = 0; i < nclients; i++) {
         if (clients[i].state == C_FREE && start_client(&clients[i]) < 0) {
-            failed_count++;
+            start_errors++;
         }
     }
 }
@@ -882,8 +886,9 @@ static void scenario_churn(void)
     usleep(1500000); /* let the server notice every close */
     proc_figures b = server_figures();
     print_figures("churn", a, b, seconds);
-    printf(",\"cycles\":%ld,\"cycles_s\":%.1f,\"cpu_us_per_cycle\":%.1f}\n", churn_cycles,
-           churn_cycles / seconds, churn_cycles ? (b.cpu_s - a.cpu_s) * 1e6 / churn_cycles : 0);
+    printf(",\"cycles\":%ld,\"cycles_s\":%.1f,\"cpu_us_per_cycle\":%.1f,\"start_errors\":%ld}\n",
+           churn_cycles, churn_cycles / seconds,
+           churn_cycles ? (b.cpu_s - a.cpu_s) * 1e6 / churn_cycles : 0, start_errors);
 }
 
 /* Long-polling clients receive what opt.senders WebSocket clients send (the seed's relay). The
