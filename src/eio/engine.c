@@ -47,25 +47,39 @@ sioc__engine *sioc__engine_new(const char *path, const sioc__engine_cfg *cfg,
     return eng;
 }
 
-static void collect(void *value, void *arg)
+#define CLOSE_ROUND 64
+
+typedef struct open_sessions {
+    sioc_conn *found[CLOSE_ROUND];
+    size_t n;
+    bool flush; /* a closing session is left to finish flushing */
+} open_sessions;
+
+static void collect_open(void *value, void *arg)
 {
-    sioc_conn ***cursor = arg;
-    *(*cursor)++ = value;
+    open_sessions *r = arg;
+    sioc_conn *s = value;
+    bool due = r->flush ? s->state == SIOC__OPEN : s->state != SIOC__CLOSED;
+    if (due && r->n < CLOSE_ROUND) {
+        r->found[r->n++] = s;
+    }
 }
 
 void sioc__engine_close_all(sioc__engine *eng, const char *reason, bool flush)
 {
-    size_t n = eng->sessions.count;
-    sioc_conn **all = n ? malloc(n * sizeof(*all)) : NULL;
-    if (!all) {
-        return;
+    /* In rounds, without allocating (shutting down must work when memory is short): closing
+     * changes the table, which cannot happen while it is being walked. Each round closes what it
+     * found, so the next finds others. */
+    for (;;) {
+        open_sessions r = {.n = 0, .flush = flush};
+        sioc__map_each(&eng->sessions, collect_open, &r);
+        if (r.n == 0) {
+            return;
+        }
+        for (size_t i = 0; i < r.n; i++) {
+            sioc__session_close(r.found[i], reason, flush);
+        }
     }
-    sioc_conn **cursor = all;
-    sioc__map_each(&eng->sessions, collect, &cursor);
-    for (size_t i = 0; i < n; i++) {
-        sioc__session_close(all[i], reason, flush);
-    }
-    free(all);
 }
 
 void sioc__engine_free(sioc__engine *eng)

@@ -15,7 +15,12 @@ json_t *sioc_binary_new(const void *data, size_t len)
 {
     json_t *bytes = json_stringn_nocheck(len ? data : "", len);
     json_t *obj = json_object();
-    if (!bytes || !obj || json_object_set_new_nocheck(obj, BINARY_KEY, bytes) < 0) {
+    if (!bytes || !obj) {
+        json_decref(bytes);
+        json_decref(obj);
+        return NULL;
+    }
+    if (json_object_set_new_nocheck(obj, BINARY_KEY, bytes) < 0) { /* it took `bytes` anyway */
         json_decref(obj);
         return NULL;
     }
@@ -250,14 +255,17 @@ int sioc__sio_decoder_text(sioc__sio_decoder *d, const char *s, size_t n, sioc__
         return 1;
     }
     d->pending = malloc(sizeof(*d->pending));
-    d->buffers = d->pending ? json_array() : NULL;
-    if (!d->buffers) {
+    if (!d->pending) {
         sioc__sio_packet_clear(out);
-        sioc__sio_decoder_reset(d);
         return -1;
     }
     *d->pending = *out;
     out->data = NULL;
+    d->buffers = json_array();
+    if (!d->buffers) {
+        sioc__sio_decoder_reset(d);
+        return -1;
+    }
     return d->pending->attachments == 0 ? finish_binary(d, out) : 0;
 }
 
@@ -327,9 +335,12 @@ static json_t *split_binary(json_t *v, sioc__sio_encoded *e)
         }
         return placeholder(e->nbins++);
     }
-    json_t *copy = json_is_array(v) ? json_array() : json_is_object(v) ? json_object() : NULL;
-    if (!copy) {
+    if (!json_is_array(v) && !json_is_object(v)) {
         return json_incref(v);
+    }
+    json_t *copy = json_is_array(v) ? json_array() : json_object();
+    if (!copy) {
+        return NULL;
     }
     size_t k;
     const char *key;

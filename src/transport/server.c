@@ -418,6 +418,9 @@ static size_t sessions_left(sioc_server *srv)
 static void drain(sioc_server *srv, unsigned max_ms)
 {
     srv->draining = true;
+    if (sessions_left(srv) == 0) {
+        return; /* nobody to say goodbye to */
+    }
     for (sioc__engine *e = srv->engines; e; e = e->next) {
         sioc__engine_close_all(e, "server shutting down", true);
     }
