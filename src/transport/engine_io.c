@@ -373,7 +373,7 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
         }
         /* Node: b64 in the handshake means no binary payloads; JSONP cannot carry them either. */
         s->b64 = q.b64 || q.jsonp;
-        sioc__log(SIOC_LOG_DEBUG, "engine %s: handshake %s (polling)", eng->path, s->sid);
+        sioc__log(SIOC_LOG_DEBUG, "engine %s: handshake %s (polling, EIO=%s)", eng->path, s->sid, q.eio);
         c->handshake = true;
     }
     if (method == LWSHUMETH_GET) {
