@@ -176,11 +176,19 @@ def main():
     ap.add_argument('--smoke', action='store_true', help='a tiny run: checks the benchmark works')
     ap.add_argument('--build', default=os.path.join(ROOT, 'build'))
     ap.add_argument('--only', choices=['sioc', 'node'])
+    ap.add_argument('--report', action='store_true',
+                    help='print the table and draw the plot from bench/results/latest.json')
     args = ap.parse_args()
+    out_dir = os.path.join(ROOT, 'bench', 'results')
+    if args.report:
+        with open(os.path.join(out_dir, 'latest.json')) as f:
+            results = json.load(f)
+        plot(results, os.path.join(out_dir, 'latency.png'))
+        print(table(summarize(results['sioc']), summarize(results['node'])))
+        return
     plan = SMOKE if args.smoke else FULL
     kinds = [args.only] if args.only else ['sioc', 'node']
     results = {k: run_server(k, args.build, plan) for k in kinds}
-    out_dir = os.path.join(ROOT, 'bench', 'results')
     if not args.smoke:
         os.makedirs(out_dir, exist_ok=True)
         with open(os.path.join(out_dir, 'latest.json'), 'w') as f:

@@ -13,14 +13,19 @@ const ROOT = path.resolve(__dirname, '..', '..');
 function startServer(bin, args = [], wrapper = []) {
   return new Promise((resolve, reject) => {
     const extra = process.env.SIOC_EVENT_LOOP ? ['--event-loop', process.env.SIOC_EVENT_LOOP] : [];
-    const argv = [...wrapper, bin, '--port', '0', ...extra, ...args];
+    // SIOC_VALGRIND=1 runs every server under memcheck: any error or definite leak makes it exit
+    // 99, which the tests' "clean exit" checks catch.
+    const grind = process.env.SIOC_VALGRIND
+      ? ['valgrind', '--quiet', '--error-exitcode=99', '--leak-check=full', '--errors-for-leak-kinds=definite']
+      : [];
+    const argv = [...grind, ...wrapper, bin, '--port', '0', ...extra, ...args];
     const proc = spawn(argv[0], argv.slice(1), {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
     proc.stdout.on('data', (chunk) => process.stdout.write(chunk));
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${log}`)), 10000);
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${log}`)), process.env.SIOC_VALGRIND ? 60000 : 10000);
     proc.stderr.on('data', (chunk) => {
       log += chunk;
       process.stderr.write(chunk);
