@@ -776,6 +776,36 @@ static void send_due(void)
     }
 }
 
+/* At `rate` messages per second from the senders: a second to settle, then the measured phase,
+ * printed as one line (`recipients`: how many receive each message). */
+static void measure_relay(const char *phase, double rate, long recipients)
+{
+    send_rate = rate;
+    phase_start = now_ns();
+    sent_count = 0;
+    run_until(phase_start + secs(1), NULL, send_due);
+    lat.n = 0;
+    long d0 = delivered;
+    uint64_t s0 = sent_count;
+    proc_figures a = server_figures();
+    measuring = true;
+    uint64_t t0 = now_ns();
+    run_until(t0 + secs(opt.duration), NULL, send_due);
+    double seconds = (double)(now_ns() - t0) / 1e9;
+    proc_figures b = server_figures();
+    measuring = false;
+    long got = delivered - d0;
+    qsort(lat.us, lat.n, sizeof(*lat.us), cmp_u32);
+    print_figures(phase, a, b, seconds);
+    printf(",\"offered_msgs_s\":%.1f,\"offered_deliveries_s\":%.1f,\"sent\":%llu,"
+           "\"delivered\":%ld,\"deliveries_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+           "\"p999_ms\":%.3f,\"cpu_s_per_million\":%.3f}\n",
+           rate, rate * (double)recipients, (unsigned long long)(sent_count - s0), got,
+           got / seconds, pct_ms(&lat, 0.5), pct_ms(&lat, 0.99), pct_ms(&lat, 0.999),
+           got ? (b.cpu_s - a.cpu_s) / ((double)got / 1e6) : 0);
+    fflush(stdout);
+}
+
 static void scenario_fanout(void)
 {
     double took = connect_all(60);
@@ -783,32 +813,7 @@ static void scenario_fanout(void)
     msg_buf = malloc((size_t)opt.payload + 64);
     char *rates = strdup(opt.rates);
     for (char *save, *r = strtok_r(rates, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
-        send_rate = atof(r);
-        /* A second to settle at this rate, then the measured phase, then a drain. */
-        phase_start = now_ns();
-        sent_count = 0;
-        run_until(phase_start + secs(1), NULL, send_due);
-        lat.n = 0;
-        long d0 = delivered;
-        uint64_t s0 = sent_count;
-        proc_figures a = server_figures();
-        measuring = true;
-        uint64_t t0 = now_ns();
-        run_until(t0 + secs(opt.duration), NULL, send_due);
-        double seconds = (double)(now_ns() - t0) / 1e9;
-        proc_figures b = server_figures();
-        measuring = false;
-        long got = delivered - d0;
-        uint64_t sent = sent_count - s0;
-        qsort(lat.us, lat.n, sizeof(*lat.us), cmp_u32);
-        print_figures("fanout", a, b, seconds);
-        printf(",\"offered_msgs_s\":%.1f,\"offered_deliveries_s\":%.1f,\"sent\":%llu,"
-               "\"delivered\":%ld,\"deliveries_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-               "\"p999_ms\":%.3f,\"cpu_s_per_million\":%.3f}\n",
-               send_rate, send_rate * (ready_count - 1), (unsigned long long)sent, got,
-               got / seconds, pct_ms(&lat, 0.5), pct_ms(&lat, 0.99), pct_ms(&lat, 0.999),
-               got ? (b.cpu_s - a.cpu_s) / ((double)got / 1e6) : 0);
-        fflush(stdout);
+        measure_relay("fanout", atof(r), ready_count - 1);
         run_until(now_ns() + secs(1), NULL, NULL); /* drain what is still on its way */
     }
     free(rates);
@@ -931,28 +936,7 @@ static void scenario_polling(void)
     fprintf(stderr, "loadgen: %ld of %d joined in %.1f s\n", ready_count, opt.senders + npolling,
             (double)(now_ns() - t0) / 1e9);
     msg_buf = malloc((size_t)opt.payload + 64);
-    send_rate = atof(opt.rates);
-    phase_start = now_ns();
-    sent_count = 0;
-    run_until(phase_start + secs(1), NULL, send_due);
-    lat.n = 0;
-    long d0 = delivered;
-    proc_figures a = server_figures();
-    measuring = true;
-    uint64_t m0 = now_ns();
-    run_until(m0 + secs(opt.duration), NULL, send_due);
-    double seconds = (double)(now_ns() - m0) / 1e9;
-    proc_figures b = server_figures();
-    measuring = false;
-    long got = delivered - d0;
-    qsort(lat.us, lat.n, sizeof(*lat.us), cmp_u32);
-    print_figures("polling", a, b, seconds);
-    printf(",\"offered_msgs_s\":%.1f,\"offered_deliveries_s\":%.1f,\"delivered\":%ld,"
-           "\"deliveries_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,"
-           "\"cpu_s_per_million\":%.3f}\n",
-           send_rate, send_rate * (npolling + opt.senders - 1), got, got / seconds,
-           pct_ms(&lat, 0.5), pct_ms(&lat, 0.99), pct_ms(&lat, 0.999),
-           got ? (b.cpu_s - a.cpu_s) / ((double)got / 1e6) : 0);
+    measure_relay("polling", atof(opt.rates), npolling + opt.senders - 1);
 }
 
 int main(int argc, char **argv)
