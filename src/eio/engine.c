@@ -122,6 +122,12 @@ static void on_ping_due(sioc__timer *t)
     sioc_conn *s = CONTAINER(t, sioc_conn, ping_timer);
     sioc__timer_start(s->eng->wheel, &s->timeout_timer,
                       sioc__wheel_now(s->eng->wheel) + s->eng->cfg.ping_timeout_ms, on_ping_timeout);
+    if (s->plain) { /* no Engine.IO: a WebSocket PING, which every client answers by itself */
+        if (s->ws) {
+            s->eng->io->ping(s->ws);
+        }
+        return;
+    }
     if (sioc__session_send(s, s->eng->ping) < 0) {
         sioc__session_close(s, "transport error", false);
     }
@@ -242,9 +248,19 @@ sioc_conn *sioc__engine_open_plain(sioc__engine *eng, void *ws, json_t *handshak
         return NULL;
     }
     s->protocol = 4;
-    /* No Engine.IO here: no open packet, no heartbeat; its messages are its frames. */
+    /* No Engine.IO here: no open packet; its messages are its frames; its heartbeat is WebSocket
+     * PING/PONG on the same schedule, so that a vanished client is noticed too. */
     s->plain = true;
+    schedule_ping(s);
     return announce(s);
+}
+
+void sioc__session_pong(sioc_conn *s)
+{
+    if (s->plain && s->state == SIOC__OPEN && sioc__timer_armed(&s->timeout_timer)) {
+        sioc__timer_stop(s->eng->wheel, &s->timeout_timer);
+        schedule_ping(s);
+    }
 }
 
 void sioc__session_ref(sioc_conn *s)

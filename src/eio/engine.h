@@ -22,6 +22,8 @@ typedef struct sioc__eio_io {
     bool (*gone)(void *conn);
     /* The engine lets go of held GET `conn` without answering it: close its connection. */
     void (*drop)(void *conn);
+    /* Send a WebSocket PING on `conn` (a plain client's heartbeat). */
+    void (*ping)(void *conn);
 } sioc__eio_io;
 
 typedef struct sioc__engine_cfg {
@@ -117,6 +119,8 @@ int sioc__session_send(sioc_conn *s, sioc__msg *m);
 /* Whether a packet queued now would go out at once (Node's `transport.writable`): the session is
  * open, nothing is waiting before it, and a held GET or the WebSocket can carry it. */
 bool sioc__session_writable(const sioc_conn *s);
+/* A plain client answered the WebSocket PING. */
+void sioc__session_pong(sioc_conn *s);
 /* A packet from the session's transport (a POST, or its WebSocket). */
 void sioc__session_receive(sioc_conn *s, const sioc__eio_packet *p);
 /* Delivers every packet of a polling POST body, in the session's protocol (`binary`: an

@@ -106,7 +106,24 @@ static void io_drop(void *conn)
     lws_set_timeout(conn, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
 }
 
-const sioc__eio_io sioc__lws_io = {io_wake, io_close, io_gone, io_drop};
+/* A plain client's heartbeat: the PING goes from the next WRITEABLE. */
+static void io_ping(void *conn)
+{
+    sioc__pss *c = lws_wsi_user(conn);
+    if (c) {
+        c->ping_due = true;
+        lws_callback_on_writable(conn);
+    }
+}
+
+const sioc__eio_io sioc__lws_io = {io_wake, io_close, io_gone, io_drop, io_ping};
+
+void sioc__eio_ws_pong(struct lws *wsi, sioc__pss *c)
+{
+    if (c->sess) {
+        sioc__session_pong(c->sess);
+    }
+}
 
 sioc__engine *sioc__engine_for_uri(sioc_server *srv, const char *uri, size_t len)
 {
@@ -779,6 +796,19 @@ int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         return send_close(wsi, c);
     }
     if (!c->sess) {
+        return 0;
+    }
+    if (c->ping_due) {
+        /* lws 4.1.6 reports no PONG to an empty PING: carry a byte for the peer to echo. */
+        unsigned char frame[LWS_PRE + 1];
+        frame[LWS_PRE] = 's';
+        c->ping_due = false;
+        if (lws_write(wsi, frame + LWS_PRE, 1, LWS_WRITE_PING) < 0) {
+            return -1;
+        }
+        if (sioc__session_ws_next(c->sess, wsi)) {
+            lws_callback_on_writable(wsi); /* one write per callback: the queue goes next */
+        }
         return 0;
     }
     int batched = write_batch(srv, wsi, c->sess);

@@ -71,6 +71,7 @@ typedef struct sioc__pss {
     bool close_sent;
     char cookie_sid[21]; /* a WebSocket handshake's sid, drawn early to go in its cookie */
     bool flush_pending;  /* in the server's flush list */
+    bool ping_due;       /* a WebSocket PING to send from the next WRITEABLE */
 } sioc__pss;
 
 /* An HTTP response under construction: status, headers, then one write with the body. */
@@ -129,6 +130,8 @@ int sioc__eio_ws_receive(sioc_server *srv, struct lws *wsi, sioc__pss *c, const 
                          size_t len);
 int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c);
 void sioc__eio_ws_closed(struct lws *wsi, sioc__pss *c);
+/* A PONG arrived on a WebSocket. */
+void sioc__eio_ws_pong(struct lws *wsi, sioc__pss *c);
 /* Writes what the WebSockets woken during the current callback have queued. */
 void sioc__eio_flush(sioc_server *srv);
 

@@ -122,6 +122,9 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return sioc__eio_ws_open(srv, wsi, c);
     case LWS_CALLBACK_RECEIVE:
         return sioc__eio_ws_receive(srv, wsi, c, in, len);
+    case LWS_CALLBACK_RECEIVE_PONG:
+        sioc__eio_ws_pong(wsi, c);
+        break;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return sioc__eio_ws_writeable(srv, wsi, c);
     case LWS_CALLBACK_CLOSED:

@@ -122,3 +122,26 @@ test('a server-side disconnect closes the plain WebSocket', async () => {
   await closed;
   s.close();
 });
+
+test('plain clients get WebSocket pings: one that answers stays, one that stops is closed', async () => {
+  const quick = await startServer(bin('SIOC_BIN'), ['--ping-interval', '300', '--ping-timeout', '200']);
+  try {
+    const answers = await plain(quick);
+    let pinged = 0;
+    answers.on('ping', () => pinged++);
+    const silent = new WebSocket(`ws://localhost:${quick.port}/`, { autoPong: false });
+    silent.on('error', () => {});
+    await once(silent, 'open');
+    const closed = once(silent, 'close', 3000);
+    const t0 = Date.now();
+    await closed; // no PONG within pingInterval + pingTimeout
+    const waited = Date.now() - t0;
+    assert.ok(waited >= 400 && waited < 1500, `closed after ${waited} ms`);
+    await sleep(700);
+    assert.equal(answers.readyState, WebSocket.OPEN, 'the one that answers is still there');
+    assert.ok(pinged >= 3, `${pinged} pings`);
+    answers.close();
+  } finally {
+    assert.equal(await quick.stop(), 0);
+  }
+});

@@ -22,7 +22,10 @@ static bool gone(void *c)
 static void drop(void *c)
 {
 }
-static const sioc__eio_io io = {wake, close_ws, gone, drop};
+static void ping(void *c)
+{
+}
+static const sioc__eio_io io = {wake, close_ws, gone, drop, ping};
 
 static sioc__wheel wheel;
 static sioc__sio *sio;

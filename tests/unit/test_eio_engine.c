@@ -35,7 +35,14 @@ static void fake_drop(void *conn)
     drops[(int *)conn - conn_ids]++;
 }
 
-static const sioc__eio_io fake_io = {fake_wake, fake_close, fake_gone, fake_drop};
+static int pings[4];
+
+static void fake_ping(void *conn)
+{
+    pings[(int *)conn - conn_ids]++;
+}
+
+static const sioc__eio_io fake_io = {fake_wake, fake_close, fake_gone, fake_drop, fake_ping};
 
 static sioc__wheel wheel;
 static sioc__engine *eng;
@@ -65,6 +72,7 @@ static void setup(void)
     memset(closes, 0, sizeof(closes));
     memset(gone, 0, sizeof(gone));
     memset(drops, 0, sizeof(drops));
+    memset(pings, 0, sizeof(pings));
     opens = close_count = 0;
     last_reason[0] = '\0';
     sioc__buf_reset(&received);
@@ -449,6 +457,25 @@ START_TEST(websocket_frames_decode_by_protocol)
 }
 END_TEST
 
+START_TEST(a_plain_client_is_pinged_and_closed_when_it_stops_answering)
+{
+    sioc_conn *s = sioc__engine_open_plain(eng, WS, NULL);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_ptr_null(sioc__session_ws_next(s, WS)); /* no open packet, nothing queued */
+    advance_ms(310);
+    ck_assert_int_eq(pings[2], 1); /* a WebSocket PING, not an Engine.IO packet */
+    ck_assert_ptr_null(sioc__session_ws_next(s, WS));
+    sioc__session_pong(s);
+    advance_ms(310);
+    ck_assert_int_eq(pings[2], 2);
+    ck_assert_int_eq(close_count, 0);
+    advance_ms(210); /* no PONG within pingTimeout */
+    ck_assert_int_eq(close_count, 1);
+    ck_assert_str_eq(last_reason, "ping timeout");
+    ck_assert_int_eq(closes[2], 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("eio_engine");
@@ -474,6 +501,7 @@ int main(void)
     tcase_add_test(tc, a_v3_post_delivers_text_and_binary_payloads);
     tcase_add_test(tc, a_binary_post_is_refused_in_v4);
     tcase_add_test(tc, websocket_frames_decode_by_protocol);
+    tcase_add_test(tc, a_plain_client_is_pinged_and_closed_when_it_stops_answering);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -133,7 +133,7 @@ static bool never_gone(void *conn)
     return false;
 }
 
-static const sioc__eio_io quiet_io = {noop_io, noop_io, never_gone, noop_io};
+static const sioc__eio_io quiet_io = {noop_io, noop_io, never_gone, noop_io, noop_io};
 
 static void session_life(void)
 {
