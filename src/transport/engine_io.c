@@ -12,9 +12,9 @@
 #include "util/log.h"
 
 /* A WebSocket with something new to write is not armed for POLLOUT (an epoll_ctl each way, with
- * libuv) but listed, and written to when the current lws callback ends: at once, and with
- * whatever else was queued for it meanwhile in the same system call. Held GETs and probes go
- * through WRITEABLE as usual. */
+ * libuv) but listed, and written to once the current round of I/O is over (sioc__eio_flush, from
+ * the loop): with whatever else was queued for it meanwhile, in the same system call. Held GETs,
+ * probes and closes go through WRITEABLE as usual. */
 static void io_wake(void *conn)
 {
     sioc__pss *c = lws_wsi_user(conn);
