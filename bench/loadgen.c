@@ -776,6 +776,40 @@ static void send_due(void)
     }
 }
 
+/* One measured phase of opt.duration: the server's figures at both ends, how much `*counter`
+ * grew, the latencies seen (sorted). */
+typedef struct window {
+    proc_figures a, b;
+    double seconds;
+    long got;
+} window;
+
+static window measure(long *counter, void (*tick)(void))
+{
+    window w;
+    lat.n = 0;
+    long c0 = *counter;
+    w.a = server_figures();
+    measuring = true;
+    uint64_t t0 = now_ns();
+    run_until(t0 + secs(opt.duration), NULL, tick);
+    w.seconds = (double)(now_ns() - t0) / 1e9;
+    w.b = server_figures();
+    measuring = false;
+    w.got = *counter - c0;
+    qsort(lat.us, lat.n, sizeof(*lat.us), cmp_u32);
+    return w;
+}
+
+/* Latency percentiles and server CPU per million of what was counted, ending the JSON line. */
+static void print_rates(const window *w)
+{
+    printf("\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"cpu_s_per_million\":%.3f}\n",
+           pct_ms(&lat, 0.5), pct_ms(&lat, 0.99), pct_ms(&lat, 0.999),
+           w->got ? (w->b.cpu_s - w->a.cpu_s) / ((double)w->got / 1e6) : 0);
+    fflush(stdout);
+}
+
 /* At `rate` messages per second from the senders: a second to settle, then the measured phase,
  * printed as one line (`recipients`: how many receive each message). */
 static void measure_relay(const char *phase, double rate, long recipients)
@@ -784,26 +818,14 @@ static void measure_relay(const char *phase, double rate, long recipients)
     phase_start = now_ns();
     sent_count = 0;
     run_until(phase_start + secs(1), NULL, send_due);
-    lat.n = 0;
-    long d0 = delivered;
     uint64_t s0 = sent_count;
-    proc_figures a = server_figures();
-    measuring = true;
-    uint64_t t0 = now_ns();
-    run_until(t0 + secs(opt.duration), NULL, send_due);
-    double seconds = (double)(now_ns() - t0) / 1e9;
-    proc_figures b = server_figures();
-    measuring = false;
-    long got = delivered - d0;
-    qsort(lat.us, lat.n, sizeof(*lat.us), cmp_u32);
-    print_figures(phase, a, b, seconds);
+    window w = measure(&delivered, send_due);
+    print_figures(phase, w.a, w.b, w.seconds);
     printf(",\"offered_msgs_s\":%.1f,\"offered_deliveries_s\":%.1f,\"sent\":%llu,"
-           "\"delivered\":%ld,\"deliveries_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-           "\"p999_ms\":%.3f,\"cpu_s_per_million\":%.3f}\n",
-           rate, rate * (double)recipients, (unsigned long long)(sent_count - s0), got,
-           got / seconds, pct_ms(&lat, 0.5), pct_ms(&lat, 0.99), pct_ms(&lat, 0.999),
-           got ? (b.cpu_s - a.cpu_s) / ((double)got / 1e6) : 0);
-    fflush(stdout);
+           "\"delivered\":%ld,\"deliveries_s\":%.1f,",
+           rate, rate * (double)recipients, (unsigned long long)(sent_count - s0), w.got,
+           w.got / w.seconds);
+    print_rates(&w);
 }
 
 static void scenario_fanout(void)
@@ -839,22 +861,10 @@ static void scenario_echo(void)
         }
     }
     run_until(now_ns() + secs(1), NULL, NULL);
-    lat.n = 0;
-    long a0 = acked;
-    proc_figures a = server_figures();
-    measuring = true;
-    uint64_t t0 = now_ns();
-    run_until(t0 + secs(opt.duration), NULL, NULL);
-    double seconds = (double)(now_ns() - t0) / 1e9;
-    proc_figures b = server_figures();
-    measuring = false;
-    long got = acked - a0;
-    qsort(lat.us, lat.n, sizeof(*lat.us), cmp_u32);
-    print_figures("echo", a, b, seconds);
-    printf(",\"round_trips\":%ld,\"round_trips_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-           "\"p999_ms\":%.3f,\"cpu_s_per_million\":%.3f}\n",
-           got, got / seconds, pct_ms(&lat, 0.5), pct_ms(&lat, 0.99), pct_ms(&lat, 0.999),
-           got ? (b.cpu_s - a.cpu_s) / ((double)got / 1e6) : 0);
+    window w = measure(&acked, NULL);
+    print_figures("echo", w.a, w.b, w.seconds);
+    printf(",\"round_trips\":%ld,\"round_trips_s\":%.1f,", w.got, w.got / w.seconds);
+    print_rates(&w);
 }
 
 /* Churn: opt.concurrency clients at a time connect, join "/", and leave, over and over. */
