@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/cors.h"
 #include "util/log.h"
 
 #define HEADER_SPACE 2048
@@ -145,31 +146,6 @@ void sioc__cors_free(sioc_server *srv)
     }
 }
 
-/* The allowed origin to echo for this request's Origin, or NULL when none applies. In the cors
- * package's order: the list ("*" allows any), then patterns, then the callback. */
-static const char *cors_match(sioc_server *srv, const char *origin)
-{
-    const sioc_options *o = srv->opts;
-    for (size_t i = 0; i < o->cors_count; i++) {
-        if (strcmp(o->cors_origins[i], "*") == 0) {
-            /* With credentials a browser refuses "*": reflect the origin, as `origin: true`. */
-            return o->cors_credentials && origin ? origin : "*";
-        }
-        if (origin && strcmp(o->cors_origins[i], origin) == 0) {
-            return origin;
-        }
-    }
-    for (size_t i = 0; origin && i < srv->ncors_patterns; i++) {
-        if (regexec(&srv->cors_patterns[i], origin, 0, NULL, 0) == 0) {
-            return origin;
-        }
-    }
-    if (o->cors_cb && o->cors_cb(origin, o->cors_data)) {
-        return origin ? origin : "*";
-    }
-    return NULL;
-}
-
 /* A refused origin is worth one line in the log, not one per request. */
 static void log_refused(sioc_server *srv, const char *origin)
 {
@@ -193,7 +169,8 @@ static void cors_each(sioc_server *srv, struct lws *wsi, void (*add)(void *, con
         return;
     }
     bool has_origin = sioc__header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof(origin)) >= 0;
-    const char *allow = cors_match(srv, has_origin ? origin : NULL);
+    const char *allow = sioc__cors_match(srv->opts, srv->cors_patterns, srv->ncors_patterns,
+                                         has_origin ? origin : NULL);
     if (!allow) {
         if (has_origin) {
             log_refused(srv, origin);
