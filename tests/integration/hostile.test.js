@@ -92,6 +92,31 @@ test('a POST without Content-Length gets 411, one that lies about it is cut off'
   await bystandersChat();
 });
 
+test('bodies and messages over maxHttpBufferSize get 413 and 1009, the offender only', async () => {
+  const sid = JSON.parse((await request(`${tour.url}/socket.io/?EIO=4&transport=polling`)).body.slice(1)).sid;
+  const big = `4${'x'.repeat(1000001)}`;
+  const res = await request(`${tour.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { method: 'POST', body: big });
+  assert.equal(res.status, 413);
+  assert.equal(await closedAfter((ws) => ws.send(`42["msg","${'y'.repeat(1000001)}"]`)), 1009);
+});
+
+test('unknown sids and two concurrent GETs get Node\'s errors, the offender only', async () => {
+  for (const method of ['GET', 'POST']) {
+    const res = await request(`${tour.url}/socket.io/?EIO=4&transport=polling&sid=nosuchsid`, { method, body: method === 'POST' ? '40' : undefined });
+    assert.equal(res.status, 400);
+    assert.deepEqual(JSON.parse(res.body), { code: 1, message: 'Session ID unknown' });
+  }
+  const sid = JSON.parse((await request(`${tour.url}/socket.io/?EIO=4&transport=polling`)).body.slice(1)).sid;
+  const url = `${tour.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`;
+  const held = request(url); // held: nothing is due
+  await sleep(100);
+  const second = await request(url);
+  assert.equal(second.status, 400); // Node: "overlap from client" ends the session
+  assert.equal((await held).body, '1'); // the held GET learns of the end with a close packet
+  assert.equal((await request(url)).status, 400, 'the session is gone');
+  await bystandersChat();
+});
+
 test('half-open connections and idle sockets do not disturb anyone', async () => {
   const net = require('node:net');
   const idle = [];
