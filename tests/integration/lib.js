@@ -96,8 +96,12 @@ function rawRequest(port, text, ms = 3000) {
   });
 }
 
+// Waits are stretched under valgrind, where the servers run many times slower.
+const SLOW = process.env.SIOC_VALGRIND ? 5 : 1;
+
 // Resolves with the first `event` emitted by `emitter`, or rejects after `ms`.
 function once(emitter, event, ms = 5000) {
+  ms *= SLOW;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out waiting for '${event}'`)), ms);
     emitter.once(event, (...args) => {
@@ -109,6 +113,7 @@ function once(emitter, event, ms = 5000) {
 
 // Resolves when `predicate()` is true, polling every 10 ms, or rejects after `ms`.
 async function until(predicate, ms = 5000, what = 'condition') {
+  ms *= SLOW;
   const end = Date.now() + ms;
   while (!predicate()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
