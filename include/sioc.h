@@ -86,6 +86,9 @@ SIOC_EXPORT int sioc_options_set_ping_interval_ms(sioc_options *opts, unsigned m
 SIOC_EXPORT int sioc_options_set_ping_timeout_ms(sioc_options *opts, unsigned ms);
 /* `upgradeTimeout`: an upgrade to WebSocket not completed in time is dropped. Default 10000 ms. */
 SIOC_EXPORT int sioc_options_set_upgrade_timeout_ms(sioc_options *opts, unsigned ms);
+/* The HTTP server's `keepAliveTimeout`: a keep-alive connection idle this long is closed. Default
+ * 5000 ms, as Node's; 0: never. */
+SIOC_EXPORT int sioc_options_set_keepalive_timeout_ms(sioc_options *opts, unsigned ms);
 /* `maxHttpBufferSize`: the largest message or polling body accepted, in bytes. Default 1e6;
  * 1 to 2^31-1. A larger POST gets HTTP 413; a larger WebSocket message closes it with 1009. */
 SIOC_EXPORT int sioc_options_set_max_http_buffer_size(sioc_options *opts, size_t bytes);

@@ -22,6 +22,7 @@ static void usage(FILE *to, const char *prog, const char *summary)
             "  --max-http-buffer-size N   largest message or POST body (default 1000000)\n"
             "  --upgrade-timeout MS       time allowed for an upgrade (default 10000)\n"
             "  --connect-timeout MS       time allowed to join a namespace (default 45000)\n"
+            "  --keepalive-timeout MS     idle HTTP keep-alive connections close (default 5000)\n"
             "  --transports LIST          polling,websocket (default both)\n"
             "  --allow-eio3               also accept socket.io-client 2.x (Engine.IO v3)\n"
             "  --cleanup-empty-child-namespaces  remove empty dynamic namespaces\n"
@@ -78,7 +79,7 @@ static int parse_transports(const char *s, unsigned *mask)
 }
 
 enum { O_PORT = 256, O_HOST, O_PUBLIC, O_CORS, O_PING_INTERVAL, O_PING_TIMEOUT, O_UPGRADE_TIMEOUT, O_CONNECT_TIMEOUT, O_MAX_BUF,
-       O_TRANSPORTS, O_CLIENT_DIR, O_LOOP, O_LOG, O_CLEANUP, O_RECOVERY, O_MAX_BUFFERED, O_EIO3, O_MAX_NSP, O_HELP, O_VERSION };
+       O_TRANSPORTS, O_CLIENT_DIR, O_LOOP, O_LOG, O_CLEANUP, O_RECOVERY, O_MAX_BUFFERED, O_EIO3, O_MAX_NSP, O_KEEPALIVE, O_HELP, O_VERSION };
 
 static int apply(int opt, const char *arg, sioc_options *o)
 {
@@ -122,6 +123,9 @@ static int apply(int opt, const char *arg, sioc_options *o)
         return sioc_options_set_cleanup_empty_child_namespaces(o, true);
     case O_EIO3:
         return sioc_options_set_allow_eio3(o, true);
+    case O_KEEPALIVE:
+        return parse_ulong(arg, INT_MAX, &v) ? -1
+                                             : sioc_options_set_keepalive_timeout_ms(o, (unsigned)v);
     case O_MAX_NSP:
         return parse_ulong(arg, ULONG_MAX, &v) ? -1 : sioc_options_set_max_dynamic_namespaces(o, v);
     case O_RECOVERY:
@@ -154,6 +158,7 @@ int sioc_cli_parse(int argc, char **argv, const char *prog, const char *summary,
         {"max-buffered-bytes", required_argument, NULL, O_MAX_BUFFERED},
         {"allow-eio3", no_argument, NULL, O_EIO3},
         {"max-dynamic-namespaces", required_argument, NULL, O_MAX_NSP},
+        {"keepalive-timeout", required_argument, NULL, O_KEEPALIVE},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},

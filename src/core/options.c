@@ -68,6 +68,7 @@ int sioc_options_new(sioc_options **out)
     o->ping_interval_ms = 25000;
     o->ping_timeout_ms = 20000;
     o->upgrade_timeout_ms = 10000;
+    o->keepalive_timeout_ms = 5000;
     o->connect_timeout_ms = 45000;
     o->max_http_buffer_size = 1000000;
     o->max_buffered_bytes = 16u << 20;
@@ -193,6 +194,15 @@ int sioc_options_set_ping_timeout_ms(sioc_options *o, unsigned ms)
 int sioc_options_set_upgrade_timeout_ms(sioc_options *o, unsigned ms)
 {
     return o ? set_ms(&o->upgrade_timeout_ms, ms) : SIOC_ERR_INVALID;
+}
+
+int sioc_options_set_keepalive_timeout_ms(sioc_options *o, unsigned ms)
+{
+    if (!o || ms > INT_MAX) {
+        return SIOC_ERR_INVALID;
+    }
+    o->keepalive_timeout_ms = ms;
+    return 0;
 }
 
 int sioc_options_set_connect_timeout_ms(sioc_options *o, unsigned ms)

@@ -11,6 +11,7 @@ struct sioc_options {
     unsigned ping_interval_ms;
     unsigned ping_timeout_ms;
     unsigned upgrade_timeout_ms;
+    unsigned keepalive_timeout_ms; /* 0: idle keep-alive connections stay */
     unsigned connect_timeout_ms;
     size_t max_http_buffer_size;
     size_t max_buffered_bytes;

@@ -233,9 +233,9 @@ static void add_cookie(sioc_server *srv, sioc__reply *r, const char *sid)
 /* JSONP: the payload becomes a script calling the client's callback `j`. */
 static int to_script(struct lws *wsi, sioc__buf *out)
 {
-    char j[16] = "";
+    char j[16];
     sioc__buf script = {0};
-    sioc__query_arg(wsi, "j", j, sizeof(j));
+    sioc__request_jsonp(wsi, j, sizeof(j));
     if (sioc__jsonp_wrap(&script, j, out->data ? out->data : "", out->len) < 0) {
         sioc__buf_free(&script);
         return -1;
@@ -288,8 +288,7 @@ static int handle_poll(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_con
     c->sess = s;
 
     /* Held until a packet is due: the heartbeat guarantees one within pingInterval. */
-    unsigned secs = (srv->opts->ping_interval_ms + srv->opts->ping_timeout_ms) / 1000 + 10;
-    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, (int)secs);
+    sioc__http_hold(wsi, (uint64_t)srv->opts->ping_interval_ms + srv->opts->ping_timeout_ms + 10000);
     return 0;
 }
 

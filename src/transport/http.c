@@ -51,7 +51,7 @@ int sioc__reply_finish(sioc__reply *r, const void *body, size_t len)
         }
         size_t total = (size_t)(r->p - r->start) + len;
         if (lws_write(r->wsi, r->start, total, LWS_WRITE_HTTP_FINAL) == (int)total) {
-            rc = lws_http_transaction_completed(r->wsi) ? -1 : 0;
+            rc = sioc__http_completed(r->wsi);
         }
     }
     free(r->mem);
@@ -168,7 +168,7 @@ static void cors_each(sioc_server *srv, struct lws *wsi, void (*add)(void *, con
     if (!sioc__cors_configured(srv->opts)) {
         return;
     }
-    bool has_origin = sioc__header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof(origin)) >= 0;
+    bool has_origin = sioc__request_origin(wsi, origin, sizeof(origin)) >= 0;
     const char *allow = sioc__cors_match(srv->opts, srv->cors_patterns, srv->ncors_patterns,
                                          has_origin ? origin : NULL);
     if (!allow) {

@@ -113,6 +113,21 @@ int sioc__header(struct lws *wsi, enum lws_token_indexes h, char *out, size_t ca
 /* Node's handshake object for the request on `wsi` (a new reference, NULL on no memory). */
 json_t *sioc__handshake(struct lws *wsi);
 
+/* idle.c: timeouts of connections that wait, on the wheel instead of lws's sorted list */
+/* lws_http_transaction_completed(), then the idle keep-alive timeout. Returns -1: close. */
+int sioc__http_completed(struct lws *wsi);
+/* A GET held for packets: closed after `ms` unless answered first. Its header table is released:
+ * from here on, read its Origin and `j` with the two functions below. */
+void sioc__http_hold(struct lws *wsi, uint64_t ms);
+/* The request's Origin header into `out`: its length, or -1 without one (or too long). */
+int sioc__request_origin(struct lws *wsi, char *out, size_t cap);
+/* JSONP's `j` query argument into `out` ("" without). */
+void sioc__request_jsonp(struct lws *wsi, char *out, size_t cap);
+/* A request began on the connection (or it became a WebSocket): it is not idle. */
+void sioc__http_busy(struct lws *wsi);
+/* The connection is being freed (LWS_CALLBACK_WSI_DESTROY). */
+void sioc__http_destroyed(struct lws *wsi);
+
 /* engine_io.c */
 extern const sioc__eio_io sioc__lws_io;
 sioc__engine *sioc__engine_for_uri(sioc_server *srv, const char *uri, size_t len);

@@ -100,6 +100,7 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: /* `user` is not ours here */
         return admit_connection(srv, (long)(lws_intptr_t)in);
     case LWS_CALLBACK_HTTP:
+        sioc__http_busy(wsi);
         return on_http(srv, wsi, c);
     case LWS_CALLBACK_HTTP_BODY:
         return sioc__eio_body(srv, wsi, c, in, len);
@@ -115,6 +116,7 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         break;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        sioc__http_busy(wsi);
         return srv->draining ? -1 : sioc__eio_confirm_upgrade(srv, wsi);
     case LWS_CALLBACK_ADD_HEADERS:
         return c ? sioc__eio_ws_headers(srv, wsi, c, in) : 0;
@@ -129,6 +131,9 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return sioc__eio_ws_writeable(srv, wsi, c);
     case LWS_CALLBACK_CLOSED:
         sioc__eio_ws_closed(wsi, c);
+        break;
+    case LWS_CALLBACK_WSI_DESTROY:
+        sioc__http_destroyed(wsi);
         break;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         on_cancel(srv);
@@ -229,7 +234,8 @@ static int create_context(sioc_server *srv)
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
     info.retry_and_idle_policy = &retry_policy;
     info.pt_serv_buf_size = 64 * 1024;
-    info.keepalive_timeout = 30;
+    /* lws's own, for transactions it completes itself (static files); sioc's are in idle.c. */
+    info.keepalive_timeout = (int)((srv->opts->keepalive_timeout_ms + 999) / 1000);
     info.timeout_secs = 30;
     info.vhost_name = "default";
     if (srv->uv) {

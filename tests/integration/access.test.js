@@ -28,6 +28,21 @@ test('cors: a listed origin, a pattern and a callback are echoed with credential
   }
 });
 
+test('cors: a GET held for packets is answered with the headers of its own request', async () => {
+  for (const [origin, allowed] of [['http://a.example', 'http://a.example'], ['http://evil.example', undefined]]) {
+    const hs = await request(base, { headers: { origin } });
+    const sid = JSON.parse(hs.body.slice(1)).sid;
+    const held = request(`${base}&sid=${sid}`, { headers: { origin } });
+    await new Promise((r) => setTimeout(r, 100)); // held: nothing is queued yet
+    const post = await request(`${base}&sid=${sid}`, { method: 'POST', body: '40' });
+    assert.equal(post.body, 'ok');
+    const res = await held;
+    assert.equal(res.status, 200);
+    assert.match(res.body, /^40\{"sid":/);
+    assert.equal(res.headers['access-control-allow-origin'], allowed, origin);
+  }
+});
+
 test('cors: preflight answers with the configured methods and reflects the headers asked for', async () => {
   const res = await request(base, {
     method: 'OPTIONS',

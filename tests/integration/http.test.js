@@ -4,7 +4,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startServer, request, rawRequest, once, bin, ROOT } = require('./lib');
+const { startServer, request, rawRequest, once, sleep, bin, ROOT } = require('./lib');
 
 let server;
 let cors;
@@ -145,4 +145,69 @@ test('a port already in use is an error, not a silent start', () => {
 test('SIGTERM stops the server cleanly', async () => {
   const s = await startServer(bin('SIOC_BIN'));
   assert.equal(await s.stop(), 0);
+});
+
+// A raw keep-alive connection: `send(text)` writes a request, `next()` resolves with the next whole
+// response (headers and a Content-Length body), `closed` when the server closes it.
+function keepAlive(port) {
+  const net = require('node:net');
+  const sock = net.connect(port, '127.0.0.1');
+  let buf = '';
+  const waiting = [];
+  const take = () => {
+    const end = buf.indexOf('\r\n\r\n');
+    if (end < 0 || !waiting.length) return;
+    const len = Number(/content-length: *(\d+)/i.exec(buf.slice(0, end))?.[1] ?? 0);
+    if (buf.length < end + 4 + len) return;
+    const res = buf.slice(0, end + 4 + len);
+    buf = buf.slice(end + 4 + len);
+    waiting.shift()(res);
+    take();
+  };
+  sock.on('data', (d) => { buf += d; take(); });
+  const closed = new Promise((resolve) => sock.on('close', () => resolve(Date.now())));
+  sock.on('error', () => {});
+  return {
+    send: (text) => sock.write(text),
+    next: () => new Promise((resolve) => { waiting.push(resolve); take(); }),
+    closed,
+    destroy: () => sock.destroy(),
+  };
+}
+
+test('keepAliveTimeout: idle keep-alive connections close, busy ones and held GETs stay', async () => {
+  const s = await startServer(bin('SIOC_BIN'), ['--keepalive-timeout', '400']);
+  try {
+    const get = (q) => `GET /socket.io/?EIO=4&transport=polling${q} HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n`;
+    // Idle after one request: closed after about 400 ms.
+    const a = keepAlive(s.port);
+    a.send(get(''));
+    const sid = JSON.parse((await a.next()).split('\r\n\r\n')[1].slice(1)).sid;
+    const t0 = Date.now();
+    const closedAt = await Promise.race([a.closed, sleep(5000).then(() => 0)]);
+    assert.ok(closedAt, 'the idle connection was closed');
+    assert.ok(closedAt - t0 >= 300 && closedAt - t0 < 3000, `closed after ${closedAt - t0} ms`);
+    // Reused every 200 ms for a second: never idle long enough.
+    const b = keepAlive(s.port);
+    for (let i = 0; i < 5; i++) {
+      b.send(get(''));
+      assert.match(await b.next(), /^HTTP\/1\.1 200/);
+      await sleep(200);
+    }
+    // A held GET outlives the timeout; answered, its connection goes idle and is closed in turn.
+    b.send(get(`&sid=${sid}`));
+    let open = true;
+    b.closed.then(() => { open = false; });
+    await sleep(1000);
+    assert.ok(open, 'a held GET is not an idle connection');
+    const post = await request(`${s.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { method: 'POST', body: '40' });
+    assert.equal(post.body, 'ok');
+    assert.match(await b.next(), /\r\n\r\n40\{"sid":/);
+    const end = await Promise.race([b.closed, sleep(5000).then(() => 0)]);
+    assert.ok(end, 'idle again after its answer: closed');
+    a.destroy();
+    b.destroy();
+  } finally {
+    assert.equal(await s.stop(), 0, 'clean exit (no sanitizer report)');
+  }
 });
