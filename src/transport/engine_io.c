@@ -312,15 +312,42 @@ static int reply_forbidden(struct lws *wsi, const char *refusal)
     return rc;
 }
 
+/* Answers a POST whose body is not read (yet). Without a Content-Length lws says "connection:
+ * close" itself: the connection is not reused. Returns what the callback returns. */
+static int answer_unread(struct lws *wsi, unsigned status)
+{
+    sioc__reply r;
+    if (sioc__reply_begin(&r, wsi, status, NULL, 0) < 0) {
+        return -1;
+    }
+    sioc__cors_headers(lws_context_user(lws_get_context(wsi)), &r);
+    r.body_unread = true;
+    return sioc__reply_finish(&r, NULL, 0);
+}
+
 static int reject_post(struct lws *wsi, unsigned status)
 {
-    /* The body is not read: the connection cannot be reused. */
-    sioc__reply r;
-    if (sioc__reply_begin(&r, wsi, status, NULL, 0) == 0) {
-        sioc__reply_header(&r, "connection:", "close");
-        sioc__reply_finish(&r, NULL, 0);
-    }
+    answer_unread(wsi, status);
     return -1;
+}
+
+/* A body over maxHttpBufferSize is answered 413 at once, then read and dropped before the
+ * connection closes, as Node drains a refused request: closing with the body unread would reset
+ * the connection under a client still writing it, which then sees EPIPE rather than the 413. A
+ * body declared past this many times the limit is not a message that slipped over it: its
+ * connection closes at once. */
+#define OVERSIZE_DRAIN_FACTOR 4
+
+static int refuse_body(sioc_server *srv, struct lws *wsi, sioc__pss *c, unsigned long long n)
+{
+    if (n / OVERSIZE_DRAIN_FACTOR > srv->opts->max_http_buffer_size) {
+        return reject_post(wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE);
+    }
+    if (answer_unread(wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE) < 0) {
+        return -1;
+    }
+    c->role = ROLE_POST_OVER;
+    return 0;
 }
 
 static int start_post(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_conn *s)
@@ -344,7 +371,7 @@ static int start_post(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_conn
     unsigned long long n = strtoull(len, NULL, 10);
     if (n > srv->opts->max_http_buffer_size) {
         sioc__log(SIOC_LOG_INFO, "session %s: POST of %llu bytes over maxHttpBufferSize", s->sid, n);
-        return reject_post(wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE);
+        return refuse_body(srv, wsi, c, n);
     }
     if (sioc__buf_reserve(&c->body, (size_t)n + 1) < 0) {
         return reject_post(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE);
@@ -404,7 +431,7 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
 int sioc__eio_body(sioc_server *srv, struct lws *wsi, sioc__pss *c, const void *in, size_t len)
 {
     if (c->role != ROLE_POST) {
-        return 0;
+        return 0; /* ROLE_POST_OVER: dropped */
     }
     if (c->body.len + len > c->expected) {
         return reject_post(wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE);
@@ -430,6 +457,9 @@ static int deliver_payload(sioc_conn *s, sioc__pss *c)
 
 int sioc__eio_body_done(sioc_server *srv, struct lws *wsi, sioc__pss *c)
 {
+    if (c->role == ROLE_POST_OVER) {
+        return -1; /* answered already, with "connection: close" */
+    }
     if (c->role != ROLE_POST || !c->sess) {
         return -1;
     }

@@ -51,7 +51,7 @@ int sioc__reply_finish(sioc__reply *r, const void *body, size_t len)
         }
         size_t total = (size_t)(r->p - r->start) + len;
         if (lws_write(r->wsi, r->start, total, LWS_WRITE_HTTP_FINAL) == (int)total) {
-            rc = sioc__http_completed(r->wsi);
+            rc = r->body_unread ? 0 : sioc__http_completed(r->wsi);
         }
     }
     free(r->mem);

@@ -52,6 +52,7 @@ typedef enum conn_role {
     ROLE_NONE = 0,
     ROLE_POLL_HELD, /* a polling GET waiting for packets */
     ROLE_POST,      /* a polling POST whose body is being read */
+    ROLE_POST_OVER, /* a POST answered 413 before its body: the body is read and dropped */
     ROLE_WS,        /* a WebSocket carrying a session */
     ROLE_WS_PROBE,  /* a WebSocket being upgraded to */
 } conn_role;
@@ -80,13 +81,15 @@ typedef struct sioc__reply {
     unsigned char *start, *p, *end;
     unsigned char *mem;
     bool failed;
+    bool body_unread; /* the request's body is still to come: the transaction does not end here */
 } sioc__reply;
 
 /* http.c */
 int sioc__reply_begin(sioc__reply *r, struct lws *wsi, unsigned status, const char *content_type,
                       size_t body_len);
 void sioc__reply_header(sioc__reply *r, const char *name, const char *value);
-/* Sends headers and body and completes the transaction. Returns what the lws callback returns. */
+/* Sends headers and body and completes the transaction (unless `body_unread`). Returns what the lws
+ * callback returns. */
 int sioc__reply_finish(sioc__reply *r, const void *body, size_t len);
 int sioc__reply_simple(struct lws *wsi, unsigned status, const char *content_type,
                        const char *body);
