@@ -90,6 +90,7 @@ void sioc__engine_free(sioc__engine *eng)
     sioc__engine_close_all(eng, "server shutting down", false);
     sioc__timer_stop(eng->wheel, &eng->sweep_timer);
     sioc__map_free(&eng->sessions);
+    free(eng->blocked);
     /* Queues that still hold these keep their own references. */
     sioc__msg_unref(eng->ping);
     sioc__msg_unref(eng->pong);
@@ -135,7 +136,15 @@ static void on_ping_due(sioc__timer *t)
 
 static void on_ping_timeout(sioc__timer *t)
 {
-    sioc__session_close(CONTAINER(t, sioc_conn, timeout_timer), "ping timeout", false);
+    sioc_conn *s = CONTAINER(t, sioc_conn, timeout_timer);
+    if (s->blocked_on) {
+        /* Its pong may be waiting, unread, behind its messages: the client is not at fault. */
+        sioc__timer_start(s->eng->wheel, t,
+                          sioc__wheel_now(s->eng->wheel) + s->eng->cfg.ping_timeout_ms,
+                          on_ping_timeout);
+        return;
+    }
+    sioc__session_close(s, "ping timeout", false);
 }
 
 /* Engine.IO v3: the client pings; a session that has not pinged for pingInterval + pingTimeout is
@@ -311,6 +320,108 @@ static bool overflows(sioc_conn *s, size_t len)
     return true;
 }
 
+/* Input backpressure. A WebSocket client sending faster than the recipients of its messages read
+ * would fill their queues up to the cap, and have readers that keep up, only more slowly, closed
+ * for it. So, as a pipe's writer waits for its reader: once a message takes a recipient's queue
+ * past the high-water mark, the sender's WebSocket is not read (its client waits in its own TCP
+ * window) until that queue is back under the low-water mark. A recipient that writes nothing for
+ * a whole sweep has stopped reading: it holds no one back ("stalled") and goes on to the cap and
+ * its close. Polling senders are not held: each POST is answered as it comes. */
+static size_t high_water(const sioc__engine *eng)
+{
+    size_t cap = eng->cfg.max_buffered;
+    return cap ? cap / 4 : (size_t)4 << 20;
+}
+
+/* Reads from blocked session `i` again (unless it is closing). */
+static void unblock_at(sioc__engine *eng, size_t i)
+{
+    sioc_conn *s = eng->blocked[i];
+    eng->blocked[i] = eng->blocked[--eng->nblocked];
+    s->blocked_on = NULL;
+    if (s->ws && s->state == SIOC__OPEN) {
+        eng->io->pause(s->ws, false);
+    }
+}
+
+/* Every session waiting for `r` goes on. */
+static void release_waiters(sioc_conn *r)
+{
+    sioc__engine *eng = r->eng;
+    /* From the end: unblock_at moves the last entry, already looked at, into the hole. */
+    for (size_t i = eng->nblocked; i-- > 0;) {
+        if (eng->blocked[i]->blocked_on == r) {
+            unblock_at(eng, i);
+        }
+    }
+}
+
+static void stop_waiting(sioc_conn *s)
+{
+    sioc__engine *eng = s->eng;
+    for (size_t i = 0; s->blocked_on && i < eng->nblocked; i++) {
+        if (eng->blocked[i] == s) {
+            unblock_at(eng, i);
+        }
+    }
+}
+
+/* A message was queued for `r`: the session whose message it was waits if `r` is full enough. */
+static void hold_sender(sioc_conn *r)
+{
+    sioc__engine *eng = r->eng;
+    sioc_conn *src = eng->reading;
+    if (!src || r->queue.bytes <= high_water(eng) || src == r || src->blocked_on || !src->ws ||
+        src->state != SIOC__OPEN || r->stalled) {
+        return;
+    }
+    if (eng->nblocked == eng->capblocked) {
+        size_t cap = eng->capblocked ? eng->capblocked * 2 : 16;
+        sioc_conn **grown = realloc(eng->blocked, cap * sizeof(*grown));
+        if (!grown) {
+            return; /* unpaced, as without backpressure */
+        }
+        eng->blocked = grown;
+        eng->capblocked = cap;
+    }
+    eng->blocked[eng->nblocked++] = src;
+    src->blocked_on = r;
+    src->blocked_mark = r->written - 1; /* the next sweep only takes the mark */
+    eng->io->pause(src->ws, true);
+}
+
+/* The head of `s`'s queue went out. */
+static void wrote_one(sioc_conn *s)
+{
+    sioc__msgq_pop(&s->queue);
+    s->written++;
+    s->stalled = false;
+    if (s->eng->nblocked && s->queue.bytes <= high_water(s->eng) / 2) {
+        release_waiters(s);
+    }
+}
+
+/* From the sweep: a recipient that wrote nothing since the last one lets its waiters go. */
+static void check_blocked(sioc__engine *eng)
+{
+    for (size_t i = eng->nblocked; i-- > 0;) {
+        sioc_conn *s = eng->blocked[i];
+        sioc_conn *r = s->blocked_on;
+        if (r->written != s->blocked_mark) {
+            s->blocked_mark = r->written;
+            continue;
+        }
+        if (!r->stalled) {
+            sioc__log(SIOC_LOG_INFO,
+                      "session %s: %zu bytes queued, nothing written for a second: its senders "
+                      "are read again",
+                      r->sid, r->queue.bytes);
+        }
+        r->stalled = true;
+        unblock_at(eng, i);
+    }
+}
+
 int sioc__session_send(sioc_conn *s, sioc__msg *m)
 {
     if (s->state == SIOC__CLOSED || overflows(s, m->len)) {
@@ -319,6 +430,7 @@ int sioc__session_send(sioc_conn *s, sioc__msg *m)
     if (sioc__msgq_push(&s->queue, m) < 0) {
         return SIOC_ERR_NOMEM;
     }
+    hold_sender(s);
     void *w = writer(s);
     if (w && s->queue.count == 1) {
         s->eng->io->wake(w);
@@ -333,6 +445,11 @@ static void finish(sioc_conn *s, const char *reason)
     sioc__engine *eng = s->eng;
     sioc__session_ref(s); /* released last: the references below may be the final ones */
     s->state = SIOC__CLOSED;
+    stop_waiting(s);
+    release_waiters(s);
+    if (eng->reading == s) {
+        eng->reading = NULL; /* its handler goes on, and `s` may be freed before it returns */
+    }
     sioc__timer_stop(eng->wheel, &s->ping_timer);
     sioc__timer_stop(eng->wheel, &s->timeout_timer);
     sioc__timer_stop(eng->wheel, &s->overflow_timer);
@@ -398,7 +515,13 @@ void sioc__session_receive(sioc_conn *s, const sioc__eio_packet *p)
     switch (p->type) {
     case SIOC__EIO_MESSAGE:
         if (s->eng->handlers.on_message) {
-            s->eng->handlers.on_message(s, p->data, p->len, p->binary, s->eng->user_data);
+            /* What the handler queues may hold this WebSocket back (input backpressure). The
+             * handler may close the session, and free it: `s` is not used after. */
+            sioc__engine *eng = s->eng;
+            sioc_conn *outer = eng->reading;
+            eng->reading = s->transport == SIOC__WEBSOCKET ? s : NULL;
+            eng->handlers.on_message(s, p->data, p->len, p->binary, eng->user_data);
+            eng->reading = outer;
         }
         break;
     case SIOC__EIO_PONG:
@@ -531,7 +654,7 @@ static int encode_queue(sioc_conn *s, sioc__buf *out, payload_form form)
         if (encode_one(out, sioc__msgq_peek(&s->queue), form) < 0) {
             return -1;
         }
-        sioc__msgq_pop(&s->queue);
+        wrote_one(s);
     }
     return 0;
 }
@@ -593,6 +716,7 @@ static void on_sweep(sioc__timer *t)
         sioc__session_unref(s);
     }
     sioc__buf_free(&held);
+    check_blocked(eng);
     sioc__timer_start(eng->wheel, &eng->sweep_timer, sioc__wheel_now(eng->wheel) + SWEEP_MS,
                       on_sweep);
 }
@@ -691,7 +815,7 @@ void sioc__session_ws_sent(sioc_conn *s, void *ws)
         s->probe_pong_due = false;
         return;
     }
-    sioc__msgq_pop(&s->queue);
+    wrote_one(s);
     maybe_finish_closing(s);
 }
 

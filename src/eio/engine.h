@@ -24,6 +24,8 @@ typedef struct sioc__eio_io {
     void (*drop)(void *conn);
     /* Send a WebSocket PING on `conn` (a plain client's heartbeat). */
     void (*ping)(void *conn);
+    /* Stop (`paused`) or resume reading from WebSocket `conn` (input backpressure). */
+    void (*pause)(void *conn, bool paused);
 } sioc__eio_io;
 
 typedef struct sioc__engine_cfg {
@@ -64,6 +66,13 @@ struct sioc_conn {
     sioc__timer upgrade_timer;
     sioc__timer overflow_timer; /* closes a session whose client stopped reading */
     bool overflowed;
+    /* Input backpressure (engine.c): the session whose queue made this one's WebSocket stop being
+     * read, and that session's `written` when last looked at; messages written so far (wraps);
+     * whether this session made no progress for a sweep while others waited for it. */
+    bool stalled;
+    sioc_conn *blocked_on;
+    unsigned blocked_mark;
+    unsigned written;
     /* What the opening request said (headers, query, address, ...): kept as compact JSON text, a
      * fraction of the object's size, and parsed only when someone asks (then cached). */
     char *handshake_text;
@@ -83,6 +92,9 @@ struct sioc__engine {
     sioc__msg *ping, *pong, *close, *noop, *probe_pong;
     sioc__wheel *wheel;
     const sioc__eio_io *io;
+    sioc_conn *reading;  /* the WebSocket session whose message is being handled, if any */
+    sioc_conn **blocked; /* sessions not read from until the one they wait for drains */
+    size_t nblocked, capblocked;
     sioc__engine *next;
 };
 

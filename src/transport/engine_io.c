@@ -116,7 +116,14 @@ static void io_ping(void *conn)
     }
 }
 
-const sioc__eio_io sioc__lws_io = {io_wake, io_close, io_gone, io_drop, io_ping};
+/* Input backpressure: lws keeps what it has read but not delivered until reading resumes. Resuming
+ * happens outside this connection's callbacks, hence "process now". */
+static void io_pause(void *conn, bool paused)
+{
+    lws_rx_flow_control(conn, paused ? 0 : 1 | LWS_RXFLOW_REASON_FLAG_PROCESS_NOW);
+}
+
+const sioc__eio_io sioc__lws_io = {io_wake, io_close, io_gone, io_drop, io_ping, io_pause};
 
 void sioc__eio_ws_pong(struct lws *wsi, sioc__pss *c)
 {

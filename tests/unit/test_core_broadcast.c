@@ -25,7 +25,10 @@ static void drop(void *c)
 static void ping(void *c)
 {
 }
-static const sioc__eio_io io = {wake, close_ws, gone, drop, ping};
+static void pause_ws(void *c, bool paused)
+{
+}
+static const sioc__eio_io io = {wake, close_ws, gone, drop, ping, pause_ws};
 
 static sioc__wheel wheel;
 static sioc__sio *sio;

@@ -12,6 +12,7 @@ static int conn_ids[4]; /* fake connections: their addresses stand for lws handl
 #define POLL (&conn_ids[0])
 #define POLL2 (&conn_ids[1])
 #define WS (&conn_ids[2])
+#define WS2 (&conn_ids[3])
 
 static void fake_wake(void *conn)
 {
@@ -42,7 +43,17 @@ static void fake_ping(void *conn)
     pings[(int *)conn - conn_ids]++;
 }
 
-static const sioc__eio_io fake_io = {fake_wake, fake_close, fake_gone, fake_drop, fake_ping};
+static int paused[4], resumes[4];
+
+static void fake_pause(void *conn, bool p)
+{
+    int i = (int)((int *)conn - conn_ids);
+    paused[i] = p;
+    resumes[i] += !p;
+}
+
+static const sioc__eio_io fake_io = {fake_wake, fake_close, fake_gone, fake_drop, fake_ping,
+                                     fake_pause};
 
 static sioc__wheel wheel;
 static sioc__engine *eng;
@@ -55,8 +66,14 @@ static void on_open(sioc_conn *c, void *u)
     opens++;
 }
 
+static sioc_conn *forward_to; /* when set, messages are relayed to it instead of kept */
+
 static void on_message(sioc_conn *c, const void *data, size_t len, bool binary, void *u)
 {
+    if (forward_to) {
+        sioc_conn_send(forward_to, data, len, binary);
+        return;
+    }
     sioc__buf_append(&received, data, len);
 }
 
@@ -73,6 +90,9 @@ static void setup(void)
     memset(gone, 0, sizeof(gone));
     memset(drops, 0, sizeof(drops));
     memset(pings, 0, sizeof(pings));
+    memset(paused, 0, sizeof(paused));
+    memset(resumes, 0, sizeof(resumes));
+    forward_to = NULL;
     opens = close_count = 0;
     last_reason[0] = '\0';
     sioc__buf_reset(&received);
@@ -330,6 +350,106 @@ START_TEST(a_websocket_handshake_queues_the_open_packet_without_upgrades)
 }
 END_TEST
 
+/* ---- Input backpressure (the cap is 256 bytes: high water 64, low water 32) ---- */
+
+/* A WebSocket session with its open packet written. */
+static sioc_conn *ws_session(void *ws, unsigned ping_interval_ms)
+{
+    eng->cfg.ping_interval_ms = ping_interval_ms;
+    sioc_conn *s = sioc__engine_open(eng, SIOC__WEBSOCKET, ws, NULL, 4, NULL);
+    ck_assert_ptr_nonnull(sioc__session_ws_next(s, ws));
+    sioc__session_ws_sent(s, ws);
+    return s;
+}
+
+/* Writes the head of `s`'s queue, as the transport does. */
+static void write_one(sioc_conn *s, void *ws)
+{
+    ck_assert_ptr_nonnull(sioc__session_ws_next(s, ws));
+    sioc__session_ws_sent(s, ws);
+}
+
+#define MSG40 "4" "0123456789012345678901234567890123456789"
+
+START_TEST(a_sender_is_not_read_while_a_recipient_is_past_high_water_until_it_drains)
+{
+    sioc_conn *sender = ws_session(WS, 100000);
+    sioc_conn *reader = ws_session(WS2, 100000);
+    forward_to = reader;
+    feed(sender, MSG40);
+    ck_assert_int_eq(paused[2], 0); /* 40 bytes queued: under 64 */
+    feed(sender, MSG40);
+    ck_assert_int_eq(paused[2], 1); /* 80 */
+    write_one(reader, WS2);
+    ck_assert_int_eq(paused[2], 1); /* 40: not yet under 32 */
+    write_one(reader, WS2);
+    ck_assert_int_eq(paused[2], 0);
+    ck_assert_int_eq(resumes[2], 1);
+    ck_assert_int_eq(paused[3], 0); /* the reader itself is read throughout */
+    ck_assert_int_eq(close_count, 0);
+}
+END_TEST
+
+START_TEST(a_recipient_that_writes_nothing_for_a_sweep_lets_its_senders_go_on)
+{
+    sioc_conn *sender = ws_session(WS, 100000);
+    sioc_conn *reader = ws_session(WS2, 100000);
+    forward_to = reader;
+    feed(sender, MSG40);
+    feed(sender, MSG40);
+    ck_assert_int_eq(paused[2], 1);
+    advance_ms(1000); /* the first sweep only takes the mark: it may come at once */
+    ck_assert_int_eq(paused[2], 1);
+    advance_ms(1000);
+    ck_assert_int_eq(paused[2], 0);
+    feed(sender, MSG40);
+    ck_assert_int_eq(paused[2], 0); /* a stalled reader holds no one */
+    for (int i = 0; i < 4; i++) {
+        feed(sender, MSG40);
+    }
+    advance_ms(10);
+    ck_assert_int_eq(close_count, 1); /* past 256 bytes */
+    ck_assert_str_eq(last_reason, "write buffer full");
+}
+END_TEST
+
+START_TEST(a_recipient_that_makes_progress_keeps_its_senders_waiting)
+{
+    sioc_conn *sender = ws_session(WS, 100000);
+    sioc_conn *reader = ws_session(WS2, 100000);
+    forward_to = reader;
+    for (int i = 0; i < 3; i++) {
+        feed(sender, MSG40); /* lws may deliver what it had read before the pause */
+    }
+    ck_assert_int_eq(paused[2], 1);
+    for (int i = 0; i < 3; i++) {
+        advance_ms(1000);
+        write_one(reader, WS2); /* 80 bytes left, then 40, then 0 */
+        ck_assert_int_eq(paused[2], i < 2);
+    }
+}
+END_TEST
+
+START_TEST(a_blocked_sender_outlives_ping_timeout_and_goes_on_once_its_reader_closes)
+{
+    sioc_conn *sender = ws_session(WS, 300);
+    sioc_conn *reader = ws_session(WS2, 100000);
+    forward_to = reader;
+    feed(sender, MSG40);
+    feed(sender, MSG40);
+    ck_assert_int_eq(paused[2], 1);
+    advance_ms(310 + 250); /* pinged, and no pong within pingTimeout: it may be behind, unread */
+    ck_assert_int_eq(close_count, 0);
+    sioc__session_close(reader, "transport close", false);
+    ck_assert_int_eq(paused[2], 0);
+    ck_assert_int_eq(resumes[2], 1);
+    ck_assert_int_eq(close_count, 1);
+    advance_ms(210); /* read again, and still no pong */
+    ck_assert_int_eq(close_count, 2);
+    ck_assert_str_eq(last_reason, "ping timeout");
+}
+END_TEST
+
 /* ---- Engine.IO v3 (allowEIO3) ---- */
 
 static sioc_conn *handshake_v3(bool b64)
@@ -494,6 +614,10 @@ int main(void)
     tcase_add_test(tc, a_websocket_handshake_queues_the_open_packet_without_upgrades);
     tcase_add_test(tc, a_held_get_whose_client_hung_up_is_found_within_a_second);
     tcase_add_test(tc, a_client_that_stops_reading_is_closed_past_the_cap_at_the_next_tick);
+    tcase_add_test(tc, a_sender_is_not_read_while_a_recipient_is_past_high_water_until_it_drains);
+    tcase_add_test(tc, a_recipient_that_writes_nothing_for_a_sweep_lets_its_senders_go_on);
+    tcase_add_test(tc, a_recipient_that_makes_progress_keeps_its_senders_waiting);
+    tcase_add_test(tc, a_blocked_sender_outlives_ping_timeout_and_goes_on_once_its_reader_closes);
     tcase_add_test(tc, a_v3_client_pings_and_gets_pongs_and_the_server_never_pings);
     tcase_add_test(tc, a_pong_from_a_v3_client_is_an_error);
     tcase_add_test(tc, a_v3_payload_frames_packets_by_length_and_sends_binary_without_base64);

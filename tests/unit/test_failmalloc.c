@@ -133,7 +133,11 @@ static bool never_gone(void *conn)
     return false;
 }
 
-static const sioc__eio_io quiet_io = {noop_io, noop_io, never_gone, noop_io, noop_io};
+static void noop_pause(void *conn, bool paused)
+{
+}
+
+static const sioc__eio_io quiet_io = {noop_io, noop_io, never_gone, noop_io, noop_io, noop_pause};
 
 static void session_life(void)
 {
