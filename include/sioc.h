@@ -94,7 +94,11 @@ SIOC_EXPORT int sioc_options_set_keepalive_timeout_ms(sioc_options *opts, unsign
 SIOC_EXPORT int sioc_options_set_max_http_buffer_size(sioc_options *opts, size_t bytes);
 /* The most bytes queued for one connection whose client does not read (Node has no such limit).
  * Volatile packets are not queued behind others in the first place; past the limit the connection
- * is closed and its sockets see the reason "write buffer full". Default 16 MiB; 0: no limit. */
+ * is closed and its sockets see the reason "write buffer full". Before that, a WebSocket client
+ * whose messages take another connection's queue past a quarter of the limit is not read from
+ * until that queue is back under an eighth (4 MiB and 2 MiB with no limit), so that a fast sender
+ * waits for readers that keep up more slowly instead of having them closed; a connection that
+ * writes nothing for a second holds no one back. Default 16 MiB; 0: no limit. */
 SIOC_EXPORT int sioc_options_set_max_buffered_bytes(sioc_options *opts, size_t bytes);
 /* `transports`: a non-empty mask of SIOC_TRANSPORT_*. Default both. */
 SIOC_EXPORT int sioc_options_set_transports(sioc_options *opts, unsigned mask);

@@ -372,21 +372,16 @@ static int dump_to_buf(const char *buffer, size_t size, void *data)
 static int encode_text(sioc__sio_type type, const char *nsp, int64_t id, json_t *data, size_t nbins,
                        sioc__buf *b)
 {
-    char head[64];
-    int n = nbins ? snprintf(head, sizeof(head), "%d%zu-", (int)type, nbins)
-                  : snprintf(head, sizeof(head), "%d", (int)type);
-    if (sioc__buf_append(b, head, (size_t)n) < 0) {
+    if (sioc__buf_append_char(b, (char)('0' + type)) < 0 ||
+        (nbins && (sioc__buf_append_uint(b, nbins) < 0 || sioc__buf_append_char(b, '-') < 0))) {
         return -1;
     }
     if (nsp && strcmp(nsp, "/") != 0 &&
         (sioc__buf_append(b, nsp, strlen(nsp)) < 0 || sioc__buf_append_char(b, ',') < 0)) {
         return -1;
     }
-    if (id >= 0) {
-        n = snprintf(head, sizeof(head), "%lld", (long long)id);
-        if (sioc__buf_append(b, head, (size_t)n) < 0) {
-            return -1;
-        }
+    if (id >= 0 && sioc__buf_append_uint(b, (uint64_t)id) < 0) {
+        return -1;
     }
     if (data && json_dump_callback(data, dump_to_buf, b, JSON_COMPACT | JSON_ENCODE_ANY) < 0) {
         return -1;

@@ -41,6 +41,17 @@ int sioc__buf_append_char(sioc__buf *b, char c)
     return sioc__buf_append(b, &c, 1);
 }
 
+int sioc__buf_append_uint(sioc__buf *b, uint64_t v)
+{
+    char digits[20];
+    size_t n = sizeof(digits);
+    do {
+        digits[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return sioc__buf_append(b, digits + n, sizeof(digits) - n);
+}
+
 void sioc__buf_reset(sioc__buf *b)
 {
     b->len = 0;

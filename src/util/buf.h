@@ -22,6 +22,8 @@ typedef struct sioc__buf {
 int sioc__buf_reserve(sioc__buf *b, size_t extra);
 int sioc__buf_append(sioc__buf *b, const void *data, size_t len);
 int sioc__buf_append_char(sioc__buf *b, char c);
+/* Appends `v` in decimal: packet ids and counts on the encoding path, without printf's cost. */
+int sioc__buf_append_uint(sioc__buf *b, uint64_t v);
 void sioc__buf_reset(sioc__buf *b);
 /* Frees the storage; the buffer is empty and usable afterwards. */
 void sioc__buf_free(sioc__buf *b);

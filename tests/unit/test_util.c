@@ -22,6 +22,25 @@ START_TEST(a_buffer_grows_to_hold_what_is_appended)
 }
 END_TEST
 
+static const struct {
+    uint64_t v;
+    const char *text;
+} uint_cases[] = {
+    {0, "0"}, {7, "7"}, {10, "10"}, {4294967296u, "4294967296"},
+    {UINT64_MAX, "18446744073709551615"},
+};
+
+START_TEST(unsigned_numbers_are_appended_in_decimal)
+{
+    sioc__buf b = {0};
+    ck_assert_int_eq(sioc__buf_append_char(&b, '4'), 0);
+    ck_assert_int_eq(sioc__buf_append_uint(&b, uint_cases[_i].v), 0);
+    ck_assert_uint_eq(b.len, 1 + strlen(uint_cases[_i].text));
+    ck_assert(memcmp(b.data + 1, uint_cases[_i].text, b.len - 1) == 0);
+    sioc__buf_free(&b);
+}
+END_TEST
+
 START_TEST(a_message_queue_is_fifo_and_shares_messages_by_reference)
 {
     sioc__msgq q = {0};
@@ -233,6 +252,7 @@ int main(void)
     Suite *s = suite_create("util");
     TCase *tc = tcase_create("util");
     tcase_add_test(tc, a_buffer_grows_to_hold_what_is_appended);
+    tcase_add_loop_test(tc, unsigned_numbers_are_appended_in_decimal, 0, N(uint_cases));
     tcase_add_test(tc, a_message_queue_is_fifo_and_shares_messages_by_reference);
     tcase_add_test(tc, the_map_finds_adds_and_removes_thousands_of_keys);
     tcase_add_loop_test(tc, base64_round_trips, 0, N(b64_cases));
