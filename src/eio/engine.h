@@ -88,6 +88,7 @@ struct sioc__engine {
     void *user_data;
     sioc__map sessions;
     sioc__timer sweep_timer; /* looks for held GETs whose client hung up */
+    size_t nheld;            /* sessions with a held GET: without any, the sweep walks none */
     /* Packets every session sends, encoded once per engine (an engine runs on one thread). */
     sioc__msg *ping, *pong, *close, *noop, *probe_pong;
     sioc__wheel *wheel;

@@ -6,7 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SIOC_WHEEL_SLOTS 512
+/* 4096 slots of 10 ms: one turn (41 s) is longer than the usual heartbeat timers (25 s and 20 s),
+ * so a sweep of a slot finds timers that are due, not ones a turn or more away. */
+#define SIOC_WHEEL_SLOTS 4096
 #define SIOC_WHEEL_TICK_MS 10
 
 typedef struct sioc__timer sioc__timer;

@@ -170,12 +170,14 @@ START_TEST(a_held_get_is_woken_by_the_first_queued_message_and_gets_all_of_them)
 {
     sioc_conn *s = handshake();
     ck_assert(!sioc__session_poll_attach(s, POLL));
+    ck_assert_uint_eq(eng->nheld, 1); /* the sweep looks at held GETs only while there are some */
     ck_assert_int_eq(sioc_conn_send(s, "a", 1, false), 0);
     ck_assert_int_eq(sioc_conn_send(s, "\x01\x02", 2, true), 0);
     ck_assert_int_eq(wakes[0], 1);
     sioc__buf out = {0};
     bool binary;
     ck_assert_int_eq(sioc__session_poll_take(s, POLL, &out, &binary), 0);
+    ck_assert_uint_eq(eng->nheld, 0);
     ck_assert(!binary);
     ck_assert_uint_eq(out.len, 8);
     ck_assert(memcmp(out.data, "4a\x1e" "bAQI=", 8) == 0);
@@ -307,6 +309,7 @@ START_TEST(a_held_get_that_goes_away_is_a_transport_error)
     ck_assert(!sioc__session_poll_attach(s, POLL));
     sioc__session_poll_lost(s, POLL);
     ck_assert_str_eq(last_reason, "transport error");
+    ck_assert_uint_eq(eng->nheld, 0);
 }
 END_TEST
 
