@@ -374,6 +374,18 @@ static void write_one(sioc_conn *s, void *ws)
 
 #define MSG40 "4" "0123456789012345678901234567890123456789"
 
+/* A sender on WS whose two messages take a reader's queue (on WS2) past high water: it is held. */
+static sioc_conn *hold_a_sender(unsigned sender_ping_interval_ms, sioc_conn **sender)
+{
+    *sender = ws_session(WS, sender_ping_interval_ms);
+    sioc_conn *reader = ws_session(WS2, 100000);
+    forward_to = reader;
+    feed(*sender, MSG40);
+    feed(*sender, MSG40);
+    ck_assert_int_eq(paused[2], 1);
+    return reader;
+}
+
 START_TEST(a_sender_is_not_read_while_a_recipient_is_past_high_water_until_it_drains)
 {
     sioc_conn *sender = ws_session(WS, 100000);
@@ -395,12 +407,8 @@ END_TEST
 
 START_TEST(a_recipient_that_writes_nothing_for_a_sweep_lets_its_senders_go_on)
 {
-    sioc_conn *sender = ws_session(WS, 100000);
-    sioc_conn *reader = ws_session(WS2, 100000);
-    forward_to = reader;
-    feed(sender, MSG40);
-    feed(sender, MSG40);
-    ck_assert_int_eq(paused[2], 1);
+    sioc_conn *sender;
+    hold_a_sender(100000, &sender);
     advance_ms(1000); /* the first sweep only takes the mark: it may come at once */
     ck_assert_int_eq(paused[2], 1);
     advance_ms(1000);
@@ -435,12 +443,8 @@ END_TEST
 
 START_TEST(a_blocked_sender_outlives_ping_timeout_and_goes_on_once_its_reader_closes)
 {
-    sioc_conn *sender = ws_session(WS, 300);
-    sioc_conn *reader = ws_session(WS2, 100000);
-    forward_to = reader;
-    feed(sender, MSG40);
-    feed(sender, MSG40);
-    ck_assert_int_eq(paused[2], 1);
+    sioc_conn *sender;
+    sioc_conn *reader = hold_a_sender(300, &sender);
     advance_ms(310 + 250); /* pinged, and no pong within pingTimeout: it may be behind, unread */
     ck_assert_int_eq(close_count, 0);
     sioc__session_close(reader, "transport close", false);
