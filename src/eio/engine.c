@@ -200,19 +200,15 @@ static sioc_conn *announce(sioc_conn *s)
 }
 
 static sioc_conn *open_session(sioc__engine *eng, sioc__transport_kind transport, void *ws,
-                               json_t *handshake, const char *sid)
+                               char *handshake, const char *sid)
 {
     sioc_conn *s = session_new(eng, transport, sid);
     if (!s) {
-        json_decref(handshake);
+        free(handshake);
         return NULL;
     }
-    s->handshake_text = handshake ? json_dumps(handshake, JSON_COMPACT) : NULL;
-    if (!s->handshake_text) {
-        s->handshake = handshake ? handshake : json_object(); /* kept as it is */
-    } else {
-        json_decref(handshake);
-    }
+    /* Kept as text, a fraction of the object's size, and parsed when someone asks. */
+    s->handshake_text = handshake;
     if (ws) {
         s->ws = ws;
         sioc__session_ref(s);
@@ -221,7 +217,7 @@ static sioc_conn *open_session(sioc__engine *eng, sioc__transport_kind transport
 }
 
 sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, void *ws,
-                             json_t *handshake, unsigned protocol, const char *sid)
+                             char *handshake, unsigned protocol, const char *sid)
 {
     sioc_conn *s = open_session(eng, transport, ws, handshake, sid);
     if (!s) {
@@ -250,7 +246,7 @@ sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, 
     return announce(s);
 }
 
-sioc_conn *sioc__engine_open_plain(sioc__engine *eng, void *ws, json_t *handshake)
+sioc_conn *sioc__engine_open_plain(sioc__engine *eng, void *ws, char *handshake)
 {
     sioc_conn *s = open_session(eng, SIOC__WEBSOCKET, ws, handshake, NULL);
     if (!s) {
@@ -875,8 +871,8 @@ const char *sioc_conn_transport(const sioc_conn *conn)
 json_t *sioc_conn_handshake(const sioc_conn *conn)
 {
     sioc_conn *c = (sioc_conn *)conn; /* the cache is not part of what the caller sees */
-    if (!c->handshake && c->handshake_text) {
-        c->handshake = json_loads(c->handshake_text, 0, NULL);
+    if (!c->handshake) {
+        c->handshake = c->handshake_text ? json_loads(c->handshake_text, 0, NULL) : json_object();
         if (c->handshake) {
             free(c->handshake_text);
             c->handshake_text = NULL;

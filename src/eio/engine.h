@@ -112,16 +112,17 @@ void sioc__engine_free(sioc__engine *eng);
 /* The open session with id `sid` (`len` bytes), or NULL. */
 sioc_conn *sioc__engine_find(sioc__engine *eng, const char *sid, size_t len);
 /* Handshake: a new session on `transport` speaking Engine.IO `protocol` (3 or 4), its open packet
- * queued. For WebSocket, `ws` is the connection (attached); for polling, NULL. `handshake` (an
- * object, may be NULL) is stolen, even on failure. `sid` (borrowed, may be NULL) is the id to use
+ * queued. For WebSocket, `ws` is the connection (attached); for polling, NULL. `handshake` (the
+ * handshake object as compact JSON text, malloc'd; may be NULL: an empty one) is stolen, even on
+ * failure. `sid` (borrowed, may be NULL) is the id to use
  * when the transport has already announced one (a cookie) and it is free; else a fresh one is
  * drawn. Returns the session (borrowed) or NULL (no memory). */
 sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, void *ws,
-                             json_t *handshake, unsigned protocol, const char *sid);
+                             char *handshake, unsigned protocol, const char *sid);
 
 /* A plain WebSocket client (no Engine.IO: no open packet, no heartbeat; each frame is a message)
  * on WebSocket `ws`. Same returns as sioc__engine_open. */
-sioc_conn *sioc__engine_open_plain(sioc__engine *eng, void *ws, json_t *handshake);
+sioc_conn *sioc__engine_open_plain(sioc__engine *eng, void *ws, char *handshake);
 
 void sioc__session_ref(sioc_conn *s);
 void sioc__session_unref(sioc_conn *s);

@@ -300,10 +300,17 @@ static int handle_poll(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_con
 }
 
 /* Node's allowRequest, asked at every handshake. */
-static bool allowed(sioc_server *srv, json_t *handshake, const char **refusal)
+/* allowRequest, which sees the handshake as an object (made here only when there is one). */
+static bool allowed(sioc_server *srv, const char *handshake, const char **refusal)
 {
     sioc_allow_request_cb cb = srv->opts->allow_request;
-    return !cb || (handshake && cb(handshake, refusal, srv->opts->allow_request_data));
+    if (!cb) {
+        return true;
+    }
+    json_t *hs = handshake ? json_loads(handshake, 0, NULL) : NULL;
+    bool ok = hs && cb(hs, refusal, srv->opts->allow_request_data);
+    json_decref(hs);
+    return ok;
 }
 
 /* 403 {"code":4,"message":"Forbidden" or the application's reason}, as Node's abortRequest. */
@@ -411,10 +418,10 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
         return sioc__reply_simple(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
     }
     if (!s) {
-        json_t *hs = sioc__handshake(wsi);
+        char *hs = sioc__handshake_text(wsi);
         const char *refusal = NULL;
         if (!allowed(srv, hs, &refusal)) {
-            json_decref(hs);
+            free(hs);
             return reply_forbidden(wsi, refusal);
         }
         s = sioc__engine_open(eng, SIOC__POLLING, NULL, hs, protocol_of(eng, &q), NULL);
@@ -578,10 +585,10 @@ int sioc__eio_confirm_upgrade(sioc_server *srv, struct lws *wsi)
         return reject_upgrade(wsi, (sioc__eio_error)(-err - 1));
     }
     if (!q.has_sid && srv->opts->allow_request) {
-        json_t *hs = sioc__handshake(wsi);
+        char *hs = sioc__handshake_text(wsi);
         const char *refusal = NULL;
         bool ok = allowed(srv, hs, &refusal);
-        json_decref(hs);
+        free(hs);
         if (!ok) { /* Node answers a refused upgrade with 400 and the reason */
             return reject_upgrade(wsi, SIOC__EIO_ERR_FORBIDDEN);
         }
@@ -622,7 +629,7 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     memcpy(sid, c->cookie_sid, sizeof(sid));
     memset(c, 0, sizeof(*c));
     if (!eng && srv->sio_engine) {
-        c->sess = sioc__engine_open_plain(srv->sio_engine, wsi, sioc__handshake(wsi));
+        c->sess = sioc__engine_open_plain(srv->sio_engine, wsi, sioc__handshake_text(wsi));
         c->role = ROLE_WS;
         return c->sess ? 0 : -1;
     }
@@ -636,7 +643,7 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         sioc__session_probe_attach(c->sess, wsi);
         return 0;
     }
-    c->sess = sioc__engine_open(eng, SIOC__WEBSOCKET, wsi, sioc__handshake(wsi),
+    c->sess = sioc__engine_open(eng, SIOC__WEBSOCKET, wsi, sioc__handshake_text(wsi),
                                 protocol_of(eng, &q), sid[0] ? sid : NULL);
     if (!c->sess) {
         return -1;

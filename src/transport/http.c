@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/cors.h"
+#include "util/jsonw.h"
 #include "util/log.h"
 
 #define HEADER_SPACE 2048
@@ -402,11 +403,46 @@ int sioc__serve_static(sioc_server *srv, struct lws *wsi, const char *uri, int m
 
 /* ---- the handshake, as Node's socket.handshake ---- */
 
-/* Every request header lws knows by name ("host:", "origin:", "cookie:", ...), lower-case. */
-static json_t *handshake_headers(struct lws *wsi)
+/* Appends `"key":"value",` for a member whose key and value are UTF-8 (jansson refuses others:
+ * they are left out, as they were from its objects). Returns -1 only when out of memory. */
+static int member(sioc__buf *b, const char *key, size_t klen, const char *value, size_t vlen)
 {
-    json_t *headers = json_object();
-    for (int t = 0; headers && t < (int)_WSI_TOKEN_CLIENT_SENT_PROTOCOLS; t++) {
+    size_t start = b->len;
+    int rc = sioc__json_append_string(b, key, klen);
+    if (rc == 0 && sioc__buf_append_char(b, ':') < 0) {
+        rc = -1;
+    }
+    if (rc == 0) {
+        rc = sioc__json_append_string(b, value, vlen);
+    }
+    if (rc == 0 && sioc__buf_append_char(b, ',') < 0) {
+        rc = -1;
+    }
+    if (rc < 0) {
+        b->len = start;
+    }
+    return rc == -1 ? -1 : 0;
+}
+
+/* Ends an object whose members each end with ',': the last one's becomes '}'. */
+static int close_object(sioc__buf *b)
+{
+    if (b->len && b->data[b->len - 1] == ',') {
+        b->data[b->len - 1] = '}';
+        return 0;
+    }
+    return sioc__buf_append_char(b, '}');
+}
+
+/* Every request header lws knows by name ("host:", "origin:", "cookie:", ...), lower-case, as an
+ * object; *origin tells whether an Origin was among them, *forwarded receives X-Forwarded-For
+ * (malloc'd, or NULL). Returns -1 when out of memory. */
+static int handshake_headers(struct lws *wsi, sioc__buf *b, bool *origin, char **forwarded)
+{
+    if (sioc__buf_append_char(b, '{') < 0) {
+        return -1;
+    }
+    for (int t = 0; t < (int)_WSI_TOKEN_CLIENT_SENT_PROTOCOLS; t++) {
         const char *name = (const char *)lws_token_to_string((enum lws_token_indexes)t);
         size_t nlen = name ? strlen(name) : 0;
         int vlen = lws_hdr_total_length(wsi, (enum lws_token_indexes)t);
@@ -414,71 +450,117 @@ static json_t *handshake_headers(struct lws *wsi)
             continue;
         }
         char *value = malloc((size_t)vlen + 1);
-        if (value && lws_hdr_copy(wsi, value, vlen + 1, (enum lws_token_indexes)t) >= 0) {
-            json_object_setn_new(headers, name, nlen - 1, json_string(value));
+        if (!value) {
+            return -1;
+        }
+        int rc = 0;
+        if (lws_hdr_copy(wsi, value, vlen + 1, (enum lws_token_indexes)t) >= 0) {
+            size_t before = b->len;
+            rc = member(b, name, nlen - 1, value, strlen(value));
+            *origin |= t == WSI_TOKEN_ORIGIN && b->len > before;
+            if (t == WSI_TOKEN_X_FORWARDED_FOR && b->len > before && !*forwarded) {
+                *forwarded = value;
+                value = NULL;
+            }
         }
         free(value);
+        if (rc < 0) {
+            return -1;
+        }
     }
-    return headers;
+    return close_object(b);
 }
 
-/* The query as {name: value} and the URL it came with. */
-static void handshake_query(struct lws *wsi, json_t *hs)
+/* `"query":{name: value},"url":"path?query",` Returns -1 when out of memory. */
+static int handshake_query(struct lws *wsi, sioc__buf *b)
 {
-    json_t *query = json_object();
     char uri[1024];
     sioc__buf url = {0};
-    if (sioc__header(wsi, WSI_TOKEN_GET_URI, uri, sizeof(uri)) > 0) {
-        sioc__buf_append(&url, uri, strlen(uri));
+    int rc = sioc__buf_append(b, "\"query\":{", strlen("\"query\":{"));
+    if (rc == 0 && sioc__header(wsi, WSI_TOKEN_GET_URI, uri, sizeof(uri)) > 0) {
+        rc = sioc__buf_append(&url, uri, strlen(uri));
     }
-    for (int i = 0;; i++) {
+    for (int i = 0; rc == 0; i++) {
         int flen = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
-        char *frag = flen > 0 ? malloc((size_t)flen + 1) : NULL;
-        if (!frag) {
+        if (flen <= 0) {
             break;
         }
-        if (lws_hdr_copy_fragment(wsi, frag, flen + 1, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0) {
+        char *frag = malloc((size_t)flen + 1);
+        if (!frag) {
+            rc = -1;
+        } else if (lws_hdr_copy_fragment(wsi, frag, flen + 1, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0) {
             char *eq = strchr(frag, '=');
-            json_object_setn_new(query, frag, eq ? (size_t)(eq - frag) : strlen(frag),
-                                 json_string(eq ? eq + 1 : ""));
-            sioc__buf_append_char(&url, i ? '&' : '?');
-            sioc__buf_append(&url, frag, strlen(frag));
+            size_t klen = eq ? (size_t)(eq - frag) : strlen(frag);
+            const char *value = eq ? eq + 1 : "";
+            if (member(b, frag, klen, value, strlen(value)) < 0 ||
+                sioc__buf_append_char(&url, i ? '&' : '?') < 0 ||
+                sioc__buf_append(&url, frag, strlen(frag)) < 0) {
+                rc = -1;
+            }
         }
         free(frag);
     }
-    json_object_set_new(hs, "query", query);
-    json_object_set_new(hs, "url", json_stringn(url.data ? url.data : "", url.len));
+    if (rc == 0 && (close_object(b) < 0 || sioc__buf_append_char(b, ',') < 0)) {
+        rc = -1;
+    }
+    if (rc == 0 && member(b, "url", 3, url.data ? url.data : "", url.len) < 0) {
+        rc = -1;
+    }
     sioc__buf_free(&url);
+    return rc;
 }
 
-json_t *sioc__handshake(struct lws *wsi)
+/* The client's address: the peer, or with a trusted proxy the first X-Forwarded-For entry (each
+ * proxy appends the one it heard from). */
+static void handshake_address(struct lws *wsi, const char *forwarded, char *out, size_t cap)
 {
-    json_t *hs = json_object();
-    if (!hs) {
-        return NULL;
-    }
-    char address[64] = "", date[96];
-    lws_get_peer_simple(wsi, address, sizeof(address));
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    struct tm tm;
-    gmtime_r(&now.tv_sec, &tm);
-    strftime(date, sizeof(date), "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &tm);
-    json_t *headers = handshake_headers(wsi);
     sioc_server *srv = lws_context_user(lws_get_context(wsi));
-    const char *forwarded = json_string_value(json_object_get(headers, "x-forwarded-for"));
+    out[0] = '\0';
+    lws_get_peer_simple(wsi, out, cap);
     if (srv->opts->trust_proxy && forwarded) {
-        /* The client is the first entry; each proxy appends the one it heard from. */
         forwarded += strspn(forwarded, " ");
         size_t n = strcspn(forwarded, ", ");
-        snprintf(address, sizeof(address), "%.*s", (int)n, forwarded);
+        snprintf(out, cap, "%.*s", (int)n, forwarded);
     }
-    json_object_set_new(hs, "xdomain", json_boolean(json_object_get(headers, "origin") != NULL));
-    json_object_set_new(hs, "headers", headers);
-    json_object_set_new(hs, "time", json_string(date));
-    json_object_set_new(hs, "address", json_string(address));
-    json_object_set_new(hs, "secure", json_false());
-    json_object_set_new(hs, "issued", json_integer((json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000));
-    handshake_query(wsi, hs);
-    return hs;
+}
+
+#define DATE_FORMAT "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)"
+#define SECURE_ISSUED "\"secure\":false,\"issued\":"
+
+/* `"time":date,"address":ip,"secure":false,"issued":ms,` Returns -1 when out of memory. */
+static int handshake_when_where(struct lws *wsi, const char *forwarded, sioc__buf *b)
+{
+    char address[64], date[96];
+    struct timespec now;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(date, sizeof(date), DATE_FORMAT, &tm);
+    handshake_address(wsi, forwarded, address, sizeof(address));
+    uint64_t issued = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+    bool failed = member(b, "time", 4, date, strlen(date)) < 0 ||
+                  member(b, "address", 7, address, strlen(address)) < 0 ||
+                  sioc__buf_append(b, SECURE_ISSUED, strlen(SECURE_ISSUED)) < 0 ||
+                  sioc__buf_append_uint(b, issued) < 0 || sioc__buf_append_char(b, ',') < 0;
+    return failed ? -1 : 0;
+}
+
+char *sioc__handshake_text(struct lws *wsi)
+{
+    sioc__buf headers = {0}, b = {0};
+    bool origin = false;
+    char *forwarded = NULL;
+    /* Node's order: xdomain, headers, time, address, secure, issued, query, url. */
+    int rc = handshake_headers(wsi, &headers, &origin, &forwarded);
+    const char *head =
+        origin ? "{\"xdomain\":true,\"headers\":" : "{\"xdomain\":false,\"headers\":";
+    if (rc < 0 || sioc__buf_append(&b, head, strlen(head)) < 0 ||
+        sioc__buf_append(&b, headers.data, headers.len) < 0 || sioc__buf_append_char(&b, ',') < 0 ||
+        handshake_when_where(wsi, forwarded, &b) < 0 || handshake_query(wsi, &b) < 0 ||
+        close_object(&b) < 0 || sioc__buf_append_char(&b, '\0') < 0) {
+        sioc__buf_free(&b);
+    }
+    free(forwarded);
+    sioc__buf_free(&headers);
+    return b.data; /* NUL-terminated; the buffer's memory is handed over */
 }

@@ -113,8 +113,9 @@ int sioc__query_arg(struct lws *wsi, const char *name, char *out, size_t cap);
 /* Copies header `h` into `out`; returns its length or -1 when absent or too long. */
 int sioc__header(struct lws *wsi, enum lws_token_indexes h, char *out, size_t cap);
 
-/* Node's handshake object for the request on `wsi` (a new reference, NULL on no memory). */
-json_t *sioc__handshake(struct lws *wsi);
+/* Node's handshake object for the request on `wsi`, as compact JSON text (malloc'd; NULL on no
+ * memory). */
+char *sioc__handshake_text(struct lws *wsi);
 
 /* idle.c: timeouts of connections that wait, on the wheel instead of lws's sorted list */
 /* lws_http_transaction_completed(), then the idle keep-alive timeout. Returns -1: close. */

@@ -64,6 +64,15 @@ test('the handshake carries headers, query, address, url, time and auth, as Node
   assert.ok(Math.abs(hs.issued - Date.now()) < 5000);
   assert.match(hs.time, /GMT/);
   s.close();
+  // Values JSON must escape, and an Origin (xdomain), arrive as they were sent.
+  const agent = 'a "quoted" \\ agent\twith a tab';
+  const o = await connect('/', { extraHeaders: { 'user-agent': agent, origin: 'http://example.com' }, query: { 'k"ey': 'v\\al' } });
+  const [hs2] = await ack(o, 'handshake');
+  assert.equal(hs2.headers['user-agent'], agent);
+  assert.equal(hs2.headers.origin, 'http://example.com');
+  assert.equal(hs2.xdomain, true);
+  assert.equal(hs2.query['k"ey'], 'v\\al');
+  o.close();
 });
 
 test('rooms list in joining order; disconnecting still sees them, disconnect no longer', async () => {

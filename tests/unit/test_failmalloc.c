@@ -150,7 +150,7 @@ static void session_life(void)
         return;
     }
     for (unsigned protocol = 3; protocol <= 4; protocol++) {
-        json_t *hs = json_pack("{s:{s:s}}", "headers", "host", "localhost");
+        char *hs = strdup("{\"headers\":{\"host\":\"localhost\"}}");
         sioc_conn *s = sioc__engine_open(eng, SIOC__POLLING, NULL, hs, protocol, NULL);
         if (!s) {
             continue;

@@ -1,11 +1,13 @@
-/* Data structures: buffers and message queues, the sid map, base64 and ids, the timer wheel. */
+/* Data structures: buffers and message queues, JSON strings written directly, the sid map, base64 and ids, the timer wheel. */
 #include <check.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
 #include "util/base64.h"
 #include "util/buf.h"
+#include "util/jsonw.h"
 #include "util/map.h"
 #include "util/wheel.h"
 
@@ -37,6 +39,53 @@ START_TEST(unsigned_numbers_are_appended_in_decimal)
     ck_assert_int_eq(sioc__buf_append_uint(&b, uint_cases[_i].v), 0);
     ck_assert_uint_eq(b.len, 1 + strlen(uint_cases[_i].text));
     ck_assert(memcmp(b.data + 1, uint_cases[_i].text, b.len - 1) == 0);
+    sioc__buf_free(&b);
+}
+END_TEST
+
+/* Strings JSON text is written from, checked against jansson: the same ones are refused, and
+ * what is written reads back as the string itself. */
+static const struct {
+    const char *s;
+    size_t n;
+} json_cases[] = {
+    {"", 0},
+    {"plain", 5},
+    {"quote \" backslash \\ slash /", 27},
+    {"\b\f\n\r\t", 5},
+    {"\x01\x1f\x7f", 3},
+    {"nul \0 inside", 12},
+    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14},
+    {"\xe2\x80\xa8 line separator", 18},
+    {"\xc3", 1},                 /* cut short */
+    {"\xc0\xaf", 2},             /* overlong */
+    {"\xe0\x80\xaf", 3},         /* overlong */
+    {"\xed\xa0\x80", 3},         /* a surrogate */
+    {"\xf4\x90\x80\x80", 4},     /* past U+10FFFF */
+    {"\xf5\x80\x80\x80", 4},
+    {"\x80 stray", 7},
+    {"\xef\xbf\xbf", 3},         /* U+FFFF */
+    {"\xf4\x8f\xbf\xbf", 4},     /* U+10FFFF */
+};
+
+START_TEST(json_strings_are_written_as_jansson_reads_them)
+{
+    const char *s = json_cases[_i].s;
+    size_t n = json_cases[_i].n;
+    json_t *ref = json_stringn(s, n);
+    sioc__buf b = {0};
+    int rc = sioc__json_append_string(&b, s, n);
+    ck_assert_int_eq(rc == 0, ref != NULL);
+    ck_assert_int_eq(sioc__utf8_valid(s, n), ref != NULL);
+    if (ref) {
+        json_t *back = json_loadb(b.data, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+        ck_assert_ptr_nonnull(back);
+        ck_assert(json_equal(back, ref));
+        json_decref(back);
+    } else {
+        ck_assert_uint_eq(b.len, 0);
+    }
+    json_decref(ref);
     sioc__buf_free(&b);
 }
 END_TEST
@@ -253,6 +302,7 @@ int main(void)
     TCase *tc = tcase_create("util");
     tcase_add_test(tc, a_buffer_grows_to_hold_what_is_appended);
     tcase_add_loop_test(tc, unsigned_numbers_are_appended_in_decimal, 0, N(uint_cases));
+    tcase_add_loop_test(tc, json_strings_are_written_as_jansson_reads_them, 0, N(json_cases));
     tcase_add_test(tc, a_message_queue_is_fifo_and_shares_messages_by_reference);
     tcase_add_test(tc, the_map_finds_adds_and_removes_thousands_of_keys);
     tcase_add_loop_test(tc, base64_round_trips, 0, N(b64_cases));
