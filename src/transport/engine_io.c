@@ -326,8 +326,8 @@ static int reply_forbidden(struct lws *wsi, const char *refusal)
     return rc;
 }
 
-/* Answers a POST whose body is not read (yet). Without a Content-Length lws says "connection:
- * close" itself: the connection is not reused. Returns what the callback returns. */
+/* Answers a POST whose body is not read (yet), saying "connection: close": the connection is not
+ * reused. Returns what the callback returns. */
 static int answer_unread(struct lws *wsi, unsigned status)
 {
     sioc__reply r;
@@ -336,6 +336,7 @@ static int answer_unread(struct lws *wsi, unsigned status)
     }
     sioc__cors_headers(lws_context_user(lws_get_context(wsi)), &r);
     r.body_unread = true;
+    r.close = true;
     return sioc__reply_finish(&r, NULL, 0);
 }
 
@@ -415,7 +416,7 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
     }
     c->jsonp = q.jsonp;
     if (!s && srv->draining) {
-        return sioc__reply_simple(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
+        return sioc__reply_closing(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE);
     }
     if (!s) {
         char *hs = sioc__handshake_text(wsi);
@@ -534,10 +535,10 @@ static int reject_upgrade(struct lws *wsi, sioc__eio_error code)
     sioc__reply r;
     sioc__log(SIOC_LOG_INFO, "engine.io: rejected upgrade: %s", body);
     if (sioc__reply_begin(&r, wsi, HTTP_STATUS_BAD_REQUEST, "application/json", n) == 0) {
-        sioc__reply_header(&r, "connection:", "close");
+        r.close = true;
         sioc__reply_finish(&r, body, n);
     }
-    return 1;
+    return -1; /* lws sends the answer, then closes */
 }
 
 /* Node's verify() for an upgrade request. Returns 0 or an error code + 1 as a negative. */
@@ -554,9 +555,9 @@ static int verify_upgrade(sioc__engine *eng, const eio_query *q)
         if (!s) {
             return -(int)SIOC__EIO_ERR_UNKNOWN_SID - 1;
         }
-        /* Already upgraded or upgrading: Node drops the new WebSocket. */
-        return s->transport != SIOC__POLLING || s->probe_ws ? -(int)SIOC__EIO_ERR_BAD_REQUEST - 1
-                                                           : 0;
+        /* A session already upgraded or upgrading passes too: Node answers 101, then closes the
+         * new WebSocket (sioc__eio_ws_open). */
+        return 0;
     }
     if (!protocol_of(eng, q)) {
         return -(int)SIOC__EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION - 1;
@@ -620,6 +621,13 @@ int sioc__eio_ws_headers(sioc_server *srv, struct lws *wsi, sioc__pss *c,
     return 0;
 }
 
+static void close_with(struct lws *wsi, sioc__pss *c, int status)
+{
+    c->close_status = status;
+    c->discarding = true;
+    lws_callback_on_writable(wsi);
+}
+
 int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
 {
     sioc__engine *eng = engine_of_request(srv, wsi);
@@ -637,8 +645,16 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         return -1; /* the session went away between the checks and the upgrade */
     }
     if (q.has_sid) {
+        sioc_conn *s = sioc__engine_find(eng, q.sid, strlen(q.sid));
+        if (s->transport != SIOC__POLLING || s->probe_ws) {
+            /* Node: "transport had already been upgraded" (or is being): the session carries on
+             * where it is, the newcomer is closed. */
+            sioc__log(SIOC_LOG_INFO, "session %s: second WebSocket upgrade closed", s->sid);
+            close_with(wsi, c, LWS_CLOSE_STATUS_NORMAL);
+            return 0;
+        }
         /* The probe's session reference is the one sioc__session_probe_attach takes. */
-        c->sess = sioc__engine_find(eng, q.sid, strlen(q.sid));
+        c->sess = s;
         c->role = ROLE_WS_PROBE;
         sioc__session_probe_attach(c->sess, wsi);
         return 0;
@@ -654,12 +670,6 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     return 0;
 }
 
-static void close_with(struct lws *wsi, sioc__pss *c, int status)
-{
-    c->close_status = status;
-    c->discarding = true;
-    lws_callback_on_writable(wsi);
-}
 
 static void deliver_message(struct lws *wsi, sioc__pss *c)
 {

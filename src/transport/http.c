@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -15,22 +16,34 @@
 
 #define HEADER_SPACE 2048
 
+/* Statuses that carry no body, hence no Content-Length (RFC 9110 §8.6). */
+static bool bodiless(unsigned status)
+{
+    return status == HTTP_STATUS_NO_CONTENT || status == HTTP_STATUS_NOT_MODIFIED ||
+           (status >= 100 && status < 200);
+}
+
 int sioc__reply_begin(sioc__reply *r, struct lws *wsi, unsigned status, const char *content_type,
                       size_t body_len)
 {
     memset(r, 0, sizeof(*r));
     r->wsi = wsi;
+    r->conn = sioc__request_connection(wsi);
     r->mem = malloc(LWS_PRE + HEADER_SPACE + body_len);
     if (!r->mem) {
         return -1;
     }
     r->start = r->p = r->mem + LWS_PRE;
     r->end = r->start + HEADER_SPACE - 1;
-    lws_filepos_t len = content_type || body_len ? body_len : LWS_ILLEGAL_HTTP_CONTENT_LEN;
-    if (status == HTTP_STATUS_NOT_MODIFIED) {
-        len = LWS_ILLEGAL_HTTP_CONTENT_LEN;
+    r->failed = lws_add_http_header_status(wsi, status, &r->p, r->end) != 0;
+    if (content_type && !r->failed) {
+        r->failed = lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+                                                 (const unsigned char *)content_type,
+                                                 (int)strlen(content_type), &r->p, r->end) != 0;
     }
-    r->failed = lws_add_http_common_headers(wsi, status, content_type, len, &r->p, r->end) != 0;
+    if (!bodiless(status) && !r->failed) {
+        r->failed = lws_add_http_header_content_length(wsi, body_len, &r->p, r->end) != 0;
+    }
     return 0;
 }
 
@@ -43,16 +56,31 @@ void sioc__reply_header(sioc__reply *r, const char *name, const char *value)
     }
 }
 
+/* The Connection header, as Node's server writes it: "close" whenever the connection ends after
+ * this answer, "keep-alive" to an HTTP/1.0 client that asked to keep it. A keep-alive client that
+ * is not told reuses the connection, and its next request dies with it. */
+static void connection_header(sioc__reply *r)
+{
+    if (r->close) {
+        sioc__reply_header(r, "connection:", "close");
+    } else if (r->conn == SIOC__CONN_KEEP_ALIVE_10) {
+        sioc__reply_header(r, "connection:", "keep-alive");
+    }
+}
+
 int sioc__reply_finish(sioc__reply *r, const void *body, size_t len)
 {
     int rc = -1;
+    r->close |= r->conn == SIOC__CONN_CLOSE;
+    connection_header(r);
     if (!r->failed && lws_finalize_http_header(r->wsi, &r->p, r->end) == 0) {
         if (len) {
             memcpy(r->p, body, len);
         }
         size_t total = (size_t)(r->p - r->start) + len;
         if (lws_write(r->wsi, r->start, total, LWS_WRITE_HTTP_FINAL) == (int)total) {
-            rc = r->body_unread ? 0 : sioc__http_completed(r->wsi);
+            /* On -1, lws still sends what it buffered of the answer before it closes. */
+            rc = r->body_unread ? 0 : r->close ? -1 : sioc__http_completed(r->wsi);
         }
     }
     free(r->mem);
@@ -60,16 +88,28 @@ int sioc__reply_finish(sioc__reply *r, const void *body, size_t len)
     return rc;
 }
 
-int sioc__reply_simple(struct lws *wsi, unsigned status, const char *content_type,
-                       const char *body)
+static int reply_simple(struct lws *wsi, unsigned status, const char *content_type,
+                        const char *body, bool close)
 {
     sioc__reply r;
     size_t len = body ? strlen(body) : 0;
     if (sioc__reply_begin(&r, wsi, status, content_type, len) < 0) {
         return -1;
     }
+    r.close = close;
     sioc__cors_headers(lws_context_user(lws_get_context(wsi)), &r);
     return sioc__reply_finish(&r, body, len);
+}
+
+int sioc__reply_simple(struct lws *wsi, unsigned status, const char *content_type,
+                       const char *body)
+{
+    return reply_simple(wsi, status, content_type, body, false);
+}
+
+int sioc__reply_closing(struct lws *wsi, unsigned status)
+{
+    return reply_simple(wsi, status, NULL, NULL, true);
 }
 
 int sioc__header(struct lws *wsi, enum lws_token_indexes h, char *out, size_t cap)
@@ -233,8 +273,48 @@ int sioc__cors_preflight(sioc_server *srv, struct lws *wsi)
                             sizeof(req_headers)) > 0) {
         sioc__reply_header(&r, "access-control-allow-headers:", req_headers);
     }
-    sioc__reply_header(&r, "content-length:", "0");
     return sioc__reply_finish(&r, NULL, 0);
+}
+
+/* ---- WebSocket handshakes ---- */
+
+/* A Sec-WebSocket-Key is 16 random bytes in base64: 22 characters and "==" (RFC 6455 §4.1). */
+static bool valid_ws_key(const char *key)
+{
+    size_t n = strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+    return n == 22 && strcmp(key + n, "==") == 0;
+}
+
+/* The checks Node's `ws` makes before it switches (RFC 6455 §4.2.1), which lws 4.1.6 does not:
+ * only "websocket" is upgraded to (lws would take "h2c" too), version 13 (else 426 naming it,
+ * §4.4), a well-formed key. A refusal is answered, then the connection closes (-1: lws sends
+ * what it buffered first). */
+int sioc__upgrade_check(struct lws *wsi, const char *upgrade)
+{
+    char key[64], version[16] = "";
+    if (!upgrade || (strcasecmp(upgrade, "websocket") != 0 && strcasecmp(upgrade, "h2c") != 0)) {
+        return -1; /* an upgrade lws does not know: it has answered 403 itself */
+    }
+    if (strcasecmp(upgrade, "websocket") != 0) {
+        sioc__log(SIOC_LOG_INFO, "HTTP: refused upgrade to %s", upgrade);
+        return sioc__reply_closing(wsi, HTTP_STATUS_BAD_REQUEST);
+    }
+    if (sioc__header(wsi, WSI_TOKEN_VERSION, version, sizeof(version)) <= 0 ||
+        strcmp(version, "13") != 0) {
+        sioc__reply r;
+        if (sioc__reply_begin(&r, wsi, 426, NULL, 0) == 0) {
+            sioc__reply_header(&r, "sec-websocket-version:", "13");
+            r.close = true;
+            sioc__reply_finish(&r, NULL, 0);
+        }
+        sioc__log(SIOC_LOG_INFO, "WebSocket: refused handshake of version %s", version);
+        return -1;
+    }
+    if (sioc__header(wsi, WSI_TOKEN_KEY, key, sizeof(key)) <= 0 || !valid_ws_key(key)) {
+        sioc__log(SIOC_LOG_INFO, "WebSocket: refused handshake with a malformed key");
+        return sioc__reply_closing(wsi, HTTP_STATUS_BAD_REQUEST);
+    }
+    return 0;
 }
 
 /* ---- the client bundle ---- */
@@ -276,9 +356,22 @@ static bool etag_matches(sioc_server *srv, struct lws *wsi)
            (strncmp(inm, "W/", 2) == 0 && strcmp(inm + 2, srv->client_etag) == 0);
 }
 
-static int serve_file(struct lws *wsi, const char *file, const char *mime, const char *extra)
+/* The Connection line for lws_serve_http_file's ready-made headers, as connection_header(). */
+static void connection_line(struct lws *wsi, char *extra, size_t cap)
 {
-    int n = lws_serve_http_file(wsi, file, mime, extra, extra ? (int)strlen(extra) : 0);
+    sioc__conn_mode mode = sioc__request_connection(wsi);
+    const char *line = mode == SIOC__CONN_CLOSE           ? "Connection: close\r\n"
+                       : mode == SIOC__CONN_KEEP_ALIVE_10 ? "Connection: keep-alive\r\n"
+                                                          : "";
+    size_t len = strlen(extra);
+    snprintf(extra + len, cap - len, "%s", line);
+}
+
+/* `extra`: header lines (cap 1024), to which the Connection line is added. */
+static int serve_file(struct lws *wsi, const char *file, const char *mime, char *extra)
+{
+    connection_line(wsi, extra, 1024);
+    int n = lws_serve_http_file(wsi, file, mime, extra, (int)strlen(extra));
     if (n < 0) {
         return -1;
     }
@@ -398,7 +491,8 @@ int sioc__serve_static(sioc_server *srv, struct lws *wsi, const char *uri, int m
         return sioc__reply_simple(wsi, HTTP_STATUS_NOT_FOUND, "text/plain; charset=utf-8",
                                   "Not Found");
     }
-    return serve_file(wsi, file, mime_for(file), NULL);
+    char extra[1024] = "";
+    return serve_file(wsi, file, mime_for(file), extra);
 }
 
 /* ---- the handshake, as Node's socket.handshake ---- */

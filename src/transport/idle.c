@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 typedef struct conn_timer {
@@ -29,6 +30,7 @@ typedef struct conn_timer {
     struct lws *wsi;
     bool held;    /* a held GET: close it when due; otherwise an idle keep-alive connection */
     bool saved;   /* the held GET's headers are below, its header table is gone */
+    sioc__conn_mode conn; /* the held GET's Connection wish */
     char *origin; /* owned; NULL: the request had none */
     char j[16];   /* JSONP's callback index ("" without) */
 } conn_timer;
@@ -135,6 +137,7 @@ static void release_headers(struct lws *wsi, conn_timer *k)
     if (sioc__query_arg(wsi, "j", k->j, sizeof(k->j)) < 0) {
         k->j[0] = '\0';
     }
+    k->conn = sioc__request_connection(wsi);
     k->saved = true;
     lws_http_headers_detach(wsi);
 }
@@ -146,6 +149,47 @@ void sioc__http_hold(struct lws *wsi, uint64_t ms)
     if (k && k->held) {
         release_headers(wsi, k);
     }
+}
+
+/* Whether the comma-separated header value `list` holds `token`, case aside. */
+static bool has_token(const char *list, const char *token)
+{
+    size_t tlen = strlen(token);
+    for (const char *p = list; *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, ",");
+        size_t m = n;
+        while (m && (p[m - 1] == ' ' || p[m - 1] == '\t')) {
+            m--;
+        }
+        if (m == tlen && strncasecmp(p, token, tlen) == 0) {
+            return true;
+        }
+        p += n;
+    }
+    return false;
+}
+
+sioc__conn_mode sioc__request_connection(struct lws *wsi)
+{
+    conn_timer *k = lws_get_opaque_user_data(wsi);
+    if (k && k->saved) {
+        return k->conn;
+    }
+    char version[16], conn[256];
+    bool v11 = sioc__header(wsi, WSI_TOKEN_HTTP, version, sizeof(version)) > 0 &&
+               strcmp(version, "HTTP/1.1") == 0;
+    if (sioc__header(wsi, WSI_TOKEN_CONNECTION, conn, sizeof(conn)) < 0) {
+        conn[0] = '\0';
+    }
+    if (has_token(conn, "close")) {
+        return SIOC__CONN_CLOSE;
+    }
+    if (v11) {
+        return SIOC__CONN_KEEP_ALIVE;
+    }
+    /* lws keeps an HTTP/1.0 connection only for a Connection header of exactly "keep-alive". */
+    return strcasecmp(conn, "keep-alive") == 0 ? SIOC__CONN_KEEP_ALIVE_10 : SIOC__CONN_CLOSE;
 }
 
 int sioc__request_origin(struct lws *wsi, char *out, size_t cap)

@@ -75,13 +75,22 @@ typedef struct sioc__pss {
     bool ping_due;       /* a WebSocket PING to send from the next WRITEABLE */
 } sioc__pss;
 
+/* What becomes of the connection after the answer to its current request (RFC 9112 §9.3). */
+typedef enum sioc__conn_mode {
+    SIOC__CONN_KEEP_ALIVE = 0, /* HTTP/1.1's default: nothing to say */
+    SIOC__CONN_KEEP_ALIVE_10,  /* HTTP/1.0 with "Connection: keep-alive": say it back */
+    SIOC__CONN_CLOSE,          /* "Connection: close", or HTTP/1.0 without keep-alive */
+} sioc__conn_mode;
+
 /* An HTTP response under construction: status, headers, then one write with the body. */
 typedef struct sioc__reply {
     struct lws *wsi;
     unsigned char *start, *p, *end;
     unsigned char *mem;
+    sioc__conn_mode conn; /* what the request asked for */
     bool failed;
     bool body_unread; /* the request's body is still to come: the transaction does not end here */
+    bool close;       /* set before finishing: the connection closes after this answer */
 } sioc__reply;
 
 /* http.c */
@@ -93,6 +102,8 @@ void sioc__reply_header(sioc__reply *r, const char *name, const char *value);
 int sioc__reply_finish(sioc__reply *r, const void *body, size_t len);
 int sioc__reply_simple(struct lws *wsi, unsigned status, const char *content_type,
                        const char *body);
+/* An empty answer after which the connection closes (malformed or refused requests). Returns -1. */
+int sioc__reply_closing(struct lws *wsi, unsigned status);
 /* Adds the CORS headers the options call for, given the request's Origin. */
 void sioc__cors_headers(sioc_server *srv, sioc__reply *r);
 /* The same as ready-made header lines ("Name: value\r\n"...), for lws_serve_http_file. */
@@ -102,6 +113,9 @@ int sioc__cors_init(sioc_server *srv);
 void sioc__cors_free(sioc_server *srv);
 /* Answers a CORS preflight (OPTIONS). */
 int sioc__cors_preflight(sioc_server *srv, struct lws *wsi);
+/* A WebSocket handshake's own rules, before Engine.IO's (LWS_CALLBACK_HTTP_CONFIRM_UPGRADE, with
+ * lws's `in`): 0 to go on, or -1 once the request has been answered (the connection closes). */
+int sioc__upgrade_check(struct lws *wsi, const char *upgrade);
 /* Serves the client bundle if `uri` names one; returns 1 when it did not match. */
 int sioc__serve_client(sioc_server *srv, struct lws *wsi, const char *uri, int *ret);
 /* Serves a static file from the public directory, or 404. */
@@ -127,6 +141,8 @@ void sioc__http_hold(struct lws *wsi, uint64_t ms);
 int sioc__request_origin(struct lws *wsi, char *out, size_t cap);
 /* JSONP's `j` query argument into `out` ("" without). */
 void sioc__request_jsonp(struct lws *wsi, char *out, size_t cap);
+/* What the current request asked of the connection (kept for a held GET). */
+sioc__conn_mode sioc__request_connection(struct lws *wsi);
 /* A request began on the connection (or it became a WebSocket): it is not idle. */
 void sioc__http_busy(struct lws *wsi);
 /* The connection is being freed (LWS_CALLBACK_WSI_DESTROY). */

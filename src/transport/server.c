@@ -20,11 +20,11 @@ static int on_http(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     int ulen;
     int method = lws_http_get_uri_and_method(wsi, &uri, &ulen);
     if (method < 0 || ulen <= 0) {
-        return sioc__reply_simple(wsi, HTTP_STATUS_BAD_REQUEST, NULL, NULL);
+        return sioc__reply_closing(wsi, HTTP_STATUS_BAD_REQUEST);
     }
     char path[1024];
     if ((size_t)ulen >= sizeof(path)) {
-        return sioc__reply_simple(wsi, HTTP_STATUS_REQ_URI_TOO_LONG, NULL, NULL);
+        return sioc__reply_closing(wsi, HTTP_STATUS_REQ_URI_TOO_LONG);
     }
     memcpy(path, uri, (size_t)ulen);
     path[ulen] = '\0';
@@ -38,7 +38,7 @@ static int on_http(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         return sioc__eio_http(srv, eng, wsi, c, method);
     }
     if (srv->draining) { /* shutting down: only sessions finishing their exchange are served */
-        return sioc__reply_simple(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
+        return sioc__reply_closing(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE);
     }
     return sioc__serve_static(srv, wsi, path, method);
 }
@@ -115,9 +115,11 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
             sioc__eio_http_closed(wsi, c);
         }
         break;
-    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
         sioc__http_busy(wsi);
-        return srv->draining ? -1 : sioc__eio_confirm_upgrade(srv, wsi);
+        int rc = srv->draining ? -1 : sioc__upgrade_check(wsi, in);
+        return rc ? rc : sioc__eio_confirm_upgrade(srv, wsi);
+    }
     case LWS_CALLBACK_ADD_HEADERS:
         return c ? sioc__eio_ws_headers(srv, wsi, c, in) : 0;
     case LWS_CALLBACK_ESTABLISHED:

@@ -306,12 +306,82 @@ test('after an upgrade, polling requests and another websocket with the sid are 
   ws.send('5');
   await sleep(20);
   assert.equal((await request(`${EIO()}&transport=polling&sid=${sid}`)).status, 400);
+  // As Node: the second WebSocket is switched to (101), then closed; the session carries on.
   const second = new WebSocket(`ws://localhost:${server.port}/engine.io/?EIO=4&transport=websocket&sid=${sid}`);
-  second.on('error', () => {});
+  let opened = false;
+  second.on('open', () => { opened = true; });
+  second.on('unexpected-response', (req, res) => assert.fail(`answered ${res.statusCode}, not 101`));
   await once(second, 'close', 2000);
+  assert.ok(opened, 'the second WebSocket was switched to before it was closed');
   ws.send('4hello');
   assert.equal(await nextMessage(ws), '4hello');
   ws.close();
+});
+
+test('a second WebSocket during an upgrade is switched to and closed, the probe goes on', async () => {
+  const sid = await handshake();
+  const url = `ws://localhost:${server.port}/engine.io/?EIO=4&transport=websocket&sid=${sid}`;
+  const ws = new WebSocket(url);
+  await once(ws, 'open');
+  ws.send('2probe');
+  assert.equal(await nextMessage(ws), '3probe');
+  const second = new WebSocket(url);
+  let opened = false;
+  second.on('open', () => { opened = true; });
+  second.on('error', () => {});
+  await once(second, 'close', 2000);
+  assert.ok(opened);
+  ws.send('5');
+  ws.send('4after');
+  assert.equal(await nextMessage(ws), '4after');
+  ws.close();
+});
+
+// What node-fetch does on Node 20: "Connection: close" on every request, through the global agent,
+// which keeps sockets alive unless the answer says it closes.
+test('an answer after which the connection closes says so; keep-alive clients reuse the rest', async () => {
+  const http = require('node:http');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const get = (path, headers = {}, method = 'GET', body) => new Promise((resolve, reject) => {
+    const req = http.request(`${server.url}${path}`, { agent, method, headers }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text, sock: req.socket }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  const close = { connection: 'close' };
+  const paths = ['/engine.io/?EIO=abc&transport=polling', '/engine.io/?EIO=4&transport=abc',
+    '/engine.io/?EIO=4&transport=polling', '/engine.io/?EIO=4&transport=polling&sid=nope', '/nope.html'];
+  for (let round = 0; round < 2; round++) {
+    for (const p of paths) {
+      const res = await get(p, close);
+      assert.equal(res.headers.connection, 'close', p);
+    }
+  }
+  // Without the header, HTTP/1.1 keep-alive carries several exchanges, errors included.
+  const first = await get('/engine.io/?EIO=4&transport=polling');
+  const sid = JSON.parse(first.body.slice(1)).sid;
+  assert.notEqual(first.headers.connection, 'close');
+  const post = await get(`/engine.io/?EIO=4&transport=polling&sid=${sid}`, {}, 'POST', '4hi');
+  assert.equal(post.body, 'ok');
+  const bad = await get('/engine.io/?EIO=4&transport=polling&sid=nope');
+  assert.equal(bad.status, 400);
+  const poll = await get(`/engine.io/?EIO=4&transport=polling&sid=${sid}`);
+  assert.equal(poll.body, '4hi');
+  assert.equal(poll.sock, first.sock, 'one connection carried them all');
+  agent.destroy();
+});
+
+test('HTTP/1.0: closed after the answer unless keep-alive was asked, and then told so', async () => {
+  const plain = await rawRequest(server.port, 'GET /engine.io/?EIO=4&transport=polling HTTP/1.0\r\n\r\n');
+  assert.match(plain, /^HTTP\/1\.[01] 200 /);
+  assert.match(plain, /\r\nconnection: close\r\n/i);
+  const twice = 'GET /engine.io/?EIO=4&transport=abc HTTP/1.0\r\nConnection: keep-alive\r\n\r\n';
+  const res = await rawRequest(server.port, twice + twice, 1000);
+  assert.equal(res.match(/HTTP\/1\.[01] 400 /g).length, 2, res);
+  assert.match(res, /\r\nconnection: keep-alive\r\n/i);
 });
 
 test('a polling request during an upgrade is answered at once with a noop', async () => {

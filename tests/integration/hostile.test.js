@@ -121,6 +121,38 @@ test('unknown sids and two concurrent GETs get Node\'s errors, the offender only
   await bystandersChat();
 });
 
+// RFC 6455 §4.2.1 and §4.4, as Node's ws answers them.
+test('WebSocket handshakes of another version or with a malformed key are refused', async () => {
+  const upgrade = (path, version, key) => rawRequest(tour.port, `GET ${path} HTTP/1.1\r\nHost: x\r\n` +
+    `Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: ${version}\r\n` +
+    `Sec-WebSocket-Key: ${key}\r\n\r\n`, 1000);
+  const good = 'dGhlIHNhbXBsZSBub25jZQ==';
+  for (const path of ['/socket.io/?EIO=4&transport=websocket', '/']) {
+    assert.match(await upgrade(path, '13', good), /^HTTP\/1\.1 101 /, path);
+    for (const version of ['12', '99', '8', '']) {
+      const res = await upgrade(path, version, good);
+      assert.match(res, /^HTTP\/1\.[01] 426 /, `${path} version ${version}`);
+      assert.match(res, /\r\nsec-websocket-version: 13\r\n/i);
+    }
+    for (const key of ['abcde', 'dGhlIHNhbXBsZSBub25jZQ', 'dGhlIHNhbXBsZSBub25jZQ=', `${good}x`, '!GhlIHNhbXBsZSBub25jZQ==']) {
+      assert.match(await upgrade(path, '13', key), /^HTTP\/1\.[01] 400 /, `${path} key ${key}`);
+    }
+  }
+  await bystandersChat();
+});
+
+test('no upgrade but WebSocket is switched to (h2c included)', async () => {
+  for (const path of ['/', '/socket.io/?EIO=4&transport=polling']) {
+    const res = await rawRequest(tour.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n` +
+      'Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n', 1000);
+    assert.match(res, /^HTTP\/1\.[01] 400 /, path);
+    assert.doesNotMatch(res, /101 Switching/);
+  }
+  const other = await rawRequest(tour.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n', 1000);
+  assert.match(other, /^HTTP\/1\.[01] 4\d\d /);
+  await bystandersChat();
+});
+
 test('half-open connections and idle sockets do not disturb anyone', async () => {
   const net = require('node:net');
   const idle = [];
