@@ -670,7 +670,6 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     return 0;
 }
 
-
 static void deliver_message(struct lws *wsi, sioc__pss *c)
 {
     sioc__eio_packet p = {SIOC__EIO_MESSAGE, true, c->body.data, c->body.len};

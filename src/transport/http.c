@@ -101,8 +101,7 @@ static int reply_simple(struct lws *wsi, unsigned status, const char *content_ty
     return sioc__reply_finish(&r, body, len);
 }
 
-int sioc__reply_simple(struct lws *wsi, unsigned status, const char *content_type,
-                       const char *body)
+int sioc__reply_simple(struct lws *wsi, unsigned status, const char *content_type, const char *body)
 {
     return reply_simple(wsi, status, content_type, body, false);
 }
