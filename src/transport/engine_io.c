@@ -22,8 +22,8 @@ static void io_wake(void *conn)
         lws_callback_on_writable(conn);
         return;
     }
-    if (c->flush_pending) {
-        return;
+    if (c->flush_pending || c->paced) {
+        return; /* listed already, or woken when its pause ends */
     }
     sioc_server *srv = lws_context_user(lws_get_context(conn));
     if (srv->nflush == srv->capflush) {
@@ -54,6 +54,9 @@ void sioc__eio_flush(sioc_server *srv)
             continue;
         }
         c->flush_pending = false;
+        if (c->paced) {
+            continue; /* paused since it was listed: its release writes it */
+        }
         if (lws_partial_buffered(wsi)) {
             lws_callback_on_writable(wsi); /* lws still holds part of an earlier write */
         } else if (sioc__eio_ws_writeable(srv, wsi, c) < 0) {
@@ -72,6 +75,78 @@ static void unlist(sioc_server *srv, struct lws *wsi)
             srv->flush[i] = NULL;
         }
     }
+}
+
+/* ---- pacing ----
+ * Node writes a WebSocket's first packet after the 101 of its own, and a namespace's CONNECT answer
+ * before what the connection handler emits (engine.io sends what was queued meanwhile once the
+ * first write is done). sioc would put them in one segment; a client that takes one message per
+ * turn of its event loop (the `ws` of the protocol's own test suites) then loses the second. So
+ * these writes are followed by a pause of PACE_US before the next: one timer for the server, a
+ * short list of the sockets it holds. */
+#define PACE_US 2000
+
+static void on_paced(lws_sorted_usec_list_t *sul)
+{
+    sioc_server *srv = CONTAINER(sul, sioc_server, pace_sul);
+    lws_usec_t now = lws_now_usecs();
+    size_t k = 0;
+    for (; k < srv->npaced && (!srv->paced[k].wsi || srv->paced[k].due <= now); k++) {
+        struct lws *wsi = srv->paced[k].wsi;
+        sioc__pss *c = wsi ? lws_wsi_user(wsi) : NULL;
+        if (c) {
+            c->paced = false;
+            io_wake(wsi);
+        }
+    }
+    srv->npaced -= k;
+    memmove(srv->paced, srv->paced + k, srv->npaced * sizeof(*srv->paced));
+    if (srv->npaced) {
+        lws_usec_t wait = srv->paced[0].due - now;
+        lws_sul_schedule(srv->ctx, 0, &srv->pace_sul, on_paced, wait > 0 ? wait : 1);
+    }
+    sioc__eio_flush(srv);
+}
+
+/* Holds the WebSocket's next write for PACE_US. Without memory it is not held: only slower. */
+static void pace(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+{
+    if (c->paced) {
+        return;
+    }
+    if (srv->npaced == srv->cappaced) {
+        size_t cap = srv->cappaced ? srv->cappaced * 2 : 16;
+        struct sioc__paced *grown = realloc(srv->paced, cap * sizeof(*grown));
+        if (!grown) {
+            return;
+        }
+        srv->paced = grown;
+        srv->cappaced = cap;
+    }
+    srv->paced[srv->npaced].wsi = wsi;
+    srv->paced[srv->npaced].due = lws_now_usecs() + PACE_US;
+    if (srv->npaced++ == 0) {
+        lws_sul_schedule(srv->ctx, 0, &srv->pace_sul, on_paced, PACE_US);
+    }
+    c->paced = true;
+}
+
+static void unpace(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+{
+    for (size_t i = 0; c->paced && i < srv->npaced; i++) {
+        if (srv->paced[i].wsi == wsi) {
+            srv->paced[i].wsi = NULL;
+        }
+    }
+    c->paced = false;
+}
+
+void sioc__eio_pacing_free(sioc_server *srv)
+{
+    lws_sul_cancel(&srv->pace_sul);
+    free(srv->paced);
+    srv->paced = NULL;
+    srv->npaced = srv->cappaced = 0;
 }
 
 /* The engine has let go of this WebSocket: close it from its next WRITEABLE. */
@@ -172,6 +247,16 @@ static void read_query(struct lws *wsi, eio_query *q)
     q->has_sid = sioc__query_arg(wsi, "sid", q->sid, sizeof(q->sid)) != -1;
     q->jsonp = sioc__query_arg(wsi, "j", q->j, sizeof(q->j)) != -1;
     q->b64 = sioc__query_arg(wsi, "b64", b64, sizeof(b64)) > 0;
+}
+
+/* The timer wheel turns every SIOC_WHEEL_TICK_MS: a request that names a session first lets every
+ * timer already due fire, so that a session whose heartbeat ran out is gone, as it would be from
+ * Node's exact timers, rather than still there for up to a tick. */
+static void catch_up(sioc_server *srv, const eio_query *q)
+{
+    if (q->has_sid) {
+        sioc__wheel_advance(&srv->wheel, sioc__now_ms());
+    }
 }
 
 /* Node: EIO=4 is v4; anything else is v3, which only allowEIO3 lets in. Returns 3, 4, or 0. */
@@ -409,6 +494,7 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
     }
     eio_query q;
     read_query(wsi, &q);
+    catch_up(srv, &q);
     sioc_conn *s;
     int err = verify_http(eng, &q, method, &s);
     if (err < 0) {
@@ -581,6 +667,7 @@ int sioc__eio_confirm_upgrade(sioc_server *srv, struct lws *wsi)
     }
     eio_query q;
     read_query(wsi, &q);
+    catch_up(srv, &q);
     int err = verify_upgrade(eng, &q);
     if (err < 0) {
         return reject_upgrade(wsi, (sioc__eio_error)(-err - 1));
@@ -666,6 +753,7 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     }
     c->sess->b64 = q.b64;
     c->role = ROLE_WS;
+    pace(srv, wsi, c); /* the open packet goes a moment after the 101 */
     sioc__log(SIOC_LOG_DEBUG, "engine %s: handshake %s (websocket)", eng->path, c->sess->sid);
     return 0;
 }
@@ -814,7 +902,7 @@ static int append_frame(sioc__buf *out, const sioc_conn *s, const sioc__msg *m)
 
 /* Several queued messages in one system call: their frames are built here, one after the other,
  * and written raw. Returns how many went out (0: write them one at a time), or -1. */
-static int write_batch(sioc_server *srv, struct lws *wsi, sioc_conn *s)
+static int write_batch(sioc_server *srv, struct lws *wsi, sioc_conn *s, bool *ends_write)
 {
     sioc__msg *queued[BATCH_FRAMES];
     size_t n = sioc__session_ws_queued(s, wsi, queued, BATCH_FRAMES);
@@ -829,6 +917,10 @@ static int write_batch(sioc_server *srv, struct lws *wsi, sioc_conn *s)
         if ((queued[k]->binary && s->protocol == 3 && s->b64) || append_frame(b, s, queued[k]) < 0) {
             break; /* base64 frames and allocation failures take the one-at-a-time path */
         }
+        if (queued[k]->ends_write) {
+            k++;
+            break;
+        }
     }
     if (k < 2) {
         return 0;
@@ -839,7 +931,21 @@ static int write_batch(sioc_server *srv, struct lws *wsi, sioc_conn *s)
     if (b->cap > 4 * BATCH_BYTES) {
         sioc__buf_free(b); /* one large batch should not pin its buffer */
     }
+    *ends_write = queued[k - 1]->ends_write;
     return (int)k;
+}
+
+/* After a write: the rest of the queue goes from the next WRITEABLE, or after a pause. */
+static void write_next(sioc_server *srv, struct lws *wsi, sioc__pss *c, bool pause)
+{
+    if (!c->sess || !sioc__session_ws_next(c->sess, wsi)) {
+        return;
+    }
+    if (pause) {
+        pace(srv, wsi, c);
+    } else {
+        lws_callback_on_writable(wsi);
+    }
 }
 
 int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c)
@@ -847,7 +953,7 @@ int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     if (c->close_status) {
         return send_close(wsi, c);
     }
-    if (!c->sess) {
+    if (!c->sess || c->paced) {
         return 0;
     }
     if (c->ping_due) {
@@ -863,7 +969,8 @@ int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         }
         return 0;
     }
-    int batched = write_batch(srv, wsi, c->sess);
+    bool ends_write = false;
+    int batched = write_batch(srv, wsi, c->sess, &ends_write);
     if (batched < 0) {
         return -1;
     }
@@ -873,9 +980,7 @@ int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         for (int i = 0; i < batched && c->sess; i++) {
             sioc__session_ws_sent(s, wsi);
         }
-        if (c->sess && sioc__session_ws_next(c->sess, wsi)) {
-            lws_callback_on_writable(wsi);
-        }
+        write_next(srv, wsi, c, ends_write);
         return 0;
     }
     sioc__msg *m = sioc__session_ws_next(c->sess, wsi);
@@ -889,20 +994,20 @@ int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     if (n < 0) {
         return -1;
     }
-    sioc_conn *s = c->sess;
-    sioc__session_ws_sent(s, wsi);
-    if (c->sess && sioc__session_ws_next(c->sess, wsi)) {
-        lws_callback_on_writable(wsi);
-    }
+    ends_write = m->ends_write; /* `m` may be gone once sent */
+    sioc__session_ws_sent(c->sess, wsi);
+    write_next(srv, wsi, c, ends_write);
     return 0;
 }
 
 void sioc__eio_ws_closed(struct lws *wsi, sioc__pss *c)
 {
+    sioc_server *srv = lws_context_user(lws_get_context(wsi));
     if (c->flush_pending) {
-        unlist(lws_context_user(lws_get_context(wsi)), wsi);
+        unlist(srv, wsi);
         c->flush_pending = false;
     }
+    unpace(srv, wsi, c);
     sioc_conn *s = c->sess;
     c->sess = NULL;
     if (s) {

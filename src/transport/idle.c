@@ -35,8 +35,6 @@ typedef struct conn_timer {
     char j[16];   /* JSONP's callback index ("" without) */
 } conn_timer;
 
-#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
-
 static sioc__wheel *wheel_of(struct lws *wsi)
 {
     sioc_server *srv = lws_context_user(lws_get_context(wsi));

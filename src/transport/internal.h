@@ -14,6 +14,8 @@
 #include "util/buf.h"
 #include "util/wheel.h"
 
+#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
 _Static_assert(LWS_PRE + 1 <= SIOC_MSG_HEADROOM,
                "messages need room for the WebSocket frame header and a v3 type byte");
 
@@ -42,6 +44,13 @@ struct sioc_server {
     struct lws **flush;     /* WebSockets to write to when the current callback ends */
     size_t nflush, capflush;
     bool flushing;
+    /* WebSockets whose next write waits a moment (pacing, engine_io.c), oldest first. */
+    struct sioc__paced {
+        struct lws *wsi; /* NULL once it closed */
+        lws_usec_t due;
+    } * paced;
+    size_t npaced, cappaced;
+    lws_sorted_usec_list_t pace_sul;
     long fd_limit;          /* RLIMIT_NOFILE, raised to its hard limit at start */
     uint64_t full_logged_ms; /* when "connection limit reached" was last logged */
 };
@@ -73,6 +82,7 @@ typedef struct sioc__pss {
     char cookie_sid[21]; /* a WebSocket handshake's sid, drawn early to go in its cookie */
     bool flush_pending;  /* in the server's flush list */
     bool ping_due;       /* a WebSocket PING to send from the next WRITEABLE */
+    bool paced;          /* in the server's paced list: nothing is written until it leaves */
 } sioc__pss;
 
 /* What becomes of the connection after the answer to its current request (RFC 9112 §9.3). */
@@ -169,5 +179,7 @@ void sioc__eio_ws_closed(struct lws *wsi, sioc__pss *c);
 void sioc__eio_ws_pong(struct lws *wsi, sioc__pss *c);
 /* Writes what the WebSockets woken during the current callback have queued. */
 void sioc__eio_flush(sioc_server *srv);
+/* Lets go of the paced list (the server is being freed). */
+void sioc__eio_pacing_free(sioc_server *srv);
 
 #endif

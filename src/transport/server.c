@@ -12,8 +12,6 @@
 
 #include "util/log.h"
 
-#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
-
 static int on_http(sioc_server *srv, struct lws *wsi, sioc__pss *c)
 {
     char *uri;
@@ -468,6 +466,7 @@ void sioc_server_free(sioc_server *srv)
     }
     if (srv->ctx) {
         lws_sul_cancel(&srv->tick);
+        sioc__eio_pacing_free(srv);
         lws_context_destroy(srv->ctx);
         /* A context without its vhost has already let go of the loop (see can_listen). */
         if (srv->uv && !srv->half_started) {

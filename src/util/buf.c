@@ -75,6 +75,7 @@ sioc__msg *sioc__msg_alloc(size_t len, bool binary)
     }
     m->refs = 1;
     m->binary = binary;
+    m->ends_write = false;
     m->len = len;
     m->bytes[SIOC_MSG_HEADROOM + len] = '\0';
     return m;

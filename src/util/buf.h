@@ -35,6 +35,9 @@ void sioc__buf_free(sioc__buf *b);
 typedef struct sioc__msg {
     uint32_t refs;
     bool binary;
+    /* A WebSocket write that carries this message carries nothing after it: what follows goes a
+     * moment later, in a write of its own (see the transport's pacing). */
+    bool ends_write;
     size_t len;
     char bytes[]; /* SIOC_MSG_HEADROOM + len + 1 (a NUL after the payload, for convenience) */
 } sioc__msg;
