@@ -224,14 +224,13 @@ test('raw v3 JSONP polling: scripts out, form fields in', async () => {
 
 // Node's heartbeat timers are exact; sioc's wheel turns every 10 ms, so a request that names a
 // session lets the due timers fire first: at pingInterval + pingTimeout the session is gone.
-test('a v3 session silent for pingInterval + pingTimeout is gone for the very next request',
-     async () => {
-         for (let i = 0; i < 5; i++) {
-             const {body} = await request(`${tour.url}/socket.io/?EIO=3&transport=polling`);
-             const sid = JSON.parse(body.slice(body.indexOf('{'), body.lastIndexOf('}') + 1)).sid;
-             await sleep(500);
-             const res = await request(`${tour.url}/socket.io/?EIO=3&transport=polling&sid=${sid}`,
-                                       {method : 'POST', body : '1:2'});
-             assert.equal(res.status, 400, `round ${i}`);
-         }
-     });
+test('a v3 session silent for pingInterval + pingTimeout is gone for the very next request', async () => {
+  for (let i = 0; i < 5; i++) {
+    const { body } = await request(`${tour.url}/socket.io/?EIO=3&transport=polling`);
+    const sid = JSON.parse(body.slice(body.indexOf('{'), body.lastIndexOf('}') + 1)).sid;
+    await sleep(500);
+    const res = await request(`${tour.url}/socket.io/?EIO=3&transport=polling&sid=${sid}`, { method: 'POST', body: '1:2' });
+    assert.equal(res.status, 400, `round ${i}`);
+  }
+});
+

@@ -181,39 +181,31 @@ test('acks in a custom namespace carry its prefix', async () => {
 // The protocol suite's way of reading: one listener at a time, added a promise turn after the
 // previous message was handled. `ws` delivers every message of one read at once, so two packets in
 // one segment lose the second: as from Node, each must come in a write of its own.
-function nextEvent(ws, type, ms = 2000)
-{
-    return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${type}`)), ms);
-        ws.addEventListener(type, (e) => {
-            clearTimeout(timer);
-            resolve(e);
-        }, {once : true});
-    });
+function nextEvent(ws, type, ms = 2000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${type}`)), ms);
+    ws.addEventListener(type, (e) => { clearTimeout(timer); resolve(e); }, { once: true });
+  });
 }
 
 // Each packet is what the client's first listener after the previous one sees, unless the client
 // took longer than sioc's pause to read (a cold or busy client): at most a few of 20 may be lost
-// so; written together, as before the pause, nearly all were.
-test(
-    'the open packet follows the 101, and the first emit the CONNECT answer, in writes of their own',
-    async () => {
-        const first = async (ws) => String((await nextEvent(ws, 'message', 1000)).data);
-        let lost = 0;
-        for (let i = 0; i < 22; i++) {
-            const ws =
-                new WebSocket(`ws://localhost:${server.port}/socket.io/?EIO=4&transport=websocket`);
-            await nextEvent(ws, 'open');
-            const open = await first(ws);
-            let ok = /^0\{"sid"/.test(open);
-            if (ok) {
-                ws.send(i % 2 ? '40/custom,{"n":1}' : '40');
-                assert.match(await first(ws), /^40(\/custom,)?\{"sid"/);
-                ok = (await first(ws)) === (i % 2 ? '42/custom,["auth",{"n":1}]' : '42["auth",{}]');
-            }
-            if (!ok && i >= 2)
-                lost++; // the first two warm the client up
-            ws.close();
-        }
-        assert.ok(lost <= 3, `${lost} of 20 lost`);
-    });
+// so; written together, without the pause, all 20 were.
+test('the open packet follows the 101, and the first emit the CONNECT answer, in writes of their own', async () => {
+  const first = async (ws) => String((await nextEvent(ws, 'message', 1000)).data);
+  let lost = 0;
+  for (let i = 0; i < 22; i++) {
+    const ws = new WebSocket(`ws://localhost:${server.port}/socket.io/?EIO=4&transport=websocket`);
+    await nextEvent(ws, 'open');
+    let ok = /^0\{"sid"/.test(await first(ws));
+    if (ok) {
+      ws.send(i % 2 ? '40/custom,{"n":1}' : '40');
+      assert.match(await first(ws), /^40(\/custom,)?\{"sid"/);
+      ok = (await first(ws)) === (i % 2 ? '42/custom,["auth",{"n":1}]' : '42["auth",{}]');
+    }
+    if (!ok && i >= 2) lost++; // the first two warm the client up
+    ws.close();
+  }
+  assert.ok(lost <= 3, `${lost} of 20 lost`);
+});
+
