@@ -25,6 +25,7 @@ static void usage(FILE *to, const char *prog, const char *summary)
             "  --keepalive-timeout MS     idle HTTP keep-alive connections close (default 5000)\n"
             "  --transports LIST          polling,websocket (default both)\n"
             "  --allow-eio3               also accept socket.io-client 2.x (Engine.IO v3)\n"
+            "  --no-allow-eio3            refuse socket.io-client 2.x\n"
             "  --cleanup-empty-child-namespaces  remove empty dynamic namespaces\n"
             "  --max-dynamic-namespaces N at most N dynamic namespaces at once (default 10000)\n"
             "  --max-disconnection-duration MS  connection state recovery (default off)\n"
@@ -35,6 +36,19 @@ static void usage(FILE *to, const char *prog, const char *summary)
             "  --help                     this text\n"
             "  --version                  the version\n",
             prog, summary);
+}
+
+/* What the program defaults to where the library follows Node (sioc_cli_set_defaults), and what
+ * the command line said of it. */
+static const char *default_origin;
+static bool cors_given;
+static bool eio3;
+
+void sioc_cli_set_defaults(sioc_options *opts, const char *cors_origin, bool allow_eio3)
+{
+    default_origin = cors_origin;
+    eio3 = allow_eio3;
+    sioc_options_set_allow_eio3(opts, allow_eio3);
 }
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
@@ -79,7 +93,7 @@ static int parse_transports(const char *s, unsigned *mask)
 }
 
 enum { O_PORT = 256, O_HOST, O_PUBLIC, O_CORS, O_PING_INTERVAL, O_PING_TIMEOUT, O_UPGRADE_TIMEOUT, O_CONNECT_TIMEOUT, O_MAX_BUF,
-       O_TRANSPORTS, O_CLIENT_DIR, O_LOOP, O_LOG, O_CLEANUP, O_RECOVERY, O_MAX_BUFFERED, O_EIO3, O_MAX_NSP, O_KEEPALIVE, O_HELP, O_VERSION };
+       O_TRANSPORTS, O_CLIENT_DIR, O_LOOP, O_LOG, O_CLEANUP, O_RECOVERY, O_MAX_BUFFERED, O_EIO3, O_NO_EIO3, O_MAX_NSP, O_KEEPALIVE, O_HELP, O_VERSION };
 
 static int apply(int opt, const char *arg, sioc_options *o)
 {
@@ -94,6 +108,7 @@ static int apply(int opt, const char *arg, sioc_options *o)
     case O_PUBLIC:
         return sioc_options_set_public_dir(o, arg);
     case O_CORS:
+        cors_given = true;
         return sioc_options_add_cors_origin(o, arg);
     case O_PING_INTERVAL:
         return parse_ulong(arg, INT_MAX, &v) ? -1 : sioc_options_set_ping_interval_ms(o, (unsigned)v);
@@ -122,7 +137,9 @@ static int apply(int opt, const char *arg, sioc_options *o)
     case O_CLEANUP:
         return sioc_options_set_cleanup_empty_child_namespaces(o, true);
     case O_EIO3:
-        return sioc_options_set_allow_eio3(o, true);
+    case O_NO_EIO3:
+        eio3 = opt == O_EIO3;
+        return sioc_options_set_allow_eio3(o, eio3);
     case O_KEEPALIVE:
         return parse_ulong(arg, INT_MAX, &v) ? -1
                                              : sioc_options_set_keepalive_timeout_ms(o, (unsigned)v);
@@ -157,6 +174,7 @@ int sioc_cli_parse(int argc, char **argv, const char *prog, const char *summary,
         {"max-disconnection-duration", required_argument, NULL, O_RECOVERY},
         {"max-buffered-bytes", required_argument, NULL, O_MAX_BUFFERED},
         {"allow-eio3", no_argument, NULL, O_EIO3},
+        {"no-allow-eio3", no_argument, NULL, O_NO_EIO3},
         {"max-dynamic-namespaces", required_argument, NULL, O_MAX_NSP},
         {"keepalive-timeout", required_argument, NULL, O_KEEPALIVE},
         {"help", no_argument, NULL, O_HELP},
@@ -225,6 +243,12 @@ int sioc_cli_serve(int argc, char **argv, const char *prog, const char *summary,
         sioc_options_free(opts);
         return rc > 0 ? 0 : 2;
     }
+    bool any_origin = default_origin && !cors_given;
+    if (any_origin && sioc_options_add_cors_origin(opts, default_origin) < 0) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        sioc_options_free(opts);
+        return 1;
+    }
     sioc_server *server;
     rc = sioc_server_new(opts, &server);
     sioc_options_free(opts);
@@ -239,7 +263,10 @@ int sioc_cli_serve(int argc, char **argv, const char *prog, const char *summary,
     }
     /* Signals are handled before anyone is told the server listens. */
     handle_signals(server);
-    fprintf(stderr, "%s: listening on http://localhost:%d\n", prog, sioc_server_port(server));
+    fprintf(stderr, "%s: listening on http://localhost:%d%s%s%s\n", prog, sioc_server_port(server),
+            any_origin ? " (pages from any origin may connect: --cors-origin restricts" : "",
+            any_origin && eio3 ? "; " : any_origin ? ")" : eio3 ? " (" : "",
+            eio3 ? "socket.io-client 2.x accepted)" : "");
     rc = sioc_cli_run(server);
     sioc_server_free(server);
     return rc < 0 ? 1 : 0;

@@ -9,6 +9,11 @@
 int sioc_cli_parse(int argc, char **argv, const char *prog, const char *summary,
                    sioc_options *opts);
 
+/* The program's own defaults where they differ from the library's (Node's): `cors_origin` (or
+ * NULL) is allowed unless the command line names origins itself; `allow_eio3` unless
+ * --no-allow-eio3. Both are said in the start-up line. Call before sioc_cli_serve. */
+void sioc_cli_set_defaults(sioc_options *opts, const char *cors_origin, bool allow_eio3);
+
 /* Runs `server` until SIGINT or SIGTERM. Returns 0 or a negative sioc_error. */
 int sioc_cli_run(sioc_server *server);
 

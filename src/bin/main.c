@@ -29,5 +29,8 @@ int main(int argc, char **argv)
     }
     sioc_options_set_port(opts, 8000);
     sioc_options_set_public_dir(opts, "public");
+    /* As the seed's socket.io 2.x server: its page is opened from elsewhere (file://, an IDE's
+     * server) and its clients may be 2.x. The library keeps Node 4.8's stricter defaults. */
+    sioc_cli_set_defaults(opts, "*", true);
     return sioc_cli_serve(argc, argv, "sioc", "A Socket.IO chat server.", opts, setup);
 }

@@ -33,6 +33,25 @@ const reasonOf = (s) => once(s, 'disconnect').then((a) => (Array.isArray(a) ? a[
 const lineFor = (id, prefix) => lines.find((l) => l.startsWith(prefix) && l.includes(id));
 // 'disconnect ' with its space: not 'disconnecting'.
 
+// The binary defaults to any origin and Engine.IO v3 (the seed's server did); the library keeps
+// Node 4.8's defaults: no CORS headers, v3 refused.
+test('the library\'s defaults are Node\'s: no CORS headers, no Engine.IO v3', async () => {
+  const http = require('node:http');
+  const get = (path) => new Promise((resolve, reject) => {
+    http.get(`${server.url}${path}`, { headers: { origin: 'http://a.example' } }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    }).on('error', reject);
+  });
+  const v4 = await get('/socket.io/?EIO=4&transport=polling');
+  assert.equal(v4.status, 200);
+  assert.equal(v4.headers['access-control-allow-origin'], undefined);
+  const v3 = await get('/socket.io/?EIO=3&transport=polling');
+  assert.equal(v3.status, 400);
+  assert.deepEqual(JSON.parse(v3.body), { code: 5, message: 'Unsupported protocol version' });
+});
+
 test('the socket sees its auth, id, transport, and the catch-all runs before each handler', async () => {
   const s = await connect('/', { auth: { token: 'abc', n: 1 }, transports: ['websocket'] });
   s.emit('first', 1);

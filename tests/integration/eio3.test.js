@@ -11,15 +11,18 @@ const { io: io4 } = require('socket.io-client');
 const { startServer, request, once, until, sleep, bin } = require('./lib');
 
 let tour; // feature-tour --allow-eio3, short heartbeat
-let strict; // sioc without the option
+let strict; // sioc --no-allow-eio3
+let seed; // sioc with no flags: the seed's server, which took 2.x clients
 before(async () => {
   tour = await startServer(bin('FEATURE_TOUR'), ['--allow-eio3', '--ping-interval', '300',
     '--ping-timeout', '200']);
-  strict = await startServer(bin('SIOC_BIN'));
+  strict = await startServer(bin('SIOC_BIN'), ['--no-allow-eio3']);
+  seed = await startServer(bin('SIOC_BIN'));
 });
 after(async () => {
   assert.equal(await tour.stop(), 0, 'clean exit (no sanitizer report)');
   assert.equal(await strict.stop(), 0, 'clean exit (no sanitizer report)');
+  assert.equal(await seed.stop(), 0, 'clean exit (no sanitizer report)');
 });
 
 // socket.io-client 2.x transport choices: upgrade, websocket only, polling only (binary
@@ -77,13 +80,21 @@ async function rawSession(server, query = '') {
   return { open, url, first };
 }
 
-test('without --allow-eio3 an EIO=3 client gets "Unsupported protocol version"', async () => {
+test('with --no-allow-eio3 an EIO=3 client gets "Unsupported protocol version"', async () => {
   const res = await request(`${strict.url}/socket.io/?EIO=3&transport=polling`);
   assert.equal(res.status, 400);
   assert.deepEqual(JSON.parse(res.body), { code: 5, message: 'Unsupported protocol version' });
   const s = io2(strict.url, { forceNew: true, reconnection: false, transports: ['polling'] });
   const err = await once(s, 'connect_error');
   assert.ok(err, 'socket.io-client 2.x cannot connect');
+  s.close();
+});
+
+test('the sioc binary takes socket.io-client 2.x by default, and says so when it starts', async () => {
+  assert.match(seed.log(), /listening on .*socket\.io-client 2\.x accepted/);
+  assert.doesNotMatch(strict.log(), /2\.x accepted/);
+  const s = io2(seed.url, { forceNew: true, reconnection: false });
+  await once(s, 'connect');
   s.close();
 });
 

@@ -75,10 +75,16 @@ test('no path outside public/ can be reached', async () => {
   }
 });
 
-test('without a cors option no CORS header is sent', async () => {
+// The seed's socket.io 2.x server allowed every origin; the binary does too (without credentials),
+// says so, and --cors-origin restricts it (the cors server below; the library's own default, no
+// CORS at all, is in api.test.js).
+test('with no flags the binary allows any origin, without credentials, and says so', async () => {
   const res = await request(`${server.url}/socket.io/?EIO=4&transport=polling`, { headers: { origin: 'http://a.example' } });
   assert.equal(res.status, 200);
-  assert.equal(res.headers['access-control-allow-origin'], undefined);
+  assert.equal(res.headers['access-control-allow-origin'], '*');
+  assert.equal(res.headers['access-control-allow-credentials'], undefined);
+  assert.match(server.log(), /listening on .*any origin may connect: --cors-origin restricts/);
+  assert.doesNotMatch(cors.log(), /any origin/);
 });
 
 test('allowed origins are echoed on polling and preflight; others get no CORS headers', async () => {
