@@ -10,32 +10,33 @@
 
 static void usage(FILE *to, const char *prog, const char *summary)
 {
-    fprintf(to,
-            "Usage: %s [options]\n"
-            "%s\n\n"
-            "  --port N                   TCP port (default 8000 for sioc)\n"
-            "  --host ADDR                address to bind (default: every interface)\n"
-            "  --public DIR               static files to serve (default: public)\n"
-            "  --cors-origin ORIGIN       allow this origin (repeatable; * for any)\n"
-            "  --ping-interval MS         heartbeat interval (default 25000)\n"
-            "  --ping-timeout MS          heartbeat timeout (default 20000)\n"
-            "  --max-http-buffer-size N   largest message or POST body (default 1000000)\n"
-            "  --upgrade-timeout MS       time allowed for an upgrade (default 10000)\n"
-            "  --connect-timeout MS       time allowed to join a namespace (default 45000)\n"
-            "  --keepalive-timeout MS     idle HTTP keep-alive connections close (default 5000)\n"
-            "  --transports LIST          polling,websocket (default both)\n"
-            "  --allow-eio3               also accept socket.io-client 2.x (Engine.IO v3)\n"
-            "  --no-allow-eio3            refuse socket.io-client 2.x\n"
-            "  --cleanup-empty-child-namespaces  remove empty dynamic namespaces\n"
-            "  --max-dynamic-namespaces N at most N dynamic namespaces at once (default 10000)\n"
-            "  --max-disconnection-duration MS  connection state recovery (default off)\n"
-            "  --max-buffered-bytes N     per-connection send backlog before closing (default 16 MiB)\n"
-            "  --client-dir DIR           socket.io-client dist/ to serve\n"
-            "  --event-loop libuv|poll    event loop backend (default libuv)\n"
-            "  --log-level LEVEL          error, warn, info or debug (default warn)\n"
-            "  --help                     this text\n"
-            "  --version                  the version\n",
-            prog, summary);
+    fprintf(
+        to,
+        "Usage: %s [options]\n"
+        "%s\n\n"
+        "  --port N                   TCP port (default 8000 for sioc)\n"
+        "  --host ADDR                address to bind (default: every interface)\n"
+        "  --public DIR               static files to serve (default: public)\n"
+        "  --cors-origin ORIGIN       allow this origin (repeatable; * for any)\n"
+        "  --ping-interval MS         heartbeat interval (default 25000)\n"
+        "  --ping-timeout MS          heartbeat timeout (default 20000)\n"
+        "  --max-http-buffer-size N   largest message or POST body (default 1000000)\n"
+        "  --upgrade-timeout MS       time allowed for an upgrade (default 10000)\n"
+        "  --connect-timeout MS       time allowed to join a namespace (default 45000)\n"
+        "  --keepalive-timeout MS     idle HTTP keep-alive connections close (default 5000)\n"
+        "  --transports LIST          polling,websocket (default both)\n"
+        "  --allow-eio3               also accept socket.io-client 2.x (Engine.IO v3)\n"
+        "  --no-allow-eio3            refuse socket.io-client 2.x\n"
+        "  --cleanup-empty-child-namespaces  remove empty dynamic namespaces\n"
+        "  --max-dynamic-namespaces N at most N dynamic namespaces at once (default 10000)\n"
+        "  --max-disconnection-duration MS  connection state recovery (default off)\n"
+        "  --max-buffered-bytes N     per-connection send backlog before closing (default 16 MiB)\n"
+        "  --client-dir DIR           socket.io-client dist/ to serve\n"
+        "  --event-loop libuv|poll    event loop backend (default libuv)\n"
+        "  --log-level LEVEL          error, warn, info or debug (default warn)\n"
+        "  --help                     this text\n"
+        "  --version                  the version\n",
+        prog, summary);
 }
 
 /* What the program defaults to where the library follows Node (sioc_cli_set_defaults), and what
@@ -92,8 +93,30 @@ static int parse_transports(const char *s, unsigned *mask)
     return *mask ? 0 : -1;
 }
 
-enum { O_PORT = 256, O_HOST, O_PUBLIC, O_CORS, O_PING_INTERVAL, O_PING_TIMEOUT, O_UPGRADE_TIMEOUT, O_CONNECT_TIMEOUT, O_MAX_BUF,
-       O_TRANSPORTS, O_CLIENT_DIR, O_LOOP, O_LOG, O_CLEANUP, O_RECOVERY, O_MAX_BUFFERED, O_EIO3, O_NO_EIO3, O_MAX_NSP, O_KEEPALIVE, O_HELP, O_VERSION };
+enum {
+    O_PORT = 256,
+    O_HOST,
+    O_PUBLIC,
+    O_CORS,
+    O_PING_INTERVAL,
+    O_PING_TIMEOUT,
+    O_UPGRADE_TIMEOUT,
+    O_CONNECT_TIMEOUT,
+    O_MAX_BUF,
+    O_TRANSPORTS,
+    O_CLIENT_DIR,
+    O_LOOP,
+    O_LOG,
+    O_CLEANUP,
+    O_RECOVERY,
+    O_MAX_BUFFERED,
+    O_EIO3,
+    O_NO_EIO3,
+    O_MAX_NSP,
+    O_KEEPALIVE,
+    O_HELP,
+    O_VERSION
+};
 
 static int apply(int opt, const char *arg, sioc_options *o)
 {
@@ -265,7 +288,10 @@ int sioc_cli_serve(int argc, char **argv, const char *prog, const char *summary,
     handle_signals(server);
     fprintf(stderr, "%s: listening on http://localhost:%d%s%s%s\n", prog, sioc_server_port(server),
             any_origin ? " (pages from any origin may connect: --cors-origin restricts" : "",
-            any_origin && eio3 ? "; " : any_origin ? ")" : eio3 ? " (" : "",
+            any_origin && eio3 ? "; "
+            : any_origin       ? ")"
+            : eio3             ? " ("
+                               : "",
             eio3 ? "socket.io-client 2.x accepted)" : "");
     rc = sioc_cli_run(server);
     sioc_server_free(server);
