@@ -275,6 +275,50 @@ int sioc__cors_preflight(sioc_server *srv, struct lws *wsi)
     return sioc__reply_finish(&r, NULL, 0);
 }
 
+/* ---- request framing ---- */
+
+/* A Content-Length value is a plain decimal (RFC 9110 §8.6), optional whitespace around it. */
+static bool plain_decimal(const char *v)
+{
+    v += strspn(v, " \t");
+    size_t n = strspn(v, "0123456789");
+    return n > 0 && v[n + strspn(v + n, " \t")] == '\0';
+}
+
+bool sioc__request_version_ok(struct lws *wsi)
+{
+    char version[16];
+    /* lws looks at two characters of it: "HTTP/9.9" would pass for 1.0, "HTTP/1.1x" for 1.1. */
+    return sioc__header(wsi, WSI_TOKEN_HTTP, version, sizeof(version)) > 0 &&
+           (strcmp(version, "HTTP/1.1") == 0 || strcmp(version, "HTTP/1.0") == 0);
+}
+
+bool sioc__request_framing_ok(struct lws *wsi)
+{
+    char first[32], value[32];
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+        return true;
+    }
+    /* Both a length and a transfer coding: which one frames the body is the smuggler's bet. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        return false;
+    }
+    /* lws reads the body by the first value, atoll()'d: "1 3" would be 1 and the rest of the body
+     * a second request. Every Content-Length line must be a plain decimal, all the same. */
+    for (int i = 0;; i++) {
+        int flen = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, i);
+        if (flen <= 0) {
+            return i > 0;
+        }
+        char *into = i ? value : first;
+        if ((size_t)flen >= sizeof(value) ||
+            lws_hdr_copy_fragment(wsi, into, flen + 1, WSI_TOKEN_HTTP_CONTENT_LENGTH, i) < 0 ||
+            !plain_decimal(into) || (i && strtoull(value, NULL, 10) != strtoull(first, NULL, 10))) {
+            return false;
+        }
+    }
+}
+
 /* ---- WebSocket handshakes ---- */
 
 /* A Sec-WebSocket-Key is 16 random bytes in base64: 22 characters and "==" (RFC 6455 §4.1). */

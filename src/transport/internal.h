@@ -16,6 +16,9 @@
 
 #define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
+/* Node's maxHeaderSize: the request line and headers, at most. */
+#define SIOC__MAX_HEAD (16 * 1024)
+
 _Static_assert(LWS_PRE + 1 <= SIOC_MSG_HEADROOM,
                "messages need room for the WebSocket frame header and a v3 type byte");
 
@@ -123,6 +126,13 @@ int sioc__cors_init(sioc_server *srv);
 void sioc__cors_free(sioc_server *srv);
 /* Answers a CORS preflight (OPTIONS). */
 int sioc__cors_preflight(sioc_server *srv, struct lws *wsi);
+/* Whether the request line says HTTP/1.1 or HTTP/1.0 (the only versions lws speaks over h1). */
+bool sioc__request_version_ok(struct lws *wsi);
+/* Whether the request's body is framed without ambiguity (RFC 9112 §6.3): no Content-Length with
+ * Transfer-Encoding, every Content-Length a plain decimal and all of them equal. A request that
+ * fails is answered 400 and its connection closed, as Node's parser does: none of its bytes may
+ * be read as a body or as a further request. */
+bool sioc__request_framing_ok(struct lws *wsi);
 /* A WebSocket handshake's own rules, before Engine.IO's (LWS_CALLBACK_HTTP_CONFIRM_UPGRADE, with
  * lws's `in`): 0 to go on, or -1 once the request has been answered (the connection closes). */
 int sioc__upgrade_check(struct lws *wsi, const char *upgrade);

@@ -24,6 +24,14 @@ static int on_http(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     if ((size_t)ulen >= sizeof(path)) {
         return sioc__reply_closing(wsi, HTTP_STATUS_REQ_URI_TOO_LONG);
     }
+    if (!sioc__request_version_ok(wsi)) {
+        sioc__log(SIOC_LOG_INFO, "HTTP: refused a request of an unknown HTTP version");
+        return sioc__reply_closing(wsi, HTTP_STATUS_BAD_REQUEST);
+    }
+    if (!sioc__request_framing_ok(wsi)) {
+        sioc__log(SIOC_LOG_INFO, "HTTP: refused a request with an ambiguous body length");
+        return sioc__reply_closing(wsi, HTTP_STATUS_BAD_REQUEST);
+    }
     memcpy(path, uri, (size_t)ulen);
     path[ulen] = '\0';
     memset(c, 0, sizeof(*c));
@@ -234,6 +242,9 @@ static int create_context(sioc_server *srv)
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
     info.retry_and_idle_policy = &retry_policy;
     info.pt_serv_buf_size = 64 * 1024;
+    /* Node's maxHeaderSize: request line and headers up to 16 KiB (lws's default is 4 KiB, which
+     * dropped a long cookie or sid without an answer). */
+    info.max_http_header_data = SIOC__MAX_HEAD;
     /* lws's own, for transactions it completes itself (static files); sioc's are in idle.c. */
     info.keepalive_timeout = (int)((srv->opts->keepalive_timeout_ms + 999) / 1000);
     info.timeout_secs = 30;

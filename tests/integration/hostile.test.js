@@ -121,6 +121,66 @@ test('unknown sids and two concurrent GETs get Node\'s errors, the offender only
   await bystandersChat();
 });
 
+// RFC 9112 §6.3: a body whose length is ambiguous is refused, and none of it is read, neither as
+// a payload nor as a further request.
+test('ambiguous Content-Length is refused with 400 and close, nothing of the body delivered', async () => {
+  let smuggled = 0;
+  const spy = (m) => { if (String(m).startsWith('smuggled')) smuggled++; };
+  a.on('serverMsg', spy);
+  try {
+    const heads = [
+      (n) => `Content-Length: 1 ${n}`,
+      (n) => `Content-Length: ${n}\r\nContent-Length: ${n + 30}`,
+      (n) => `Content-Length: ${n}\r\nTransfer-Encoding: chunked`,
+      (n) => `Transfer-Encoding: chunked\r\nContent-Length: ${n}`,
+      (n) => `Content-Length: +${n}`,
+      (n) => `Content-Length: ${n}x`,
+    ];
+    for (const head of heads) {
+      const { body } = await request(`${tour.url}/socket.io/?EIO=4&transport=polling`);
+      const sid = JSON.parse(body.slice(1)).sid;
+      const path = `/socket.io/?EIO=4&transport=polling&sid=${sid}`;
+      await request(`${tour.url}${path}`, { method: 'POST', body: '40' });
+      const payload = '42["msg","smuggled"]';
+      const next = 'GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n';
+      const res = await rawRequest(tour.port, `POST ${path} HTTP/1.1\r\nHost: x\r\n${head(payload.length)}\r\n\r\n${payload}${next}`, 1000);
+      assert.match(res, /^HTTP\/1\.1 400 /, head(payload.length));
+      assert.match(res, /\r\nconnection: close\r\n/i);
+      assert.equal(res.match(/HTTP\/1\.1 /g).length, 1, 'one answer: the rest was not read as a request');
+    }
+    await sleep(100);
+    assert.equal(smuggled, 0, 'no smuggled payload reached anyone');
+    // The same request framed plainly goes through.
+    const { body } = await request(`${tour.url}/socket.io/?EIO=4&transport=polling`);
+    const sid = JSON.parse(body.slice(1)).sid;
+    const path = `/socket.io/?EIO=4&transport=polling&sid=${sid}`;
+    await request(`${tour.url}${path}`, { method: 'POST', body: '40' });
+    await sleep(50);
+    const ok = await request(`${tour.url}${path}`, { method: 'POST', body: '42["msg","smuggled?"]' });
+    assert.equal(ok.status, 200);
+    await until(() => smuggled === 1, 2000, 'the plain message');
+  } finally {
+    a.off('serverMsg', spy);
+  }
+  await bystandersChat();
+});
+
+// As Node's HTTP server: an HTTP version it does not speak gets 400, and the request line and
+// headers may take up to 16 KiB (a 4 KiB sid is an unknown sid, not a dropped connection).
+test('unknown HTTP versions get 400; a 4 KiB sid is Session ID unknown', async () => {
+  for (const version of ['HTTP/9.9', 'HTTP/1.1x', 'HTTP/2.0', 'HTTPS/1.1']) {
+    const res = await rawRequest(tour.port, `GET /socket.io/?EIO=4&transport=polling ${version}\r\nHost: x\r\n\r\n`, 1000);
+    assert.match(res, /^HTTP\/1\.[01] 400 /, version);
+  }
+  const sid = 's'.repeat(4096);
+  const res = await rawRequest(tour.port, `GET /socket.io/?EIO=4&transport=polling&sid=${sid} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 2000);
+  assert.match(res, /^HTTP\/1\.1 400 /);
+  assert.match(res, /"Session ID unknown"/);
+  const cookie = await rawRequest(tour.port, `GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nCookie: c=${'x'.repeat(12000)}\r\nConnection: close\r\n\r\n`, 2000);
+  assert.match(cookie, /^HTTP\/1\.1 200 /, 'a 12 KB cookie is within Node\'s 16 KiB');
+  await bystandersChat();
+});
+
 // RFC 6455 §4.2.1 and §4.4, as Node's ws answers them.
 test('WebSocket handshakes of another version or with a malformed key are refused', async () => {
   const upgrade = (path, version, key) => rawRequest(tour.port, `GET ${path} HTTP/1.1\r\nHost: x\r\n` +
