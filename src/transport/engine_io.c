@@ -801,7 +801,10 @@ int sioc__eio_ws_receive(sioc_server *srv, struct lws *wsi, sioc__pss *c, const 
         c->message_binary = lws_frame_is_binary(wsi);
         sioc__buf_reset(&c->body);
     }
-    if (c->body.len + len > srv->opts->max_http_buffer_size) {
+    /* The frame's declared length counts at its first bytes: a frame announcing more than the
+     * limit is refused then, not once the limit's worth has been read. */
+    size_t declared = c->body.len + len + lws_remaining_packet_payload(wsi);
+    if (declared > srv->opts->max_http_buffer_size || declared < len) {
         /* As Node's ws: a message over maxPayload closes with 1009 and is a transport error. */
         sioc__log(SIOC_LOG_INFO, "session %s: WebSocket message over maxHttpBufferSize",
                   c->sess->sid);

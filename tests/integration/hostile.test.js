@@ -181,6 +181,56 @@ test('unknown HTTP versions get 400; a 4 KiB sid is Session ID unknown', async (
   await bystandersChat();
 });
 
+// A WebSocket on a bare TCP socket, for frames no client library would send. Resolves with the
+// socket once the 101 and the open packet are in; `sock.rx` collects what follows.
+function rawWebSocket(port) {
+  const net = require('node:net');
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1', () => sock.write(
+      'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n' +
+      'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'));
+    let got = Buffer.alloc(0);
+    const timer = setTimeout(() => reject(new Error('no handshake')), 3000);
+    sock.on('error', () => {});
+    sock.on('data', (d) => {
+      got = Buffer.concat([got, d]);
+      if (sock.rx) { sock.rx = Buffer.concat([sock.rx, d]); return; }
+      const end = got.indexOf('\r\n\r\n');
+      if (end >= 0 && got.length > end + 4 + 2) { // the open packet's frame has begun
+        clearTimeout(timer);
+        sock.rx = Buffer.alloc(0);
+        resolve(sock);
+      }
+    });
+  });
+}
+
+// The close frame's status in what the server sent, or null.
+function closeStatus(buf) {
+  for (let i = 0; i + 3 < buf.length; i++) {
+    if (buf[i] === 0x88 && buf[i + 1] >= 2) return buf.readUInt16BE(i + 2);
+  }
+  return null;
+}
+
+test('a frame that declares more than maxHttpBufferSize is closed with 1009 at its first bytes', async () => {
+  for (const declared of [1100000, 2 ** 40]) {
+    const sock = await rawWebSocket(tour.port);
+    const head = Buffer.alloc(14);
+    head[0] = 0x81; // FIN, text
+    head[1] = 0x80 | 127; // masked, 64-bit length
+    head.writeBigUInt64BE(BigInt(declared), 2);
+    head.writeUInt32BE(0x01020304, 10); // mask key
+    const t0 = Date.now();
+    sock.write(Buffer.concat([head, Buffer.from('42["msg","')]));
+    await until(() => closeStatus(sock.rx) !== null, 1000, `the close of a ${declared}-byte frame`);
+    assert.equal(closeStatus(sock.rx), 1009);
+    assert.ok(Date.now() - t0 < 1000);
+    sock.destroy();
+  }
+  await bystandersChat();
+});
+
 // RFC 6455 §4.2.1 and §4.4, as Node's ws answers them.
 test('WebSocket handshakes of another version or with a malformed key are refused', async () => {
   const upgrade = (path, version, key) => rawRequest(tour.port, `GET ${path} HTTP/1.1\r\nHost: x\r\n` +
