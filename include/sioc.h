@@ -289,8 +289,10 @@ SIOC_EXPORT int sioc_namespace_on_error(sioc_namespace *nsp, sioc_error_cb cb, v
 
 /* ---- Emitting ---- */
 
-/* Emits `event` with `args` (a borrowed JSON array, or NULL for none) to one socket. Returns 0,
- * SIOC_ERR_INVALID (no event, args not an array), SIOC_ERR_CLOSED or SIOC_ERR_NOMEM. */
+/* Emits `event` with `args` (a borrowed JSON array, or NULL for none) to one socket. With
+ * connection state recovery on, it goes, as in Node, to the room named by the socket's id: it
+ * carries an offset and is kept for a reconnection to replay. Returns 0, SIOC_ERR_INVALID (no
+ * event, args not an array), SIOC_ERR_CLOSED or SIOC_ERR_NOMEM. */
 SIOC_EXPORT int sioc_socket_emit(sioc_socket *socket, const char *event, json_t *args);
 /* Emits to every socket of the namespace (Node's `nsp.emit`). The packet is encoded once. */
 SIOC_EXPORT int sioc_namespace_emit(sioc_namespace *nsp, const char *event, json_t *args);

@@ -470,6 +470,13 @@ int sioc_socket_emit(sioc_socket *s, const char *event, json_t *args)
     if (!s->connected) {
         return SIOC_ERR_CLOSED;
     }
+    if (s->nsp->sio->recovery_ms) {
+        /* Node, with connection state recovery: through the adapter to the socket's own room, so
+         * that the packet carries an offset and is kept for a reconnection to replay. */
+        const char *own[] = {s->id};
+        sioc_target t = {.rooms = own, .nrooms = 1};
+        return sioc_namespace_emit_to(s->nsp, &t, event, args);
+    }
     sioc__sio_encoded e;
     int rc = sioc__encode_event(s->nsp, event, args, -1, &e);
     if (rc == 0) {

@@ -115,3 +115,40 @@ test('without the option nothing is stored and broadcasts carry no offset', asyn
     assert.equal(await plain.stop(), 0);
   }
 });
+
+// Node sends socket.emit() through the adapter to the socket's own room when recovery is on: the
+// packet carries an offset and is kept, so what was emitted to the socket alone and lost with its
+// connection is replayed when it comes back.
+test('per-socket emits carry an offset and are replayed after a cut', async () => {
+  const WebSocket = require('ws');
+  const open = async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${tour.port}/socket.io/?EIO=4&transport=websocket`);
+    ws.frames = [];
+    ws.on('message', (m) => ws.frames.push(String(m)));
+    ws.on('error', () => {});
+    await until(() => ws.frames.length === 1, 3000, 'open packet');
+    return ws;
+  };
+  const ws = await open();
+  ws.send('40');
+  await until(() => ws.frames.length === 2, 3000, 'CONNECT answer');
+  const { sid, pid } = JSON.parse(ws.frames[1].slice(2));
+  assert.ok(pid, 'a recoverable socket has a pid');
+  ws.send('42["echo","first"]');
+  await until(() => ws.frames.length === 3, 3000, 'the first echo');
+  const [event, arg, offset] = JSON.parse(ws.frames[2].slice(2));
+  assert.deepEqual([event, arg], ['echo', 'first']);
+  assert.equal(typeof offset, 'string', 'a per-socket emit carries its offset last');
+  // Two more echoes are asked for, and the connection dies before they can arrive.
+  ws.send('42["echo","second"]');
+  ws.send('42["echo","third"]', () => ws._socket.destroy());
+  await once(ws, 'close', 3000);
+  await sleep(100);
+  const back = await open();
+  back.send(`40${JSON.stringify({ pid, offset })}`);
+  await until(() => back.frames.length >= 4, 3000, 'the CONNECT answer and the replay');
+  assert.equal(JSON.parse(back.frames[1].slice(2)).sid, sid, 'the same socket came back');
+  assert.deepEqual(back.frames.slice(2).map((f) => JSON.parse(f.slice(2)).slice(0, 2)),
+    [['echo', 'second'], ['echo', 'third']]);
+  back.close();
+});
