@@ -597,9 +597,10 @@ int sioc__session_decode_frame(const sioc_conn *s, char *data, size_t len, bool 
 
 bool sioc__session_poll_due(const sioc_conn *s)
 {
-    /* During an upgrade the client waits for this GET to finish: answer at once, with a noop if
-     * there is nothing else, as Node's "fast upgrade" check does; likewise once upgraded. */
-    return s->queue.count > 0 || s->upgrading || s->state != SIOC__OPEN ||
+    /* During an upgrade the client waits for this GET to finish: Node's "fast upgrade" check
+     * releases it with a noop every 100 ms (what is sent meanwhile rides on it instead); once
+     * upgraded, at once. */
+    return s->queue.count > 0 || s->noop_due || s->state != SIOC__OPEN ||
            s->transport != SIOC__POLLING;
 }
 
@@ -668,6 +669,7 @@ int sioc__session_poll_take(sioc_conn *s, void *req, sioc__buf *out, bool *binar
     if (rc == 0 && out->len == 0) {
         rc = encode_one(out, s->eng->noop, form);
     }
+    s->noop_due = false;
     if (s->poll_req == req) {
         s->poll_req = NULL;
         s->eng->nheld--;
@@ -726,8 +728,20 @@ void sioc__session_probe_attach(sioc_conn *s, void *ws)
 {
     sioc__session_ref(s);
     s->probe_ws = ws;
+    s->upgrade_deadline = sioc__wheel_now(s->eng->wheel) + s->eng->cfg.upgrade_timeout_ms;
+    sioc__timer_start(s->eng->wheel, &s->upgrade_timer, s->upgrade_deadline, on_upgrade_timeout);
+}
+
+/* Node's check interval during an upgrade. */
+#define UPGRADE_CHECK_MS 100
+
+/* The upgrade timer's next turn: the next 100 ms check once probed, the deadline at the latest. */
+static void arm_upgrade_timer(sioc_conn *s)
+{
+    uint64_t next = sioc__wheel_now(s->eng->wheel) + UPGRADE_CHECK_MS;
     sioc__timer_start(s->eng->wheel, &s->upgrade_timer,
-                      sioc__wheel_now(s->eng->wheel) + s->eng->cfg.upgrade_timeout_ms, on_upgrade_timeout);
+                      s->upgrading && next < s->upgrade_deadline ? next : s->upgrade_deadline,
+                      on_upgrade_timeout);
 }
 
 static void drop_probe(sioc_conn *s, bool close_it)
@@ -735,6 +749,7 @@ static void drop_probe(sioc_conn *s, bool close_it)
     void *ws = s->probe_ws;
     s->probe_ws = NULL;
     s->upgrading = false;
+    s->noop_due = false;
     s->probe_pong_due = false;
     sioc__timer_stop(s->eng->wheel, &s->upgrade_timer);
     if (close_it) {
@@ -744,18 +759,27 @@ static void drop_probe(sioc_conn *s, bool close_it)
 }
 
 /* Engine.IO v4 "Upgrade": an upgrade not completed within upgradeTimeout is dropped and polling
- * carries on. */
+ * carries on. Once probed, a held GET is released with a noop at each 100 ms check. */
 static void on_upgrade_timeout(sioc__timer *t)
 {
     sioc_conn *s = CONTAINER(t, sioc_conn, upgrade_timer);
-    sioc__log(SIOC_LOG_INFO, "session %s: upgrade timed out", s->sid);
-    drop_probe(s, true);
+    if (sioc__wheel_now(s->eng->wheel) >= s->upgrade_deadline) {
+        sioc__log(SIOC_LOG_INFO, "session %s: upgrade timed out", s->sid);
+        drop_probe(s, true);
+        return;
+    }
+    if (s->poll_req) {
+        s->noop_due = true;
+        s->eng->io->wake(s->poll_req);
+    }
+    arm_upgrade_timer(s);
 }
 
 static void complete_upgrade(sioc_conn *s, void *ws)
 {
     s->probe_ws = NULL;
     s->upgrading = false;
+    s->noop_due = false;
     sioc__timer_stop(s->eng->wheel, &s->upgrade_timer);
     s->ws = ws; /* the probe's reference now belongs to the session's WebSocket */
     s->transport = SIOC__WEBSOCKET;
@@ -776,9 +800,7 @@ void sioc__session_probe_receive(sioc_conn *s, void *ws, const sioc__eio_packet 
         s->upgrading = true;
         s->probe_pong_due = true;
         s->eng->io->wake(ws);
-        if (s->poll_req) {
-            s->eng->io->wake(s->poll_req);
-        }
+        arm_upgrade_timer(s); /* the first noop check in 100 ms, as Node's */
     } else if (p->type == SIOC__EIO_UPGRADE && s->upgrading) {
         complete_upgrade(s, ws);
     } else {

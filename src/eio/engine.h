@@ -50,6 +50,7 @@ struct sioc_conn {
     sioc__session_state state;
     sioc__transport_kind transport;
     bool upgrading;      /* "2probe" seen on probe_ws */
+    bool noop_due;       /* upgrading: the held GET is to be released with a noop */
     bool probe_pong_due; /* "3probe" still to be written on probe_ws */
     bool post_active;    /* a POST body is being read */
     bool client_closed;  /* the client sent a close packet */
@@ -63,7 +64,8 @@ struct sioc_conn {
     sioc__msgq queue;
     sioc__timer ping_timer;
     sioc__timer timeout_timer;
-    sioc__timer upgrade_timer;
+    sioc__timer upgrade_timer; /* upgradeTimeout, and Node's 100 ms noop check once probed */
+    uint64_t upgrade_deadline; /* when the upgrade in progress times out */
     sioc__timer overflow_timer; /* closes a session whose client stopped reading */
     bool overflowed;
     /* Input backpressure (engine.c): the session whose queue made this one's WebSocket stop being

@@ -384,14 +384,25 @@ test('HTTP/1.0: closed after the answer unless keep-alive was asked, and then to
   assert.match(res, /\r\nconnection: keep-alive\r\n/i);
 });
 
-test('a polling request during an upgrade is answered at once with a noop', async () => {
+// Node's "fast upgrade" check: every 100 ms after the probe a held GET is released with a noop;
+// what is sent meanwhile rides on the GET instead.
+test('during an upgrade the held GET carries what is sent, then a noop at Node\'s 100 ms check', async () => {
   const sid = await handshake();
+  const url = `${EIO()}&transport=polling&sid=${sid}`;
+  const held = request(url);
+  await sleep(20);
   const ws = new WebSocket(`ws://localhost:${server.port}/engine.io/?EIO=4&transport=websocket&sid=${sid}`);
   await once(ws, 'open');
   ws.send('2probe');
   assert.equal(await nextMessage(ws), '3probe');
-  const poll = await request(`${EIO()}&transport=polling&sid=${sid}`);
+  const probed = Date.now();
+  await sleep(20);
+  assert.equal((await request(url, { method: 'POST', body: '4meanwhile' })).body, 'ok');
+  assert.equal((await held).body, '4meanwhile'); // the echo, not a noop
+  const poll = await request(url);
   assert.equal(poll.body, '6');
+  const waited = Date.now() - probed;
+  assert.ok(waited >= 90 && waited < 1500, `released ${waited} ms after the probe`);
   ws.send('5');
   ws.send('4hello');
   assert.equal(await nextMessage(ws), '4hello');

@@ -251,6 +251,8 @@ START_TEST(an_upgrade_switches_to_websocket_after_probe_and_upgrade_packets)
     sioc__eio_decode_text("2probe", 6, &p);
     sioc__session_probe_receive(s, WS, &p);
     ck_assert_int_eq(wakes[2], 1);
+    ck_assert_int_eq(wakes[0], 0); /* Node checks every 100 ms, not at once */
+    advance_ms(100);
     ck_assert_int_eq(wakes[0], 1); /* the held GET is released... */
     sioc__buf out = {0};
     bool binary;
@@ -270,6 +272,29 @@ START_TEST(an_upgrade_switches_to_websocket_after_probe_and_upgrade_packets)
     ck_assert_ptr_null(sioc__session_ws_next(s, WS));
     sioc__session_ws_lost(s, WS, false);
     ck_assert_str_eq(last_reason, "transport close");
+}
+END_TEST
+
+START_TEST(what_is_sent_during_an_upgrade_rides_on_the_held_get_before_the_noop_check)
+{
+    sioc_conn *s = handshake();
+    ck_assert(!sioc__session_poll_attach(s, POLL));
+    sioc__session_probe_attach(s, WS);
+    sioc__eio_packet p;
+    sioc__eio_decode_text("2probe", 6, &p);
+    sioc__session_probe_receive(s, WS, &p);
+    advance_ms(50);
+    ck_assert_int_eq(wakes[0], 0);
+    ck_assert_int_eq(sioc_conn_send(s, "meanwhile", 9, false), 0);
+    ck_assert_int_eq(wakes[0], 1);
+    ck_assert_str_eq(poll_now(s, POLL), "4meanwhile");
+    /* A GET that comes during the upgrade is held until the next check, then gets the noop. */
+    ck_assert(!sioc__session_poll_attach(s, POLL));
+    advance_ms(40);
+    ck_assert_int_eq(wakes[0], 1);
+    advance_ms(20);
+    ck_assert_int_eq(wakes[0], 2);
+    ck_assert_str_eq(poll_now(s, POLL), "6");
 }
 END_TEST
 
@@ -615,6 +640,7 @@ int main(void)
     tcase_add_test(tc, messages_reach_the_handler_and_a_client_ping_is_an_error);
     tcase_add_test(tc, a_close_packet_ends_the_session_once_with_transport_close);
     tcase_add_test(tc, an_upgrade_switches_to_websocket_after_probe_and_upgrade_packets);
+    tcase_add_test(tc, what_is_sent_during_an_upgrade_rides_on_the_held_get_before_the_noop_check);
     tcase_add_test(tc, an_upgrade_that_does_not_complete_is_dropped_and_polling_carries_on);
     tcase_add_test(tc, close_after_flush_sends_what_is_queued_then_the_close_packet);
     tcase_add_test(tc, a_held_get_that_goes_away_is_a_transport_error);
