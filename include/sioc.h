@@ -97,8 +97,11 @@ SIOC_EXPORT int sioc_options_set_max_http_buffer_size(sioc_options *opts, size_t
  * is closed and its sockets see the reason "write buffer full". Before that, a WebSocket client
  * whose messages take another connection's queue past a quarter of the limit is not read from
  * until that queue is back under an eighth (4 MiB and 2 MiB with no limit), so that a fast sender
- * waits for readers that keep up more slowly instead of having them closed; a connection that
- * writes nothing for a second holds no one back. Default 16 MiB; 0: no limit. */
+ * waits for readers that keep up more slowly instead of having them closed. Only a connection
+ * that drains may hold a sender: one whose client took nothing for 50 ms while it had something
+ * to send lets its senders go and holds no one back until its queue is under an eighth again, so
+ * that clients which stopped reading cost the others at most 50 ms, once. Default 16 MiB; 0: no
+ * limit. */
 SIOC_EXPORT int sioc_options_set_max_buffered_bytes(sioc_options *opts, size_t bytes);
 /* `transports`: a non-empty mask of SIOC_TRANSPORT_*. Default both. */
 SIOC_EXPORT int sioc_options_set_transports(sioc_options *opts, unsigned mask);

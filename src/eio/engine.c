@@ -89,6 +89,7 @@ void sioc__engine_free(sioc__engine *eng)
     }
     sioc__engine_close_all(eng, "server shutting down", false);
     sioc__timer_stop(eng->wheel, &eng->sweep_timer);
+    sioc__timer_stop(eng->wheel, &eng->stall_timer);
     sioc__map_free(&eng->sessions);
     free(eng->blocked);
     /* Queues that still hold these keep their own references. */
@@ -320,9 +321,15 @@ static bool overflows(sioc_conn *s, size_t len)
  * would fill their queues up to the cap, and have readers that keep up, only more slowly, closed
  * for it. So, as a pipe's writer waits for its reader: once a message takes a recipient's queue
  * past the high-water mark, the sender's WebSocket is not read (its client waits in its own TCP
- * window) until that queue is back under the low-water mark. A recipient that writes nothing for
- * a whole sweep has stopped reading: it holds no one back ("stalled") and goes on to the cap and
- * its close. Polling senders are not held: each POST is answered as it comes. */
+ * window) until that queue is back under the low-water mark.
+ *
+ * Only a recipient that drains may hold a sender: one that got nothing out for STALL_MS has
+ * stopped reading ("stalled"). It lets its senders go, holds no one back until its queue is down
+ * to the low-water mark, and goes on to the cap and its close. So a recipient that does not drain
+ * holds a sender at most once, for STALL_MS at most, and any number of them cost the others that
+ * much once, not a turn each. Polling senders are not held: each POST is answered as it comes. */
+#define STALL_MS 50
+
 static size_t high_water(const sioc__engine *eng)
 {
     size_t cap = eng->cfg.max_buffered;
@@ -362,13 +369,40 @@ static void stop_waiting(sioc_conn *s)
     }
 }
 
+/* Whether `r` has stopped draining: nothing out for STALL_MS while it had something to send.
+ * Marks it. */
+static bool stalled(sioc_conn *r)
+{
+    uint64_t now = sioc__wheel_now(r->eng->wheel);
+    if (r->stalled || now - r->progress_ms < STALL_MS) {
+        return r->stalled;
+    }
+    /* A message as large as a socket buffer goes out over many turns: bytes the peer took count
+     * as progress, whole messages or not. */
+    void *ws = r->transport == SIOC__WEBSOCKET ? r->ws : NULL;
+    uint64_t taken = ws && r->eng->io->taken ? r->eng->io->taken(ws) : 0;
+    if (taken != r->taken) {
+        r->taken = taken;
+        r->progress_ms = now;
+        return false;
+    }
+    r->stalled = true;
+    sioc__log(SIOC_LOG_INFO,
+              "session %s: %zu bytes queued, nothing taken for %d ms: it holds no sender back "
+              "until it drains",
+              r->sid, r->queue.bytes, STALL_MS);
+    return true;
+}
+
+static void on_stall_check(sioc__timer *t);
+
 /* A message was queued for `r`: the session whose message it was waits if `r` is full enough. */
 static void hold_sender(sioc_conn *r)
 {
     sioc__engine *eng = r->eng;
     sioc_conn *src = eng->reading;
     if (!src || r->queue.bytes <= high_water(eng) || src == r || src->blocked_on || !src->ws ||
-        src->state != SIOC__OPEN || r->stalled) {
+        src->state != SIOC__OPEN || stalled(r)) {
         return;
     }
     if (eng->nblocked == eng->capblocked) {
@@ -382,8 +416,11 @@ static void hold_sender(sioc_conn *r)
     }
     eng->blocked[eng->nblocked++] = src;
     src->blocked_on = r;
-    src->blocked_mark = r->written - 1; /* the next sweep only takes the mark */
     eng->io->pause(src->ws, true);
+    if (!sioc__timer_armed(&eng->stall_timer)) {
+        sioc__timer_start(eng->wheel, &eng->stall_timer, sioc__wheel_now(eng->wheel) + STALL_MS / 5,
+                          on_stall_check);
+    }
 }
 
 /* The head of `s`'s queue went out. */
@@ -391,30 +428,31 @@ static void wrote_one(sioc_conn *s)
 {
     sioc__msgq_pop(&s->queue);
     s->written++;
-    s->stalled = false;
-    if (s->eng->nblocked && s->queue.bytes <= high_water(s->eng) / 2) {
-        release_waiters(s);
+    s->progress_ms = sioc__wheel_now(s->eng->wheel);
+    if (s->queue.bytes <= high_water(s->eng) / 2) {
+        s->stalled = false; /* drained: it may hold a sender again */
+        if (s->eng->nblocked) {
+            release_waiters(s);
+        }
     }
 }
 
-/* From the sweep: a recipient that wrote nothing since the last one lets its waiters go. */
+/* While senders are held: a recipient that stopped draining lets its waiters go. */
 static void check_blocked(sioc__engine *eng)
 {
     for (size_t i = eng->nblocked; i-- > 0;) {
-        sioc_conn *s = eng->blocked[i];
-        sioc_conn *r = s->blocked_on;
-        if (r->written != s->blocked_mark) {
-            s->blocked_mark = r->written;
-            continue;
+        if (stalled(eng->blocked[i]->blocked_on)) {
+            unblock_at(eng, i);
         }
-        if (!r->stalled) {
-            sioc__log(SIOC_LOG_INFO,
-                      "session %s: %zu bytes queued, nothing written for a second: its senders "
-                      "are read again",
-                      r->sid, r->queue.bytes);
-        }
-        r->stalled = true;
-        unblock_at(eng, i);
+    }
+}
+
+static void on_stall_check(sioc__timer *t)
+{
+    sioc__engine *eng = CONTAINER(t, sioc__engine, stall_timer);
+    check_blocked(eng);
+    if (eng->nblocked) {
+        sioc__timer_start(eng->wheel, t, sioc__wheel_now(eng->wheel) + STALL_MS / 5, on_stall_check);
     }
 }
 
@@ -422,6 +460,9 @@ int sioc__session_send(sioc_conn *s, sioc__msg *m)
 {
     if (s->state == SIOC__CLOSED || overflows(s, m->len)) {
         return SIOC_ERR_CLOSED;
+    }
+    if (s->queue.count == 0) {
+        s->progress_ms = sioc__wheel_now(s->eng->wheel); /* idle is not stalled: the clock starts */
     }
     if (sioc__msgq_push(&s->queue, m) < 0) {
         return SIOC_ERR_NOMEM;
@@ -719,7 +760,6 @@ static void on_sweep(sioc__timer *t)
         sioc__session_unref(s);
     }
     sioc__buf_free(&held);
-    check_blocked(eng);
     sioc__timer_start(eng->wheel, &eng->sweep_timer, sioc__wheel_now(eng->wheel) + SWEEP_MS,
                       on_sweep);
 }

@@ -26,6 +26,9 @@ typedef struct sioc__eio_io {
     void (*ping)(void *conn);
     /* Stop (`paused`) or resume reading from WebSocket `conn` (input backpressure). */
     void (*pause)(void *conn, bool paused);
+    /* Bytes written to WebSocket `conn` that its peer has taken so far (a count that grows while
+     * data flows, whatever the transport still buffers); 0 when unknown. */
+    uint64_t (*taken)(void *conn);
 } sioc__eio_io;
 
 typedef struct sioc__engine_cfg {
@@ -69,11 +72,14 @@ struct sioc_conn {
     sioc__timer overflow_timer; /* closes a session whose client stopped reading */
     bool overflowed;
     /* Input backpressure (engine.c): the session whose queue made this one's WebSocket stop being
-     * read, and that session's `written` when last looked at; messages written so far (wraps);
-     * whether this session made no progress for a sweep while others waited for it. */
+     * read; when this session's queue last got a message out or its WebSocket's peer took bytes
+     * (or the queue last went from empty to not); messages written so
+     * far (wraps); whether it stopped draining while others waited for it, and so holds no one
+     * back until its queue is down to the low-water mark. */
     bool stalled;
     sioc_conn *blocked_on;
-    unsigned blocked_mark;
+    uint64_t progress_ms;
+    uint64_t taken; /* io->taken() when last looked at */
     unsigned written;
     /* What the opening request said (headers, query, address, ...): kept as compact JSON text, a
      * fraction of the object's size, and parsed only when someone asks (then cached). */
@@ -90,6 +96,7 @@ struct sioc__engine {
     void *user_data;
     sioc__map sessions;
     sioc__timer sweep_timer; /* looks for held GETs whose client hung up */
+    sioc__timer stall_timer; /* while senders are held: looks for recipients that stopped */
     size_t nheld;            /* sessions with a held GET: without any, the sweep walks none */
     /* Packets every session sends, encoded once per engine (an engine runs on one thread). */
     sioc__msg *ping, *pong, *close, *noop, *probe_pong;

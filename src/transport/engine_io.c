@@ -1,6 +1,7 @@
 /* Engine.IO over libwebsockets: the polling and WebSocket transports, and the handshake checks in
  * the order Node's engine.io `verify()` makes them. */
 #include "transport/internal.h"
+#include "transport/tcpinfo.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -198,7 +199,13 @@ static void io_pause(void *conn, bool paused)
     lws_rx_flow_control(conn, paused ? 0 : 1 | LWS_RXFLOW_REASON_FLAG_PROCESS_NOW);
 }
 
-const sioc__eio_io sioc__lws_io = {io_wake, io_close, io_gone, io_drop, io_ping, io_pause};
+/* How much of what was written the WebSocket's peer has taken. */
+static uint64_t io_taken(void *conn)
+{
+    return sioc__tcp_bytes_acked((int)lws_get_socket_fd(conn));
+}
+
+const sioc__eio_io sioc__lws_io = {io_wake, io_close, io_gone, io_drop, io_ping, io_pause, io_taken};
 
 void sioc__eio_ws_pong(struct lws *wsi, sioc__pss *c)
 {

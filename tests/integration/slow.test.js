@@ -74,3 +74,61 @@ test('a client that stops reading is cut off at the cap, memory stays bounded, r
     assert.equal(await tour.stop(), 0, 'clean exit (no sanitizer report)');
   }
 });
+
+// Consumers that stop reading must not slow everyone: with five polling sessions and a WebSocket
+// that read nothing, a sender streaming to "/" reaches a well-behaved client without delay. Each
+// of them may hold the sender once, briefly (sioc: 50 ms), before it is left to its byte cap.
+test('any number of stalled consumers: a well-behaved client\'s p99 latency stays under 100 ms', async () => {
+  const { request } = require('./lib');
+  const tour = await startServer(bin('FEATURE_TOUR'), ['--max-buffered-bytes', String(CAP), '--log-level', 'info']);
+  const clients = [];
+  try {
+    const stalledPolls = [];
+    for (let i = 0; i < 5; i++) {
+      const { body } = await request(`${tour.url}/socket.io/?EIO=4&transport=polling`);
+      const sid = JSON.parse(body.slice(1)).sid;
+      const url = `${tour.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`;
+      await request(url, { method: 'POST', body: '40' });
+      assert.match((await request(url)).body, /^40\{/); // joined "/"; from here on it reads nothing
+      stalledPolls.push(sid);
+    }
+    const connect = async () => {
+      const s = io(tour.url, { forceNew: true, transports: ['websocket'], reconnection: false });
+      clients.push(s);
+      await once(s, 'connect');
+      return s;
+    };
+    const pausedWs = await connect();
+    pausedWs.io.engine.transport.ws._socket.pause();
+    const good = await connect();
+    const sender = await connect();
+    const latencies = [];
+    good.on('serverMsg', (m) => latencies.push(Date.now() - m.t));
+
+    // 20 KB every 5 ms (4 MB/s) for 3 s: every stalled queue passes high water (a quarter of the
+    // cap) within the first second and reaches the cap within the third.
+    const pad = 'p'.repeat(20000);
+    const end = Date.now() + 3000;
+    let sent = 0;
+    while (Date.now() < end) {
+      sender.emit('msg', { t: Date.now(), pad });
+      sent++;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await until(() => latencies.length === sent, 10000, 'every message at the well-behaved client');
+    const sorted = [...latencies].sort((x, y) => x - y);
+    const p99 = sorted[Math.floor(sorted.length * 0.99)];
+    console.log(`stalled consumers: ${sent} messages, p50 ${sorted[Math.floor(sorted.length / 2)]} ms, p99 ${p99} ms, max ${sorted[sorted.length - 1]} ms`);
+    if (!process.env.SIOC_VALGRIND) {
+      assert.ok(p99 < 100, `p99 ${p99} ms`);
+    }
+    // Each stalled one was left to its byte cap, and cut off there.
+    const cutOff = (sid) => new RegExp(`session ${sid}: \\d+ bytes queued and its client does not read`).test(tour.log());
+    await until(() => stalledPolls.every(cutOff), 5000, 'the stalled polling sessions cut off');
+  } finally {
+    const paused = clients[0] && clients[0].io.engine && clients[0].io.engine.transport.ws;
+    if (paused) paused.terminate();
+    clients.forEach((s) => s.close());
+    assert.equal(await tour.stop(), 0, 'clean exit (no sanitizer report)');
+  }
+});

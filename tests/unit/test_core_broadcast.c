@@ -28,7 +28,7 @@ static void ping(void *c)
 static void pause_ws(void *c, bool paused)
 {
 }
-static const sioc__eio_io io = {wake, close_ws, gone, drop, ping, pause_ws};
+static const sioc__eio_io io = {wake, close_ws, gone, drop, ping, pause_ws, NULL};
 
 static sioc__wheel wheel;
 static sioc__sio *sio;

@@ -52,8 +52,15 @@ static void fake_pause(void *conn, bool p)
     resumes[i] += !p;
 }
 
+static uint64_t taken[4]; /* bytes each fake connection's peer has taken */
+
+static uint64_t fake_taken(void *conn)
+{
+    return taken[(int *)conn - conn_ids];
+}
+
 static const sioc__eio_io fake_io = {fake_wake, fake_close, fake_gone, fake_drop, fake_ping,
-                                     fake_pause};
+                                     fake_pause, fake_taken};
 
 static sioc__wheel wheel;
 static sioc__engine *eng;
@@ -91,6 +98,7 @@ static void setup(void)
     memset(drops, 0, sizeof(drops));
     memset(pings, 0, sizeof(pings));
     memset(paused, 0, sizeof(paused));
+    memset(taken, 0, sizeof(taken));
     memset(resumes, 0, sizeof(resumes));
     forward_to = NULL;
     opens = close_count = 0;
@@ -430,13 +438,13 @@ START_TEST(a_sender_is_not_read_while_a_recipient_is_past_high_water_until_it_dr
 }
 END_TEST
 
-START_TEST(a_recipient_that_writes_nothing_for_a_sweep_lets_its_senders_go_on)
+START_TEST(a_recipient_that_writes_nothing_for_50_ms_lets_its_senders_go_on)
 {
     sioc_conn *sender;
     hold_a_sender(100000, &sender);
-    advance_ms(1000); /* the first sweep only takes the mark: it may come at once */
+    advance_ms(30);
     ck_assert_int_eq(paused[2], 1);
-    advance_ms(1000);
+    advance_ms(30);
     ck_assert_int_eq(paused[2], 0);
     feed(sender, MSG40);
     ck_assert_int_eq(paused[2], 0); /* a stalled reader holds no one */
@@ -446,6 +454,47 @@ START_TEST(a_recipient_that_writes_nothing_for_a_sweep_lets_its_senders_go_on)
     advance_ms(10);
     ck_assert_int_eq(close_count, 1); /* past 256 bytes */
     ck_assert_str_eq(last_reason, "write buffer full");
+}
+END_TEST
+
+START_TEST(a_stalled_recipient_holds_no_one_again_until_it_drains)
+{
+    sioc_conn *sender;
+    sioc_conn *reader = hold_a_sender(100000, &sender);
+    advance_ms(60);
+    ck_assert_int_eq(paused[2], 0);
+    write_one(reader, WS2); /* a little progress: 40 bytes left, not yet down to 32 */
+    feed(sender, MSG40);
+    feed(sender, MSG40); /* 120 bytes: past high water again */
+    ck_assert_int_eq(paused[2], 0); /* held at most once */
+    for (int i = 0; i < 3; i++) {
+        write_one(reader, WS2); /* drained */
+    }
+    feed(sender, MSG40);
+    feed(sender, MSG40);
+    ck_assert_int_eq(paused[2], 1); /* reading again, it may hold again */
+}
+END_TEST
+
+START_TEST(any_number_of_stalled_recipients_hold_a_sender_once_and_briefly)
+{
+    sioc_conn *sender = ws_session(WS, 100000);
+    sioc_conn *r1 = ws_session(WS2, 100000);
+    forward_to = r1;
+    feed(sender, MSG40);
+    feed(sender, MSG40);
+    ck_assert_int_eq(paused[2], 1);
+    advance_ms(60);
+    ck_assert_int_eq(paused[2], 0);
+    /* A second recipient that has had something to send for as long, and sent nothing: no hold. */
+    sioc_conn *r2 = ws_session(POLL, 100000);
+    ck_assert_int_eq(sioc_conn_send(r2, "x", 1, false), 0);
+    advance_ms(60);
+    forward_to = r2;
+    feed(sender, MSG40);
+    feed(sender, MSG40);
+    ck_assert_int_eq(paused[2], 0);
+    ck_assert_int_eq(resumes[2], 1);
 }
 END_TEST
 
@@ -459,10 +508,26 @@ START_TEST(a_recipient_that_makes_progress_keeps_its_senders_waiting)
     }
     ck_assert_int_eq(paused[2], 1);
     for (int i = 0; i < 3; i++) {
-        advance_ms(1000);
+        advance_ms(40);
         write_one(reader, WS2); /* 80 bytes left, then 40, then 0 */
         ck_assert_int_eq(paused[2], i < 2);
     }
+}
+END_TEST
+
+START_TEST(a_recipient_whose_peer_keeps_taking_bytes_keeps_its_senders_waiting)
+{
+    sioc_conn *sender;
+    hold_a_sender(100000, &sender);
+    for (int i = 0; i < 10; i++) { /* one large message going out over many turns */
+        advance_ms(30);
+        taken[3] += 1000;
+        ck_assert_int_eq(paused[2], 1);
+    }
+    for (int i = 0; i < 12; i++) { /* and then the peer takes nothing more */
+        advance_ms(10);
+    }
+    ck_assert_int_eq(paused[2], 0);
 }
 END_TEST
 
@@ -470,7 +535,14 @@ START_TEST(a_blocked_sender_outlives_ping_timeout_and_goes_on_once_its_reader_cl
 {
     sioc_conn *sender;
     sioc_conn *reader = hold_a_sender(300, &sender);
-    advance_ms(310 + 250); /* pinged, and no pong within pingTimeout: it may be behind, unread */
+    /* The reader keeps draining, slowly: the sender stays held past its ping and pingTimeout (its
+     * pong may be behind its own messages, unread), and is not closed for it. */
+    for (int i = 0; i < 14; i++) {
+        advance_ms(40);
+        feed(sender, MSG40); /* what lws had read before the pause */
+        write_one(reader, WS2);
+        ck_assert_int_eq(paused[2], 1);
+    }
     ck_assert_int_eq(close_count, 0);
     sioc__session_close(reader, "transport close", false);
     ck_assert_int_eq(paused[2], 0);
@@ -648,7 +720,10 @@ int main(void)
     tcase_add_test(tc, a_held_get_whose_client_hung_up_is_found_within_a_second);
     tcase_add_test(tc, a_client_that_stops_reading_is_closed_past_the_cap_at_the_next_tick);
     tcase_add_test(tc, a_sender_is_not_read_while_a_recipient_is_past_high_water_until_it_drains);
-    tcase_add_test(tc, a_recipient_that_writes_nothing_for_a_sweep_lets_its_senders_go_on);
+    tcase_add_test(tc, a_recipient_that_writes_nothing_for_50_ms_lets_its_senders_go_on);
+    tcase_add_test(tc, a_stalled_recipient_holds_no_one_again_until_it_drains);
+    tcase_add_test(tc, a_recipient_whose_peer_keeps_taking_bytes_keeps_its_senders_waiting);
+    tcase_add_test(tc, any_number_of_stalled_recipients_hold_a_sender_once_and_briefly);
     tcase_add_test(tc, a_recipient_that_makes_progress_keeps_its_senders_waiting);
     tcase_add_test(tc, a_blocked_sender_outlives_ping_timeout_and_goes_on_once_its_reader_closes);
     tcase_add_test(tc, a_v3_client_pings_and_gets_pongs_and_the_server_never_pings);

@@ -137,7 +137,7 @@ static void noop_pause(void *conn, bool paused)
 {
 }
 
-static const sioc__eio_io quiet_io = {noop_io, noop_io, never_gone, noop_io, noop_io, noop_pause};
+static const sioc__eio_io quiet_io = {noop_io, noop_io, never_gone, noop_io, noop_io, noop_pause, NULL};
 
 static void session_life(void)
 {
