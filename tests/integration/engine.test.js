@@ -408,3 +408,15 @@ test('during an upgrade the held GET carries what is sent, then a noop at Node\'
   assert.equal(await nextMessage(ws), '4hello');
   ws.close();
 });
+
+// Node's timers are exact: a polling session that answers no ping is gone at pingInterval +
+// pingTimeout (here 300 + 200 ms), for the very next request; sioc's wheel ticks every 10 ms.
+test('a polling session that answers no ping is gone at pingInterval + pingTimeout', async () => {
+  for (let i = 0; i < 5; i++) {
+    const sid = await handshake();
+    await sleep(500);
+    const res = await request(`${EIO()}&transport=polling&sid=${sid}`, { method: 'POST', body: '4x' });
+    assert.equal(res.status, 400, `round ${i}`);
+  }
+});
+
