@@ -250,7 +250,8 @@ START_TEST(a_close_packet_ends_the_session_once_with_transport_close)
 }
 END_TEST
 
-START_TEST(an_upgrade_switches_to_websocket_after_probe_and_upgrade_packets)
+/* A polling session with a GET held, probed over WS ("2probe" received). */
+static sioc_conn *probed_with_held_get(void)
 {
     sioc_conn *s = handshake();
     ck_assert(!sioc__session_poll_attach(s, POLL));
@@ -258,6 +259,13 @@ START_TEST(an_upgrade_switches_to_websocket_after_probe_and_upgrade_packets)
     sioc__eio_packet p;
     sioc__eio_decode_text("2probe", 6, &p);
     sioc__session_probe_receive(s, WS, &p);
+    return s;
+}
+
+START_TEST(an_upgrade_switches_to_websocket_after_probe_and_upgrade_packets)
+{
+    sioc_conn *s = probed_with_held_get();
+    sioc__eio_packet p;
     ck_assert_int_eq(wakes[2], 1);
     ck_assert_int_eq(wakes[0], 0); /* Node checks every 100 ms, not at once */
     advance_ms(100);
@@ -299,12 +307,7 @@ static char *take_held(sioc_conn *s, void *req)
 
 START_TEST(what_is_sent_during_an_upgrade_rides_on_the_held_get_before_the_noop_check)
 {
-    sioc_conn *s = handshake();
-    ck_assert(!sioc__session_poll_attach(s, POLL));
-    sioc__session_probe_attach(s, WS);
-    sioc__eio_packet p;
-    sioc__eio_decode_text("2probe", 6, &p);
-    sioc__session_probe_receive(s, WS, &p);
+    sioc_conn *s = probed_with_held_get();
     advance_ms(50);
     ck_assert_int_eq(wakes[0], 0);
     ck_assert_int_eq(sioc_conn_send(s, "meanwhile", 9, false), 0);
