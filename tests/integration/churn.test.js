@@ -1,5 +1,5 @@
 // Leaks under churn: 100,000 connect / join "/" / disconnect cycles (bench/loadgen over raw
-// WebSockets) leave the server's RSS within 5 % of where it was after a warm-up, and the server
+// WebSockets) leave the server's RSS within 1 MiB of where it was after a warm-up, and the server
 // still chats afterwards.
 'use strict';
 const { test, before, after } = require('node:test');
@@ -25,7 +25,7 @@ function churn(cycles) {
   return row;
 }
 
-test('100k connect/disconnect cycles leave RSS within 5 %', { timeout: 170000 }, async () => {
+test('100k connect/disconnect cycles leave RSS within 1 MiB', { timeout: 170000 }, async () => {
   // Under ASan every freed block sits in quarantine: fewer cycles, and no RSS figure to judge.
   const cycles = SANITIZED ? 5000 : 100000;
   churn(SANITIZED ? 1000 : 10000); // warm-up: allocator caches and tables reach their size
@@ -36,10 +36,11 @@ test('100k connect/disconnect cycles leave RSS within 5 %', { timeout: 170000 },
   const after = rssKb();
   console.log(`churn: ${row.cycles} cycles at ${Math.round(row.cycles_s)}/s; RSS ${before} → ${after} KiB`);
   if (!SANITIZED) {
-    // A leak of one block a cycle is 32 bytes at least (malloc's smallest chunk): 3.2 MB over
-    // these cycles, half the RSS. The allocator's own drift between two runs is up to 230 KiB
-    // (measured: 0 to 228 KiB over eight runs), about 4 %.
-    assert.ok(after <= before * 1.05, `RSS grew from ${before} to ${after} KiB`);
+    // A leak of one block a cycle is 32 bytes at least (malloc's smallest chunk): over 3 MB here.
+    // What the allocator itself drifts while 16 KiB header tables come and go is up to 250 KiB
+    // over these cycles, less over each further 100k (measured: +168, +108, -4, +80 KiB), so the
+    // bound is 1 MiB.
+    assert.ok(after - before <= 1024, `RSS grew from ${before} to ${after} KiB`);
   }
   const [a, b] = [io(tour.url, { forceNew: true }), io(tour.url, { forceNew: true })];
   await Promise.all([once(a, 'connect'), once(b, 'connect')]);
