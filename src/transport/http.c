@@ -288,6 +288,9 @@ static bool plain_decimal(const char *v)
 bool sioc__request_version_ok(struct lws *wsi)
 {
     char version[16];
+    if (lws_get_network_wsi(wsi) != wsi) {
+        return true; /* an HTTP/2 stream: no request line, no version */
+    }
     /* lws looks at two characters of it: "HTTP/9.9" would pass for 1.0, "HTTP/1.1x" for 1.1. */
     return sioc__header(wsi, WSI_TOKEN_HTTP, version, sizeof(version)) > 0 &&
            (strcmp(version, "HTTP/1.1") == 0 || strcmp(version, "HTTP/1.0") == 0);

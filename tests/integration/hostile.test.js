@@ -172,6 +172,8 @@ test('unknown HTTP versions get 400; a 4 KiB sid is Session ID unknown', async (
     const res = await rawRequest(tour.port, `GET /socket.io/?EIO=4&transport=polling ${version}\r\nHost: x\r\n\r\n`, 1000);
     assert.match(res, /^HTTP\/1\.[01] 400 /, version);
   }
+  const noVersion = await rawRequest(tour.port, 'GET /HTTP/1.1\r\nHost: x\r\n\r\n', 1000);
+  assert.match(noVersion, /^HTTP\/1\.[01] 400 /, 'a request line without a version');
   const sid = 's'.repeat(4096);
   const res = await rawRequest(tour.port, `GET /socket.io/?EIO=4&transport=polling&sid=${sid} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 2000);
   assert.match(res, /^HTTP\/1\.1 400 /);
