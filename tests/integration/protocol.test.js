@@ -206,6 +206,7 @@ test('the open packet follows the 101, and the first emit the CONNECT answer, in
     if (!ok && i >= 2) lost++; // the first two warm the client up
     ws.close();
   }
+  console.log(`paced writes: ${lost} of 20 lost`);
   assert.ok(lost <= 3, `${lost} of 20 lost`);
 });
 
