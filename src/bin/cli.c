@@ -286,13 +286,16 @@ int sioc_cli_serve(int argc, char **argv, const char *prog, const char *summary,
     }
     /* Signals are handled before anyone is told the server listens. */
     handle_signals(server);
-    fprintf(stderr, "%s: listening on http://localhost:%d%s%s%s\n", prog, sioc_server_port(server),
-            any_origin ? " (pages from any origin may connect: --cors-origin restricts" : "",
-            any_origin && eio3 ? "; "
-            : any_origin       ? ")"
-            : eio3             ? " ("
-                               : "",
-            eio3 ? "socket.io-client 2.x accepted)" : "");
+    /* The defaults that differ from Node's are said where the server says it listens. */
+    static const char *const notes[] = {
+        "",
+        " (socket.io-client 2.x accepted)",
+        " (pages from any origin may connect: --cors-origin restricts)",
+        " (pages from any origin may connect: --cors-origin restricts; socket.io-client 2.x "
+        "accepted)",
+    };
+    fprintf(stderr, "%s: listening on http://localhost:%d%s\n", prog, sioc_server_port(server),
+            notes[(any_origin ? 2 : 0) + (eio3 ? 1 : 0)]);
     rc = sioc_cli_run(server);
     sioc_server_free(server);
     return rc < 0 ? 1 : 0;

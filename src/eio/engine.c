@@ -431,7 +431,6 @@ static void hold_sender(sioc_conn *r)
 static void wrote_one(sioc_conn *s)
 {
     sioc__msgq_pop(&s->queue);
-    s->written++;
     s->progress_ms = sioc__wheel_now(s->eng->wheel);
     if (s->queue.bytes <= high_water(s->eng) / 2) {
         s->stalled = false; /* drained: it may hold a sender again */

@@ -73,14 +73,12 @@ struct sioc_conn {
     bool overflowed;
     /* Input backpressure (engine.c): the session whose queue made this one's WebSocket stop being
      * read; when this session's queue last got a message out or its WebSocket's peer took bytes
-     * (or the queue last went from empty to not); messages written so
-     * far (wraps); whether it stopped draining while others waited for it, and so holds no one
-     * back until its queue is down to the low-water mark. */
+     * (or the queue last went from empty to not); whether it stopped draining while others waited
+     * for it, and so holds no one back until its queue is down to the low-water mark. */
     bool stalled;
     sioc_conn *blocked_on;
     uint64_t progress_ms;
     uint64_t taken; /* io->taken() when last looked at */
-    unsigned written;
     /* What the opening request said (headers, query, address, ...): kept as compact JSON text, a
      * fraction of the object's size, and parsed only when someone asks (then cached). */
     char *handshake_text;

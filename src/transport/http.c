@@ -59,12 +59,16 @@ void sioc__reply_header(sioc__reply *r, const char *name, const char *value)
 /* The Connection header, as Node's server writes it: "close" whenever the connection ends after
  * this answer, "keep-alive" to an HTTP/1.0 client that asked to keep it. A keep-alive client that
  * is not told reuses the connection, and its next request dies with it. */
+static const char *connection_value(sioc__conn_mode mode)
+{
+    return mode == SIOC__CONN_CLOSE ? "close" : mode == SIOC__CONN_KEEP_ALIVE_10 ? "keep-alive" : NULL;
+}
+
 static void connection_header(sioc__reply *r)
 {
-    if (r->close) {
-        sioc__reply_header(r, "connection:", "close");
-    } else if (r->conn == SIOC__CONN_KEEP_ALIVE_10) {
-        sioc__reply_header(r, "connection:", "keep-alive");
+    const char *value = connection_value(r->close ? SIOC__CONN_CLOSE : r->conn);
+    if (value) {
+        sioc__reply_header(r, "connection:", value);
     }
 }
 
@@ -405,12 +409,11 @@ static bool etag_matches(sioc_server *srv, struct lws *wsi)
 /* The Connection line for lws_serve_http_file's ready-made headers, as connection_header(). */
 static void connection_line(struct lws *wsi, char *extra, size_t cap)
 {
-    sioc__conn_mode mode = sioc__request_connection(wsi);
-    const char *line = mode == SIOC__CONN_CLOSE           ? "Connection: close\r\n"
-                       : mode == SIOC__CONN_KEEP_ALIVE_10 ? "Connection: keep-alive\r\n"
-                                                          : "";
+    const char *value = connection_value(sioc__request_connection(wsi));
     size_t len = strlen(extra);
-    snprintf(extra + len, cap - len, "%s", line);
+    if (value) {
+        snprintf(extra + len, cap - len, "Connection: %s\r\n", value);
+    }
 }
 
 /* `extra`: header lines (cap 1024), to which the Connection line is added. */

@@ -353,7 +353,8 @@ test('an answer after which the connection closes says so; keep-alive clients re
   });
   const close = { connection: 'close' };
   const paths = ['/engine.io/?EIO=abc&transport=polling', '/engine.io/?EIO=4&transport=abc',
-    '/engine.io/?EIO=4&transport=polling', '/engine.io/?EIO=4&transport=polling&sid=nope', '/nope.html'];
+    '/engine.io/?EIO=4&transport=polling', '/engine.io/?EIO=4&transport=polling&sid=nope', '/nope.html',
+    '/socket.io/socket.io.min.js']; // a file, which libwebsockets serves itself
   for (let round = 0; round < 2; round++) {
     for (const p of paths) {
       const res = await get(p, close);
@@ -382,6 +383,10 @@ test('HTTP/1.0: closed after the answer unless keep-alive was asked, and then to
   const res = await rawRequest(server.port, twice + twice, 1000);
   assert.equal(res.match(/HTTP\/1\.[01] 400 /g).length, 2, res);
   assert.match(res, /\r\nconnection: keep-alive\r\n/i);
+  const file = 'GET /socket.io/socket.io.min.js HTTP/1.0\r\nConnection: keep-alive\r\n\r\n';
+  assert.match(await rawRequest(server.port, file, 1000), /\r\nconnection: keep-alive\r\n/i);
+  const closing = await rawRequest(server.port, 'GET /socket.io/socket.io.min.js HTTP/1.0\r\n\r\n', 1000);
+  assert.match(closing, /^HTTP\/1\.[01] 200 [^]*\r\nconnection: close\r\n/i);
 });
 
 // Node's "fast upgrade" check: every 100 ms after the probe a held GET is released with a noop;
