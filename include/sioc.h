@@ -31,11 +31,11 @@ extern "C" {
 /* Error codes. Their values never change. */
 typedef enum sioc_error {
     SIOC_OK = 0,
-    SIOC_ERR_NOMEM = -1,    /* out of memory */
-    SIOC_ERR_INVALID = -2,  /* an argument is out of range or NULL */
-    SIOC_ERR_LISTEN = -3,   /* the listening socket could not be set up (port in use, bad host) */
-    SIOC_ERR_CLOSED = -4,   /* the connection is closed or closing */
-    SIOC_ERR_SYSTEM = -5,   /* the event loop or an operating-system call failed */
+    SIOC_ERR_NOMEM = -1,     /* out of memory */
+    SIOC_ERR_INVALID = -2,   /* an argument is out of range or NULL */
+    SIOC_ERR_LISTEN = -3,    /* the listening socket could not be set up (port in use, bad host) */
+    SIOC_ERR_CLOSED = -4,    /* the connection is closed or closing */
+    SIOC_ERR_SYSTEM = -5,    /* the event loop or an operating-system call failed */
     SIOC_ERR_TOO_LARGE = -6, /* larger than maxHttpBufferSize */
     SIOC_ERR_TIMEOUT = -7    /* no acknowledgement in time ("operation has timed out") */
 } sioc_error;
@@ -318,7 +318,7 @@ enum {
     /* Node's `volatile`: a socket whose transport cannot take the packet right now (a write is
      * pending, or no polling request is waiting) does not get it. */
     SIOC_EMIT_VOLATILE = 1 << 0,
-    /* Node's `local`: only this server's sockets, not other nodes' once an adapter spans several. */
+    /* Node's `local`: this server's sockets only, not other nodes' once an adapter spans some. */
     SIOC_EMIT_LOCAL = 1 << 1,
 };
 
@@ -359,8 +359,9 @@ SIOC_EXPORT int sioc_socket_emit_with_ack(sioc_socket *socket, const char *event
                                           unsigned timeout_ms, sioc_ack_cb cb, void *user_data);
 
 /* The outcome of a broadcast with acknowledgements: `err` is 0 when every socket reached has
- * answered, SIOC_ERR_TIMEOUT, or SIOC_ERR_CLOSED when the server is freed first; `responses` (borrowed for the call) holds the first argument of
- * each answer received, in arrival order. Called exactly once. */
+ * answered, SIOC_ERR_TIMEOUT, or SIOC_ERR_CLOSED when the server is freed first; `responses`
+ * (borrowed for the call) holds the first argument of each answer received, in arrival order.
+ * Called exactly once. */
 typedef void (*sioc_broadcast_ack_cb)(int err, json_t *responses, void *user_data);
 /* Emits to `target` and collects each socket's acknowledgement (Node's
  * `io.timeout(ms).emit(..., cb)`); `timeout_ms` must be > 0. Returns 0 (then `cb` will be called,
@@ -422,8 +423,7 @@ typedef struct sioc_engine_handlers {
     /* A session completed its handshake. */
     void (*on_open)(sioc_conn *conn, void *user_data);
     /* A message arrived; `data` is borrowed for the call. Text is UTF-8 and not NUL-terminated. */
-    void (*on_message)(sioc_conn *conn, const void *data, size_t len, bool binary,
-                       void *user_data);
+    void (*on_message)(sioc_conn *conn, const void *data, size_t len, bool binary, void *user_data);
     /* The session ended, once, with Node's reason ("transport close", "transport error",
      * "ping timeout", "parse error", "forced close", "server shutting down"). */
     void (*on_close)(sioc_conn *conn, const char *reason, void *user_data);

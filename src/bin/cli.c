@@ -134,9 +134,11 @@ static int apply(int opt, const char *arg, sioc_options *o)
         cors_given = true;
         return sioc_options_add_cors_origin(o, arg);
     case O_PING_INTERVAL:
-        return parse_ulong(arg, INT_MAX, &v) ? -1 : sioc_options_set_ping_interval_ms(o, (unsigned)v);
+        return parse_ulong(arg, INT_MAX, &v) ? -1
+                                             : sioc_options_set_ping_interval_ms(o, (unsigned)v);
     case O_PING_TIMEOUT:
-        return parse_ulong(arg, INT_MAX, &v) ? -1 : sioc_options_set_ping_timeout_ms(o, (unsigned)v);
+        return parse_ulong(arg, INT_MAX, &v) ? -1
+                                             : sioc_options_set_ping_timeout_ms(o, (unsigned)v);
     case O_UPGRADE_TIMEOUT:
         return parse_ulong(arg, INT_MAX, &v) ? -1
                                              : sioc_options_set_upgrade_timeout_ms(o, (unsigned)v);
@@ -150,7 +152,7 @@ static int apply(int opt, const char *arg, sioc_options *o)
     case O_CLIENT_DIR:
         return sioc_options_set_client_dir(o, arg);
     case O_LOOP:
-        return strcmp(arg, "poll") == 0     ? sioc_options_set_event_loop(o, SIOC_LOOP_POLL)
+        return strcmp(arg, "poll") == 0    ? sioc_options_set_event_loop(o, SIOC_LOOP_POLL)
                : strcmp(arg, "libuv") == 0 ? sioc_options_set_event_loop(o, SIOC_LOOP_LIBUV)
                                            : -1;
     case O_LOG:
@@ -164,20 +166,21 @@ static int apply(int opt, const char *arg, sioc_options *o)
         eio3 = opt == O_EIO3;
         return sioc_options_set_allow_eio3(o, eio3);
     case O_KEEPALIVE:
-        return parse_ulong(arg, INT_MAX, &v) ? -1
-                                             : sioc_options_set_keepalive_timeout_ms(o, (unsigned)v);
+        return parse_ulong(arg, INT_MAX, &v)
+                   ? -1
+                   : sioc_options_set_keepalive_timeout_ms(o, (unsigned)v);
     case O_MAX_NSP:
         return parse_ulong(arg, ULONG_MAX, &v) ? -1 : sioc_options_set_max_dynamic_namespaces(o, v);
     case O_RECOVERY:
-        return parse_ulong(arg, INT_MAX, &v) ? -1
-                                             : sioc_options_set_connection_state_recovery(o, (unsigned)v, true);
+        return parse_ulong(arg, INT_MAX, &v)
+                   ? -1
+                   : sioc_options_set_connection_state_recovery(o, (unsigned)v, true);
     default:
         return -1;
     }
 }
 
-int sioc_cli_parse(int argc, char **argv, const char *prog, const char *summary,
-                   sioc_options *opts)
+int sioc_cli_parse(int argc, char **argv, const char *prog, const char *summary, sioc_options *opts)
 {
     static const struct option longopts[] = {
         {"port", required_argument, NULL, O_PORT},
@@ -258,8 +261,8 @@ int sioc_cli_run(sioc_server *server)
     return rc;
 }
 
-int sioc_cli_serve(int argc, char **argv, const char *prog, const char *summary,
-                   sioc_options *opts, int (*setup)(sioc_server *server))
+int sioc_cli_serve(int argc, char **argv, const char *prog, const char *summary, sioc_options *opts,
+                   int (*setup)(sioc_server *server))
 {
     int rc = sioc_cli_parse(argc, argv, prog, summary, opts);
     if (rc != 0) {

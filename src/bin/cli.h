@@ -20,7 +20,7 @@ int sioc_cli_run(sioc_server *server);
 /* The whole life of a server program: applies argv's flags over `opts` (which holds the program's
  * defaults; freed here), creates the server, lets `setup` register its handlers (a negative return
  * aborts), runs until a signal and frees. Returns the process exit code. */
-int sioc_cli_serve(int argc, char **argv, const char *prog, const char *summary,
-                   sioc_options *opts, int (*setup)(sioc_server *server));
+int sioc_cli_serve(int argc, char **argv, const char *prog, const char *summary, sioc_options *opts,
+                   int (*setup)(sioc_server *server));
 
 #endif

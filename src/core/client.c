@@ -9,7 +9,7 @@
 #include "util/log.h"
 #include "util/query.h"
 
-#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 static void client_unref(sioc__client *c)
 {
@@ -71,7 +71,8 @@ static void on_connect_timeout(sioc__timer *t)
 {
     sioc__client *c = CONTAINER(t, sioc__client, connect_timer);
     if (c->nsockets == 0) {
-        sioc__log(SIOC_LOG_INFO, "connection %s joined no namespace in time", sioc_conn_id(c->conn));
+        sioc__log(SIOC_LOG_INFO, "connection %s joined no namespace in time",
+                  sioc_conn_id(c->conn));
         sioc_conn_close(c->conn);
     }
 }
@@ -80,8 +81,7 @@ static void restore_rooms(sioc_socket *s)
 {
     size_t i;
     json_t *room;
-    json_array_foreach(s->restoring->rooms, i, room)
-    {
+    json_array_foreach (s->restoring->rooms, i, room) {
         sioc_socket_join(s, json_string_value(room));
     }
     sioc__session_free(s->restoring);
@@ -93,8 +93,7 @@ static void replay_missed(sioc_socket *s)
 {
     size_t i;
     json_t *data;
-    json_array_foreach(s->missed, i, data)
-    {
+    json_array_foreach (s->missed, i, data) {
         sioc__sio_encoded e;
         if (sioc__sio_encode(SIOC__SIO_EVENT, s->nsp->name, -1, data, &e) == 0) {
             sioc__socket_send(s, &e);
@@ -320,8 +319,7 @@ static void on_open(sioc_conn *conn, void *user_data)
                       sioc__wheel_now(sio->wheel) + sio->connect_timeout_ms, on_connect_timeout);
 }
 
-static void on_message(sioc_conn *conn, const void *data, size_t len, bool binary,
-                       void *user_data)
+static void on_message(sioc_conn *conn, const void *data, size_t len, bool binary, void *user_data)
 {
     sioc__client *c = sioc_conn_get_data(conn);
     if (!c) {

@@ -230,7 +230,8 @@ int sioc_socket_join(sioc_socket *s, const char *room)
         return 0;
     }
     if ((r->count == r->cap && grow((void **)&r->members, &r->cap, sizeof(*r->members)) < 0) ||
-        (s->nrooms == s->caprooms && grow((void **)&s->rooms, &s->caprooms, sizeof(*s->rooms)) < 0)) {
+        (s->nrooms == s->caprooms &&
+         grow((void **)&s->rooms, &s->caprooms, sizeof(*s->rooms)) < 0)) {
         if (r->count == 0) { /* a room made for this join goes again */
             sioc__map_remove(&s->nsp->rooms, r->name);
             free(r->members);
@@ -406,7 +407,7 @@ void sioc__socket_close(sioc_socket *s, const char *reason, bool notify)
     }
     s->connected = false;
     sioc__log(SIOC_LOG_INFO, "socket %s left %s (%s)", s->id, s->nsp->name, reason);
-    /* Node: "disconnecting" while still in the rooms, then the rooms are left, then "disconnect". */
+    /* Node: "disconnecting" while still in the rooms, then they are left, then "disconnect". */
     if (s->nsp->on_disconnecting) {
         s->nsp->on_disconnecting(s, reason, s->nsp->disconnecting_data);
     }
@@ -452,8 +453,7 @@ static json_t *event_data(const char *event, json_t *args)
     }
     size_t i;
     json_t *v;
-    json_array_foreach(args, i, v)
-    {
+    json_array_foreach (args, i, v) {
         if (json_array_append(data, v) < 0) {
             json_decref(data);
             return NULL;

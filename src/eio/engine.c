@@ -7,7 +7,7 @@
 #include "util/base64.h"
 #include "util/log.h"
 
-#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #define SWEEP_MS 1000
 
@@ -170,12 +170,13 @@ static sioc_conn *session_new(sioc__engine *eng, sioc__transport_kind transport,
     }
     if (sid && strlen(sid) == 20 && !sioc__map_get(&eng->sessions, sid, 20)) {
         memcpy(s->sid, sid, sizeof(s->sid));
-    } else do {
-        if (sioc__random_id(s->sid) < 0) {
-            free(s);
-            return NULL;
-        }
-    } while (sioc__map_get(&eng->sessions, s->sid, 20));
+    } else
+        do {
+            if (sioc__random_id(s->sid) < 0) {
+                free(s);
+                return NULL;
+            }
+        } while (sioc__map_get(&eng->sessions, s->sid, 20));
     s->eng = eng;
     s->refs = 1;
     s->transport = transport;
@@ -455,7 +456,8 @@ static void on_stall_check(sioc__timer *t)
     sioc__engine *eng = CONTAINER(t, sioc__engine, stall_timer);
     check_blocked(eng);
     if (eng->nblocked) {
-        sioc__timer_start(eng->wheel, t, sioc__wheel_now(eng->wheel) + STALL_MS / 5, on_stall_check);
+        sioc__timer_start(eng->wheel, t, sioc__wheel_now(eng->wheel) + STALL_MS / 5,
+                          on_stall_check);
     }
 }
 

@@ -1,6 +1,7 @@
 /* Engine.IO endpoints and sessions: the v4 state machine (handshake, heartbeat, upgrade, close),
- * and v3's differences for old clients (Node's allowEIO3), sans-I/O. Transports call in with packets and attach/detach their connections; the engine calls
- * out through `sioc__eio_io` to ask a connection to write or close. */
+ * and v3's differences for old clients (Node's allowEIO3), sans-I/O. Transports call in with
+ * packets and attach/detach their connections; the engine calls out through `sioc__eio_io` to ask a
+ * connection to write or close. */
 #ifndef SIOC_EIO_ENGINE_H
 #define SIOC_EIO_ENGINE_H
 
@@ -52,23 +53,23 @@ struct sioc_conn {
     unsigned refs; /* the session table's, and one per attached transport connection */
     sioc__session_state state;
     sioc__transport_kind transport;
-    bool upgrading;      /* "2probe" seen on probe_ws */
-    bool noop_due;       /* upgrading: the held GET is to be released with a noop */
-    bool probe_pong_due; /* "3probe" still to be written on probe_ws */
-    bool post_active;    /* a POST body is being read */
-    bool client_closed;  /* the client sent a close packet */
-    bool plain;          /* a plain WebSocket client: frames are messages, no Engine.IO */
+    bool upgrading;         /* "2probe" seen on probe_ws */
+    bool noop_due;          /* upgrading: the held GET is to be released with a noop */
+    bool probe_pong_due;    /* "3probe" still to be written on probe_ws */
+    bool post_active;       /* a POST body is being read */
+    bool client_closed;     /* the client sent a close packet */
+    bool plain;             /* a plain WebSocket client: frames are messages, no Engine.IO */
     unsigned char protocol; /* Engine.IO version: 4, or 3 for an old client */
-    bool b64;            /* v3 polling client without binary support: binary goes as base64 */
-    void *poll_req;      /* the held polling GET */
-    void *ws;            /* the WebSocket carrying the session */
-    void *probe_ws;      /* a WebSocket the client is upgrading to */
+    bool b64;               /* v3 polling client without binary support: binary goes as base64 */
+    void *poll_req;         /* the held polling GET */
+    void *ws;               /* the WebSocket carrying the session */
+    void *probe_ws;         /* a WebSocket the client is upgrading to */
     const char *close_reason;
     sioc__msgq queue;
     sioc__timer ping_timer;
     sioc__timer timeout_timer;
-    sioc__timer upgrade_timer; /* upgradeTimeout, and Node's 100 ms noop check once probed */
-    uint64_t upgrade_deadline; /* when the upgrade in progress times out */
+    sioc__timer upgrade_timer;  /* upgradeTimeout, and Node's 100 ms noop check once probed */
+    uint64_t upgrade_deadline;  /* when the upgrade in progress times out */
     sioc__timer overflow_timer; /* closes a session whose client stopped reading */
     bool overflowed;
     /* Input backpressure (engine.c): the session whose queue made this one's WebSocket stop being

@@ -205,7 +205,8 @@ static uint64_t io_taken(void *conn)
     return sioc__tcp_bytes_acked((int)lws_get_socket_fd(conn));
 }
 
-const sioc__eio_io sioc__lws_io = {io_wake, io_close, io_gone, io_drop, io_ping, io_pause, io_taken};
+const sioc__eio_io sioc__lws_io = {io_wake, io_close, io_gone, io_drop,
+                                   io_ping, io_pause, io_taken};
 
 void sioc__eio_ws_pong(struct lws *wsi, sioc__pss *c)
 {
@@ -228,7 +229,8 @@ static int reply_error(struct lws *wsi, sioc__eio_error code)
 {
     char body[128];
     sioc__eio_error_body(code, body, sizeof(body));
-    unsigned status = code == SIOC__EIO_ERR_FORBIDDEN ? HTTP_STATUS_FORBIDDEN : HTTP_STATUS_BAD_REQUEST;
+    unsigned status =
+        code == SIOC__EIO_ERR_FORBIDDEN ? HTTP_STATUS_FORBIDDEN : HTTP_STATUS_BAD_REQUEST;
     sioc__log(SIOC_LOG_INFO, "engine.io: rejected request: %s", body);
     return sioc__reply_simple(wsi, status, "application/json", body);
 }
@@ -319,7 +321,8 @@ static void format_cookie(const sioc_options *o, const char *sid, char *out, siz
 {
     snprintf(out, cap, "%s=%s; Path=%s%s%s%s", o->cookie_name, sid,
              o->cookie_path ? o->cookie_path : "/", o->cookie_http_only ? "; HttpOnly" : "",
-             o->cookie_same_site ? "; SameSite=" : "", o->cookie_same_site ? o->cookie_same_site : "");
+             o->cookie_same_site ? "; SameSite=" : "",
+             o->cookie_same_site ? o->cookie_same_site : "");
 }
 
 static void add_cookie(sioc_server *srv, sioc__reply *r, const char *sid)
@@ -387,7 +390,8 @@ static int handle_poll(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_con
     c->sess = s;
 
     /* Held until a packet is due: the heartbeat guarantees one within pingInterval. */
-    sioc__http_hold(wsi, (uint64_t)srv->opts->ping_interval_ms + srv->opts->ping_timeout_ms + 10000);
+    sioc__http_hold(wsi,
+                    (uint64_t)srv->opts->ping_interval_ms + srv->opts->ping_timeout_ms + 10000);
     return 0;
 }
 
@@ -477,7 +481,8 @@ static int start_post(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_conn
     }
     unsigned long long n = strtoull(len, NULL, 10);
     if (n > srv->opts->max_http_buffer_size) {
-        sioc__log(SIOC_LOG_INFO, "session %s: POST of %llu bytes over maxHttpBufferSize", s->sid, n);
+        sioc__log(SIOC_LOG_INFO, "session %s: POST of %llu bytes over maxHttpBufferSize", s->sid,
+                  n);
         return refuse_body(srv, wsi, c, n);
     }
     if (sioc__buf_reserve(&c->body, (size_t)n + 1) < 0) {
@@ -524,7 +529,8 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
         }
         /* Node: b64 in the handshake means no binary payloads; JSONP cannot carry them either. */
         s->b64 = q.b64 || q.jsonp;
-        sioc__log(SIOC_LOG_DEBUG, "engine %s: handshake %s (polling, EIO=%s)", eng->path, s->sid, q.eio);
+        sioc__log(SIOC_LOG_DEBUG, "engine %s: handshake %s (polling, EIO=%s)", eng->path, s->sid,
+                  q.eio);
         c->handshake = true;
     }
     if (method == LWSHUMETH_GET) {
@@ -707,9 +713,9 @@ int sioc__eio_ws_headers(sioc_server *srv, struct lws *wsi, sioc__pss *c,
     char cookie[512];
     format_cookie(srv->opts, c->cookie_sid, cookie, sizeof(cookie));
     unsigned char *end = (unsigned char *)args->p + args->max_len;
-    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
-                                    (const unsigned char *)cookie, (int)strlen(cookie),
-                                    (unsigned char **)&args->p, end)) {
+    if (lws_add_http_header_by_name(
+            wsi, (const unsigned char *)"set-cookie:", (const unsigned char *)cookie,
+            (int)strlen(cookie), (unsigned char **)&args->p, end)) {
         return -1;
     }
     return 0;
@@ -906,8 +912,9 @@ static int append_frame(sioc__buf *out, const sioc_conn *s, const sioc__msg *m)
     if (v3_binary) {
         h[hl++] = SIOC__EIO_MESSAGE;
     }
-    return sioc__buf_append(out, h, hl) < 0 ? -1
-           : sioc__buf_append(out, sioc__msg_payload((sioc__msg *)m), m->len);
+    return sioc__buf_append(out, h, hl) < 0
+               ? -1
+               : sioc__buf_append(out, sioc__msg_payload((sioc__msg *)m), m->len);
 }
 
 /* Several queued messages in one system call: their frames are built here, one after the other,
@@ -924,7 +931,8 @@ static int write_batch(sioc_server *srv, struct lws *wsi, sioc_conn *s, bool *en
     }
     b->len = LWS_PRE;
     for (; k < n && b->len < BATCH_BYTES; k++) {
-        if ((queued[k]->binary && s->protocol == 3 && s->b64) || append_frame(b, s, queued[k]) < 0) {
+        if ((queued[k]->binary && s->protocol == 3 && s->b64) ||
+            append_frame(b, s, queued[k]) < 0) {
             break; /* base64 frames and allocation failures take the one-at-a-time path */
         }
         if (queued[k]->ends_write) {

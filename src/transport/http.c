@@ -61,7 +61,9 @@ void sioc__reply_header(sioc__reply *r, const char *name, const char *value)
  * is not told reuses the connection, and its next request dies with it. */
 static const char *connection_value(sioc__conn_mode mode)
 {
-    return mode == SIOC__CONN_CLOSE ? "close" : mode == SIOC__CONN_KEEP_ALIVE_10 ? "keep-alive" : NULL;
+    return mode == SIOC__CONN_CLOSE           ? "close"
+           : mode == SIOC__CONN_KEEP_ALIVE_10 ? "keep-alive"
+                                              : NULL;
 }
 
 static void connection_header(sioc__reply *r)
@@ -205,8 +207,8 @@ static void log_refused(sioc_server *srv, const char *origin)
 }
 
 /* Calls `add(name, value)` for each CORS header this request gets. */
-static void cors_each(sioc_server *srv, struct lws *wsi, void (*add)(void *, const char *, const char *),
-                      void *arg)
+static void cors_each(sioc_server *srv, struct lws *wsi,
+                      void (*add)(void *, const char *, const char *), void *arg)
 {
     char origin[512];
     if (!sioc__cors_configured(srv->opts)) {
@@ -373,9 +375,14 @@ int sioc__upgrade_check(struct lws *wsi, const char *upgrade)
 static bool is_client_file(const char *name)
 {
     static const char *const names[] = {
-        "socket.io.js",         "socket.io.min.js",         "socket.io.msgpack.min.js",
-        "socket.io.esm.min.js", "socket.io.js.map",         "socket.io.min.js.map",
-        "socket.io.msgpack.min.js.map", "socket.io.esm.min.js.map",
+        "socket.io.js",
+        "socket.io.min.js",
+        "socket.io.msgpack.min.js",
+        "socket.io.esm.min.js",
+        "socket.io.js.map",
+        "socket.io.min.js.map",
+        "socket.io.msgpack.min.js.map",
+        "socket.io.esm.min.js.map",
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(name, names[i]) == 0) {
@@ -392,7 +399,8 @@ void sioc__client_etag_init(sioc_server *srv)
     snprintf(path, sizeof(path), "%s/../package.json", srv->opts->client_dir);
     json_t *pkg = json_load_file(path, 0, NULL);
     const char *version = json_string_value(json_object_get(pkg, "version"));
-    snprintf(srv->client_etag, sizeof(srv->client_etag), "\"%s\"", version ? version : SIOC_VERSION);
+    snprintf(srv->client_etag, sizeof(srv->client_etag), "\"%s\"",
+             version ? version : SIOC_VERSION);
     json_decref(pkg);
 }
 
@@ -450,10 +458,9 @@ int sioc__serve_client(sioc_server *srv, struct lws *wsi, const char *uri, int *
     snprintf(extra, sizeof(extra), "ETag: %s\r\nCache-Control: public, max-age=0\r\n",
              srv->client_etag);
     sioc__cors_lines(srv, wsi, extra, sizeof(extra));
-    *ret = serve_file(wsi, file,
-                      map ? "application/json; charset=utf-8"
-                          : "application/javascript; charset=utf-8",
-                      extra);
+    *ret = serve_file(
+        wsi, file,
+        map ? "application/json; charset=utf-8" : "application/javascript; charset=utf-8", extra);
     return 0;
 }
 

@@ -28,11 +28,11 @@
 typedef struct conn_timer {
     sioc__timer timer;
     struct lws *wsi;
-    bool held;    /* a held GET: close it when due; otherwise an idle keep-alive connection */
-    bool saved;   /* the held GET's headers are below, its header table is gone */
+    bool held;  /* a held GET: close it when due; otherwise an idle keep-alive connection */
+    bool saved; /* the held GET's headers are below, its header table is gone */
     sioc__conn_mode conn; /* the held GET's Connection wish */
-    char *origin; /* owned; NULL: the request had none */
-    char j[16];   /* JSONP's callback index ("" without) */
+    char *origin;         /* owned; NULL: the request had none */
+    char j[16];           /* JSONP's callback index ("" without) */
 } conn_timer;
 
 static sioc__wheel *wheel_of(struct lws *wsi)
@@ -61,7 +61,8 @@ static void on_due(sioc__timer *t)
     if (!k->held && request_started(k->wsi)) {
         return; /* no longer idle: the end of that request arms the timer again */
     }
-    enum pending_timeout why = k->held ? PENDING_TIMEOUT_HTTP_CONTENT : PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE;
+    enum pending_timeout why =
+        k->held ? PENDING_TIMEOUT_HTTP_CONTENT : PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE;
     lws_set_timeout(k->wsi, why, LWS_TO_KILL_ASYNC);
 }
 
@@ -93,7 +94,8 @@ static void arm(struct lws *wsi, bool held, uint64_t ms)
 {
     conn_timer *k = block_of(wsi);
     if (!k) {
-        lws_set_timeout(wsi, held ? PENDING_TIMEOUT_HTTP_CONTENT : PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE,
+        lws_set_timeout(wsi,
+                        held ? PENDING_TIMEOUT_HTTP_CONTENT : PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE,
                         (int)(ms > INT_MAX ? INT_MAX / 1000 : ms / 1000 + 1));
         return;
     }

@@ -31,20 +31,20 @@ struct sioc_server {
     void *foreign_loops[1];
     sioc__wheel wheel;
     lws_sorted_usec_list_t tick;
-    sioc__engine *engines; /* longest path first */
-    sioc__sio *sio;        /* the Socket.IO layer, fed by the engine at the `path` option */
+    sioc__engine *engines;    /* longest path first */
+    sioc__sio *sio;           /* the Socket.IO layer, fed by the engine at the `path` option */
     sioc__engine *sio_engine; /* that engine; plain WebSocket clients join it too */
     volatile sig_atomic_t stopping;
     int port;
-    bool half_started; /* lws made the context but not its listening vhost */
-    bool draining;     /* shutting down: no new requests, queued packets still go out */
+    bool half_started;      /* lws made the context but not its listening vhost */
+    bool draining;          /* shutting down: no new requests, queued packets still go out */
     regex_t *cors_patterns; /* compiled from the options */
     size_t ncors_patterns;
     char *refused_origins[64]; /* logged once each */
     size_t nrefused;
     char client_etag[64];
-    sioc__buf batch;        /* several WebSocket frames written at once (reused) */
-    struct lws **flush;     /* WebSockets to write to when the current callback ends */
+    sioc__buf batch;    /* several WebSocket frames written at once (reused) */
+    struct lws **flush; /* WebSockets to write to when the current callback ends */
     size_t nflush, capflush;
     bool flushing;
     /* WebSockets whose next write waits a moment (pacing, engine_io.c), oldest first. */
@@ -54,7 +54,7 @@ struct sioc_server {
     } * paced;
     size_t npaced, cappaced;
     lws_sorted_usec_list_t pace_sul;
-    long fd_limit;          /* RLIMIT_NOFILE, raised to its hard limit at start */
+    long fd_limit;           /* RLIMIT_NOFILE, raised to its hard limit at start */
     uint64_t full_logged_ms; /* when "connection limit reached" was last logged */
 };
 
@@ -71,10 +71,10 @@ typedef enum conn_role {
 
 typedef struct sioc__pss {
     conn_role role;
-    sioc_conn *sess; /* holds a session reference while set */
-    sioc__buf body;  /* POST body, or a WebSocket message being reassembled */
-    size_t expected; /* POST Content-Length */
-    bool handshake; /* this request opened the session */
+    sioc_conn *sess;  /* holds a session reference while set */
+    sioc__buf body;   /* POST body, or a WebSocket message being reassembled */
+    size_t expected;  /* POST Content-Length */
+    bool handshake;   /* this request opened the session */
     bool post_binary; /* a v3 application/octet-stream POST */
     bool jsonp;       /* a JSONP request (`j` in the query) */
     bool in_message;

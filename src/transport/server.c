@@ -75,7 +75,8 @@ static void raise_fd_limit(sioc_server *srv)
             rl = raised;
         }
     }
-    srv->fd_limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 30 ? 1L << 30 : (long)rl.rlim_cur;
+    srv->fd_limit =
+        rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 30 ? 1L << 30 : (long)rl.rlim_cur;
     sioc__log(SIOC_LOG_INFO, "up to %ld connections (RLIMIT_NOFILE %ld, %d kept in reserve)",
               srv->fd_limit - FD_RESERVE, srv->fd_limit, FD_RESERVE);
 }
@@ -90,7 +91,8 @@ static int admit_connection(sioc_server *srv, long fd)
     uint64_t now = sioc__wheel_now(&srv->wheel);
     if (!srv->full_logged_ms || now - srv->full_logged_ms >= 10000) {
         srv->full_logged_ms = now ? now : 1;
-        sioc__log(SIOC_LOG_WARN, "connection limit reached: %ld file descriptors in use "
+        sioc__log(SIOC_LOG_WARN,
+                  "connection limit reached: %ld file descriptors in use "
                   "(RLIMIT_NOFILE %ld); refusing new connections until some close",
                   fd, srv->fd_limit);
     }
@@ -206,7 +208,8 @@ static bool can_listen(const char *host, int port)
     if (port == 0) {
         return true;
     }
-    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo hints = {
+        .ai_family = AF_INET, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
     struct addrinfo *res;
     char service[8];
     snprintf(service, sizeof(service), "%d", port);
@@ -353,8 +356,8 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
         }
         rc = srv->sio ? add_engine(srv, srv->opts->path, &sioc__sio_engine_handlers, srv->sio)
                       : SIOC_ERR_NOMEM;
-        srv->sio_engine = rc == 0 ? sioc__engine_for_uri(srv, srv->opts->path, strlen(srv->opts->path))
-                                  : NULL;
+        srv->sio_engine =
+            rc == 0 ? sioc__engine_for_uri(srv, srv->opts->path, strlen(srv->opts->path)) : NULL;
     }
     rc = rc ? rc : sioc__cors_init(srv);
     rc = rc ? rc : start_loop(srv);

@@ -118,10 +118,13 @@ START_TEST(rooms_reach_their_union_once_less_exceptions_and_the_sender)
     sioc_socket_join(sockets[3], "c");
     const char *rooms[] = {"a", "b"};
     const char *except[] = {"c"};
-    sioc_target t = {.rooms = rooms, .nrooms = 2, .except_rooms = except, .nexcept_rooms = 1,
+    sioc_target t = {.rooms = rooms,
+                     .nrooms = 2,
+                     .except_rooms = except,
+                     .nexcept_rooms = 1,
                      .except_socket = sockets[0]};
     ck_assert_int_eq(sioc_namespace_emit_to(sioc__sio_of(sio, "/"), &t, "x", NULL), 0);
-    ck_assert_ptr_null(queued(0)); /* the sender */
+    ck_assert_ptr_null(queued(0));    /* the sender */
     ck_assert_ptr_nonnull(queued(1)); /* in both rooms, once */
     ck_assert_ptr_eq(queued(2), queued(1));
     ck_assert_ptr_null(queued(3));
@@ -174,7 +177,8 @@ int main(void)
     tcase_add_test(tc, every_socket_joined_and_got_its_own_id);
     tcase_add_test(tc, a_namespace_broadcast_is_encoded_once_and_shared);
     tcase_add_test(tc, rooms_reach_their_union_once_less_exceptions_and_the_sender);
-    tcase_add_test(tc, an_emptied_room_is_deleted_and_a_local_broadcast_still_reaches_local_sockets);
+    tcase_add_test(tc,
+                   an_emptied_room_is_deleted_and_a_local_broadcast_still_reaches_local_sockets);
     tcase_add_test(tc, event_names_over_the_limit_are_refused);
     suite_add_tcase(s, tc);
     return run_suite(s);

@@ -59,8 +59,8 @@ static uint64_t fake_taken(void *conn)
     return taken[(int *)conn - conn_ids];
 }
 
-static const sioc__eio_io fake_io = {fake_wake, fake_close, fake_gone, fake_drop, fake_ping,
-                                     fake_pause, fake_taken};
+static const sioc__eio_io fake_io = {fake_wake, fake_close, fake_gone, fake_drop,
+                                     fake_ping, fake_pause, fake_taken};
 
 static sioc__wheel wheel;
 static sioc__engine *eng;
@@ -105,8 +105,8 @@ static void setup(void)
     last_reason[0] = '\0';
     sioc__buf_reset(&received);
     sioc__wheel_init(&wheel, 1000000);
-    sioc__engine_cfg cfg = {300, 200, 1000, 1000, 256,
-                            SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET, true};
+    sioc__engine_cfg cfg = {
+        300, 200, 1000, 1000, 256, SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET, true};
     sioc_engine_handlers h = {on_open, on_message, on_close};
     eng = sioc__engine_new("/engine.io/", &cfg, &h, NULL, &wheel, &fake_io);
 }
@@ -188,7 +188,10 @@ START_TEST(a_held_get_is_woken_by_the_first_queued_message_and_gets_all_of_them)
     ck_assert_uint_eq(eng->nheld, 0);
     ck_assert(!binary);
     ck_assert_uint_eq(out.len, 8);
-    ck_assert(memcmp(out.data, "4a\x1e" "bAQI=", 8) == 0);
+    ck_assert(memcmp(out.data,
+                     "4a\x1e"
+                     "bAQI=",
+                     8) == 0);
     sioc__buf_free(&out);
 }
 END_TEST
@@ -349,7 +352,8 @@ START_TEST(close_after_flush_sends_what_is_queued_then_the_close_packet)
     sioc_conn_close(s);
     ck_assert_int_eq(close_count, 0);
     ck_assert_int_eq(sioc_conn_send(s, "b", 1, false), SIOC_ERR_CLOSED);
-    ck_assert_str_eq(poll_now(s, POLL), "4a\x1e" "1");
+    ck_assert_str_eq(poll_now(s, POLL), "4a\x1e"
+                                        "1");
     ck_assert_int_eq(close_count, 1);
     ck_assert_str_eq(last_reason, "forced close");
 }
@@ -424,7 +428,9 @@ static void write_one(sioc_conn *s, void *ws)
     sioc__session_ws_sent(s, ws);
 }
 
-#define MSG40 "4" "0123456789012345678901234567890123456789"
+#define MSG40                                                                                      \
+    "4"                                                                                            \
+    "0123456789012345678901234567890123456789"
 
 /* A sender on WS whose two messages take a reader's queue (on WS2) past high water: it is held. */
 static sioc_conn *hold_a_sender(unsigned sender_ping_interval_ms, sioc_conn **sender)
@@ -484,7 +490,7 @@ START_TEST(a_stalled_recipient_holds_no_one_again_until_it_drains)
     ck_assert_int_eq(paused[2], 0);
     write_one(reader, WS2); /* a little progress: 40 bytes left, not yet down to 32 */
     feed(sender, MSG40);
-    feed(sender, MSG40); /* 120 bytes: past high water again */
+    feed(sender, MSG40);            /* 120 bytes: past high water again */
     ck_assert_int_eq(paused[2], 0); /* held at most once */
     for (int i = 0; i < 3; i++) {
         write_one(reader, WS2); /* drained */
@@ -629,7 +635,9 @@ START_TEST(a_v3_payload_frames_packets_by_length_and_sends_binary_without_base64
     bool binary;
     char *out = poll_bytes(s, POLL, &len, &binary);
     ck_assert(binary);
-    const char want[] = "\x00\x05\xff" "4\xf0\x9f\x98\x80" "\x01\x03\xff\x04\x01\x02";
+    const char want[] = "\x00\x05\xff"
+                        "4\xf0\x9f\x98\x80"
+                        "\x01\x03\xff\x04\x01\x02";
     ck_assert_uint_eq(len, sizeof(want) - 1);
     ck_assert(memcmp(out, want, len) == 0);
     /* Text alone goes as text, each packet after its length in UTF-16 units. */
@@ -662,7 +670,9 @@ START_TEST(a_v3_post_delivers_text_and_binary_payloads)
     ck_assert_int_eq(sioc__session_receive_payload(s, text, strlen(text), false), 0);
     ck_assert_uint_eq(received.len, 9);
     ck_assert(memcmp(received.data, "hello\x01\x02\x03\x04", 9) == 0);
-    char bin[] = "\x01\x03\xff\x04\x0a\x0b" "\x00\x02\xff" "4!";
+    char bin[] = "\x01\x03\xff\x04\x0a\x0b"
+                 "\x00\x02\xff"
+                 "4!";
     ck_assert_int_eq(sioc__session_receive_payload(s, bin, sizeof(bin) - 1, true), 0);
     ck_assert_uint_eq(received.len, 12);
     ck_assert(memcmp(received.data + 9, "\x0a\x0b!", 3) == 0);
@@ -675,7 +685,8 @@ END_TEST
 START_TEST(a_binary_post_is_refused_in_v4)
 {
     sioc_conn *s = handshake();
-    char bin[] = "\x00\x02\xff" "4!";
+    char bin[] = "\x00\x02\xff"
+                 "4!";
     ck_assert_int_eq(sioc__session_receive_payload(s, bin, sizeof(bin) - 1, true), -1);
     ck_assert_uint_eq(received.len, 0);
     ck_assert_str_eq(last_reason, "parse error");

@@ -81,7 +81,9 @@ static long fail_each(void (*scenario)(void))
 
 static void codecs(void)
 {
-    char payload[] = "4hello\x1e" "bAQIDBA==\x1e" "2";
+    char payload[] = "4hello\x1e"
+                     "bAQIDBA==\x1e"
+                     "2";
     size_t pos = 0;
     sioc__eio_packet p;
     sioc__buf out = {0};
@@ -137,14 +139,15 @@ static void noop_pause(void *conn, bool paused)
 {
 }
 
-static const sioc__eio_io quiet_io = {noop_io, noop_io, never_gone, noop_io, noop_io, noop_pause, NULL};
+static const sioc__eio_io quiet_io = {noop_io, noop_io,    never_gone, noop_io,
+                                      noop_io, noop_pause, NULL};
 
 static void session_life(void)
 {
     sioc__wheel wheel;
     sioc__wheel_init(&wheel, 1000);
-    sioc__engine_cfg cfg = {300, 200, 1000, 1000, 0, SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET,
-                            true};
+    sioc__engine_cfg cfg = {
+        300, 200, 1000, 1000, 0, SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET, true};
     sioc__engine *eng = sioc__engine_new("/engine.io/", &cfg, NULL, NULL, &wheel, &quiet_io);
     if (!eng) {
         return;
@@ -179,7 +182,8 @@ static void server_setup(void)
         return;
     }
     sioc_server *srv = NULL;
-    if (sioc_options_set_port(o, 0) == 0 && sioc_options_add_cors_origin(o, "http://a.example") == 0 &&
+    if (sioc_options_set_port(o, 0) == 0 &&
+        sioc_options_add_cors_origin(o, "http://a.example") == 0 &&
         sioc_options_set_cookie(o, "io", "/", true, "Lax") == 0 &&
         sioc_options_set_log_level(o, SIOC_LOG_ERROR) == 0 && sioc_server_new(o, &srv) == 0) {
         sioc_namespace *chat = sioc_server_of(srv, "/chat");
