@@ -19,6 +19,12 @@
 /* Node's maxHeaderSize: the request line and headers, at most. */
 #define SIOC__MAX_HEAD (16 * 1024)
 
+/* File descriptors kept for everything but connections: the listening socket, static files, the
+ * event loop's own. */
+#define SIOC__FD_RESERVE 16
+
+typedef struct sioc__arrival sioc__arrival;
+
 _Static_assert(LWS_PRE + 1 <= SIOC_MSG_HEADROOM,
                "messages need room for the WebSocket frame header and a v3 type byte");
 
@@ -56,6 +62,12 @@ struct sioc_server {
     lws_sorted_usec_list_t pace_sul;
     long fd_limit;           /* RLIMIT_NOFILE, raised to its hard limit at start */
     uint64_t full_logged_ms; /* when "connection limit reached" was last logged */
+    /* front.c: the listening socket, and connections whose first head is still coming. */
+    int listen_fd; /* ours until adopted by lws, -1 after */
+    struct lws *listen_wsi;
+    lws_sorted_usec_list_t accept_sul;
+    sioc__arrival *pending;
+    char head_buf[SIOC__MAX_HEAD]; /* what has come of a head, peeked at */
 };
 
 /* What a connection is doing for us. lws resets this between HTTP transactions and at the
@@ -105,6 +117,18 @@ typedef struct sioc__reply {
     bool body_unread; /* the request's body is still to come: the transaction does not end here */
     bool close;       /* set before finishing: the connection closes after this answer */
 } sioc__reply;
+
+/* front.c */
+/* Opens the listening socket on host:port (port 0: any free one) and sets `srv->port`. Returns 0
+ * or SIOC_ERR_LISTEN. */
+int sioc__front_listen(sioc_server *srv, const char *host, int port);
+/* Hands the listening socket to lws's loop (`srv->vhost` exists): connections come in from here
+ * on. Returns 0 or SIOC_ERR_LISTEN. */
+int sioc__front_start(sioc_server *srv);
+/* lws's callbacks for the raw descriptors the front door watches. */
+int sioc__front_raw(sioc_server *srv, struct lws *wsi, enum lws_callback_reasons reason);
+/* Closes the connections still waiting for their head (before the context goes). */
+void sioc__front_close_pending(sioc_server *srv);
 
 /* http.c */
 int sioc__reply_begin(sioc__reply *r, struct lws *wsi, unsigned status, const char *content_type,

@@ -56,10 +56,6 @@ static void on_cancel(sioc_server *srv)
     }
 }
 
-/* File descriptors kept for everything but connections: the listening socket, static files, the
- * event loop's own. */
-#define FD_RESERVE 16
-
 /* Connections are limited by the file-descriptor limit alone: the soft limit is raised to the hard
  * one, as servers do, and the last few descriptors are kept in reserve. */
 static void raise_fd_limit(sioc_server *srv)
@@ -78,25 +74,7 @@ static void raise_fd_limit(sioc_server *srv)
     srv->fd_limit =
         rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 30 ? 1L << 30 : (long)rl.rlim_cur;
     sioc__log(SIOC_LOG_INFO, "up to %ld connections (RLIMIT_NOFILE %ld, %d kept in reserve)",
-              srv->fd_limit - FD_RESERVE, srv->fd_limit, FD_RESERVE);
-}
-
-/* A new TCP connection on descriptor `fd`. Descriptors are handed out lowest first, so `fd` this
- * high means nearly every one is in use: refuse, and say so (at most every 10 s). */
-static int admit_connection(sioc_server *srv, long fd)
-{
-    if (fd < srv->fd_limit - FD_RESERVE) {
-        return 0;
-    }
-    uint64_t now = sioc__wheel_now(&srv->wheel);
-    if (!srv->full_logged_ms || now - srv->full_logged_ms >= 10000) {
-        srv->full_logged_ms = now ? now : 1;
-        sioc__log(SIOC_LOG_WARN,
-                  "connection limit reached: %ld file descriptors in use "
-                  "(RLIMIT_NOFILE %ld); refusing new connections until some close",
-                  fd, srv->fd_limit);
-    }
-    return -1;
+              srv->fd_limit - SIOC__FD_RESERVE, srv->fd_limit, SIOC__FD_RESERVE);
 }
 
 static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -105,8 +83,10 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
     sioc_server *srv = lws_context_user(lws_get_context(wsi));
     sioc__pss *c = user;
     switch (reason) {
-    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: /* `user` is not ours here */
-        return admit_connection(srv, (long)(lws_intptr_t)in);
+    case LWS_CALLBACK_RAW_ADOPT_FILE:
+    case LWS_CALLBACK_RAW_RX_FILE:
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+        return sioc__front_raw(srv, wsi, reason);
     case LWS_CALLBACK_HTTP:
         sioc__http_busy(wsi);
         return on_http(srv, wsi, c);
@@ -201,36 +181,9 @@ static void lws_log_line(int level, const char *line)
     sioc__log(level == LLL_ERR ? SIOC_LOG_ERROR : SIOC_LOG_DEBUG, "lws: %.*s", (int)n, line);
 }
 
-/* Whether host:port can be bound now. lws reports a failed bind only by leaving out the vhost, and
- * a libuv context torn down in that state crashes, so the address is tried first. */
-static bool can_listen(const char *host, int port)
-{
-    if (port == 0) {
-        return true;
-    }
-    struct addrinfo hints = {
-        .ai_family = AF_INET, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-    struct addrinfo *res;
-    char service[8];
-    snprintf(service, sizeof(service), "%d", port);
-    if (getaddrinfo(host, service, &hints, &res) != 0) {
-        return false;
-    }
-    bool ok = false;
-    int fd = socket(res->ai_family, res->ai_socktype, 0);
-    if (fd >= 0) {
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        ok = bind(fd, res->ai_addr, res->ai_addrlen) == 0;
-        close(fd);
-    }
-    freeaddrinfo(res);
-    return ok;
-}
-
 static int create_context(sioc_server *srv)
 {
-    if (!can_listen(srv->opts->host, srv->opts->port)) {
+    if (sioc__front_listen(srv, srv->opts->host, srv->opts->port) != 0) {
         sioc__log(SIOC_LOG_ERROR, "cannot listen on %s:%d", srv->opts->host ? srv->opts->host : "*",
                   srv->opts->port);
         return SIOC_ERR_LISTEN;
@@ -238,8 +191,7 @@ static int create_context(sioc_server *srv)
     raise_fd_limit(srv); /* before the context: lws sizes its tables by the limit */
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
-    info.port = srv->opts->port;
-    info.iface = srv->opts->host;
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* connections come through front.c */
     info.protocols = protocols;
     info.user = srv;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
@@ -247,7 +199,7 @@ static int create_context(sioc_server *srv)
     info.pt_serv_buf_size = 64 * 1024;
     /* Node's maxHeaderSize: request line and headers up to 16 KiB (lws's default is 4 KiB, which
      * dropped a long cookie or sid without an answer). */
-    info.max_http_header_data = SIOC__MAX_HEAD;
+    info.max_http_header_data = SIOC__MAX_HEAD + 1024; /* lws stores a few bytes more per field */
     /* lws's own, for transactions it completes itself (static files); sioc's are in idle.c. */
     info.keepalive_timeout = (int)((srv->opts->keepalive_timeout_ms + 999) / 1000);
     info.timeout_secs = 30;
@@ -262,13 +214,11 @@ static int create_context(sioc_server *srv)
     if (!srv->ctx) {
         return SIOC_ERR_LISTEN;
     }
-    /* lws keeps the context when binding fails, but without its vhost. */
     srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
-    srv->port = srv->vhost ? lws_get_vhost_listen_port(srv->vhost) : -1;
-    if (srv->port <= 0) {
+    srv->half_started = !srv->vhost;
+    if (!srv->vhost || sioc__front_start(srv) != 0) {
         sioc__log(SIOC_LOG_ERROR, "cannot listen on %s:%d", srv->opts->host ? srv->opts->host : "*",
                   srv->opts->port);
-        srv->half_started = true;
         return SIOC_ERR_LISTEN;
     }
     return 0;
@@ -342,6 +292,7 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
     if (!srv) {
         return SIOC_ERR_NOMEM;
     }
+    srv->listen_fd = -1;
     int rc = sioc__options_copy(opts, &srv->opts);
     if (rc == 0) {
         sioc__log_level = (int)srv->opts->log_level;
@@ -479,10 +430,11 @@ void sioc_server_free(sioc_server *srv)
         sioc__engine_close_all(e, "server shutting down", false);
     }
     if (srv->ctx) {
+        sioc__front_close_pending(srv);
         lws_sul_cancel(&srv->tick);
         sioc__eio_pacing_free(srv);
         lws_context_destroy(srv->ctx);
-        /* A context without its vhost has already let go of the loop (see can_listen). */
+        /* A context without its vhost has already let go of the loop. */
         if (srv->uv && !srv->half_started) {
             /* With a foreign libuv loop, lws finishes its teardown once the loop has run the
              * handles' close callbacks. */
@@ -497,6 +449,9 @@ void sioc_server_free(sioc_server *srv)
     }
     if (srv->uv && uv_loop_close(srv->uv) == 0) {
         free(srv->uv);
+    }
+    if (srv->listen_fd >= 0) {
+        close(srv->listen_fd); /* never handed to lws */
     }
     while (srv->engines) {
         sioc__engine *next = srv->engines->next;

@@ -1,0 +1,450 @@
+/* The front door: sioc's own listening socket, and each connection's first request head looked at
+ * before libwebsockets sees it.
+ *
+ * libwebsockets 4.1.6 drops a connection without an answer when it cannot parse a head, and has no
+ * hook before it gives up. So connections are accepted here; the head is read with MSG_PEEK (it
+ * stays in the socket for libwebsockets to read again) and checked (head.c); a good head's
+ * connection is adopted by libwebsockets as if it had accepted it itself, a bad one is answered 400
+ * or 431 as Node's HTTP server answers it. Later requests of a keep-alive connection are
+ * libwebsockets' alone.
+ *
+ * A connection whose head has not all arrived waits in the `pending` list, watched for more bytes:
+ * with libuv by a poll handle of its own, with the poll loop by libwebsockets on a dup() of its
+ * descriptor (adopted as a raw file: the only way to be woken by that loop). SO_RCVLOWAT keeps it
+ * from being woken again by the bytes already seen. */
+#include "transport/internal.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "transport/head.h"
+#include "util/log.h"
+
+/* Node's headersTimeout is 60 s; libwebsockets gave 10 s, which clients of sioc already know. */
+#define HEAD_TIMEOUT_MS 10000
+/* After a refusal: how long the client's remaining bytes are read and dropped, so that closing
+ * does not reset the connection before the client has read the answer. */
+#define LINGER_MS 2000
+/* lws 4.1.6 keeps a request's URL parts and known headers in a table of 95 fragments (every '&' or
+ * ';' of the URL takes one) and drops the connection when it is full; Node would take 2000
+ * headers. Past this count the head is refused with 431, with room left for lws's own use. */
+#define MAX_FIELDS 80
+/* Connections accepted per wakeup of the listener, so that a flood does not starve the loop. */
+#define ACCEPT_BURST 64
+
+struct sioc__arrival {
+    sioc_server *srv;
+    int fd;            /* the connection, ours until handed on or closed; -1 after */
+    bool answered;     /* refused: what the client still sends is read and dropped */
+    bool lowat;        /* SO_RCVLOWAT raised: to be lowered before handing on */
+    size_t seen;       /* bytes of the head seen at the last look */
+    sioc__timer timer; /* the head's deadline, then the linger's */
+    struct lws *watch; /* poll loop: the raw wsi on a dup of `fd` */
+    uv_poll_t poll;    /* libuv */
+    bool polling;
+    sioc__arrival *next, **pprev;
+};
+
+static const char *const answers[] = {
+    [400 - 400] = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n",
+    [408 - 400] = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n",
+    [431 - 400] = "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n",
+};
+
+int sioc__front_listen(sioc_server *srv, const char *host, int port)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_INET, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res;
+    char service[8];
+    snprintf(service, sizeof(service), "%d", port);
+    if (port < 0 || port > 65535 || getaddrinfo(host, service, &hints, &res) != 0) {
+        return SIOC_ERR_LISTEN;
+    }
+    int fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+              bind(fd, res->ai_addr, res->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0;
+    /* Connections are handed over once their first bytes have come (or after a second): then
+     * they are taken in the order their requests arrived, and the first look nearly always finds
+     * the whole head, with nothing to watch. */
+    if (ok) {
+        setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one));
+    }
+    freeaddrinfo(res);
+    struct sockaddr_in sa;
+    socklen_t salen = sizeof(sa);
+    if (!ok || getsockname(fd, (struct sockaddr *)&sa, &salen) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return SIOC_ERR_LISTEN;
+    }
+    srv->listen_fd = fd;
+    srv->port = ntohs(sa.sin_port);
+    return 0;
+}
+
+int sioc__front_start(sioc_server *srv)
+{
+    lws_sock_file_fd_type d = {.filefd = srv->listen_fd};
+    srv->listen_wsi =
+        lws_adopt_descriptor_vhost(srv->vhost, LWS_ADOPT_RAW_FILE_DESC, d, "sioc", NULL);
+    if (!srv->listen_wsi) {
+        return SIOC_ERR_LISTEN;
+    }
+    lws_set_opaque_user_data(srv->listen_wsi, &srv->listen_fd);
+    srv->listen_fd = -1; /* lws's now: it closes it with the context */
+    return 0;
+}
+
+static void unlink_pending(sioc__arrival *p)
+{
+    if (p->pprev) {
+        *p->pprev = p->next;
+        if (p->next) {
+            p->next->pprev = p->pprev;
+        }
+        p->pprev = NULL;
+    }
+}
+
+static void close_fd(sioc__arrival *p)
+{
+    if (p->fd >= 0) {
+        close(p->fd);
+        p->fd = -1;
+    }
+}
+
+static void on_poll_closed(uv_handle_t *h)
+{
+    free(CONTAINER(h, sioc__arrival, poll));
+}
+
+/* The end of a pending connection's watch: its descriptor has been handed on or closed. `p` is
+ * freed once the watcher has let go of it (at once, or from the watcher's close callback). */
+static void finish(sioc__arrival *p)
+{
+    assert(p->fd < 0);
+    sioc__timer_stop(&p->srv->wheel, &p->timer);
+    unlink_pending(p);
+    if (p->polling) {
+        p->polling = false;
+        uv_close((uv_handle_t *)&p->poll, on_poll_closed);
+    } else if (p->watch) {
+        /* lws closes the dup and calls RAW_CLOSE_FILE, which frees `p`. */
+        lws_set_timeout(p->watch, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    } else {
+        free(p);
+    }
+}
+
+/* The descriptor becomes libwebsockets' connection, as if its listener had accepted it. */
+static void hand_on(sioc_server *srv, int fd)
+{
+    if (!lws_adopt_socket_vhost(srv->vhost, fd) && fcntl(fd, F_GETFD) != -1) {
+        close(fd); /* lws closes it on most failures, but not all */
+    }
+}
+
+static void hand_on_pending(sioc__arrival *p)
+{
+    if (p->lowat) {
+        int one = 1;
+        setsockopt(p->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+    }
+    int fd = p->fd;
+    p->fd = -1;
+    finish(p);
+    hand_on(p->srv, fd);
+}
+
+/* Reads and drops what the client has sent; false once it has closed its side (or failed). */
+static bool drain_input(sioc_server *srv, int fd)
+{
+    for (;;) {
+        ssize_t n = recv(fd, srv->head_buf, sizeof(srv->head_buf), 0);
+        if (n > 0) {
+            continue;
+        }
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+    }
+}
+
+static void on_timer(sioc__timer *t);
+static int watch(sioc__arrival *p);
+
+static sioc__arrival *pending_new(sioc_server *srv, int fd)
+{
+    sioc__arrival *p = calloc(1, sizeof(*p));
+    if (!p) {
+        return NULL;
+    }
+    p->srv = srv;
+    p->fd = fd;
+    if (watch(p) != 0) {
+        free(p);
+        return NULL;
+    }
+    p->next = srv->pending;
+    if (p->next) {
+        p->next->pprev = &p->next;
+    }
+    srv->pending = p;
+    p->pprev = &srv->pending;
+    sioc__timer_start(&srv->wheel, &p->timer, sioc__wheel_now(&srv->wheel) + HEAD_TIMEOUT_MS,
+                      on_timer);
+    return p;
+}
+
+/* Answers `status` and closes, after a while for the answer to be read. Takes `fd` (or `p`). */
+static void refuse(sioc_server *srv, sioc__arrival *p, int fd, int status)
+{
+    drain_input(srv, fd);
+    const char *a = answers[status - 400];
+    ssize_t sent = send(fd, a, strlen(a), MSG_NOSIGNAL);
+    (void)sent; /* a client gone already misses its answer: nothing else to do */
+    shutdown(fd, SHUT_WR);
+    if (!p) {
+        p = pending_new(srv, fd);
+        if (!p) {
+            close(fd);
+            return;
+        }
+    }
+    if (p->lowat) {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+        p->lowat = false;
+    }
+    p->answered = true;
+    sioc__timer_start(&srv->wheel, &p->timer, sioc__wheel_now(&srv->wheel) + LINGER_MS, on_timer);
+}
+
+static void log_refusal(sioc__head_verdict v, const char *why)
+{
+    sioc__log(SIOC_LOG_INFO, "HTTP: refused a request (%d): %s",
+              v == SIOC__HEAD_TOO_LARGE ? 431 : 400, why ? why : "malformed");
+}
+
+/* Whether the peer has closed or reset the connection (readable with nothing new to read). */
+static bool peer_gone(int fd)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN | POLLRDHUP};
+    return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* A look at what has arrived of the head. `p` is NULL on the first look, straight after accept. */
+static void look(sioc_server *srv, sioc__arrival *p, int fd)
+{
+    ssize_t n = recv(fd, srv->head_buf, sizeof(srv->head_buf), MSG_PEEK);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        if (!p) { /* gone before asking anything */
+            close(fd);
+            return;
+        }
+        close_fd(p);
+        finish(p);
+        return;
+    }
+    sioc__head_limits lim = {.max_bytes = SIOC__MAX_HEAD, .max_fields = MAX_FIELDS};
+    const char *why = NULL;
+    sioc__head_verdict v =
+        n > 0 ? sioc__head_check(srv->head_buf, (size_t)n, &lim, NULL, &why) : SIOC__HEAD_PARTIAL;
+    if (v == SIOC__HEAD_OK) {
+        p ? hand_on_pending(p) : hand_on(srv, fd);
+        return;
+    }
+    if (v != SIOC__HEAD_PARTIAL) {
+        log_refusal(v, why);
+        refuse(srv, p, fd, v == SIOC__HEAD_TOO_LARGE ? 431 : 400);
+        return;
+    }
+    if (p && n > 0 && (size_t)n == p->seen && peer_gone(fd)) {
+        close_fd(p); /* the client stopped half-way through its head */
+        finish(p);
+        return;
+    }
+    if (!p && !(p = pending_new(srv, fd))) {
+        close(fd);
+        return;
+    }
+    p->seen = n > 0 ? (size_t)n : 0;
+    if (n > 0) {
+        /* Woken again only once more than what was seen has come (or the peer closed). */
+        int lowat = (int)n + 1;
+        p->lowat = setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat)) == 0;
+    }
+}
+
+static void on_readable(sioc__arrival *p)
+{
+    if (p->fd < 0) {
+        return;
+    }
+    if (!p->answered) {
+        look(p->srv, p, p->fd);
+    } else if (!drain_input(p->srv, p->fd)) {
+        close_fd(p);
+        finish(p);
+    }
+}
+
+static void on_timer(sioc__timer *t)
+{
+    sioc__arrival *p = CONTAINER(t, sioc__arrival, timer);
+    if (!p->answered && p->fd >= 0) {
+        sioc__log(SIOC_LOG_INFO, "HTTP: a request head took longer than %d s: 408",
+                  HEAD_TIMEOUT_MS / 1000);
+        refuse(p->srv, p, p->fd, 408);
+        return;
+    }
+    close_fd(p);
+    finish(p);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    on_readable(CONTAINER(h, sioc__arrival, poll));
+}
+
+/* Starts watching `p->fd` for more bytes. Returns 0, or -1 when out of descriptors or memory. */
+static int watch(sioc__arrival *p)
+{
+    sioc_server *srv = p->srv;
+    if (srv->uv) {
+        if (uv_poll_init_socket(srv->uv, &p->poll, p->fd) != 0) {
+            return -1;
+        }
+        p->polling = true;
+        uv_poll_start(&p->poll, UV_READABLE | UV_DISCONNECT, on_poll);
+        return 0;
+    }
+    int dup_fd = fcntl(p->fd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0) {
+        return -1;
+    }
+    lws_sock_file_fd_type d = {.filefd = dup_fd};
+    p->watch = lws_adopt_descriptor_vhost(srv->vhost, LWS_ADOPT_RAW_FILE_DESC, d, "sioc", NULL);
+    if (!p->watch) {
+        if (fcntl(dup_fd, F_GETFD) != -1) {
+            close(dup_fd);
+        }
+        return -1;
+    }
+    lws_set_opaque_user_data(p->watch, p);
+    return 0;
+}
+
+/* Whether a new connection on descriptor `fd` (-1: accept failed for lack of descriptors) is one
+ * too many. Descriptors are handed out lowest first, so `fd` this high means nearly every one is
+ * in use: refuse, and say so (at most every 10 s). */
+static bool over_limit(sioc_server *srv, long fd)
+{
+    if (fd >= 0 && fd < srv->fd_limit - SIOC__FD_RESERVE) {
+        return false;
+    }
+    uint64_t now = sioc__wheel_now(&srv->wheel);
+    if (!srv->full_logged_ms || now - srv->full_logged_ms >= 10000) {
+        srv->full_logged_ms = now ? now : 1;
+        sioc__log(SIOC_LOG_WARN,
+                  "connection limit reached: %ld file descriptors in use "
+                  "(RLIMIT_NOFILE %ld); refusing new connections until some close",
+                  fd >= 0 ? fd : srv->fd_limit, srv->fd_limit);
+    }
+    return true;
+}
+
+/* Stops taking connections for a moment when descriptors ran out: the listener would otherwise
+ * be readable, and fail, in a busy loop. */
+static void resume_accepting(lws_sorted_usec_list_t *sul)
+{
+    sioc_server *srv = CONTAINER(sul, sioc_server, accept_sul);
+    if (srv->listen_wsi) {
+        lws_rx_flow_control(srv->listen_wsi, 1);
+    }
+}
+
+static void pause_accepting(sioc_server *srv)
+{
+    lws_rx_flow_control(srv->listen_wsi, 0);
+    lws_sul_schedule(srv->ctx, 0, &srv->accept_sul, resume_accepting, 100 * LWS_US_PER_MS);
+}
+
+static void accept_burst(sioc_server *srv, int listen_fd)
+{
+    for (int i = 0; i < ACCEPT_BURST; i++) {
+        int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) {
+                continue;
+            }
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                over_limit(srv, -1);
+                pause_accepting(srv);
+            }
+            return;
+        }
+        if (over_limit(srv, fd)) {
+            close(fd);
+            continue;
+        }
+        int one = 1; /* as lws sets its own accepted sockets: answers go out at once */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        look(srv, NULL, fd);
+    }
+}
+
+int sioc__front_raw(sioc_server *srv, struct lws *wsi, enum lws_callback_reasons reason)
+{
+    void *who = lws_get_opaque_user_data(wsi);
+    if (who == &srv->listen_fd) {
+        if (reason == LWS_CALLBACK_RAW_RX_FILE) {
+            accept_burst(srv, lws_get_socket_fd(wsi));
+        } else if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
+            lws_set_opaque_user_data(wsi, NULL); /* WSI_DESTROY takes it for idle.c's */
+            srv->listen_wsi = NULL;
+        }
+        return 0;
+    }
+    sioc__arrival *p = who;
+    if (!p) {
+        return 0; /* adoption's own callbacks, before the pointer is set */
+    }
+    if (reason == LWS_CALLBACK_RAW_RX_FILE) {
+        on_readable(p);
+    } else if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
+        lws_set_opaque_user_data(wsi, NULL);
+        p->watch = NULL;
+        if (p->fd >= 0) { /* closed by lws (the context going away): so is the connection */
+            close_fd(p);
+            finish(p);
+        } else if (!p->pprev) {
+            free(p); /* finish() has been called and was waiting for this */
+        }
+    }
+    return 0;
+}
+
+void sioc__front_close_pending(sioc_server *srv)
+{
+    while (srv->pending) {
+        sioc__arrival *p = srv->pending;
+        close_fd(p);
+        finish(p);
+    }
+    lws_sul_cancel(&srv->accept_sul);
+}
