@@ -2,7 +2,8 @@
  * loadgen: Socket.IO load over raw WebSockets (Engine.IO v4, Socket.IO v5), to compare servers
  * under the same load. One process, epoll, non-blocking sockets, every phase bounded in time.
  * Client sockets are bound to 127.0.0.x source addresses (a new x every 1,000 connections, the
- * port picked at connect time) so that ports never run out, even with churn's TIME_WAITs. One process holds at most the file-descriptor limit of connections.
+ * port picked at connect time) so that ports never run out, even with churn's TIME_WAITs. One
+ * process holds at most the file-descriptor limit of connections.
  *
  *   loadgen --port P [--pid SERVER_PID] --scenario connect|idle|fanout|echo|churn|polling [options]
  *
@@ -38,11 +39,11 @@ static struct {
     const char *path;
     int clients;
     int senders;
-    double duration;    /* seconds per measured phase */
-    const char *rates;  /* fan-out: messages per second (all senders together), comma-separated */
-    int payload;        /* bytes of padding in each message */
-    int concurrency;    /* handshakes in flight at once */
-    long cycles;        /* churn: stop after this many (0: duration only) */
+    double duration;   /* seconds per measured phase */
+    const char *rates; /* fan-out: messages per second (all senders together), comma-separated */
+    int payload;       /* bytes of padding in each message */
+    int concurrency;   /* handshakes in flight at once */
+    long cycles;       /* churn: stop after this many (0: duration only) */
 } opt = {0, 0, "connect", "/socket.io/", 100, 10, 5, "100", 16, 256, 0};
 
 /* ---- time, server figures ---- */
@@ -72,7 +73,8 @@ static proc_figures server_figures(void)
         /* Fields after the command name (which may hold spaces): state is field 3. */
         char *p = strrchr(buf, ')');
         unsigned long ut = 0, st = 0;
-        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2) {
+        if (p &&
+            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2) {
             f.cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
         }
     }
@@ -142,11 +144,11 @@ typedef struct client {
     int fd;
     enum state state;
     enum kind kind;
-    int peer;        /* polling: the index of the other connection */
-    char sid[32];    /* polling: the session, once the handshake answered */
-    bool busy;       /* polling: a request is outstanding */
-    bool joined;     /* polling: CONNECT to "/" seen */
-    char posts[64];  /* polling: packets waiting for the POST connection */
+    int peer;       /* polling: the index of the other connection */
+    char sid[32];   /* polling: the session, once the handshake answered */
+    bool busy;      /* polling: a request is outstanding */
+    bool joined;    /* polling: CONNECT to "/" seen */
+    char posts[64]; /* polling: packets waiting for the POST connection */
     size_t nposts;
     bool want_out;
     char *in;
@@ -226,7 +228,8 @@ static void watch(client *c, bool out)
         return;
     }
     c->want_out = out;
-    struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0), .data.u32 = (uint32_t)(c - clients)};
+    struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0),
+                             .data.u32 = (uint32_t)(c - clients)};
     epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -333,11 +336,12 @@ static void on_connected(client *c)
         return;
     }
     char req[512];
-    int n = snprintf(req, sizeof(req),
-                     "GET %s?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-                     "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                     opt.path, opt.port);
+    int n =
+        snprintf(req, sizeof(req),
+                 "GET %s?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                 opt.path, opt.port);
     c->state = C_UPGRADING;
     queue_bytes(c, req, (size_t)n);
     flush_out(c);
@@ -493,17 +497,20 @@ static void poll_request(client *c)
     char req[512];
     int n;
     if (c->kind == K_GET) {
-        n = snprintf(req, sizeof(req), "GET %s?EIO=4&transport=polling%s%s HTTP/1.1\r\n"
-                     "Host: 127.0.0.1\r\n\r\n", opt.path, c->sid[0] ? "&sid=" : "", c->sid);
+        n = snprintf(req, sizeof(req),
+                     "GET %s?EIO=4&transport=polling%s%s HTTP/1.1\r\n"
+                     "Host: 127.0.0.1\r\n\r\n",
+                     opt.path, c->sid[0] ? "&sid=" : "", c->sid);
     } else {
         client *g = &clients[c->peer];
         if (!c->nposts || !g->sid[0]) {
             return;
         }
-        n = snprintf(req, sizeof(req), "POST %s?EIO=4&transport=polling&sid=%s HTTP/1.1\r\n"
+        n = snprintf(req, sizeof(req),
+                     "POST %s?EIO=4&transport=polling&sid=%s HTTP/1.1\r\n"
                      "Host: 127.0.0.1\r\nContent-Type: text/plain;charset=UTF-8\r\n"
-                     "Content-Length: %zu\r\n\r\n%.*s", opt.path, g->sid, c->nposts,
-                     (int)c->nposts, c->posts);
+                     "Content-Length: %zu\r\n\r\n%.*s",
+                     opt.path, g->sid, c->nposts, (int)c->nposts, c->posts);
         c->nposts = 0;
     }
     c->busy = true;
@@ -696,9 +703,9 @@ static int next_to_start;
 /* Keeps opt.concurrency handshakes in flight until every client has been started. */
 static void start_more(void)
 {
-    while (next_to_start < nclients && handshakes_started - ready_count - failed_count -
-                                                (churn_mode ? churn_cycles : 0) <
-                                            opt.concurrency) {
+    while (next_to_start < nclients &&
+           handshakes_started - ready_count - failed_count - (churn_mode ? churn_cycles : 0) <
+               opt.concurrency) {
         client *c = &clients[next_to_start++];
         if (start_client(c) < 0) {
             failed_count++;
@@ -729,7 +736,8 @@ static void print_figures(const char *phase, proc_figures a, proc_figures b, dou
 {
     printf("{\"phase\":\"%s\",\"clients\":%d,\"ready\":%ld,\"failed\":%ld,\"seconds\":%.3f,"
            "\"server_cpu_s\":%.3f,\"rss_before_kb\":%ld,\"rss_after_kb\":%ld",
-           phase, nclients, ready_count, failed_count, seconds, b.cpu_s - a.cpu_s, a.rss_kb, b.rss_kb);
+           phase, nclients, ready_count, failed_count, seconds, b.cpu_s - a.cpu_s, a.rss_kb,
+           b.rss_kb);
 }
 
 static void scenario_connect(bool idle)
@@ -868,7 +876,8 @@ static void scenario_echo(void)
 }
 
 /* Churn: opt.concurrency clients at a time connect, join "/", and leave, over and over. */
-static long start_errors; /* the client side could not open a socket: tried again, not the server's fault */
+static long
+    start_errors; /* the client side could not open a socket: tried again, not the server's fault */
 
 static void restart_free(void)
 {
@@ -952,35 +961,60 @@ static void scenario_polling(void)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"port", required_argument, NULL, 'p'},     {"pid", required_argument, NULL, 'P'},
-        {"scenario", required_argument, NULL, 's'}, {"clients", required_argument, NULL, 'c'},
-        {"senders", required_argument, NULL, 'S'},  {"duration", required_argument, NULL, 'd'},
-        {"rates", required_argument, NULL, 'r'},    {"payload", required_argument, NULL, 'l'},
+        {"port", required_argument, NULL, 'p'},        {"pid", required_argument, NULL, 'P'},
+        {"scenario", required_argument, NULL, 's'},    {"clients", required_argument, NULL, 'c'},
+        {"senders", required_argument, NULL, 'S'},     {"duration", required_argument, NULL, 'd'},
+        {"rates", required_argument, NULL, 'r'},       {"payload", required_argument, NULL, 'l'},
         {"concurrency", required_argument, NULL, 'C'}, {"cycles", required_argument, NULL, 'n'},
-        {"path", required_argument, NULL, 'a'},     {NULL, 0, NULL, 0},
+        {"path", required_argument, NULL, 'a'},        {NULL, 0, NULL, 0},
     };
     int o;
     while ((o = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (o) {
-        case 'p': opt.port = atoi(optarg); break;
-        case 'P': opt.pid = atoi(optarg); break;
-        case 's': opt.scenario = optarg; break;
-        case 'c': opt.clients = atoi(optarg); break;
-        case 'S': opt.senders = atoi(optarg); break;
-        case 'd': opt.duration = atof(optarg); break;
-        case 'r': opt.rates = optarg; break;
-        case 'l': opt.payload = atoi(optarg); break;
-        case 'C': opt.concurrency = atoi(optarg); break;
-        case 'n': opt.cycles = atol(optarg); break;
-        case 'a': opt.path = optarg; break;
-        default: return 2;
+        case 'p':
+            opt.port = atoi(optarg);
+            break;
+        case 'P':
+            opt.pid = atoi(optarg);
+            break;
+        case 's':
+            opt.scenario = optarg;
+            break;
+        case 'c':
+            opt.clients = atoi(optarg);
+            break;
+        case 'S':
+            opt.senders = atoi(optarg);
+            break;
+        case 'd':
+            opt.duration = atof(optarg);
+            break;
+        case 'r':
+            opt.rates = optarg;
+            break;
+        case 'l':
+            opt.payload = atoi(optarg);
+            break;
+        case 'C':
+            opt.concurrency = atoi(optarg);
+            break;
+        case 'n':
+            opt.cycles = atol(optarg);
+            break;
+        case 'a':
+            opt.path = optarg;
+            break;
+        default:
+            return 2;
         }
     }
     bool polling = strcmp(opt.scenario, "polling") == 0;
-    if (!opt.port || opt.clients <= 0 || opt.senders <= 0 || (!polling && opt.senders > opt.clients)) {
-        fprintf(stderr, "usage: loadgen --port P [--pid PID] --scenario connect|idle|fanout|echo|churn "
-                        "[--clients N] [--senders S] [--rates R,R,...] [--duration S] [--payload B] "
-                        "[--concurrency C] [--cycles N]\n");
+    if (!opt.port || opt.clients <= 0 || opt.senders <= 0 ||
+        (!polling && opt.senders > opt.clients)) {
+        fprintf(stderr,
+                "usage: loadgen --port P [--pid PID] --scenario connect|idle|fanout|echo|churn "
+                "[--clients N] [--senders S] [--rates R,R,...] [--duration S] [--payload B] "
+                "[--concurrency C] [--cycles N]\n");
         return 2;
     }
     struct rlimit rl;

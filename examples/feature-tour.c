@@ -17,8 +17,8 @@
  *   make-join (room, other)  makes the sockets in room join other; acks true
  *   make-leave (room, other) makes them leave other; acks true
  *   kick (room, close)       disconnects the sockets in room (the whole connection when close)
- *   set-data (key, value)    sets socket.data[key] (kept across a recovered reconnection); acks true
- *   get-data                 acks with socket.data and whether the socket was recovered
+ *   set-data (key, value)    sets socket.data[key] (kept across a recovered reconnection); acks
+ * true get-data                 acks with socket.data and whether the socket was recovered
  * Namespace "/private" has the same events behind middleware: a client must send auth
  * {"token": "secret"} (else connect_error "not authorized" with data {"reason": "bad token"});
  * with auth {"wait": true} it waits until some socket of "/" emits `admit`. Its packet middleware
@@ -274,7 +274,8 @@ static void on_set_data(sioc_socket *socket, json_t *args, sioc_ack *ack, void *
 
 static void on_get_data(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
 {
-    json_t *reply = json_pack("[O,b]", sioc_socket_data_json(socket), sioc_socket_recovered(socket));
+    json_t *reply =
+        json_pack("[O,b]", sioc_socket_data_json(socket), sioc_socket_recovered(socket));
     if (ack) {
         sioc_ack_send(ack, reply);
     }

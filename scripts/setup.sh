@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(gcc pkg-config meson ninja-build python3 libwebsockets-dev libwebsockets-evlib-uv
           libjansson-dev libuv1-dev check chromium python3-socketio python3-websocket
           python3-requests)
+packages+=("$@") # more, for the caller (the tests add clang-format)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
 
 void sioc__pending_init(sioc_socket *s)
 {
@@ -70,9 +70,9 @@ int sioc__pending_add_bcast(sioc_socket *s, int64_t id, sioc__bcast_ack *b)
     return 0;
 }
 
-int sioc_namespace_emit_with_ack(sioc_namespace *nsp, const sioc_target *target,
-                                 const char *event, json_t *args, unsigned timeout_ms,
-                                 sioc_broadcast_ack_cb cb, void *user_data)
+int sioc_namespace_emit_with_ack(sioc_namespace *nsp, const sioc_target *target, const char *event,
+                                 json_t *args, unsigned timeout_ms, sioc_broadcast_ack_cb cb,
+                                 void *user_data)
 {
     if (!nsp || !cb || timeout_ms == 0) {
         return SIOC_ERR_INVALID;
@@ -118,8 +118,8 @@ static void on_single_timeout(sioc__timer *t)
     cb(s, SIOC_ERR_TIMEOUT, NULL, user_data);
 }
 
-int sioc_socket_emit_with_ack(sioc_socket *s, const char *event, json_t *args,
-                              unsigned timeout_ms, sioc_ack_cb cb, void *user_data)
+int sioc_socket_emit_with_ack(sioc_socket *s, const char *event, json_t *args, unsigned timeout_ms,
+                              sioc_ack_cb cb, void *user_data)
 {
     if (!s || !cb) {
         return SIOC_ERR_INVALID;

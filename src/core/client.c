@@ -9,7 +9,7 @@
 #include "util/log.h"
 #include "util/query.h"
 
-#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+#define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
 
 static void client_unref(sioc__client *c)
 {

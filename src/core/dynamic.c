@@ -8,7 +8,7 @@
 
 #include "util/log.h"
 
-#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
 
 sioc_namespace *sioc__sio_parent_new(sioc__sio *sio, const char *pattern,
                                      sioc_namespace_match_cb cb, void *user_data)

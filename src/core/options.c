@@ -230,7 +230,8 @@ int sioc_options_set_max_buffered_bytes(sioc_options *o, size_t bytes)
 
 int sioc_options_set_transports(sioc_options *o, unsigned mask)
 {
-    if (!o || mask == 0 || (mask & ~(unsigned)(SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET))) {
+    if (!o || mask == 0 ||
+        (mask & ~(unsigned)(SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET))) {
         return SIOC_ERR_INVALID;
     }
     o->transports = mask;
@@ -297,7 +298,8 @@ int sioc_options_set_allow_request(sioc_options *o, sioc_allow_request_cb cb, vo
 int sioc_options_set_cookie(sioc_options *o, const char *name, const char *path, bool http_only,
                             const char *same_site)
 {
-    if (!o || (name && (!*name || strpbrk(name, "=; \t\r\n"))) || (path && strpbrk(path, ";\r\n")) ||
+    if (!o || (name && (!*name || strpbrk(name, "=; \t\r\n"))) ||
+        (path && strpbrk(path, ";\r\n")) ||
         (same_site && strcmp(same_site, "Lax") && strcmp(same_site, "Strict") &&
          strcmp(same_site, "None"))) {
         return SIOC_ERR_INVALID;

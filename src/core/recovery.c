@@ -11,9 +11,9 @@
 
 bool sioc__recoverable(const char *reason)
 {
-    static const char *const reasons[] = {"transport error", "transport close", "forced close",
-                                          "ping timeout", "server shutting down",
-                                          "forced server close"};
+    static const char *const reasons[] = {"transport error",      "transport close",
+                                          "forced close",         "ping timeout",
+                                          "server shutting down", "forced server close"};
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
         if (strcmp(reason, reasons[i]) == 0) {
             return true;
@@ -115,7 +115,7 @@ static void expire(void *value, void *arg)
     }
 }
 
-/* sioc__map_each may not see the map change under it: expired sessions are removed one at a time. */
+/* sioc__map_each may not see the map change under it: expired sessions go one at a time. */
 static void purge_sessions(sioc_namespace *nsp)
 {
     size_t before;
@@ -148,7 +148,8 @@ void sioc__recovery_persist(sioc_socket *s)
     }
     session->data = s->data_json ? json_deep_copy(s->data_json) : json_object();
     session->at_ms = sioc__wheel_now(nsp->sio->wheel);
-    if (!session->rooms || !session->data || sioc__map_put(&nsp->sessions, session->pid, session) < 0) {
+    if (!session->rooms || !session->data ||
+        sioc__map_put(&nsp->sessions, session->pid, session) < 0) {
         sioc__session_free(session);
     }
 }
@@ -157,10 +158,8 @@ static bool has_any(json_t *rooms, json_t *set)
 {
     size_t i, k;
     json_t *r, *x;
-    json_array_foreach(set, i, x)
-    {
-        json_array_foreach(rooms, k, r)
-        {
+    json_array_foreach (set, i, x) {
+        json_array_foreach (rooms, k, r) {
             if (json_equal(r, x)) {
                 return true;
             }
@@ -169,7 +168,7 @@ static bool has_any(json_t *rooms, json_t *set)
     return false;
 }
 
-/* Node's shouldIncludePacket: addressed to one of the session's rooms (or to all), none excluded. */
+/* Node's shouldIncludePacket: addressed to one of the session's rooms (or all), none excluded. */
 static bool addressed_to(const sioc__stored *p, json_t *rooms)
 {
     bool included = json_array_size(p->rooms) == 0 || has_any(rooms, p->rooms);

@@ -74,9 +74,9 @@ struct sioc_namespace {
     regex_t regex;
     sioc_namespace_match_cb match;
     void *match_data;
-    sioc_namespace *parent;   /* of a child */
+    sioc_namespace *parent;    /* of a child */
     sioc__timer cleanup_timer; /* a child found empty */
-    sioc__mw *mws; /* connection middleware */
+    sioc__mw *mws;             /* connection middleware */
     size_t nmws;
     sioc__mw *pmws; /* packet middleware */
     size_t npmws;
@@ -102,7 +102,7 @@ struct sioc_namespace {
 /* A broadcast's acknowledgements being collected. */
 typedef struct sioc__bcast_ack {
     sioc__link link; /* first: in the undecided list, for shutdown */
-    unsigned refs; /* one per socket still expected to answer, one while undecided */
+    unsigned refs;   /* one per socket still expected to answer, one while undecided */
     size_t expected;
     json_t *responses;
     bool done;
@@ -130,7 +130,7 @@ struct sioc_ack {
 };
 
 struct sioc_socket {
-    char *id;       /* idbuf, or "<nsp>#<sid>" (owned) for an Engine.IO v3 client outside "/" */
+    char *id; /* idbuf, or "<nsp>#<sid>" (owned) for an Engine.IO v3 client outside "/" */
     char idbuf[21];
     sioc_namespace *nsp;
     sioc__client *client;
@@ -142,14 +142,14 @@ struct sioc_socket {
     sioc__session *restoring; /* the session it comes back from, until it has joined */
     json_t *missed;           /* the broadcasts to replay once it has joined */
     void *user_data;
-    unsigned refs; /* the client's, one per dispatch in progress, one per sioc_next */
+    unsigned refs;  /* the client's, one per dispatch in progress, one per sioc_next */
     bool admitting; /* in the connection middleware */
     bool connected;
     sioc__room **rooms;
     size_t nrooms, caprooms;
     sioc__link acks;    /* the client's unanswered requests (sioc_ack) */
     sioc__link pending; /* our requests the client has not answered (sioc__pending) */
-    uint64_t mark; /* == nsp->epoch when the current broadcast has dealt with it */
+    uint64_t mark;      /* == nsp->epoch when the current broadcast has dealt with it */
 };
 
 struct sioc__client {
@@ -172,7 +172,7 @@ struct sioc__sio {
     size_t max_children; /* dynamic namespaces that may exist at once; 0: no limit */
     size_t nchildren;
     uint64_t limit_logged_ms; /* when the limit was last logged */
-    sioc__link undecided; /* broadcasts still collecting acks (sioc__bcast_ack) */
+    sioc__link undecided;     /* broadcasts still collecting acks (sioc__bcast_ack) */
     sioc__wheel *wheel;
     unsigned connect_timeout_ms;
 };

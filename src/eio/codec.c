@@ -82,8 +82,8 @@ sioc__msg *sioc__eio_open_packet(const char *sid, bool upgrades, unsigned ping_i
 const char *sioc__eio_error_message(sioc__eio_error code)
 {
     static const char *const messages[] = {
-        "Transport unknown", "Session ID unknown",      "Bad handshake method",
-        "Bad request",       "Forbidden",               "Unsupported protocol version",
+        "Transport unknown", "Session ID unknown", "Bad handshake method",
+        "Bad request",       "Forbidden",          "Unsupported protocol version",
     };
     return (unsigned)code < sizeof(messages) / sizeof(messages[0]) ? messages[code] : "Bad request";
 }

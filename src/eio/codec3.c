@@ -28,8 +28,12 @@ size_t sioc__utf16_length(const char *s, size_t n)
  * continuation byte, a bad lead, a sequence cut short. */
 static size_t sequence_length(const unsigned char *s, size_t n)
 {
-    size_t seq = s[0] < 0x80 ? 1 : s[0] >= 0xF8 ? 0 : s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3
-               : s[0] >= 0xC0 ? 2 : 0;
+    size_t seq = s[0] < 0x80    ? 1
+                 : s[0] >= 0xF8 ? 0
+                 : s[0] >= 0xF0 ? 4
+                 : s[0] >= 0xE0 ? 3
+                 : s[0] >= 0xC0 ? 2
+                                : 0;
     if (seq > n) {
         return 0;
     }
@@ -121,8 +125,7 @@ int sioc__eio3_payload_next(char *body, size_t len, size_t *pos, sioc__eio_packe
     return 0;
 }
 
-int sioc__eio3_binary_payload_next(const char *body, size_t len, size_t *pos,
-                                   sioc__eio_packet *out)
+int sioc__eio3_binary_payload_next(const char *body, size_t len, size_t *pos, sioc__eio_packet *out)
 {
     if (*pos >= len) {
         return 0;

@@ -7,7 +7,7 @@
 #include "util/base64.h"
 #include "util/log.h"
 
-#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+#define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
 
 #define SWEEP_MS 1000
 

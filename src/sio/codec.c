@@ -77,7 +77,8 @@ static bool payload_valid(sioc__sio_type type, json_t *data)
     case SIOC__SIO_BINARY_EVENT: {
         json_t *name = json_array_get(data, 0);
         return json_is_array(data) &&
-               (json_is_number(name) || (json_is_string(name) && !reserved_event(json_string_value(name))));
+               (json_is_number(name) ||
+                (json_is_string(name) && !reserved_event(json_string_value(name))));
     }
     case SIOC__SIO_ACK:
     case SIOC__SIO_BINARY_ACK:
@@ -202,8 +203,7 @@ static int reconstruct(json_t **slot, json_t *buffers)
         }
         const char *key;
         json_t *item;
-        json_object_foreach(v, key, item)
-        {
+        json_object_foreach (v, key, item) {
             json_t *orig = item;
             if (reconstruct(&item, buffers) < 0) {
                 return -1;
@@ -296,15 +296,13 @@ static bool has_binary(json_t *v)
     const char *key;
     json_t *item;
     if (json_is_array(v)) {
-        json_array_foreach(v, k, item)
-        {
+        json_array_foreach (v, k, item) {
             if (has_binary(item)) {
                 return true;
             }
         }
     } else if (json_is_object(v)) {
-        json_object_foreach(v, key, item)
-        {
+        json_object_foreach (v, key, item) {
             if (has_binary(item)) {
                 return true;
             }
@@ -347,13 +345,11 @@ static json_t *split_binary(json_t *v, sioc__sio_encoded *e)
     json_t *item;
     int rc = 0;
     if (json_is_array(v)) {
-        json_array_foreach(v, k, item)
-        {
+        json_array_foreach (v, k, item) {
             rc = rc ? rc : json_array_append_new(copy, split_binary(item, e));
         }
     } else {
-        json_object_foreach(v, key, item)
-        {
+        json_object_foreach (v, key, item) {
             rc = rc ? rc : json_object_set_new(copy, key, split_binary(item, e));
         }
     }
@@ -475,13 +471,11 @@ static json_t *plain_value(json_t *v)
     const char *key;
     json_t *item;
     if (json_is_array(v)) {
-        json_array_foreach(v, k, item)
-        {
+        json_array_foreach (v, k, item) {
             json_array_append_new(copy, plain_value(item));
         }
     } else {
-        json_object_foreach(v, key, item)
-        {
+        json_object_foreach (v, key, item) {
             json_object_set_new(copy, key, plain_value(item));
         }
     }
@@ -519,8 +513,8 @@ sioc__msg *sioc__sio_plain(sioc__sio_encoded *e)
     return e->plain;
 }
 
-int sioc__sio_decode_plain(const char *s, size_t n, json_t **root, const char **name,
-                           json_t **args, int64_t *id, const char **error)
+int sioc__sio_decode_plain(const char *s, size_t n, json_t **root, const char **name, json_t **args,
+                           int64_t *id, const char **error)
 {
     *args = NULL;
     *id = -1;

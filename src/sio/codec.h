@@ -87,8 +87,8 @@ sioc__msg *sioc__sio_plain(sioc__sio_encoded *e);
  * (optional)}. Returns 0 with *name borrowed from *root, *args a new array and *id (-1 when none);
  * or -1 with *error saying what was wrong (static). *root is a new reference either way (may be
  * NULL). */
-int sioc__sio_decode_plain(const char *s, size_t n, json_t **root, const char **name,
-                           json_t **args, int64_t *id, const char **error);
+int sioc__sio_decode_plain(const char *s, size_t n, json_t **root, const char **name, json_t **args,
+                           int64_t *id, const char **error);
 
 /* An EVENT's payload: ["name", args...]. The name as a string (numbers in decimal), or NULL. */
 const char *sioc__sio_event_name(json_t *data, char *scratch, size_t cap);

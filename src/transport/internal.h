@@ -14,7 +14,7 @@
 #include "util/buf.h"
 #include "util/wheel.h"
 
-#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+#define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
 
 /* Node's maxHeaderSize: the request line and headers, at most. */
 #define SIOC__MAX_HEAD (16 * 1024)

@@ -1,4 +1,4 @@
-/* Fuzz target: the Engine.IO v4 codec — a polling payload, and the same bytes as one text packet. */
+/* Fuzz target: the Engine.IO v4 codec — a polling payload, and the same bytes as a text packet. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -32,9 +32,11 @@ static void set_up(void)
     sioc_options_add_cors_origin(configs[1], "http://a.example");
     sioc_options_add_cors_origin(configs[1], "*");
     sioc_options_set_cors_credentials(configs[1], true);
-    sioc_options_add_cors_origin_pattern(configs[2], "^https?://([a-z0-9-]+\\.)?example\\.com(:[0-9]+)?$");
+    sioc_options_add_cors_origin_pattern(configs[2],
+                                         "^https?://([a-z0-9-]+\\.)?example\\.com(:[0-9]+)?$");
     sioc_options_add_cors_origin_pattern(configs[2], "^http://localhost:[0-9]{2,5}$");
-    regcomp(&patterns[0], "^https?://([a-z0-9-]+\\.)?example\\.com(:[0-9]+)?$", REG_EXTENDED | REG_NOSUB);
+    regcomp(&patterns[0], "^https?://([a-z0-9-]+\\.)?example\\.com(:[0-9]+)?$",
+            REG_EXTENDED | REG_NOSUB);
     regcomp(&patterns[1], "^http://localhost:[0-9]{2,5}$", REG_EXTENDED | REG_NOSUB);
     npatterns = 2;
     sioc_options_set_cors_origin_callback(configs[3], team_origins, NULL);
@@ -56,8 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(origin, data + 1, size - 1);
     origin[size - 1] = '\0';
     const sioc_options *o = configs[which];
-    const char *allow = sioc__cors_match(o, which == 2 ? patterns : NULL, which == 2 ? npatterns : 0,
-                                         origin);
+    const char *allow =
+        sioc__cors_match(o, which == 2 ? patterns : NULL, which == 2 ? npatterns : 0, origin);
     if (allow && allow != origin && strcmp(allow, "*") != 0) {
         abort(); /* only the origin itself or "*" */
     }

@@ -1,6 +1,7 @@
 /* Fuzz target: the Socket.IO v5 decoder with binary reassembly, then the encoders on what it
- * accepts (a packet without attachments must decode from its encoding to itself). The input is a sequence of Engine.IO messages separated by 0x00: one starting with 'B'
- * is binary (the rest of it), any other is text. */
+ * accepts (a packet without attachments must decode from its encoding to itself). The input is a
+ * sequence of Engine.IO messages separated by 0x00: one starting with 'B' is binary (the rest of
+ * it), any other is text. */
 #include <stdint.h>
 #include <string.h>
 

@@ -14,7 +14,8 @@ static bool cb_origin(const char *origin, void *user_data)
 
 static bool allow(json_t *handshake, const char **message, void *user_data)
 {
-    const char *deny = json_string_value(json_object_get(json_object_get(handshake, "query"), "deny"));
+    const char *deny =
+        json_string_value(json_object_get(json_object_get(handshake, "query"), "deny"));
     if (deny && strcmp(deny, "1") == 0) {
         *message = "denied by test";
         return false;

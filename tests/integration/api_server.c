@@ -61,9 +61,9 @@ static void on_any(sioc_socket *socket, const char *event, json_t *args, sioc_ac
 static void on_whoami(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
 {
     seen *s = sioc_socket_get_data(socket);
-    json_t *reply = json_pack("[s,O,s,s,I]", sioc_socket_id(socket), sioc_socket_auth(socket),
-                              sioc_conn_transport(sioc_socket_conn(socket)), s->last,
-                              (json_int_t)s->events);
+    json_t *reply =
+        json_pack("[s,O,s,s,I]", sioc_socket_id(socket), sioc_socket_auth(socket),
+                  sioc_conn_transport(sioc_socket_conn(socket)), s->last, (json_int_t)s->events);
     if (ack) {
         sioc_ack_send(ack, reply);
     }
@@ -83,8 +83,7 @@ static void on_join(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user
 {
     size_t i;
     json_t *room;
-    json_array_foreach(args, i, room)
-    {
+    json_array_foreach (args, i, room) {
         sioc_socket_join(socket, json_string_value(room));
     }
     const char *rooms[16];

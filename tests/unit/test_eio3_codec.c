@@ -9,6 +9,7 @@
 #include "eio/codec.h"
 
 /* Text payloads: the packets expected as "T:data" (T = type digit, or B for binary). */
+/* clang-format off */
 static const struct {
     const char *in;
     const char *expect[4];
@@ -36,6 +37,7 @@ static const struct {
     {"3:4\xf0\x9f\x98\x77", {NULL}, 0},       /* not UTF-8: a sequence cut by an ASCII byte */
     {"2:4\x80", {NULL}, 0},                   /* not UTF-8: a stray continuation byte */
 };
+/* clang-format on */
 
 START_TEST(a_v3_text_payload_splits_into_its_packets)
 {
@@ -65,6 +67,7 @@ START_TEST(a_v3_text_payload_splits_into_its_packets)
 END_TEST
 
 /* Binary payloads as engine.io-parser 2.x's encodePayloadAsBinary writes them. */
+/* clang-format off */
 static const struct {
     const char *in;
     size_t len;
@@ -83,6 +86,7 @@ static const struct {
     {"\x00\x01\xff" "9", 4, 0, -1},              /* a text packet of an unknown type */
     {"\x00\x02\xff" "4\xff", 5, 0, -1},          /* a text packet that is not UTF-8 */
 };
+/* clang-format on */
 
 START_TEST(a_v3_binary_payload_splits_into_its_packets)
 {
@@ -100,7 +104,9 @@ END_TEST
 
 START_TEST(a_binary_payload_keeps_text_and_binary_packets_apart)
 {
-    const char in[] = "\x01\x05\xff\x04\x01\x02\x03\x04" "\x00\x03\xff" "4\xc3\xa9";
+    const char in[] = "\x01\x05\xff\x04\x01\x02\x03\x04"
+                      "\x00\x03\xff"
+                      "4\xc3\xa9";
     size_t pos = 0;
     sioc__eio_packet p;
     ck_assert_int_eq(sioc__eio3_binary_payload_next(in, sizeof(in) - 1, &pos, &p), 1);
@@ -136,14 +142,17 @@ START_TEST(messages_encode_as_engine_io_parser_2_does)
     /* Text form: lengths in UTF-16 units (4, é, 😀 as two), binary as b4 + base64. */
     ck_assert_int_eq(sioc__eio3_encode_text(&out, text), 0);
     ck_assert_int_eq(sioc__eio3_encode_text(&out, bin), 0);
-    const char want[] = "5:4h\xc3\xa9\xf0\x9f\x98\x80" "10:b4AQIDBA==";
+    const char want[] = "5:4h\xc3\xa9\xf0\x9f\x98\x80"
+                        "10:b4AQIDBA==";
     ck_assert_uint_eq(out.len, sizeof(want) - 1);
     ck_assert(memcmp(out.data, want, out.len) == 0);
     sioc__buf_reset(&out);
     /* Binary form: lengths in bytes, one byte per digit, binary packets led by their type. */
     ck_assert_int_eq(sioc__eio3_encode_binary(&out, text), 0);
     ck_assert_int_eq(sioc__eio3_encode_binary(&out, bin), 0);
-    const char wantb[] = "\x00\x08\xff" "4h\xc3\xa9\xf0\x9f\x98\x80" "\x01\x05\xff\x04\x01\x02\x03\x04";
+    const char wantb[] = "\x00\x08\xff"
+                         "4h\xc3\xa9\xf0\x9f\x98\x80"
+                         "\x01\x05\xff\x04\x01\x02\x03\x04";
     ck_assert_uint_eq(out.len, sizeof(wantb) - 1);
     ck_assert(memcmp(out.data, wantb, out.len) == 0);
     sioc__msg_unref(text);

@@ -6,6 +6,7 @@
 #include "check_main.h"
 #include "eio/codec.h"
 
+/* clang-format off */
 static const struct {
     const char *in;
     int rc;
@@ -28,6 +29,7 @@ static const struct {
     {"/", -1, 0, NULL},
     {"b4", -1, 0, NULL},
 };
+/* clang-format on */
 
 START_TEST(a_text_packet_decodes_to_its_type_and_data)
 {
@@ -45,6 +47,7 @@ START_TEST(a_text_packet_decodes_to_its_type_and_data)
 END_TEST
 
 /* Payloads: the packets expected, written as "T:data" (T = type digit, or B for binary). */
+/* clang-format off */
 static const struct {
     const char *in;
     const char *expect[4];
@@ -62,6 +65,7 @@ static const struct {
     {"4x\x1e", {"4:x"}, 1},             /* a trailing separator: an empty last packet */
     {"", {NULL}, 0},                    /* an empty body */
 };
+/* clang-format on */
 
 START_TEST(a_polling_payload_splits_into_its_packets)
 {
@@ -102,8 +106,12 @@ START_TEST(queued_messages_encode_for_polling_with_binary_as_base64)
     ck_assert_int_eq(sioc__eio_encode_polling(&out, text), 0);
     ck_assert_int_eq(sioc__buf_append_char(&out, SIOC__EIO_SEPARATOR), 0);
     ck_assert_int_eq(sioc__eio_encode_polling(&out, bin), 0);
-    ck_assert_uint_eq(out.len, strlen("4hi\x1e" "bAQIDBA=="));
-    ck_assert(memcmp(out.data, "4hi\x1e" "bAQIDBA==", out.len) == 0);
+    ck_assert_uint_eq(out.len, strlen("4hi\x1e"
+                                      "bAQIDBA=="));
+    ck_assert(memcmp(out.data,
+                     "4hi\x1e"
+                     "bAQIDBA==",
+                     out.len) == 0);
     sioc__msg_unref(text);
     sioc__msg_unref(bin);
     sioc__buf_free(&out);
@@ -124,6 +132,7 @@ START_TEST(the_open_packet_carries_the_handshake_fields)
 }
 END_TEST
 
+/* clang-format off */
 static const struct {
     sioc__eio_error code;
     const char *body;
@@ -136,6 +145,7 @@ static const struct {
     {SIOC__EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION,
      "{\"code\":5,\"message\":\"Unsupported protocol version\"}"},
 };
+/* clang-format on */
 
 START_TEST(errors_are_written_as_node_writes_them)
 {

@@ -8,6 +8,7 @@
 #include "sio/codec.h"
 #include "sioc.h"
 
+/* clang-format off */
 static const struct {
     const char *in;
     int type;
@@ -40,6 +41,7 @@ static const struct {
      "[{\"_placeholder\":true,\"num\":0}]", 1},
     {"2[\"big\",100000000000000000000]", 2, "/", -1, "[\"big\",1e20]", 0},
 };
+/* clang-format on */
 
 START_TEST(well_formed_packets_decode_to_their_parts)
 {
@@ -60,6 +62,7 @@ START_TEST(well_formed_packets_decode_to_their_parts)
 }
 END_TEST
 
+/* clang-format off */
 static const char *bad[] = {
     "",
     "7",
@@ -82,6 +85,7 @@ static const char *bad[] = {
     "21234567890123456[\"x\"]",  /* an ack id beyond JavaScript's exact integers */
     "2[\"x\"] trailing",
 };
+/* clang-format on */
 
 START_TEST(malformed_packets_are_refused)
 {
@@ -95,7 +99,8 @@ START_TEST(binary_attachments_replace_their_placeholders_in_order)
 {
     sioc__sio_decoder d = {0};
     sioc__sio_packet p;
-    const char *text = "52-789[\"m\",{\"_placeholder\":true,\"num\":1},{\"a\":[{\"_placeholder\":true,\"num\":0}]}]";
+    const char *text = "52-789[\"m\",{\"_placeholder\":true,\"num\":1},{\"a\":[{\"_placeholder\":"
+                       "true,\"num\":0}]}]";
     ck_assert_int_eq(sioc__sio_decoder_text(&d, text, strlen(text), &p), 0);
     ck_assert_int_eq(sioc__sio_decoder_binary(&d, "\x01\x02\x03", 3, &p), 0);
     ck_assert_int_eq(sioc__sio_decoder_binary(&d, "\x04\x05", 2, &p), 1);

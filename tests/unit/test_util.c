@@ -1,4 +1,5 @@
-/* Data structures: buffers and message queues, JSON strings written directly, the sid map, base64 and ids, the timer wheel. */
+/* Data structures: buffers and message queues, JSON strings written directly, the sid map, base64
+ * and ids, the timer wheel. */
 #include <check.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ START_TEST(a_buffer_grows_to_hold_what_is_appended)
 }
 END_TEST
 
+/* clang-format off */
 static const struct {
     uint64_t v;
     const char *text;
@@ -31,6 +33,7 @@ static const struct {
     {0, "0"}, {7, "7"}, {10, "10"}, {4294967296u, "4294967296"},
     {UINT64_MAX, "18446744073709551615"},
 };
+/* clang-format on */
 
 START_TEST(unsigned_numbers_are_appended_in_decimal)
 {
@@ -45,6 +48,7 @@ END_TEST
 
 /* Strings JSON text is written from, checked against jansson: the same ones are refused, and
  * what is written reads back as the string itself. */
+/* clang-format off */
 static const struct {
     const char *s;
     size_t n;
@@ -67,6 +71,7 @@ static const struct {
     {"\xef\xbf\xbf", 3},         /* U+FFFF */
     {"\xf4\x8f\xbf\xbf", 4},     /* U+10FFFF */
 };
+/* clang-format on */
 
 START_TEST(json_strings_are_written_as_jansson_reads_them)
 {
@@ -149,6 +154,7 @@ START_TEST(the_map_finds_adds_and_removes_thousands_of_keys)
 }
 END_TEST
 
+/* clang-format off */
 static const struct {
     const char *raw;
     size_t len;
@@ -161,6 +167,7 @@ static const struct {
     {"foob", 4, "Zm9vYg=="},
     {"\x00\xff\x10", 3, "AP8Q"},
 };
+/* clang-format on */
 
 START_TEST(base64_round_trips)
 {
