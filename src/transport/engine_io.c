@@ -1,5 +1,5 @@
-/* Engine.IO over libwebsockets: the polling and WebSocket transports, and the handshake checks in
- * the order Node's engine.io `verify()` makes them. */
+/* Engine.IO over libwebsockets: the polling and WebSocket transports; which requests are taken is
+ * eio/verify.c's decision. */
 #include "transport/internal.h"
 #include "transport/tcpinfo.h"
 
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "eio/verify.h"
 #include "util/base64.h"
 #include "util/log.h"
 
@@ -235,18 +236,7 @@ static int reply_error(struct lws *wsi, sioc__eio_error code)
     return sioc__reply_simple(wsi, status, "application/json", body);
 }
 
-/* The query of an Engine.IO request. */
-typedef struct eio_query {
-    char transport[16];
-    char sid[32];
-    char eio[8];
-    char j[16];
-    bool has_sid;
-    bool b64;   /* the client cannot take binary: send it as base64 */
-    bool jsonp; /* JSONP polling, callback index j */
-} eio_query;
-
-static void read_query(struct lws *wsi, eio_query *q)
+static void read_query(struct lws *wsi, sioc__eio_query *q)
 {
     char b64[8];
     memset(q, 0, sizeof(*q));
@@ -261,59 +251,11 @@ static void read_query(struct lws *wsi, eio_query *q)
 /* The timer wheel turns every SIOC_WHEEL_TICK_MS: a request that names a session first lets every
  * timer already due fire, so that a session whose heartbeat ran out is gone, as it would be from
  * Node's exact timers, rather than still there for up to a tick. */
-static void catch_up(sioc_server *srv, const eio_query *q)
+static void catch_up(sioc_server *srv, const sioc__eio_query *q)
 {
     if (q->has_sid) {
         sioc__wheel_advance(&srv->wheel, sioc__now_ms());
     }
-}
-
-/* Node: EIO=4 is v4; anything else is v3, which only allowEIO3 lets in. Returns 3, 4, or 0. */
-static unsigned protocol_of(const sioc__engine *eng, const eio_query *q)
-{
-    if (strcmp(q->eio, "4") == 0) {
-        return 4;
-    }
-    return eng->cfg.allow_eio3 ? 3 : 0;
-}
-
-static bool transport_allowed(sioc__engine *eng, const char *name)
-{
-    unsigned t = eng->cfg.transports;
-    return (strcmp(name, "polling") == 0 && (t & SIOC_TRANSPORT_POLLING)) ||
-           (strcmp(name, "websocket") == 0 && (t & SIOC_TRANSPORT_WEBSOCKET));
-}
-
-/* Node's verify() for a plain HTTP request: transport, then sid, then the handshake's method,
- * transport and protocol version. Returns the session (or NULL for a handshake) via *out, or
- * a negative error code. */
-static int verify_http(sioc__engine *eng, const eio_query *q, int method, sioc_conn **out)
-{
-    *out = NULL;
-    if (!transport_allowed(eng, q->transport)) {
-        return -(int)SIOC__EIO_ERR_UNKNOWN_TRANSPORT - 1;
-    }
-    if (q->has_sid) {
-        sioc_conn *s = sioc__engine_find(eng, q->sid, strlen(q->sid));
-        if (!s) {
-            return -(int)SIOC__EIO_ERR_UNKNOWN_SID - 1;
-        }
-        if (strcmp(q->transport, "polling") != 0 || s->transport != SIOC__POLLING) {
-            return -(int)SIOC__EIO_ERR_BAD_REQUEST - 1; /* transport mismatch */
-        }
-        *out = s;
-        return 0;
-    }
-    if (method != LWSHUMETH_GET) {
-        return -(int)SIOC__EIO_ERR_BAD_HANDSHAKE_METHOD - 1;
-    }
-    if (strcmp(q->transport, "polling") != 0) {
-        return -(int)SIOC__EIO_ERR_BAD_REQUEST - 1; /* websocket handshake without upgrade */
-    }
-    if (!protocol_of(eng, q)) {
-        return -(int)SIOC__EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION - 1;
-    }
-    return 0;
 }
 
 /* Node's `cookie` option: the sid in a cookie on the handshake, for load-balancer stickiness. */
@@ -504,13 +446,16 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
     if (method == LWSHUMETH_OPTIONS && sioc__cors_configured(srv->opts)) {
         return sioc__cors_preflight(srv, wsi);
     }
-    eio_query q;
+    sioc__eio_query q;
     read_query(wsi, &q);
     catch_up(srv, &q);
     sioc_conn *s;
-    int err = verify_http(eng, &q, method, &s);
-    if (err < 0) {
-        return reply_error(wsi, (sioc__eio_error)(-err - 1));
+    sioc__eio_error err;
+    sioc__eio_method m = method == LWSHUMETH_GET    ? SIOC__EIO_GET
+                         : method == LWSHUMETH_POST ? SIOC__EIO_POST
+                                                    : SIOC__EIO_OTHER_METHOD;
+    if (!sioc__eio_verify_http(eng, &q, m, &s, &err)) {
+        return reply_error(wsi, err);
     }
     c->jsonp = q.jsonp;
     if (!s && srv->draining) {
@@ -523,7 +468,7 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
             free(hs);
             return reply_forbidden(wsi, refusal);
         }
-        s = sioc__engine_open(eng, SIOC__POLLING, NULL, hs, protocol_of(eng, &q), NULL);
+        s = sioc__engine_open(eng, SIOC__POLLING, NULL, hs, sioc__eio_protocol_of(eng, &q), NULL);
         if (!s) {
             return sioc__reply_simple(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
         }
@@ -640,30 +585,6 @@ static int reject_upgrade(struct lws *wsi, sioc__eio_error code)
     return -1; /* lws sends the answer, then closes */
 }
 
-/* Node's verify() for an upgrade request. Returns 0 or an error code + 1 as a negative. */
-static int verify_upgrade(sioc__engine *eng, const eio_query *q)
-{
-    if (!transport_allowed(eng, q->transport)) {
-        return -(int)SIOC__EIO_ERR_UNKNOWN_TRANSPORT - 1;
-    }
-    if (strcmp(q->transport, "websocket") != 0) {
-        return -(int)SIOC__EIO_ERR_BAD_REQUEST - 1;
-    }
-    if (q->has_sid) {
-        sioc_conn *s = sioc__engine_find(eng, q->sid, strlen(q->sid));
-        if (!s) {
-            return -(int)SIOC__EIO_ERR_UNKNOWN_SID - 1;
-        }
-        /* A session already upgraded or upgrading passes too: Node answers 101, then closes the
-         * new WebSocket (sioc__eio_ws_open). */
-        return 0;
-    }
-    if (!protocol_of(eng, q)) {
-        return -(int)SIOC__EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION - 1;
-    }
-    return 0;
-}
-
 static sioc__engine *engine_of_request(sioc_server *srv, struct lws *wsi)
 {
     char uri[1024];
@@ -678,12 +599,12 @@ int sioc__eio_confirm_upgrade(sioc_server *srv, struct lws *wsi)
         /* Outside every Engine.IO path: a plain WebSocket client (the seed's second page). */
         return srv->sio_engine ? 0 : reject_upgrade(wsi, SIOC__EIO_ERR_BAD_REQUEST);
     }
-    eio_query q;
+    sioc__eio_query q;
     read_query(wsi, &q);
     catch_up(srv, &q);
-    int err = verify_upgrade(eng, &q);
-    if (err < 0) {
-        return reject_upgrade(wsi, (sioc__eio_error)(-err - 1));
+    sioc__eio_error err;
+    if (!sioc__eio_verify_upgrade(eng, &q, &err)) {
+        return reject_upgrade(wsi, err);
     }
     if (!q.has_sid && srv->opts->allow_request) {
         char *hs = sioc__handshake_text(wsi);
@@ -704,7 +625,7 @@ int sioc__eio_ws_headers(sioc_server *srv, struct lws *wsi, sioc__pss *c,
     if (!srv->opts->cookie_name || !eng || lws_hdr_total_length(wsi, WSI_TOKEN_UPGRADE) <= 0) {
         return 0;
     }
-    eio_query q;
+    sioc__eio_query q;
     read_query(wsi, &q);
     if (q.has_sid || sioc__random_id(c->cookie_sid) < 0) {
         return 0; /* only a handshake opens a session */
@@ -731,7 +652,7 @@ static void close_with(struct lws *wsi, sioc__pss *c, int status)
 int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
 {
     sioc__engine *eng = engine_of_request(srv, wsi);
-    eio_query q;
+    sioc__eio_query q;
     read_query(wsi, &q);
     char sid[sizeof(c->cookie_sid)];
     memcpy(sid, c->cookie_sid, sizeof(sid));
@@ -741,7 +662,8 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         c->role = ROLE_WS;
         return c->sess ? 0 : -1;
     }
-    if (!eng || verify_upgrade(eng, &q) < 0) {
+    sioc__eio_error err;
+    if (!eng || !sioc__eio_verify_upgrade(eng, &q, &err)) {
         return -1; /* the session went away between the checks and the upgrade */
     }
     if (q.has_sid) {
@@ -760,7 +682,7 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         return 0;
     }
     c->sess = sioc__engine_open(eng, SIOC__WEBSOCKET, wsi, sioc__handshake_text(wsi),
-                                protocol_of(eng, &q), sid[0] ? sid : NULL);
+                                sioc__eio_protocol_of(eng, &q), sid[0] ? sid : NULL);
     if (!c->sess) {
         return -1;
     }
