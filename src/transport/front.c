@@ -39,8 +39,10 @@
  * ';' of the URL takes one) and drops the connection when it is full; Node would take 2000
  * headers. Past this count the head is refused with 431, with room left for lws's own use. */
 #define MAX_FIELDS 80
-/* Connections accepted per wakeup of the listener, so that a flood does not starve the loop. */
-#define ACCEPT_BURST 64
+/* Connections accepted at a time, so that a flood does not starve the loop, and how long after the
+ * listener became readable (see sioc__front_raw). */
+#define ACCEPT_BURST 256
+#define ACCEPT_DELAY_US 1000
 
 struct sioc__arrival {
     sioc_server *srv;
@@ -75,12 +77,6 @@ int sioc__front_listen(sioc_server *srv, const char *host, int port)
     int one = 1;
     bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
               bind(fd, res->ai_addr, res->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0;
-    /* Connections are handed over once their first bytes have come (or after a second): then
-     * they are taken in the order their requests arrived, and the first look nearly always finds
-     * the whole head, with nothing to watch. */
-    if (ok) {
-        setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one));
-    }
     freeaddrinfo(res);
     struct sockaddr_in sa;
     socklen_t salen = sizeof(sa);
@@ -368,24 +364,23 @@ static bool over_limit(sioc_server *srv, long fd)
     return true;
 }
 
-/* Stops taking connections for a moment when descriptors ran out: the listener would otherwise
- * be readable, and fail, in a busy loop. */
-static void resume_accepting(lws_sorted_usec_list_t *sul)
-{
-    sioc_server *srv = CONTAINER(sul, sioc_server, accept_sul);
-    if (srv->listen_wsi) {
-        lws_rx_flow_control(srv->listen_wsi, 1);
-    }
-}
+/* The listener is looked at again after `us`: until then its connections wait in the kernel. */
+static void accept_due(lws_sorted_usec_list_t *sul);
 
-static void pause_accepting(sioc_server *srv)
+static void accept_later(sioc_server *srv, lws_usec_t us)
 {
     lws_rx_flow_control(srv->listen_wsi, 0);
-    lws_sul_schedule(srv->ctx, 0, &srv->accept_sul, resume_accepting, 100 * LWS_US_PER_MS);
+    lws_sul_schedule(srv->ctx, 0, &srv->accept_sul, accept_due, us);
 }
 
-static void accept_burst(sioc_server *srv, int listen_fd)
+/* Takes what has queued on the listener, in the order the connections were made. */
+static void accept_due(lws_sorted_usec_list_t *sul)
 {
+    sioc_server *srv = CONTAINER(sul, sioc_server, accept_sul);
+    if (!srv->listen_wsi) {
+        return;
+    }
+    int listen_fd = (int)lws_get_socket_fd(srv->listen_wsi);
     for (int i = 0; i < ACCEPT_BURST; i++) {
         int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -393,10 +388,12 @@ static void accept_burst(sioc_server *srv, int listen_fd)
                 continue;
             }
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors: the listener would be readable, and fail, in a busy loop. */
                 over_limit(srv, -1);
-                pause_accepting(srv);
+                accept_later(srv, 100 * LWS_US_PER_MS);
+                return;
             }
-            return;
+            break;
         }
         if (over_limit(srv, fd)) {
             close(fd);
@@ -406,6 +403,7 @@ static void accept_burst(sioc_server *srv, int listen_fd)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         look(srv, NULL, fd);
     }
+    lws_rx_flow_control(srv->listen_wsi, 1);
 }
 
 int sioc__front_raw(sioc_server *srv, struct lws *wsi, enum lws_callback_reasons reason)
@@ -413,7 +411,11 @@ int sioc__front_raw(sioc_server *srv, struct lws *wsi, enum lws_callback_reasons
     void *who = lws_get_opaque_user_data(wsi);
     if (who == &srv->listen_fd) {
         if (reason == LWS_CALLBACK_RAW_RX_FILE) {
-            accept_burst(srv, lws_get_socket_fd(wsi));
+            /* Node takes new connections a little after they are made, by which time their clients
+             * have sent their requests: requests on new connections are then served in the
+             * order the connections were made, which clients rely on (a GET sent with a POST
+             * that ends the session must be the one that receives the end). So do the same. */
+            accept_later(srv, ACCEPT_DELAY_US);
         } else if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
             lws_set_opaque_user_data(wsi, NULL); /* WSI_DESTROY takes it for idle.c's */
             srv->listen_wsi = NULL;

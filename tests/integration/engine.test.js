@@ -283,6 +283,34 @@ test('a close packet over polling ends the session and releases the GET with a n
   assert.equal((await request(`${EIO()}&transport=polling&sid=${sid}`)).status, 400);
 });
 
+// Node takes a new connection a little after it is made, when its request has come: requests on
+// new connections are served in the order the connections were made, even when the later one's
+// request was written first. The protocol's own suite relies on it ("forcefully closes the
+// session": a GET and a POST that closes, each on a new connection).
+test('requests on new connections are served in the order the connections were made', async () => {
+  const net = require('node:net');
+  const rounds = 20;
+  let inOrder = 0;
+  for (let round = 0; round < rounds; round++) {
+    const sid = await handshake();
+    const path = `/engine.io/?EIO=4&transport=polling&sid=${sid}`;
+    const get = net.connect(server.port, '127.0.0.1');
+    await once(get, 'connect');
+    const post = net.connect(server.port, '127.0.0.1');
+    await once(post, 'connect');
+    const got = { get: '', post: '' };
+    get.on('data', (d) => { got.get += d; });
+    post.on('data', (d) => { got.post += d; });
+    post.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\n1`);
+    get.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    await Promise.all([once(get, 'close'), once(post, 'close')]);
+    assert.match(got.post, /^HTTP\/1\.1 200 /);
+    if (/^HTTP\/1\.1 200 [^]*\r\n\r\n6$/.test(got.get)) inOrder++;
+  }
+  // Served at once instead, the POST (written first) wins nearly every round.
+  assert.ok(inOrder >= rounds - 2, `the GET was served first in ${inOrder} of ${rounds} rounds`);
+});
+
 test('a close packet over websocket closes it', async () => {
   const raw = new WebSocket(`ws://localhost:${server.port}/engine.io/?EIO=4&transport=websocket`);
   await nextMessage(raw);
