@@ -2,6 +2,7 @@
  * socket a broadcast reaches (collected until all have answered or the timeout). */
 #include "core/sio.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -34,6 +35,7 @@ static void pending_free(sioc__pending *p)
 
 static void bcast_unref(sioc__bcast_ack *b)
 {
+    assert(b->refs > 0); /* a broadcast is never released more often than it was taken */
     if (--b->refs == 0) {
         sioc__timer_stop(b->wheel, &b->timer);
         json_decref(b->responses);

@@ -2,6 +2,7 @@
  * and dispatches them to the sockets it has in each namespace. */
 #include "core/sio.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 static void client_unref(sioc__client *c)
 {
+    assert(c->refs > 0); /* a client is never released more often than it was taken */
     if (--c->refs == 0) {
         sioc__sio_decoder_reset(&c->decoder);
         free(c->sockets);

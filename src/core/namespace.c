@@ -1,6 +1,7 @@
 /* Namespaces, sockets, rooms, acks and broadcasting. */
 #include "core/sio.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,6 +369,7 @@ void sioc__socket_ref(sioc_socket *s)
 
 void sioc__socket_unref(sioc_socket *s)
 {
+    assert(s->refs > 0); /* a socket is never released more often than it was taken */
     if (--s->refs > 0) {
         return;
     }

@@ -1,5 +1,6 @@
 #include "eio/engine.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,6 +282,7 @@ void sioc__session_ref(sioc_conn *s)
 
 void sioc__session_unref(sioc_conn *s)
 {
+    assert(!s || s->refs > 0); /* a session is never released more often than it was taken */
     if (s && --s->refs == 0) {
         sioc__msgq_clear(&s->queue);
         json_decref(s->handshake);

@@ -1,5 +1,6 @@
 #include "util/buf.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,6 +110,7 @@ sioc__msg *sioc__msg_binary(const void *data, size_t len)
 
 void sioc__msg_unref(sioc__msg *m)
 {
+    assert(!m || m->refs > 0); /* a message is never released more often than it was taken */
     if (m && --m->refs == 0) {
         free(m);
     }
