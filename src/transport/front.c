@@ -160,22 +160,24 @@ static void hand_on_pending(sioc__arrival *p)
         int one = 1;
         setsockopt(p->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
     }
+    sioc_server *srv = p->srv;
     int fd = p->fd;
     p->fd = -1;
-    finish(p);
-    hand_on(p->srv, fd);
+    finish(p); /* may free `p` */
+    hand_on(srv, fd);
 }
 
-/* Reads and drops what the client has sent; false once it has closed its side (or failed). */
+/* Reads and drops what the client has sent, up to 1 MiB a call (a client sending without pause
+ * must not hold the loop); false once it has closed its side (or failed). */
 static bool drain_input(sioc_server *srv, int fd)
 {
-    for (;;) {
+    for (int i = 0; i < 64; i++) {
         ssize_t n = recv(fd, srv->head_buf, sizeof(srv->head_buf), 0);
-        if (n > 0) {
-            continue;
+        if (n <= 0) {
+            return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
         }
-        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
     }
+    return true;
 }
 
 static void on_timer(sioc__timer *t);
@@ -258,8 +260,12 @@ static void look(sioc_server *srv, sioc__arrival *p, int fd)
     const char *why = NULL;
     sioc__head_verdict v =
         n > 0 ? sioc__head_check(srv->head_buf, (size_t)n, &lim, NULL, &why) : SIOC__HEAD_PARTIAL;
+    if (v == SIOC__HEAD_OK && p) {
+        hand_on_pending(p);
+        return;
+    }
     if (v == SIOC__HEAD_OK) {
-        p ? hand_on_pending(p) : hand_on(srv, fd);
+        hand_on(srv, fd);
         return;
     }
     if (v != SIOC__HEAD_PARTIAL) {
