@@ -206,7 +206,7 @@ void sioc__pending_drop_all(sioc_socket *s)
     }
 }
 
-void sioc__bcast_close_all(sioc__sio *sio)
+void sioc__bcast_close_all(sioc__core *sio)
 {
     while (!sioc__list_empty(&sio->undecided)) {
         bcast_finish((sioc__bcast_ack *)sio->undecided.next, SIOC_ERR_CLOSED);

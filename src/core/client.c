@@ -86,7 +86,7 @@ static void restore_rooms(sioc_socket *s)
     json_array_foreach (s->restoring->rooms, i, room) {
         sioc_socket_join(s, json_string_value(room));
     }
-    sioc__session_free(s->restoring);
+    sioc__saved_session_free(s->restoring);
     s->restoring = NULL;
 }
 
@@ -116,12 +116,12 @@ static bool try_recover(sioc_socket *s, json_t *auth)
         return false;
     }
     json_t *missed = NULL;
-    sioc__session *session = sioc__recovery_take(s->nsp, pid, offset, &missed);
+    sioc__saved_session *session = sioc__recovery_take(s->nsp, pid, offset, &missed);
     if (!session) {
         return false;
     }
     if (sioc__map_get(&s->nsp->sockets, session->sid, strlen(session->sid))) {
-        sioc__session_free(session); /* that id is in use again */
+        sioc__saved_session_free(session); /* that id is in use again */
         json_decref(missed);
         return false;
     }
@@ -187,7 +187,7 @@ static int split_v4_namespace(sioc__sio_packet *p)
 static void connect_namespace(sioc__client *c, const sioc__sio_packet *p)
 {
     const char *refusal;
-    sioc_namespace *nsp = sioc__sio_resolve(c->sio, p->nsp, p->data, &refusal);
+    sioc_namespace *nsp = sioc__core_resolve(c->sio, p->nsp, p->data, &refusal);
     if (!nsp) {
         json_t *err = json_pack("{s:s}", "message", refusal);
         send_packet(c, SIOC__SIO_CONNECT_ERROR, p->nsp, err);
@@ -293,7 +293,7 @@ static void plain_message(sioc__client *c, const char *data, size_t len, bool bi
 
 static void on_open(sioc_conn *conn, void *user_data)
 {
-    sioc__sio *sio = user_data;
+    sioc__core *sio = user_data;
     sioc__client *c = calloc(1, sizeof(*c));
     if (!c) {
         /* Without a client the connection only idles; it ends with its heartbeat or transport. */
@@ -365,4 +365,4 @@ static void on_close(sioc_conn *conn, const char *reason, void *user_data)
     client_unref(c);
 }
 
-const sioc_engine_handlers sioc__sio_engine_handlers = {on_open, on_message, on_close};
+const sioc_engine_handlers sioc__core_engine_handlers = {on_open, on_message, on_close};

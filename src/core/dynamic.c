@@ -10,8 +10,8 @@
 
 #define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
 
-sioc_namespace *sioc__sio_parent_new(sioc__sio *sio, const char *pattern,
-                                     sioc_namespace_match_cb cb, void *user_data)
+sioc_namespace *sioc__core_parent_new(sioc__core *sio, const char *pattern,
+                                      sioc_namespace_match_cb cb, void *user_data)
 {
     sioc_namespace *p = calloc(1, sizeof(*p));
     if (!p || !(p->name = strdup(pattern ? pattern : "<match>"))) {
@@ -73,7 +73,7 @@ static int inherit(sioc_namespace *child, sioc_namespace *p)
     return rc;
 }
 
-static void unlink_namespace(sioc__sio *sio, sioc_namespace *nsp)
+static void unlink_namespace(sioc__core *sio, sioc_namespace *nsp)
 {
     for (sioc_namespace **at = &sio->nsps; *at; at = &(*at)->next) {
         if (*at == nsp) {
@@ -84,7 +84,7 @@ static void unlink_namespace(sioc__sio *sio, sioc_namespace *nsp)
 }
 
 /* Whether one more child may be created; says so in the log (at most every 10 s) when not. */
-static bool below_limit(sioc__sio *sio, const char *name)
+static bool below_limit(sioc__core *sio, const char *name)
 {
     if (!sio->max_children || sio->nchildren < sio->max_children) {
         return true;
@@ -98,11 +98,11 @@ static bool below_limit(sioc__sio *sio, const char *name)
     return false;
 }
 
-sioc_namespace *sioc__sio_resolve(sioc__sio *sio, const char *name, json_t *auth,
-                                  const char **refusal)
+sioc_namespace *sioc__core_resolve(sioc__core *sio, const char *name, json_t *auth,
+                                   const char **refusal)
 {
     *refusal = "Invalid namespace";
-    sioc_namespace *nsp = sioc__sio_find(sio, name);
+    sioc_namespace *nsp = sioc__core_find(sio, name);
     if (nsp) {
         return nsp;
     }

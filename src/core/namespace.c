@@ -11,7 +11,7 @@
 
 /* ---- namespaces ---- */
 
-sioc_namespace *sioc__sio_find(sioc__sio *sio, const char *name)
+sioc_namespace *sioc__core_find(sioc__core *sio, const char *name)
 {
     for (sioc_namespace *n = sio->nsps; n; n = n->next) {
         if (strcmp(n->name, name) == 0) {
@@ -21,7 +21,7 @@ sioc_namespace *sioc__sio_find(sioc__sio *sio, const char *name)
     return NULL;
 }
 
-sioc_namespace *sioc__namespace_new(sioc__sio *sio, const char *name)
+sioc_namespace *sioc__namespace_new(sioc__core *sio, const char *name)
 {
     sioc_namespace *nsp = calloc(1, sizeof(*nsp));
     if (!nsp || !(nsp->name = strdup(name))) {
@@ -58,9 +58,9 @@ void sioc__namespace_free(sioc_namespace *nsp)
     free(nsp);
 }
 
-sioc__sio *sioc__sio_new(sioc__wheel *wheel, unsigned connect_timeout_ms)
+sioc__core *sioc__core_new(sioc__wheel *wheel, unsigned connect_timeout_ms)
 {
-    sioc__sio *sio = calloc(1, sizeof(*sio));
+    sioc__core *sio = calloc(1, sizeof(*sio));
     if (!sio) {
         return NULL;
     }
@@ -75,7 +75,7 @@ sioc__sio *sioc__sio_new(sioc__wheel *wheel, unsigned connect_timeout_ms)
 }
 
 /* Every connection has ended (the engines are closed first), so no socket or room remains. */
-void sioc__sio_free(sioc__sio *sio)
+void sioc__core_free(sioc__core *sio)
 {
     if (!sio) {
         return;
@@ -94,12 +94,12 @@ void sioc__sio_free(sioc__sio *sio)
     free(sio);
 }
 
-sioc_namespace *sioc__sio_of(sioc__sio *sio, const char *name)
+sioc_namespace *sioc__core_of(sioc__core *sio, const char *name)
 {
     if (!name || name[0] != '/') {
         return NULL;
     }
-    sioc_namespace *nsp = sioc__sio_find(sio, name);
+    sioc_namespace *nsp = sioc__core_find(sio, name);
     return nsp ? nsp : sioc__namespace_new(sio, name);
 }
 
@@ -382,7 +382,7 @@ void sioc__socket_unref(sioc_socket *s)
     json_decref(s->handshake);
     json_decref(s->data_json);
     json_decref(s->missed);
-    sioc__session_free(s->restoring);
+    sioc__saved_session_free(s->restoring);
     free_id(s);
     free(s);
 }

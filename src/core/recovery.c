@@ -96,7 +96,7 @@ int sioc__recovery_stamp(sioc_namespace *nsp, const sioc_target *t, json_t *data
     return 0;
 }
 
-void sioc__session_free(sioc__session *session)
+void sioc__saved_session_free(sioc__saved_session *session)
 {
     if (session) {
         json_decref(session->rooms);
@@ -107,11 +107,11 @@ void sioc__session_free(sioc__session *session)
 
 static void expire(void *value, void *arg)
 {
-    sioc__session *session = value;
+    sioc__saved_session *session = value;
     sioc_namespace *nsp = arg;
     if (session->at_ms + nsp->sio->recovery_ms < sioc__wheel_now(nsp->sio->wheel)) {
         sioc__map_remove(&nsp->sessions, session->pid);
-        sioc__session_free(session);
+        sioc__saved_session_free(session);
     }
 }
 
@@ -136,7 +136,7 @@ void sioc__recovery_persist(sioc_socket *s)
 {
     sioc_namespace *nsp = s->nsp;
     purge_sessions(nsp);
-    sioc__session *session = calloc(1, sizeof(*session));
+    sioc__saved_session *session = calloc(1, sizeof(*session));
     if (!session) {
         return;
     }
@@ -150,7 +150,7 @@ void sioc__recovery_persist(sioc_socket *s)
     session->at_ms = sioc__wheel_now(nsp->sio->wheel);
     if (!session->rooms || !session->data ||
         sioc__map_put(&nsp->sessions, session->pid, session) < 0) {
-        sioc__session_free(session);
+        sioc__saved_session_free(session);
     }
 }
 
@@ -175,11 +175,11 @@ static bool addressed_to(const sioc__stored *p, json_t *rooms)
     return included && !has_any(rooms, p->except);
 }
 
-sioc__session *sioc__recovery_take(sioc_namespace *nsp, const char *pid, const char *offset,
-                                   json_t **missed)
+sioc__saved_session *sioc__recovery_take(sioc_namespace *nsp, const char *pid, const char *offset,
+                                         json_t **missed)
 {
     purge(nsp);
-    sioc__session *session = sioc__map_get(&nsp->sessions, pid, strlen(pid));
+    sioc__saved_session *session = sioc__map_get(&nsp->sessions, pid, strlen(pid));
     if (!session) {
         return NULL;
     }
@@ -190,7 +190,7 @@ sioc__session *sioc__recovery_take(sioc_namespace *nsp, const char *pid, const c
     }
     bool expired = session->at_ms + nsp->sio->recovery_ms < sioc__wheel_now(nsp->sio->wheel);
     if (expired || i == nsp->stored_count || !(*missed = json_array())) {
-        sioc__session_free(session); /* too late, or the offset is too old to replay from */
+        sioc__saved_session_free(session); /* too late, or the offset is too old to replay from */
         return NULL;
     }
     for (i++; i < nsp->stored_count; i++) {
@@ -204,7 +204,7 @@ sioc__session *sioc__recovery_take(sioc_namespace *nsp, const char *pid, const c
 
 static void free_session(void *value, void *arg)
 {
-    sioc__session_free(value);
+    sioc__saved_session_free(value);
 }
 
 void sioc__recovery_free(sioc_namespace *nsp)

@@ -15,7 +15,7 @@
 #include "util/map.h"
 #include "util/wheel.h"
 
-typedef struct sioc__sio sioc__sio;
+typedef struct sioc__core sioc__core;
 typedef struct sioc__client sioc__client;
 
 typedef struct sioc__room {
@@ -52,13 +52,13 @@ typedef struct sioc__stored {
 } sioc__stored;
 
 /* A socket that lost its connection, kept for its client's return. */
-typedef struct sioc__session {
+typedef struct sioc__saved_session {
     char pid[21]; /* the map key */
     char sid[21];
     json_t *rooms;
     json_t *data;
     uint64_t at_ms;
-} sioc__session;
+} sioc__saved_session;
 
 struct sioc_namespace {
     char *name;
@@ -82,7 +82,7 @@ struct sioc_namespace {
     size_t npmws;
     sioc_error_cb on_error;
     void *error_data;
-    sioc__sio *sio;
+    sioc__core *sio;
     sioc_connection_cb on_connection;
     void *connection_data;
     sioc_disconnect_cb on_disconnecting;
@@ -139,8 +139,8 @@ struct sioc_socket {
     json_t *data_json; /* Node's socket.data */
     char pid[21];      /* private id, for connection state recovery ("" when off) */
     bool recovered;
-    sioc__session *restoring; /* the session it comes back from, until it has joined */
-    json_t *missed;           /* the broadcasts to replay once it has joined */
+    sioc__saved_session *restoring; /* the session it comes back from, until it has joined */
+    json_t *missed;                 /* the broadcasts to replay once it has joined */
     void *user_data;
     unsigned refs;  /* the client's, one per dispatch in progress, one per sioc_next */
     bool admitting; /* in the connection middleware */
@@ -155,7 +155,7 @@ struct sioc_socket {
 struct sioc__client {
     sioc_conn *conn;
     bool plain; /* a plain WebSocket client: in "/" only, JSON frames both ways */
-    sioc__sio *sio;
+    sioc__core *sio;
     sioc__sio_decoder decoder;
     sioc_socket **sockets; /* one per namespace joined */
     size_t nsockets;
@@ -163,7 +163,7 @@ struct sioc__client {
     unsigned refs;
 };
 
-struct sioc__sio {
+struct sioc__core {
     unsigned recovery_ms; /* 0: no connection state recovery */
     bool recovery_skip_middlewares;
     sioc_namespace *nsps;
@@ -178,27 +178,27 @@ struct sioc__sio {
 };
 
 /* The Socket.IO layer for a server: returns NULL on no memory. `wheel` is borrowed. */
-sioc__sio *sioc__sio_new(sioc__wheel *wheel, unsigned connect_timeout_ms);
-void sioc__sio_free(sioc__sio *sio);
-/* The Engine.IO handlers that feed it; their user data is the sioc__sio. */
-extern const sioc_engine_handlers sioc__sio_engine_handlers;
+sioc__core *sioc__core_new(sioc__wheel *wheel, unsigned connect_timeout_ms);
+void sioc__core_free(sioc__core *sio);
+/* The Engine.IO handlers that feed it; their user data is the sioc__core. */
+extern const sioc_engine_handlers sioc__core_engine_handlers;
 
 /* The namespace `name`, created when missing; NULL for a bad name or no memory. */
-sioc_namespace *sioc__sio_of(sioc__sio *sio, const char *name);
+sioc_namespace *sioc__core_of(sioc__core *sio, const char *name);
 /* dynamic.c: the namespace a CONNECT to `name` reaches: an existing one, or a new child of the
  * first parent that accepts the name; NULL when none, with *refusal the CONNECT_ERROR message. */
-sioc_namespace *sioc__sio_resolve(sioc__sio *sio, const char *name, json_t *auth,
-                                  const char **refusal);
-sioc_namespace *sioc__sio_parent_new(sioc__sio *sio, const char *pattern,
-                                     sioc_namespace_match_cb cb, void *user_data);
+sioc_namespace *sioc__core_resolve(sioc__core *sio, const char *name, json_t *auth,
+                                   const char **refusal);
+sioc_namespace *sioc__core_parent_new(sioc__core *sio, const char *pattern,
+                                      sioc_namespace_match_cb cb, void *user_data);
 /* A child that has just lost a socket: removed soon if it stays empty and the option says so. */
 void sioc__child_maybe_cleanup(sioc_namespace *nsp);
 /* namespace.c, for dynamic.c */
-sioc_namespace *sioc__namespace_new(sioc__sio *sio, const char *name);
+sioc_namespace *sioc__namespace_new(sioc__core *sio, const char *name);
 void sioc__namespace_free(sioc_namespace *nsp);
 
 /* namespace.c, for client.c */
-sioc_namespace *sioc__sio_find(sioc__sio *sio, const char *name);
+sioc_namespace *sioc__core_find(sioc__core *sio, const char *name);
 /* A socket for `client` in `nsp`, not in the namespace yet (pending its middleware). Its id is
  * random, or for an Engine.IO v3 client what socket.io-client 2.x expects: the sid in "/",
  * "<nsp>#<sid>" elsewhere. */
@@ -247,7 +247,7 @@ void sioc__pending_drop_all(sioc_socket *s);
 int sioc__pending_add_bcast(sioc_socket *s, int64_t id, sioc__bcast_ack *b);
 
 /* Ends every undecided broadcast with SIOC_ERR_CLOSED (the server is going). */
-void sioc__bcast_close_all(sioc__sio *sio);
+void sioc__bcast_close_all(sioc__core *sio);
 
 /* recovery.c */
 /* Appends a fresh offset to `data` (an EVENT payload) and keeps it for replay to the sockets `t`
@@ -257,10 +257,10 @@ int sioc__recovery_stamp(sioc_namespace *nsp, const sioc_target *t, json_t *data
 void sioc__recovery_persist(sioc_socket *s);
 /* The session `pid` if it may come back with `offset`; *missed gets the broadcasts it missed (a
  * new array). NULL when there is none, it expired or the offset is unknown. Removed from the map;
- * free with sioc__session_free. */
-sioc__session *sioc__recovery_take(sioc_namespace *nsp, const char *pid, const char *offset,
-                                   json_t **missed);
-void sioc__session_free(sioc__session *session);
+ * free with sioc__saved_session_free. */
+sioc__saved_session *sioc__recovery_take(sioc_namespace *nsp, const char *pid, const char *offset,
+                                         json_t **missed);
+void sioc__saved_session_free(sioc__saved_session *session);
 void sioc__recovery_free(sioc_namespace *nsp);
 bool sioc__recoverable(const char *reason);
 

@@ -38,7 +38,7 @@ struct sioc_server {
     sioc__wheel wheel;
     lws_sorted_usec_list_t tick;
     sioc__engine *engines;    /* longest path first */
-    sioc__sio *sio;           /* the Socket.IO layer, fed by the engine at the `path` option */
+    sioc__core *sio;          /* the Socket.IO layer, fed by the engine at the `path` option */
     sioc__engine *sio_engine; /* that engine; plain WebSocket clients join it too */
     volatile sig_atomic_t stopping;
     int port;

@@ -298,14 +298,14 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
         sioc__log_level = (int)srv->opts->log_level;
         sioc__wheel_init(&srv->wheel, sioc__now_ms());
         sioc__client_etag_init(srv);
-        srv->sio = sioc__sio_new(&srv->wheel, srv->opts->connect_timeout_ms);
+        srv->sio = sioc__core_new(&srv->wheel, srv->opts->connect_timeout_ms);
         if (srv->sio) {
             srv->sio->cleanup_empty_children = srv->opts->cleanup_empty_children;
             srv->sio->max_children = srv->opts->max_dynamic_namespaces;
             srv->sio->recovery_ms = srv->opts->recovery_ms;
             srv->sio->recovery_skip_middlewares = srv->opts->recovery_skip_middlewares;
         }
-        rc = srv->sio ? add_engine(srv, srv->opts->path, &sioc__sio_engine_handlers, srv->sio)
+        rc = srv->sio ? add_engine(srv, srv->opts->path, &sioc__core_engine_handlers, srv->sio)
                       : SIOC_ERR_NOMEM;
         srv->sio_engine =
             rc == 0 ? sioc__engine_for_uri(srv, srv->opts->path, strlen(srv->opts->path)) : NULL;
@@ -458,7 +458,7 @@ void sioc_server_free(sioc_server *srv)
         sioc__engine_free(srv->engines);
         srv->engines = next;
     }
-    sioc__sio_free(srv->sio);
+    sioc__core_free(srv->sio);
     sioc__cors_free(srv);
     sioc__buf_free(&srv->batch);
     free(srv->flush);
@@ -468,15 +468,15 @@ void sioc_server_free(sioc_server *srv)
 
 sioc_namespace *sioc_server_of(sioc_server *srv, const char *name)
 {
-    return srv ? sioc__sio_of(srv->sio, name) : NULL;
+    return srv ? sioc__core_of(srv->sio, name) : NULL;
 }
 
 sioc_namespace *sioc_server_of_pattern(sioc_server *srv, const char *pattern)
 {
-    return srv && pattern ? sioc__sio_parent_new(srv->sio, pattern, NULL, NULL) : NULL;
+    return srv && pattern ? sioc__core_parent_new(srv->sio, pattern, NULL, NULL) : NULL;
 }
 
 sioc_namespace *sioc_server_of_match(sioc_server *srv, sioc_namespace_match_cb cb, void *user_data)
 {
-    return srv && cb ? sioc__sio_parent_new(srv->sio, NULL, cb, user_data) : NULL;
+    return srv && cb ? sioc__core_parent_new(srv->sio, NULL, cb, user_data) : NULL;
 }

@@ -31,7 +31,7 @@ static void pause_ws(void *c, bool paused)
 static const sioc__eio_io io = {wake, close_ws, gone, drop, ping, pause_ws, NULL};
 
 static sioc__wheel wheel;
-static sioc__sio *sio;
+static sioc__core *sio;
 static sioc__engine *eng;
 static sioc_conn *sessions[N_CONNS];
 static sioc_socket *sockets[N_CONNS];
@@ -57,9 +57,9 @@ static void collect(sioc_socket *const *list, size_t n, void *arg)
 static void setup(void)
 {
     sioc__wheel_init(&wheel, 1000);
-    sio = sioc__sio_new(&wheel, 45000);
+    sio = sioc__core_new(&wheel, 45000);
     sioc__engine_cfg cfg = {25000, 20000, 10000, 1000000, 0, SIOC_TRANSPORT_WEBSOCKET, false};
-    eng = sioc__engine_new("/socket.io/", &cfg, &sioc__sio_engine_handlers, sio, &wheel, &io);
+    eng = sioc__engine_new("/socket.io/", &cfg, &sioc__core_engine_handlers, sio, &wheel, &io);
     for (int i = 0; i < N_CONNS; i++) {
         sessions[i] = sioc__engine_open(eng, SIOC__WEBSOCKET, &conns[i], NULL, 4, NULL);
         drain(sessions[i]);
@@ -67,13 +67,13 @@ static void setup(void)
         sioc__session_receive(sessions[i], &connect);
         drain(sessions[i]);
     }
-    sioc_namespace_fetch_sockets(sioc__sio_of(sio, "/"), NULL, collect, NULL);
+    sioc_namespace_fetch_sockets(sioc__core_of(sio, "/"), NULL, collect, NULL);
 }
 
 static void teardown(void)
 {
     sioc__engine_free(eng);
-    sioc__sio_free(sio);
+    sioc__core_free(sio);
 }
 
 /* The one message queued for session i, or NULL; checks there is at most one. */
@@ -97,7 +97,7 @@ END_TEST
 START_TEST(a_namespace_broadcast_is_encoded_once_and_shared)
 {
     json_t *args = json_pack("[s,i]", "hello", 42);
-    ck_assert_int_eq(sioc_namespace_emit(sioc__sio_of(sio, "/"), "news", args), 0);
+    ck_assert_int_eq(sioc_namespace_emit(sioc__core_of(sio, "/"), "news", args), 0);
     json_decref(args);
     sioc__msg *m = queued(0);
     ck_assert_ptr_nonnull(m);
@@ -123,7 +123,7 @@ START_TEST(rooms_reach_their_union_once_less_exceptions_and_the_sender)
                      .except_rooms = except,
                      .nexcept_rooms = 1,
                      .except_socket = sockets[0]};
-    ck_assert_int_eq(sioc_namespace_emit_to(sioc__sio_of(sio, "/"), &t, "x", NULL), 0);
+    ck_assert_int_eq(sioc_namespace_emit_to(sioc__core_of(sio, "/"), &t, "x", NULL), 0);
     ck_assert_ptr_null(queued(0));    /* the sender */
     ck_assert_ptr_nonnull(queued(1)); /* in both rooms, once */
     ck_assert_ptr_eq(queued(2), queued(1));
@@ -131,14 +131,14 @@ START_TEST(rooms_reach_their_union_once_less_exceptions_and_the_sender)
     sioc_socket_join(sockets[3], "b"); /* now in b, but still in excluded c */
     drain(sessions[1]);
     drain(sessions[2]);
-    ck_assert_int_eq(sioc_namespace_emit_to(sioc__sio_of(sio, "/"), &t, "y", NULL), 0);
+    ck_assert_int_eq(sioc_namespace_emit_to(sioc__core_of(sio, "/"), &t, "y", NULL), 0);
     ck_assert_ptr_null(queued(3));
 }
 END_TEST
 
 START_TEST(an_emptied_room_is_deleted_and_a_local_broadcast_still_reaches_local_sockets)
 {
-    sioc_namespace *root = sioc__sio_of(sio, "/");
+    sioc_namespace *root = sioc__core_of(sio, "/");
     sioc_socket_join(sockets[2], "temp");
     ck_assert_ptr_nonnull(sioc__map_get(&root->rooms, "temp", 4));
     sioc_socket_leave(sockets[2], "temp");
@@ -157,7 +157,7 @@ static void ignore_event(sioc_socket *s, json_t *args, sioc_ack *ack, void *user
 
 START_TEST(event_names_over_the_limit_are_refused)
 {
-    sioc_namespace *root = sioc__sio_of(sio, "/");
+    sioc_namespace *root = sioc__core_of(sio, "/");
     char name[SIOC_MAX_EVENT_NAME + 2];
     memset(name, 'e', sizeof(name) - 1);
     name[sizeof(name) - 1] = '\0'; /* one byte over */
