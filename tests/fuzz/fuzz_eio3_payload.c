@@ -54,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     unsigned mode = data[0] % 3;
     size_t n = size - 1;
-    char *body = malloc(n + 1); /* decoded in place, so a copy */
+    /* Decoded in place, so a copy: of exactly `n` bytes, so that reading one past is caught. */
+    char *body = malloc(n ? n : 1);
     if (!body) {
         return 0;
     }

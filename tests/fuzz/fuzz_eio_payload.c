@@ -9,7 +9,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *body = malloc(size + 1); /* decoded in place, so a copy */
+    /* Decoded in place, so a copy: of exactly `size` bytes, so that reading one past is caught. */
+    char *body = malloc(size ? size : 1);
     if (!body) {
         return 0;
     }
