@@ -45,6 +45,7 @@
 #define ACCEPT_DELAY_US 1000
 
 struct sioc__arrival {
+    sioc__link link; /* in srv->pending, until finish() */
     sioc_server *srv;
     int fd;            /* the connection, ours until handed on or closed; -1 after */
     bool answered;     /* refused: what the client still sends is read and dropped */
@@ -54,7 +55,6 @@ struct sioc__arrival {
     struct lws *watch; /* poll loop: the raw wsi on a dup of `fd` */
     uv_poll_t poll;    /* libuv */
     bool polling;
-    sioc__arrival *next, **pprev;
 };
 
 static const char *const answers[] = {
@@ -104,17 +104,6 @@ int sioc__front_start(sioc_server *srv)
     return 0;
 }
 
-static void unlink_pending(sioc__arrival *p)
-{
-    if (p->pprev) {
-        *p->pprev = p->next;
-        if (p->next) {
-            p->next->pprev = p->pprev;
-        }
-        p->pprev = NULL;
-    }
-}
-
 static void close_fd(sioc__arrival *p)
 {
     if (p->fd >= 0) {
@@ -134,7 +123,7 @@ static void finish(sioc__arrival *p)
 {
     assert(p->fd < 0);
     sioc__timer_stop(&p->srv->wheel, &p->timer);
-    unlink_pending(p);
+    sioc__list_remove(&p->link);
     if (p->polling) {
         p->polling = false;
         uv_close((uv_handle_t *)&p->poll, on_poll_closed);
@@ -195,12 +184,7 @@ static sioc__arrival *pending_new(sioc_server *srv, int fd)
         free(p);
         return NULL;
     }
-    p->next = srv->pending;
-    if (p->next) {
-        p->next->pprev = &p->next;
-    }
-    srv->pending = p;
-    p->pprev = &srv->pending;
+    sioc__list_append(&srv->pending, &p->link);
     sioc__timer_start(&srv->wheel, &p->timer, sioc__wheel_now(&srv->wheel) + HEAD_TIMEOUT_MS,
                       on_timer);
     return p;
@@ -440,8 +424,8 @@ int sioc__front_raw(sioc_server *srv, struct lws *wsi, enum lws_callback_reasons
         if (p->fd >= 0) { /* closed by lws (the context going away): so is the connection */
             close_fd(p);
             finish(p);
-        } else if (!p->pprev) {
-            free(p); /* finish() has been called and was waiting for this */
+        } else {
+            free(p); /* finish() asked lws for this close, and left `p` to it */
         }
     }
     return 0;
@@ -449,8 +433,8 @@ int sioc__front_raw(sioc_server *srv, struct lws *wsi, enum lws_callback_reasons
 
 void sioc__front_close_pending(sioc_server *srv)
 {
-    while (srv->pending) {
-        sioc__arrival *p = srv->pending;
+    while (!sioc__list_empty(&srv->pending)) {
+        sioc__arrival *p = (sioc__arrival *)srv->pending.next;
         close_fd(p);
         finish(p);
     }

@@ -12,6 +12,7 @@
 #include "core/sio.h"
 #include "eio/engine.h"
 #include "util/buf.h"
+#include "util/list.h"
 #include "util/wheel.h"
 
 #define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
@@ -66,7 +67,7 @@ struct sioc_server {
     int listen_fd; /* ours until adopted by lws, -1 after */
     struct lws *listen_wsi;
     lws_sorted_usec_list_t accept_sul;
-    sioc__arrival *pending;
+    sioc__link pending;            /* sioc__arrival, oldest first */
     char head_buf[SIOC__MAX_HEAD]; /* what has come of a head, peeked at */
 };
 

@@ -293,6 +293,7 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
         return SIOC_ERR_NOMEM;
     }
     srv->listen_fd = -1;
+    sioc__list_init(&srv->pending);
     int rc = sioc__options_copy(opts, &srv->opts);
     if (rc == 0) {
         sioc__log_level = (int)srv->opts->log_level;
