@@ -3,13 +3,16 @@
 #include "transport/internal.h"
 #include "transport/tcpinfo.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "eio/verify.h"
+#include "transport/wsframe.h"
 #include "util/base64.h"
 #include "util/log.h"
 
@@ -157,7 +160,8 @@ static void io_close(void *conn)
     sioc__pss *c = lws_wsi_user(conn);
     if (c) {
         c->sess = NULL;
-        c->close_status = LWS_CLOSE_STATUS_NORMAL;
+        c->close_status = SIOC__WS_NORMAL;
+        c->discarding = true;
     }
     lws_callback_on_writable(conn);
 }
@@ -208,13 +212,6 @@ static uint64_t io_taken(void *conn)
 
 const sioc__eio_io sioc__lws_io = {io_wake, io_close, io_gone, io_drop,
                                    io_ping, io_pause, io_taken};
-
-void sioc__eio_ws_pong(struct lws *wsi, sioc__pss *c)
-{
-    if (c->sess) {
-        sioc__session_pong(c->sess);
-    }
-}
 
 sioc__engine *sioc__engine_for_uri(sioc_server *srv, const char *uri, size_t len)
 {
@@ -649,22 +646,77 @@ static void close_with(struct lws *wsi, sioc__pss *c, int status)
     lws_callback_on_writable(wsi);
 }
 
-int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+/* The peer broke the WebSocket protocol, or sent too much: the session ends with a transport
+ * error, and the connection with `status` once the close frame is out (RFC 6455 §7.1.7). */
+static void fail_with(struct lws *wsi, sioc__pss *c, int status, const char *why)
 {
-    sioc__engine *eng = engine_of_request(srv, wsi);
+    sioc_conn *s = c->sess;
+    sioc__log(SIOC_LOG_INFO, "session %s: WebSocket closed with %d: %s", s ? s->sid : "-", status,
+              why);
+    if (s) {
+        c->sess = NULL;
+        sioc__session_ws_lost(s, wsi, true);
+    }
+    sioc__buf_free(&c->body);
+    c->close_hard = true;
+    close_with(wsi, c, status);
+}
+
+/* lws has written the 101; from here on sioc reads and writes the frames itself (wsframe.h says
+ * why). The connection moves to a raw socket: a duplicate of its descriptor, adopted by lws, while
+ * the upgraded one stops reading and is let go of by a timeout kill, the way lws closes without a
+ * close frame or a shutdown, so the socket lives on in the duplicate. Returns the raw connection,
+ * or NULL (the upgraded one is then closed by the caller). */
+static struct lws *take_over(sioc_server *srv, struct lws *up)
+{
+    if (lws_partial_buffered(up)) {
+        return NULL; /* the 101 is not out yet: a peer that reads nothing */
+    }
+    int fd = fcntl((int)lws_get_socket_fd(up), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+        return NULL;
+    }
+    lws_sock_file_fd_type d = {.sockfd = fd};
+    struct lws *wsi = lws_adopt_descriptor_vhost(srv->vhost, LWS_ADOPT_SOCKET, d, "sioc", NULL);
+    if (!wsi) {
+        return NULL; /* lws closed the duplicate */
+    }
+    lws_rx_flow_control(up, 0);
+    lws_set_timeout(up, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    return wsi;
+}
+
+int sioc__eio_ws_open(sioc_server *srv, struct lws *up, sioc__pss *upc)
+{
+    sioc__engine *eng = engine_of_request(srv, up);
     sioc__eio_query q;
-    read_query(wsi, &q);
-    char sid[sizeof(c->cookie_sid)];
-    memcpy(sid, c->cookie_sid, sizeof(sid));
-    memset(c, 0, sizeof(*c));
-    if (!eng && srv->sio_engine) {
-        c->sess = sioc__engine_open_plain(srv->sio_engine, wsi, sioc__handshake_text(wsi));
+    read_query(up, &q);
+    char sid[sizeof(upc->cookie_sid)];
+    memcpy(sid, upc->cookie_sid, sizeof(sid));
+    memset(upc, 0, sizeof(*upc));
+    bool plain = !eng && srv->sio_engine;
+    char *hs = plain || !q.has_sid ? sioc__handshake_text(up) : NULL;
+    struct lws *wsi = take_over(srv, up);
+    if (!wsi) {
+        sioc__log(SIOC_LOG_INFO, "WebSocket dropped after its 101");
+        free(hs);
+        return -1;
+    }
+    sioc__pss *c = lws_wsi_user(wsi);
+    if (plain) {
+        c->sess = sioc__engine_open_plain(srv->sio_engine, wsi, hs);
         c->role = ROLE_WS;
-        return c->sess ? 0 : -1;
+        if (!c->sess) {
+            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        }
+        return 0;
     }
     sioc__eio_error err;
     if (!eng || !sioc__eio_verify_upgrade(eng, &q, &err)) {
-        return -1; /* the session went away between the checks and the upgrade */
+        /* the session went away between the checks and the upgrade */
+        free(hs);
+        close_with(wsi, c, SIOC__WS_NORMAL);
+        return 0;
     }
     if (q.has_sid) {
         sioc_conn *s = sioc__engine_find(eng, q.sid, strlen(q.sid));
@@ -672,7 +724,7 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
             /* Node: "transport had already been upgraded" (or is being): the session carries on
              * where it is, the newcomer is closed. */
             sioc__log(SIOC_LOG_INFO, "session %s: second WebSocket upgrade closed", s->sid);
-            close_with(wsi, c, LWS_CLOSE_STATUS_NORMAL);
+            close_with(wsi, c, SIOC__WS_NORMAL);
             return 0;
         }
         /* The probe's session reference is the one sioc__session_probe_attach takes. */
@@ -681,10 +733,11 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         sioc__session_probe_attach(c->sess, wsi);
         return 0;
     }
-    c->sess = sioc__engine_open(eng, SIOC__WEBSOCKET, wsi, sioc__handshake_text(wsi),
-                                sioc__eio_protocol_of(eng, &q), sid[0] ? sid : NULL);
+    c->sess = sioc__engine_open(eng, SIOC__WEBSOCKET, wsi, hs, sioc__eio_protocol_of(eng, &q),
+                                sid[0] ? sid : NULL);
     if (!c->sess) {
-        return -1;
+        close_with(wsi, c, 1011); /* internal error */
+        return 0;
     }
     c->sess->b64 = q.b64;
     c->role = ROLE_WS;
@@ -708,7 +761,7 @@ static void deliver_message(struct lws *wsi, sioc__pss *c)
             /* Node closes a probe that sends anything unexpected; polling carries on. */
             sioc__session_ws_lost(c->sess, wsi, true);
             c->sess = NULL;
-            close_with(wsi, c, LWS_CLOSE_STATUS_NORMAL);
+            close_with(wsi, c, SIOC__WS_NORMAL);
         } else {
             sioc__session_close(c->sess, "parse error", false); /* closes this WebSocket */
         }
@@ -725,86 +778,171 @@ static void deliver_message(struct lws *wsi, sioc__pss *c)
     }
 }
 
-int sioc__eio_ws_receive(sioc_server *srv, struct lws *wsi, sioc__pss *c, const void *in,
-                         size_t len)
+/* A data frame's header. Its declared length counts at once: a frame announcing more than the
+ * limit is refused then, not once the limit's worth has been read (as Node's ws, with 1009). */
+static void on_frame(sioc_server *srv, struct lws *wsi, sioc__pss *c, const sioc__ws_event *ev)
 {
-    if (!c->sess || c->discarding) {
-        return 0;
-    }
-    if (!c->in_message) {
-        c->in_message = true;
-        c->message_binary = lws_frame_is_binary(wsi);
+    if (ev->first) {
+        c->message_binary = ev->opcode == SIOC__WS_BINARY;
         sioc__buf_reset(&c->body);
     }
-    /* The frame's declared length counts at its first bytes: a frame announcing more than the
-     * limit is refused then, not once the limit's worth has been read. */
-    size_t declared = c->body.len + len + lws_remaining_packet_payload(wsi);
-    if (declared > srv->opts->max_http_buffer_size || declared < len) {
-        /* As Node's ws: a message over maxPayload closes with 1009 and is a transport error. */
-        sioc__log(SIOC_LOG_INFO, "session %s: WebSocket message over maxHttpBufferSize",
-                  c->sess->sid);
-        sioc_conn *s = c->sess;
-        sioc__session_ws_lost(s, wsi, true);
-        c->sess = NULL;
-        sioc__buf_free(&c->body);
-        close_with(wsi, c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
+    uint64_t max = srv->opts->max_http_buffer_size;
+    if (ev->length > max || c->body.len + ev->length > max) {
+        fail_with(wsi, c, SIOC__WS_TOO_BIG, "message over maxHttpBufferSize");
+    }
+}
+
+static int on_data(struct lws *wsi, sioc__pss *c, const sioc__ws_event *ev)
+{
+    if (ev->len && sioc__buf_append(&c->body, ev->data, ev->len) < 0) {
+        fail_with(wsi, c, 1011, "out of memory");
         return 0;
     }
-    if (sioc__buf_append(&c->body, in, len) < 0) {
-        return -1;
-    }
-    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0) {
+    if (!ev->last) {
         return 0;
     }
-    c->in_message = false;
     deliver_message(wsi, c);
     if (c->body.cap > 65536) {
         sioc__buf_free(&c->body); /* do not keep a large buffer per idle connection */
+    } else {
+        sioc__buf_reset(&c->body);
     }
     return 0;
 }
 
-/* Sends the close frame ourselves and waits for the peer's answer: with the libuv event library,
- * lws 4.1.6 hangs up without the frame when the close starts from `return -1`. */
-static int send_close(struct lws *wsi, sioc__pss *c)
+/* Writes a control frame at once (lws queues it behind anything still buffered). */
+static int write_control(struct lws *wsi, unsigned opcode, const uint8_t *data, size_t len)
+{
+    assert(len <= SIOC__WS_CONTROL_MAX);
+    uint8_t frame[2 + SIOC__WS_CONTROL_MAX];
+    size_t hl = sioc__ws_header(frame, opcode, len);
+    if (len) {
+        memcpy(frame + hl, data, len);
+    }
+    return lws_write(wsi, frame, hl + len, LWS_WRITE_RAW) < 0 ? -1 : 0;
+}
+
+/* The peer's CLOSE. Returns -1 when the connection is to close now. */
+static int on_close(struct lws *wsi, sioc__pss *c, const sioc__ws_event *ev)
 {
     if (c->close_sent) {
-        return 0;
+        return -1; /* the answer to ours: the handshake is over */
     }
-    unsigned char frame[LWS_PRE + 2];
-    frame[LWS_PRE] = (unsigned char)(c->close_status >> 8);
-    frame[LWS_PRE + 1] = (unsigned char)(c->close_status & 0xff);
-    c->close_sent = true;
-    /* 4 is lws's internal LWS_WRITE_CLOSE, the opcode its own close path writes with. */
-    if (lws_write(wsi, frame + LWS_PRE, 2, (enum lws_write_protocol)4) < 0) {
-        return -1;
+    sioc_conn *s = c->sess;
+    if (s) {
+        c->sess = NULL;
+        sioc__session_ws_lost(s, wsi, false);
     }
-    /* A peer that never answers the close is hung up on. */
-    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
+    /* As ws: the same status back (none for none), then the server closes the connection. */
+    c->close_echo = ev->code == SIOC__WS_NO_STATUS;
+    c->close_hard = true;
+    close_with(wsi, c, ev->code == SIOC__WS_NO_STATUS ? SIOC__WS_NORMAL : ev->code);
     return 0;
 }
 
-/* Engine.IO v3 sends binary over WebSocket after a type byte (4, message), written into the
- * message's headroom (each write sets it again: the message is shared); or, for a client that
- * cannot take binary, as "b4<base64>" text. */
-static int write_v3_binary(struct lws *wsi, const sioc_conn *s, sioc__msg *m)
+int sioc__eio_ws_receive(sioc_server *srv, struct lws *wsi, sioc__pss *c, void *in, size_t len)
 {
-    if (!s->b64) {
-        unsigned char *p = (unsigned char *)sioc__msg_payload(m) - 1;
-        *p = SIOC__EIO_MESSAGE;
-        return lws_write(wsi, p, m->len + 1, LWS_WRITE_BINARY);
+    uint8_t *p = in;
+    sioc__ws_event ev;
+    for (;;) {
+        sioc__ws_event_kind k = sioc__ws_rx_next(&c->rx, &p, &len, &ev);
+        if (k == SIOC__WS_NEED) {
+            return 0;
+        }
+        if (k == SIOC__WS_ERROR) {
+            if (c->discarding) {
+                return c->close_sent ? -1 : 0;
+            }
+            fail_with(wsi, c, ev.code, ev.why);
+            return 0;
+        }
+        if (k == SIOC__WS_CLOSE_EV) {
+            if (on_close(wsi, c, &ev) < 0) {
+                return -1;
+            }
+            continue;
+        }
+        if (c->discarding) {
+            continue; /* closing: only the peer's CLOSE matters */
+        }
+        if (k == SIOC__WS_FRAME) {
+            on_frame(srv, wsi, c, &ev);
+        } else if (k == SIOC__WS_DATA && c->sess) {
+            on_data(wsi, c, &ev);
+        } else if (k == SIOC__WS_PING_EV &&
+                   write_control(wsi, SIOC__WS_PONG, ev.data, ev.len) < 0) {
+            return -1;
+        } else if (k == SIOC__WS_PONG_EV && c->sess) {
+            sioc__session_pong(c->sess);
+        }
     }
+}
+
+/* A connection that ends hard (an error, or the answer to the peer's close) is shut for writing
+ * once its close frame is out: the peer sees the frame, then the end of the stream. */
+static void shut_when_flushed(struct lws *wsi, sioc__pss *c)
+{
+    if (lws_partial_buffered(wsi)) {
+        lws_callback_on_writable(wsi); /* lws writes the rest first, then calls back */
+        return;
+    }
+    shutdown((int)lws_get_socket_fd(wsi), SHUT_WR);
+    c->close_hard = false;
+}
+
+/* Sends the close frame. A peer that does not answer it, or does not hang up after ours, is hung
+ * up on. */
+static int send_close(struct lws *wsi, sioc__pss *c)
+{
+    if (!c->close_sent) {
+        uint8_t code[2] = {(uint8_t)(c->close_status >> 8), (uint8_t)(c->close_status & 0xff)};
+        c->close_sent = true;
+        if (write_control(wsi, SIOC__WS_CLOSE, code, c->close_echo ? 0 : 2) < 0) {
+            return -1;
+        }
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
+    }
+    if (c->close_hard) {
+        shut_when_flushed(wsi, c);
+    }
+    return 0;
+}
+
+/* Engine.IO v3 sends binary over WebSocket after a type byte (4, message); to a client that cannot
+ * take binary, as "b4<base64>" text. */
+static int write_v3_base64(struct lws *wsi, sioc__msg *m)
+{
     size_t len = 2 + sioc__base64_encoded_len(m->len);
-    unsigned char *frame = malloc(LWS_PRE + len);
+    unsigned char *frame = malloc(10 + len);
     if (!frame) {
         return -1;
     }
-    memcpy(frame + LWS_PRE, "b4", 2);
+    size_t hl = sioc__ws_header(frame, SIOC__WS_TEXT, len);
+    memcpy(frame + hl, "b4", 2);
     sioc__base64_encode((const unsigned char *)sioc__msg_payload(m), m->len,
-                        (char *)frame + LWS_PRE + 2);
-    int n = lws_write(wsi, frame + LWS_PRE, len, LWS_WRITE_TEXT);
+                        (char *)frame + hl + 2);
+    int n = lws_write(wsi, frame, hl + len, LWS_WRITE_RAW);
     free(frame);
     return n;
+}
+
+/* One message, its frame header written into its headroom (each write sets it again: the message
+ * is shared, and its header the same for every receiver of one protocol). */
+static int write_message(struct lws *wsi, const sioc_conn *s, sioc__msg *m)
+{
+    if (m->binary && s->protocol == 3 && s->b64) {
+        return write_v3_base64(wsi, m);
+    }
+    bool v3_binary = m->binary && s->protocol == 3;
+    size_t len = m->len + (v3_binary ? 1 : 0);
+    uint8_t h[10];
+    size_t hl = sioc__ws_header(h, m->binary ? SIOC__WS_BINARY : SIOC__WS_TEXT, len);
+    unsigned char *p = (unsigned char *)sioc__msg_payload(m) - (v3_binary ? 1 : 0) - hl;
+    memcpy(p, h, hl);
+    if (v3_binary) {
+        p[hl] = SIOC__EIO_MESSAGE;
+    }
+    return lws_write(wsi, p, hl + len, LWS_WRITE_RAW);
 }
 
 /* Frames per batch, and the bytes past which a batch stops growing. */
@@ -815,22 +953,9 @@ static int write_v3_binary(struct lws *wsi, const sioc_conn *s, sioc__msg *m)
 static int append_frame(sioc__buf *out, const sioc_conn *s, const sioc__msg *m)
 {
     bool v3_binary = m->binary && s->protocol == 3; /* a type byte leads the data */
-    size_t len = m->len + (v3_binary ? 1 : 0);
-    unsigned char h[11];
-    size_t hl = 0;
-    h[hl++] = (unsigned char)(0x80 | (m->binary ? 2 : 1));
-    if (len < 126) {
-        h[hl++] = (unsigned char)len;
-    } else if (len < 65536) {
-        h[hl++] = 126;
-        h[hl++] = (unsigned char)(len >> 8);
-        h[hl++] = (unsigned char)len;
-    } else {
-        h[hl++] = 127;
-        for (int i = 7; i >= 0; i--) {
-            h[hl++] = (unsigned char)((uint64_t)len >> (8 * i));
-        }
-    }
+    uint8_t h[11];
+    size_t hl = sioc__ws_header(h, m->binary ? SIOC__WS_BINARY : SIOC__WS_TEXT,
+                                m->len + (v3_binary ? 1 : 0));
     if (v3_binary) {
         h[hl++] = SIOC__EIO_MESSAGE;
     }
@@ -897,11 +1022,8 @@ int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         return 0;
     }
     if (c->ping_due) {
-        /* lws 4.1.6 reports no PONG to an empty PING: carry a byte for the peer to echo. */
-        unsigned char frame[LWS_PRE + 1];
-        frame[LWS_PRE] = 's';
         c->ping_due = false;
-        if (lws_write(wsi, frame + LWS_PRE, 1, LWS_WRITE_PING) < 0) {
+        if (write_control(wsi, SIOC__WS_PING, NULL, 0) < 0) {
             return -1;
         }
         if (sioc__session_ws_next(c->sess, wsi)) {
@@ -927,11 +1049,7 @@ int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     if (!m) {
         return 0;
     }
-    int n = m->binary && c->sess->protocol == 3
-                ? write_v3_binary(wsi, c->sess, m)
-                : lws_write(wsi, (unsigned char *)sioc__msg_payload(m), m->len,
-                            m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-    if (n < 0) {
+    if (write_message(wsi, c->sess, m) < 0) {
         return -1;
     }
     ends_write = m->ends_write; /* `m` may be gone once sent */
@@ -954,4 +1072,5 @@ void sioc__eio_ws_closed(struct lws *wsi, sioc__pss *c)
         sioc__session_ws_lost(s, wsi, false);
     }
     sioc__buf_free(&c->body);
+    sioc__ws_rx_free(&c->rx);
 }

@@ -11,6 +11,7 @@
 #include "core/options.h"
 #include "core/sio.h"
 #include "eio/engine.h"
+#include "transport/wsframe.h"
 #include "util/buf.h"
 #include "util/list.h"
 #include "util/wheel.h"
@@ -26,7 +27,7 @@
 
 typedef struct sioc__arrival sioc__arrival;
 
-_Static_assert(LWS_PRE + 1 <= SIOC_MSG_HEADROOM,
+_Static_assert(10 + 1 <= SIOC_MSG_HEADROOM,
                "messages need room for the WebSocket frame header and a v3 type byte");
 
 struct sioc_server {
@@ -90,15 +91,17 @@ typedef struct sioc__pss {
     bool handshake;   /* this request opened the session */
     bool post_binary; /* a v3 application/octet-stream POST */
     bool jsonp;       /* a JSONP request (`j` in the query) */
-    bool in_message;
     bool message_binary;
-    bool discarding;
+    bool discarding;  /* closing: nothing more is delivered */
     int close_status; /* a WebSocket close to send from the next WRITEABLE */
     bool close_sent;
+    bool close_hard;     /* shut the connection once the close frame is out */
+    bool close_echo;     /* the close frame carries no status (the peer's had none) */
     char cookie_sid[21]; /* a WebSocket handshake's sid, drawn early to go in its cookie */
     bool flush_pending;  /* in the server's flush list */
     bool ping_due;       /* a WebSocket PING to send from the next WRITEABLE */
     bool paced;          /* in the server's paced list: nothing is written until it leaves */
+    sioc__ws_rx rx;      /* a WebSocket's incoming frames */
 } sioc__pss;
 
 /* What becomes of the connection after the answer to its current request (RFC 9112 §9.3). */
@@ -206,12 +209,10 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c);
 /* Headers for the 101 answer to a WebSocket handshake: the `cookie` option's. */
 int sioc__eio_ws_headers(sioc_server *srv, struct lws *wsi, sioc__pss *c,
                          struct lws_process_html_args *args);
-int sioc__eio_ws_receive(sioc_server *srv, struct lws *wsi, sioc__pss *c, const void *in,
-                         size_t len);
+/* What lws read from a WebSocket (writable: frames are unmasked in place). Returns -1 to close. */
+int sioc__eio_ws_receive(sioc_server *srv, struct lws *wsi, sioc__pss *c, void *in, size_t len);
 int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c);
 void sioc__eio_ws_closed(struct lws *wsi, sioc__pss *c);
-/* A PONG arrived on a WebSocket. */
-void sioc__eio_ws_pong(struct lws *wsi, sioc__pss *c);
 /* Writes what the WebSockets woken during the current callback have queued. */
 void sioc__eio_flush(sioc_server *srv);
 /* Lets go of the paced list (the server is being freed). */

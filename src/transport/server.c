@@ -111,17 +111,17 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_ADD_HEADERS:
         return c ? sioc__eio_ws_headers(srv, wsi, c, in) : 0;
     case LWS_CALLBACK_ESTABLISHED:
+        /* The WebSocket moves to a raw connection of its own (engine_io.c): the RAW_* below. */
         return sioc__eio_ws_open(srv, wsi, c);
-    case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_RAW_ADOPT:
+        return 0;
+    case LWS_CALLBACK_RAW_RX:
         return sioc__eio_ws_receive(srv, wsi, c, in, len);
-    case LWS_CALLBACK_RECEIVE_PONG:
-        sioc__eio_ws_pong(wsi, c);
-        break;
-    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_RAW_WRITEABLE:
         return sioc__eio_ws_writeable(srv, wsi, c);
-    case LWS_CALLBACK_CLOSED:
+    case LWS_CALLBACK_RAW_CLOSE:
         sioc__eio_ws_closed(wsi, c);
-        break;
+        return 0;
     case LWS_CALLBACK_WSI_DESTROY:
         sioc__http_destroyed(wsi);
         break;

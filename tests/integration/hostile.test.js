@@ -266,6 +266,7 @@ function rawWebSocket(port) {
     let got = Buffer.alloc(0);
     const timer = setTimeout(() => reject(new Error('no handshake')), 3000);
     sock.on('error', () => {});
+    sock.gone = new Promise((r) => sock.on('close', r)); // the server hung up
     sock.on('data', (d) => {
       got = Buffer.concat([got, d]);
       if (sock.rx) { sock.rx = Buffer.concat([sock.rx, d]); return; }
@@ -287,21 +288,87 @@ function closeStatus(buf) {
   return null;
 }
 
-test('a frame that declares more than maxHttpBufferSize is closed with 1009 at its first bytes', async () => {
+test('a frame that declares more than maxHttpBufferSize is closed with 1009 at its header', async () => {
   for (const declared of [1100000, 2 ** 40]) {
-    const sock = await rawWebSocket(tour.port);
-    const head = Buffer.alloc(14);
-    head[0] = 0x81; // FIN, text
-    head[1] = 0x80 | 127; // masked, 64-bit length
-    head.writeBigUInt64BE(BigInt(declared), 2);
-    head.writeUInt32BE(0x01020304, 10); // mask key
-    const t0 = Date.now();
-    sock.write(Buffer.concat([head, Buffer.from('42["msg","')]));
-    await until(() => closeStatus(sock.rx) !== null, 1000, `the close of a ${declared}-byte frame`);
-    assert.equal(closeStatus(sock.rx), 1009);
-    assert.ok(Date.now() - t0 < 1000);
-    sock.destroy();
+    for (const payload of ['42["msg","', '']) { // the header alone must be enough
+      const sock = await rawWebSocket(tour.port);
+      const head = Buffer.alloc(14);
+      head[0] = 0x81; // FIN, text
+      head[1] = 0x80 | 127; // masked, 64-bit length
+      head.writeBigUInt64BE(BigInt(declared), 2);
+      head.writeUInt32BE(0x01020304, 10); // mask key
+      const t0 = Date.now();
+      sock.write(Buffer.concat([head, Buffer.from(payload)]));
+      await until(() => closeStatus(sock.rx) !== null, 1000, `the close of a ${declared}-byte frame`);
+      assert.equal(closeStatus(sock.rx), 1009);
+      assert.ok(Date.now() - t0 < 1000);
+      await sock.gone; // and the server hangs up
+      sock.destroy();
+    }
   }
+  await bystandersChat();
+});
+
+// A client frame: masked with `key` unless it is null.
+function clientFrame(opcode, payload, { fin = true, key = [1, 2, 3, 4], rsv = 0 } = {}) {
+  const data = Buffer.from(payload);
+  const len = data.length < 126 ? [data.length] : [126, data.length >> 8, data.length & 0xff];
+  const head = Buffer.from([(fin ? 0x80 : 0) | rsv | opcode, (key ? 0x80 : 0) | len[0], ...len.slice(1)]);
+  if (!key) return Buffer.concat([head, data]);
+  return Buffer.concat([head, Buffer.from(key), data.map((c, i) => c ^ key[i % 4])]);
+}
+
+// RFC 6455 §5.1, §5.2, §5.5, as Node's ws answers: the offender is closed with the status, and
+// nothing it sent after the error reaches anyone.
+test('unmasked frames and other protocol errors close with 1002, relaying nothing', async () => {
+  const offences = {
+    'unmasked text': clientFrame(1, '42["msg","unmasked"]', { key: null }),
+    'reserved bit': clientFrame(1, '42["msg","rsv"]', { rsv: 0x40 }),
+    'unknown opcode': clientFrame(3, 'x'),
+    'continuation first': clientFrame(0, '42["msg","cont"]'),
+    'fragmented ping': clientFrame(9, 'p', { fin: false }),
+    'one-byte close': clientFrame(8, 'x'),
+    'close status 1005': clientFrame(8, Buffer.from([0x03, 0xed])),
+  };
+  const relayed = [];
+  const listen = (m) => relayed.push(m);
+  b.on('serverMsg', listen);
+  for (const [what, frame] of Object.entries(offences)) {
+    const sock = await rawWebSocket(tour.port);
+    sock.write(frame);
+    await until(() => closeStatus(sock.rx) !== null, 1000, what);
+    assert.equal(closeStatus(sock.rx), 1002, what);
+    await sock.gone;
+  }
+  await bystandersChat();
+  b.off('serverMsg', listen);
+  assert.deepEqual(relayed.filter((m) => !m.startsWith('still chatting')), []);
+});
+
+test('fragments are reassembled around control frames; PING is answered, CLOSE echoed', async () => {
+  const sock = await rawWebSocket(tour.port);
+  const got = new Promise((r) => b.once('serverMsg', r));
+  sock.write(clientFrame(1, '40', {})); // join "/"
+  await sleep(50);
+  const text = '42["msg","in three pieces, ünïcödé split"]';
+  const bytes = Buffer.from(text);
+  const cut = [0, 7, bytes.indexOf(0xc3) + 1, bytes.length]; // the second cut splits a character
+  sock.write(Buffer.concat([
+    clientFrame(1, bytes.subarray(cut[0], cut[1]), { fin: false }),
+    clientFrame(9, 'are you there'),
+    clientFrame(0, bytes.subarray(cut[1], cut[2]), { fin: false }),
+  ]));
+  await sleep(30); // the last piece in a later segment, split inside its header
+  const last = clientFrame(0, bytes.subarray(cut[2], cut[3]), { fin: true });
+  sock.write(last.subarray(0, 3));
+  await sleep(30);
+  sock.write(last.subarray(3));
+  assert.equal(await got, 'in three pieces, ünïcödé split');
+  const pong = Buffer.from([0x8a, 13, ...Buffer.from('are you there')]);
+  assert.ok(sock.rx.indexOf(pong) >= 0, 'the PING is answered with its payload');
+  sock.write(clientFrame(8, Buffer.from([0x0f, 0xa0, ...Buffer.from('bye')]))); // 4000 "bye"
+  await sock.gone;
+  assert.equal(closeStatus(sock.rx), 4000);
   await bystandersChat();
 });
 

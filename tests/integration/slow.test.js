@@ -51,8 +51,13 @@ test('a client that stops reading is cut off at the cap, memory stays bounded, r
     // 100 MB in one burst: sioc stops reading the sender while a reader's queue is high, so the
     // readers are not cut off (without that, their queues would reach the cap), and lets it go on
     // once the one that reads nothing has stalled.
+    // The sender yields to the event loop after each message: the readers live in this process,
+    // and a reader whose process is busy for 50 ms is one that stopped reading.
     const chunk = 'x'.repeat(500000);
-    for (let i = 0; i < MESSAGES; i++) sender.emit('to', 'flood-room', 'flood', chunk);
+    for (let i = 0; i < MESSAGES; i++) {
+      sender.emit('to', 'flood-room', 'flood', chunk);
+      await new Promise(setImmediate);
+    }
     await until(() => received.every((n) => n === MESSAGES) || dropped.length, 60000, 'every reader has all');
     assert.deepEqual(dropped, [], 'no reader was cut off');
     assert.deepEqual(received, readers.map(() => MESSAGES));
