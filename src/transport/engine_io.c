@@ -5,7 +5,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -197,11 +196,10 @@ static void io_ping(void *conn)
     }
 }
 
-/* Input backpressure: lws keeps what it has read but not delivered until reading resumes. Resuming
- * happens outside this connection's callbacks, hence "process now". */
+/* Input backpressure: the WebSocket is not read until it resumes (what was read is delivered). */
 static void io_pause(void *conn, bool paused)
 {
-    lws_rx_flow_control(conn, paused ? 0 : 1 | LWS_RXFLOW_REASON_FLAG_PROCESS_NOW);
+    sioc__wsread_pause(lws_context_user(lws_get_context(conn)), conn, paused);
 }
 
 /* How much of what was written the WebSocket's peer has taken. */
@@ -662,61 +660,27 @@ static void fail_with(struct lws *wsi, sioc__pss *c, int status, const char *why
     close_with(wsi, c, status);
 }
 
-/* lws has written the 101; from here on sioc reads and writes the frames itself (wsframe.h says
- * why). The connection moves to a raw socket: a duplicate of its descriptor, adopted by lws, while
- * the upgraded one stops reading and is let go of by a timeout kill, the way lws closes without a
- * close frame or a shutdown, so the socket lives on in the duplicate. Returns the raw connection,
- * or NULL (the upgraded one is then closed by the caller). */
-static struct lws *take_over(sioc_server *srv, struct lws *up)
+int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
 {
-    if (lws_partial_buffered(up)) {
-        return NULL; /* the 101 is not out yet: a peer that reads nothing */
-    }
-    int fd = fcntl((int)lws_get_socket_fd(up), F_DUPFD_CLOEXEC, 0);
-    if (fd < 0) {
-        return NULL;
-    }
-    lws_sock_file_fd_type d = {.sockfd = fd};
-    struct lws *wsi = lws_adopt_descriptor_vhost(srv->vhost, LWS_ADOPT_SOCKET, d, "sioc", NULL);
-    if (!wsi) {
-        return NULL; /* lws closed the duplicate */
-    }
-    lws_rx_flow_control(up, 0);
-    lws_set_timeout(up, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-    return wsi;
-}
-
-int sioc__eio_ws_open(sioc_server *srv, struct lws *up, sioc__pss *upc)
-{
-    sioc__engine *eng = engine_of_request(srv, up);
+    sioc__engine *eng = engine_of_request(srv, wsi);
     sioc__eio_query q;
-    read_query(up, &q);
-    char sid[sizeof(upc->cookie_sid)];
-    memcpy(sid, upc->cookie_sid, sizeof(sid));
-    memset(upc, 0, sizeof(*upc));
-    bool plain = !eng && srv->sio_engine;
-    char *hs = plain || !q.has_sid ? sioc__handshake_text(up) : NULL;
-    struct lws *wsi = take_over(srv, up);
-    if (!wsi) {
-        sioc__log(SIOC_LOG_INFO, "WebSocket dropped after its 101");
-        free(hs);
+    read_query(wsi, &q);
+    char sid[sizeof(c->cookie_sid)];
+    memcpy(sid, c->cookie_sid, sizeof(sid));
+    memset(c, 0, sizeof(*c));
+    /* lws has written the 101: from here on sioc reads the frames (wsread.c). */
+    if (sioc__wsread_add(srv, wsi, c) < 0) {
+        sioc__log(SIOC_LOG_WARN, "WebSocket dropped after its 101: cannot watch it");
         return -1;
     }
-    sioc__pss *c = lws_wsi_user(wsi);
-    if (plain) {
-        c->sess = sioc__engine_open_plain(srv->sio_engine, wsi, hs);
+    if (!eng && srv->sio_engine) {
+        c->sess = sioc__engine_open_plain(srv->sio_engine, wsi, sioc__handshake_text(wsi));
         c->role = ROLE_WS;
-        if (!c->sess) {
-            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-        }
-        return 0;
+        return c->sess ? 0 : -1;
     }
     sioc__eio_error err;
     if (!eng || !sioc__eio_verify_upgrade(eng, &q, &err)) {
-        /* the session went away between the checks and the upgrade */
-        free(hs);
-        close_with(wsi, c, SIOC__WS_NORMAL);
-        return 0;
+        return -1; /* the session went away between the checks and the upgrade */
     }
     if (q.has_sid) {
         sioc_conn *s = sioc__engine_find(eng, q.sid, strlen(q.sid));
@@ -733,11 +697,10 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *up, sioc__pss *upc)
         sioc__session_probe_attach(c->sess, wsi);
         return 0;
     }
-    c->sess = sioc__engine_open(eng, SIOC__WEBSOCKET, wsi, hs, sioc__eio_protocol_of(eng, &q),
-                                sid[0] ? sid : NULL);
+    c->sess = sioc__engine_open(eng, SIOC__WEBSOCKET, wsi, sioc__handshake_text(wsi),
+                                sioc__eio_protocol_of(eng, &q), sid[0] ? sid : NULL);
     if (!c->sess) {
-        close_with(wsi, c, 1011); /* internal error */
-        return 0;
+        return -1;
     }
     c->sess->b64 = q.b64;
     c->role = ROLE_WS;
@@ -1071,6 +1034,7 @@ void sioc__eio_ws_closed(struct lws *wsi, sioc__pss *c)
     if (s) {
         sioc__session_ws_lost(s, wsi, false);
     }
+    sioc__wsread_remove(srv, wsi, c);
     sioc__buf_free(&c->body);
     sioc__ws_rx_free(&c->rx);
 }

@@ -6,6 +6,7 @@
 #include <libwebsockets.h>
 #include <regex.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <uv.h>
 
 #include "core/options.h"
@@ -70,6 +71,12 @@ struct sioc_server {
     lws_sorted_usec_list_t accept_sul;
     sioc__link pending;            /* sioc__arrival, oldest first */
     char head_buf[SIOC__MAX_HEAD]; /* what has come of a head, peeked at */
+    /* wsread.c: which WebSockets have input, and a buffer to read it into. */
+    int ws_epoll; /* -1 once lws has closed it */
+    struct lws *ws_epoll_wsi;
+    struct epoll_event *ws_ready; /* the batch being read, and its length */
+    int ws_nready;
+    unsigned char ws_rx[64 * 1024];
 };
 
 /* What a connection is doing for us. lws resets this between HTTP transactions and at the
@@ -102,6 +109,7 @@ typedef struct sioc__pss {
     bool ping_due;       /* a WebSocket PING to send from the next WRITEABLE */
     bool paced;          /* in the server's paced list: nothing is written until it leaves */
     sioc__ws_rx rx;      /* a WebSocket's incoming frames */
+    bool reading;        /* a WebSocket in wsread.c's set */
 } sioc__pss;
 
 /* What becomes of the connection after the answer to its current request (RFC 9112 §9.3). */
@@ -195,6 +203,19 @@ sioc__conn_mode sioc__request_connection(struct lws *wsi);
 void sioc__http_busy(struct lws *wsi);
 /* The connection is being freed (LWS_CALLBACK_WSI_DESTROY). */
 void sioc__http_destroyed(struct lws *wsi);
+
+/* wsread.c */
+/* Opens the set of WebSockets with input and hands it to lws's loop (`srv->vhost` exists). Returns
+ * 0 or SIOC_ERR_SYSTEM. */
+int sioc__wsread_start(sioc_server *srv);
+/* From now on sioc reads the upgraded connection `wsi` (lws no longer does). Returns 0 or -1. */
+int sioc__wsread_add(sioc_server *srv, struct lws *wsi, sioc__pss *c);
+/* Stops reading `wsi` (it is closing). */
+void sioc__wsread_remove(sioc_server *srv, struct lws *wsi, sioc__pss *c);
+/* Input backpressure: `wsi` is not read while paused. */
+void sioc__wsread_pause(sioc_server *srv, struct lws *wsi, bool paused);
+/* lws's callbacks for the set's descriptor. */
+int sioc__wsread_raw(sioc_server *srv, struct lws *wsi, enum lws_callback_reasons reason);
 
 /* engine_io.c */
 extern const sioc__eio_io sioc__lws_io;

@@ -86,6 +86,9 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_RAW_ADOPT_FILE:
     case LWS_CALLBACK_RAW_RX_FILE:
     case LWS_CALLBACK_RAW_CLOSE_FILE:
+        if (lws_get_opaque_user_data(wsi) == &srv->ws_epoll) {
+            return sioc__wsread_raw(srv, wsi, reason);
+        }
         return sioc__front_raw(srv, wsi, reason);
     case LWS_CALLBACK_HTTP:
         sioc__http_busy(wsi);
@@ -111,17 +114,13 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_ADD_HEADERS:
         return c ? sioc__eio_ws_headers(srv, wsi, c, in) : 0;
     case LWS_CALLBACK_ESTABLISHED:
-        /* The WebSocket moves to a raw connection of its own (engine_io.c): the RAW_* below. */
+        /* sioc reads the WebSocket from here on (wsread.c): lws sends no RECEIVE. */
         return sioc__eio_ws_open(srv, wsi, c);
-    case LWS_CALLBACK_RAW_ADOPT:
-        return 0;
-    case LWS_CALLBACK_RAW_RX:
-        return sioc__eio_ws_receive(srv, wsi, c, in, len);
-    case LWS_CALLBACK_RAW_WRITEABLE:
+    case LWS_CALLBACK_SERVER_WRITEABLE:
         return sioc__eio_ws_writeable(srv, wsi, c);
-    case LWS_CALLBACK_RAW_CLOSE:
+    case LWS_CALLBACK_CLOSED:
         sioc__eio_ws_closed(wsi, c);
-        return 0;
+        break;
     case LWS_CALLBACK_WSI_DESTROY:
         sioc__http_destroyed(wsi);
         break;
@@ -216,7 +215,7 @@ static int create_context(sioc_server *srv)
     }
     srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
     srv->half_started = !srv->vhost;
-    if (!srv->vhost || sioc__front_start(srv) != 0) {
+    if (!srv->vhost || sioc__front_start(srv) != 0 || sioc__wsread_start(srv) != 0) {
         sioc__log(SIOC_LOG_ERROR, "cannot listen on %s:%d", srv->opts->host ? srv->opts->host : "*",
                   srv->opts->port);
         return SIOC_ERR_LISTEN;
@@ -293,6 +292,7 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
         return SIOC_ERR_NOMEM;
     }
     srv->listen_fd = -1;
+    srv->ws_epoll = -1;
     sioc__list_init(&srv->pending);
     int rc = sioc__options_copy(opts, &srv->opts);
     if (rc == 0) {

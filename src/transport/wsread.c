@@ -1,0 +1,128 @@
+/* WebSocket input. After the 101, libwebsockets stops reading a WebSocket (rx flow control) and
+ * sioc reads it itself (wsframe.h says why), told which ones have input by an epoll set of its own:
+ * one descriptor for the whole server, watched by lws as a raw file, as the listener is. The
+ * connection stays lws's: it writes, times out and closes it as before. (Moving each WebSocket to
+ * a raw connection of its own instead costs a second close per connection, and every lws close
+ * scans the whole connection table.) */
+#include "transport/internal.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+/* Ready WebSockets taken per wake; the rest are reported again at once (level-triggered). */
+#define READ_BATCH 64
+
+int sioc__wsread_start(sioc_server *srv)
+{
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    if (fd < 0) {
+        return SIOC_ERR_SYSTEM;
+    }
+    lws_sock_file_fd_type d = {.filefd = fd};
+    srv->ws_epoll_wsi =
+        lws_adopt_descriptor_vhost(srv->vhost, LWS_ADOPT_RAW_FILE_DESC, d, "sioc", NULL);
+    if (!srv->ws_epoll_wsi) {
+        close(fd);
+        return SIOC_ERR_SYSTEM;
+    }
+    lws_set_opaque_user_data(srv->ws_epoll_wsi, &srv->ws_epoll);
+    srv->ws_epoll = fd; /* lws closes it with the context */
+    return 0;
+}
+
+int sioc__wsread_add(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+{
+    assert(!c->reading);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = wsi};
+    if (srv->ws_epoll < 0 ||
+        epoll_ctl(srv->ws_epoll, EPOLL_CTL_ADD, (int)lws_get_socket_fd(wsi), &ev) < 0) {
+        return -1;
+    }
+    lws_rx_flow_control(wsi, 0); /* from here on lws reads nothing of it */
+    c->reading = true;
+    return 0;
+}
+
+void sioc__wsread_remove(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+{
+    if (!c->reading) {
+        return;
+    }
+    c->reading = false;
+    if (srv->ws_epoll >= 0) {
+        struct epoll_event unused;
+        epoll_ctl(srv->ws_epoll, EPOLL_CTL_DEL, (int)lws_get_socket_fd(wsi), &unused);
+    }
+    for (int i = 0; i < srv->ws_nready; i++) { /* not read later in the batch being read */
+        if (srv->ws_ready[i].data.ptr == wsi) {
+            srv->ws_ready[i].data.ptr = NULL;
+        }
+    }
+}
+
+void sioc__wsread_pause(sioc_server *srv, struct lws *wsi, bool paused)
+{
+    sioc__pss *c = lws_wsi_user(wsi);
+    if (!c || !c->reading || srv->ws_epoll < 0) {
+        return;
+    }
+    struct epoll_event ev = {.events = paused ? 0 : EPOLLIN, .data.ptr = wsi};
+    epoll_ctl(srv->ws_epoll, EPOLL_CTL_MOD, (int)lws_get_socket_fd(wsi), &ev);
+}
+
+/* Stops reading the WebSocket and has lws close it from its next service, without a close frame
+ * or a shutdown (what was to be said has been). */
+static void hang_up(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+{
+    sioc__wsread_remove(srv, wsi, c);
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+static void read_one(sioc_server *srv, struct lws *wsi)
+{
+    sioc__pss *c = lws_wsi_user(wsi);
+    ssize_t n = recv((int)lws_get_socket_fd(wsi), srv->ws_rx, sizeof(srv->ws_rx), 0);
+    if (n > 0) {
+        if (sioc__eio_ws_receive(srv, wsi, c, srv->ws_rx, (size_t)n) < 0) {
+            hang_up(srv, wsi, c);
+        }
+        return;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return;
+    }
+    /* The peer has gone (or reset): its session ends when lws reports the close. */
+    hang_up(srv, wsi, c);
+}
+
+static void read_ready(sioc_server *srv)
+{
+    struct epoll_event ready[READ_BATCH];
+    int n = epoll_wait(srv->ws_epoll, ready, READ_BATCH, 0);
+    srv->ws_ready = ready;
+    srv->ws_nready = n > 0 ? n : 0;
+    for (int i = 0; i < srv->ws_nready; i++) {
+        if (ready[i].data.ptr) {
+            read_one(srv, ready[i].data.ptr);
+        }
+    }
+    srv->ws_ready = NULL;
+    srv->ws_nready = 0;
+}
+
+int sioc__wsread_raw(sioc_server *srv, struct lws *wsi, enum lws_callback_reasons reason)
+{
+    if (reason == LWS_CALLBACK_RAW_RX_FILE) {
+        read_ready(srv);
+    } else if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
+        lws_set_opaque_user_data(wsi, NULL); /* WSI_DESTROY takes it for idle.c's */
+        srv->ws_epoll_wsi = NULL;
+        srv->ws_epoll = -1;
+    }
+    return 0;
+}
