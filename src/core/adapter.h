@@ -1,5 +1,5 @@
 /* The adapter: where a namespace's broadcasts and server utilities go (Node's Adapter). Room
- * membership always lives in this process (namespace.c); an adapter decides who else hears of an
+ * membership always lives in this process (rooms.c); an adapter decides who else hears of an
  * operation. The in-memory adapter applies everything to the local sockets; one spanning several
  * nodes would do that too and forward the operation, unless SIOC_EMIT_LOCAL says not to. */
 #ifndef SIOC_CORE_ADAPTER_H

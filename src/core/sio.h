@@ -199,20 +199,14 @@ void sioc__namespace_free(sioc_namespace *nsp);
 
 /* namespace.c, for client.c */
 sioc_namespace *sioc__core_find(sioc__core *sio, const char *name);
+
+/* socket.c */
 /* A socket for `client` in `nsp`, not in the namespace yet (pending its middleware). Its id is
  * random, or for an Engine.IO v3 client what socket.io-client 2.x expects: the sid in "/",
  * "<nsp>#<sid>" elsewhere. */
 sioc_socket *sioc__socket_new(sioc_namespace *nsp, sioc__client *client, json_t *auth);
 /* Puts an admitted socket into its namespace and its own room. Returns 0 or -1 (no memory). */
 int sioc__socket_attach(sioc_socket *s);
-
-/* middleware.c */
-/* Runs the namespace's connection middleware on a pending socket, then `joined` once every one has
- * accepted; a refusal sends CONNECT_ERROR and closes the socket. */
-void sioc__socket_admit(sioc_socket *s, void (*joined)(sioc_socket *s));
-/* Whether the packet middleware lets `event` through; when not, the error callback has run. */
-bool sioc__run_packet_middleware(sioc_socket *s, const char *event, json_t *args);
-void sioc__middleware_free(sioc_namespace *nsp);
 void sioc__socket_ref(sioc_socket *s);
 void sioc__socket_unref(sioc_socket *s);
 /* Ends the socket once: DISCONNECT sent when `notify`, callback, rooms left, references dropped. */
@@ -221,12 +215,25 @@ void sioc__socket_dispatch(sioc_socket *s, json_t *data, int64_t ack_id);
 /* Queues an encoded packet on the socket's connection. */
 int sioc__socket_send(sioc_socket *s, sioc__sio_encoded *e);
 
+/* middleware.c */
+/* Runs the namespace's connection middleware on a pending socket, then `joined` once every one has
+ * accepted; a refusal sends CONNECT_ERROR and closes the socket. */
+void sioc__socket_admit(sioc_socket *s, void (*joined)(sioc_socket *s));
+/* Whether the packet middleware lets `event` through; when not, the error callback has run. */
+bool sioc__run_packet_middleware(sioc_socket *s, const char *event, json_t *args);
+void sioc__middleware_free(sioc_namespace *nsp);
+
+/* rooms.c */
+/* The socket leaves every room it is in (it is leaving its namespace). */
+void sioc__socket_leave_all(sioc_socket *s);
 /* Calls `fn` once for each socket `t` selects (NULL: all). `fn` must not change rooms. */
 void sioc__select(sioc_namespace *nsp, const sioc_target *t, void (*fn)(sioc_socket *s, void *arg),
                   void *arg);
 /* The sockets `t` selects, as a new array in *out (free() it; NULL when none) of *n, each with a
  * reference taken (sioc__socket_unref each). Returns 0, or -1 on no memory. */
 int sioc__select_list(sioc_namespace *nsp, const sioc_target *t, sioc_socket ***out, size_t *n);
+
+/* namespace.c: emitting */
 /* Sends an encoded packet to the sockets `t` selects (locally); with `ack`, each one reached is
  * expected to answer packet id `id`. Returns how many were reached. */
 size_t sioc__broadcast(sioc_namespace *nsp, const sioc_target *t, sioc__sio_encoded *e,
@@ -264,7 +271,7 @@ void sioc__saved_session_free(sioc__saved_session *session);
 void sioc__recovery_free(sioc_namespace *nsp);
 bool sioc__recoverable(const char *reason);
 
-/* client.c, for namespace.c */
+/* client.c, for socket.c */
 void sioc__client_remove_socket(sioc__client *c, sioc_socket *s);
 void sioc__client_close(sioc__client *c, const char *reason);
 
