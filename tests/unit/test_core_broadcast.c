@@ -4,76 +4,29 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "core/sio.h"
+#include "fake_core.h"
 
-#define N_CONNS 4
+#define N_CONNS FAKE_CORE_CONNS
 
-static int conns[N_CONNS];
-static void wake(void *c)
-{
-}
-static void close_ws(void *c)
-{
-}
-static bool gone(void *c)
-{
-    return false;
-}
-static void drop(void *c)
-{
-}
-static void ping(void *c)
-{
-}
-static void pause_ws(void *c, bool paused)
-{
-}
-static const sioc__eio_io io = {wake, close_ws, gone, drop, ping, pause_ws, NULL};
-
-static sioc__wheel wheel;
+static fake_core f;
 static sioc__core *sio;
-static sioc__engine *eng;
-static sioc_conn *sessions[N_CONNS];
-static sioc_socket *sockets[N_CONNS];
-
-static void drain(sioc_conn *s)
-{
-    while (sioc__session_ws_next(s, s->ws)) {
-        sioc__session_ws_sent(s, s->ws);
-    }
-}
-
-static void collect(sioc_socket *const *list, size_t n, void *arg)
-{
-    for (size_t i = 0; i < n; i++) {
-        for (int k = 0; k < N_CONNS; k++) {
-            if (sioc_socket_conn(list[i]) == sessions[k]) {
-                sockets[k] = list[i];
-            }
-        }
-    }
-}
+static sioc_conn **sessions = f.sessions;
+static sioc_socket **sockets = f.sockets;
 
 static void setup(void)
 {
-    sioc__wheel_init(&wheel, 1000);
-    sio = sioc__core_new(&wheel, 45000);
-    sioc__engine_cfg cfg = {25000, 20000, 10000, 1000000, 0, SIOC_TRANSPORT_WEBSOCKET, false};
-    eng = sioc__engine_new("/socket.io/", &cfg, &sioc__core_engine_handlers, sio, &wheel, &io);
-    for (int i = 0; i < N_CONNS; i++) {
-        sessions[i] = sioc__engine_open(eng, SIOC__WEBSOCKET, &conns[i], NULL, 4, NULL);
-        drain(sessions[i]);
-        sioc__eio_packet connect = {SIOC__EIO_MESSAGE, false, "0", 1};
-        sioc__session_receive(sessions[i], &connect);
-        drain(sessions[i]);
-    }
-    sioc_namespace_fetch_sockets(sioc__core_of(sio, "/"), NULL, collect, NULL);
+    fake_core_start(&f);
+    sio = f.sio;
 }
 
 static void teardown(void)
 {
-    sioc__engine_free(eng);
-    sioc__core_free(sio);
+    fake_core_stop(&f);
+}
+
+static void drain(sioc_conn *s)
+{
+    fake_core_drain(s);
 }
 
 /* The one message queued for session i, or NULL; checks there is at most one. */
