@@ -6,8 +6,9 @@
  *    function returns an error, none of its callbacks is called.
  *  - Constructors write their out-pointer only on success; destructors accept NULL.
  *  - Arguments are borrowed: the library copies what it keeps.
- *  - Everything runs on the thread that calls sioc_server_run(); only sioc_server_stop() may be
- *    called from another thread or a signal handler.
+ *  - Everything runs on the thread that calls sioc_server_run() (or runs the application's loop,
+ *    see sioc_options_set_uv_loop()); only sioc_server_stop() may be called from another thread
+ *    or a signal handler.
  */
 #ifndef SIOC_H
 #define SIOC_H
@@ -150,6 +151,15 @@ SIOC_EXPORT int sioc_options_set_client_dir(sioc_options *opts, const char *dir)
 SIOC_EXPORT int sioc_options_set_public_dir(sioc_options *opts, const char *dir);
 /* The event loop backend. Default SIOC_LOOP_LIBUV. Returns 0 or SIOC_ERR_INVALID. */
 SIOC_EXPORT int sioc_options_set_event_loop(sioc_options *opts, sioc_event_loop loop);
+/* Runs the server on the application's own libuv loop (`uv_loop_t *`; borrowed, it must outlive
+ * the server): the application runs the loop, and sioc_server_run() is not called. The server
+ * adds three handles to it (a poll handle, a timer and a check handle, which drive sioc's own
+ * loop, nested), and sioc_server_free() closes them: their memory is freed by their close
+ * callbacks, the next time the loop runs. NULL (the default) gives the server a loop of its own.
+ * Needs the SIOC_LOOP_LIBUV backend (sioc_server_new() refuses the poll backend with it:
+ * SIOC_ERR_INVALID). Returns 0 or SIOC_ERR_INVALID. */
+struct uv_loop_s;
+SIOC_EXPORT int sioc_options_set_uv_loop(sioc_options *opts, struct uv_loop_s *loop);
 /* `connectTimeout`: a connection that joins no namespace in time is closed. Default 45000 ms. */
 SIOC_EXPORT int sioc_options_set_connect_timeout_ms(sioc_options *opts, unsigned ms);
 /* `connectionStateRecovery`: with `max_disconnection_duration_ms` > 0 (default 0: off), a client
@@ -186,9 +196,11 @@ SIOC_EXPORT int sioc_server_new(const sioc_options *opts, sioc_server **out);
 SIOC_EXPORT void sioc_server_free(sioc_server *server);
 /* The TCP port the server listens on (the kernel's pick when the option was 0). */
 SIOC_EXPORT int sioc_server_port(const sioc_server *server);
-/* Runs the event loop until sioc_server_stop(). Returns 0 or SIOC_ERR_SYSTEM. */
+/* Runs the event loop until sioc_server_stop(). Returns 0, SIOC_ERR_SYSTEM, or SIOC_ERR_INVALID
+ * for a server on the application's loop (sioc_options_set_uv_loop): that loop runs it. */
 SIOC_EXPORT int sioc_server_run(sioc_server *server);
-/* Makes sioc_server_run() return soon. Safe from any thread and from a signal handler. */
+/* Makes sioc_server_run() return soon. Safe from any thread and from a signal handler. (A server
+ * on the application's loop stops when the application frees it.) */
 SIOC_EXPORT void sioc_server_stop(sioc_server *server);
 
 /* ---- Socket.IO: namespaces, sockets, events -------------------------------------------------

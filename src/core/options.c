@@ -385,6 +385,15 @@ int sioc_options_set_event_loop(sioc_options *o, sioc_event_loop loop)
     return 0;
 }
 
+int sioc_options_set_uv_loop(sioc_options *o, struct uv_loop_s *loop)
+{
+    if (!o) {
+        return SIOC_ERR_INVALID;
+    }
+    o->app_loop = loop;
+    return 0;
+}
+
 int sioc_options_set_log_level(sioc_options *o, sioc_log_level level)
 {
     if (!o || level < SIOC_LOG_ERROR || level > SIOC_LOG_DEBUG) {

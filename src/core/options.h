@@ -41,6 +41,7 @@ struct sioc_options {
     char *client_dir;
     char *public_dir;
     sioc_event_loop loop;
+    struct uv_loop_s *app_loop; /* borrowed: the application's loop to run on, or NULL */
     sioc_log_level log_level;
 };
 

@@ -27,6 +27,7 @@
 #define SIOC__FD_RESERVE 16
 
 typedef struct sioc__arrival sioc__arrival;
+typedef struct sioc__embed sioc__embed;
 
 _Static_assert(10 + 1 <= SIOC_MSG_HEADROOM,
                "messages need room for the WebSocket frame header and a v3 type byte");
@@ -37,6 +38,7 @@ struct sioc_server {
     struct lws_vhost *vhost;
     uv_loop_t *uv;
     uv_check_t flush_check; /* with libuv: flushes WebSockets after each round of I/O */
+    sioc__embed *embed;     /* on the application's loop: sioc's, nested in it (embed.c) */
     void *foreign_loops[1];
     sioc__wheel wheel;
     lws_sorted_usec_list_t tick;
@@ -203,6 +205,13 @@ sioc__conn_mode sioc__request_connection(struct lws *wsi);
 void sioc__http_busy(struct lws *wsi);
 /* The connection is being freed (LWS_CALLBACK_WSI_DESTROY). */
 void sioc__http_destroyed(struct lws *wsi);
+
+/* embed.c */
+/* Nests the server's loop in the application's `app`. Returns 0, SIOC_ERR_NOMEM or
+ * SIOC_ERR_SYSTEM. */
+int sioc__embed_start(sioc_server *srv, uv_loop_t *app);
+/* Closes the handles added to the application's loop (freed by their close callbacks). */
+void sioc__embed_stop(sioc_server *srv);
 
 /* wsread.c */
 /* Opens the set of WebSockets with input and hands it to lws's loop (`srv->vhost` exists). Returns

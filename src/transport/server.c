@@ -311,14 +311,22 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
         srv->sio_engine =
             rc == 0 ? sioc__engine_for_uri(srv, srv->opts->path, strlen(srv->opts->path)) : NULL;
     }
+    if (rc == 0 && srv->opts->app_loop && srv->opts->loop != SIOC_LOOP_LIBUV) {
+        rc = SIOC_ERR_INVALID; /* only a libuv loop nests in the application's */
+    }
     rc = rc ? rc : sioc__cors_init(srv);
     rc = rc ? rc : start_loop(srv);
     rc = rc ? rc : create_context(srv);
+    if (rc == 0) {
+        lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick, SIOC_WHEEL_TICK_MS * LWS_US_PER_MS);
+    }
+    if (rc == 0 && srv->opts->app_loop) {
+        rc = sioc__embed_start(srv, srv->opts->app_loop);
+    }
     if (rc < 0) {
         sioc_server_free(srv);
         return rc;
     }
-    lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick, SIOC_WHEEL_TICK_MS * LWS_US_PER_MS);
     *out = srv;
     return 0;
 }
@@ -352,8 +360,8 @@ int sioc_server_port(const sioc_server *srv)
 
 int sioc_server_run(sioc_server *srv)
 {
-    if (!srv) {
-        return SIOC_ERR_INVALID;
+    if (!srv || srv->embed) {
+        return SIOC_ERR_INVALID; /* on the application's loop, the application runs it */
     }
     if (srv->uv) {
         /* uv_run returns once uv_stop is called from the cancel callback. */
@@ -423,6 +431,7 @@ void sioc_server_free(sioc_server *srv)
     if (!srv) {
         return;
     }
+    sioc__embed_stop(srv); /* the application's loop no longer runs ours: the rest is as alone */
     if (srv->ctx && !srv->half_started) {
         drain(srv, 2000);
     }
