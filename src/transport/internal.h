@@ -239,7 +239,8 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c);
 /* Headers for the 101 answer to a WebSocket handshake: the `cookie` option's. */
 int sioc__eio_ws_headers(sioc_server *srv, struct lws *wsi, sioc__pss *c,
                          struct lws_process_html_args *args);
-/* What lws read from a WebSocket (writable: frames are unmasked in place). Returns -1 to close. */
+/* What wsread.c read from a WebSocket (writable: frames are unmasked in place). Returns -1 to
+ * close. */
 int sioc__eio_ws_receive(sioc_server *srv, struct lws *wsi, sioc__pss *c, void *in, size_t len);
 int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c);
 void sioc__eio_ws_closed(struct lws *wsi, sioc__pss *c);
