@@ -273,6 +273,37 @@ SIOC_EXPORT int sioc_namespace_on(sioc_namespace *nsp, const char *event, sioc_e
 /* A catch-all (Node's `socket.onAny`): called for every event, before its own handler. */
 SIOC_EXPORT int sioc_namespace_on_any(sioc_namespace *nsp, sioc_any_cb cb, void *user_data);
 
+/* ---- Observers ----
+ *
+ * Any number of independent watchers of the whole server (an Admin UI, metrics), apart from the
+ * application's callbacks: those stay one per namespace and event (the application's program is
+ * one party; what else watches registers here, and cannot replace or be replaced by it). Each
+ * member may be NULL. Observers are told after the application's callback for the same event,
+ * in the order they were added; one may be added or removed from inside a notification (it
+ * takes effect for the next one). */
+typedef struct sioc_observer {
+    /* A namespace came to exist after the server was made (sioc_server_of, or a dynamic child). */
+    void (*namespace_created)(sioc_namespace *nsp, void *user_data);
+    /* A socket joined its namespace (after the application's connection callback). */
+    void (*socket_connected)(sioc_socket *socket, void *user_data);
+    /* A socket is leaving, still in its rooms; then it has left them. */
+    void (*socket_disconnecting)(sioc_socket *socket, const char *reason, void *user_data);
+    void (*socket_disconnected)(sioc_socket *socket, const char *reason, void *user_data);
+    /* A socket joined or left a room (its own, named by its id, included). These two must not
+     * make sockets join or leave rooms. */
+    void (*room_joined)(sioc_socket *socket, const char *room, void *user_data);
+    void (*room_left)(sioc_socket *socket, const char *room, void *user_data);
+    /* An event from a client that the packet middleware let through (before its handlers);
+     * `args` is borrowed for the call. */
+    void (*event_received)(sioc_socket *socket, const char *event, json_t *args, void *user_data);
+} sioc_observer;
+/* Adds an observer (`observer` is copied; `user_data` is passed to each of its callbacks).
+ * Returns its id (> 0, for sioc_server_unobserve), SIOC_ERR_INVALID or SIOC_ERR_NOMEM. */
+SIOC_EXPORT int sioc_server_observe(sioc_server *server, const sioc_observer *observer,
+                                    void *user_data);
+/* Removes observer `id`. Returns 0 or SIOC_ERR_INVALID (no such observer). */
+SIOC_EXPORT int sioc_server_unobserve(sioc_server *server, int id);
+
 /* ---- Middleware ---- */
 
 /* The continuation of a connection middleware (Node's `next`). Exactly one of sioc_next_accept()

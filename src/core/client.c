@@ -159,11 +159,14 @@ static void joined(sioc_socket *s)
     }
     sioc__log(SIOC_LOG_INFO, "socket %s joined %s (connection %s, %s)", s->id, nsp->name,
               sioc_conn_id(c->conn), sioc_conn_transport(c->conn));
+    sioc__socket_ref(s); /* a callback may disconnect it */
     if (nsp->on_connection) {
-        sioc__socket_ref(s);
         nsp->on_connection(s, nsp->connection_data);
-        sioc__socket_unref(s);
     }
+    if (s->connected) {
+        SIOC__NOTIFY(c->sio, socket_connected, s);
+    }
+    sioc__socket_unref(s);
 }
 
 /* Socket.IO protocol v4 (Engine.IO v3 clients) puts a namespace's query in its name,

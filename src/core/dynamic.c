@@ -125,6 +125,7 @@ sioc_namespace *sioc__core_resolve(sioc__core *sio, const char *name, json_t *au
         }
         sio->nchildren++;
         sioc__log(SIOC_LOG_INFO, "namespace %s created by parent %s", name, p->name);
+        SIOC__NOTIFY(sio, namespace_created, child);
         return child;
     }
     return NULL;

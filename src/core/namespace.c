@@ -88,6 +88,7 @@ void sioc__core_free(sioc__core *sio)
         sioc__namespace_free(sio->parents);
         sio->parents = next;
     }
+    sioc__observers_free(sio);
     free(sio);
 }
 
@@ -97,7 +98,13 @@ sioc_namespace *sioc__core_of(sioc__core *sio, const char *name)
         return NULL;
     }
     sioc_namespace *nsp = sioc__core_find(sio, name);
-    return nsp ? nsp : sioc__namespace_new(sio, name);
+    if (nsp) {
+        return nsp;
+    }
+    if ((nsp = sioc__namespace_new(sio, name)) != NULL) {
+        SIOC__NOTIFY(sio, namespace_created, nsp);
+    }
+    return nsp;
 }
 
 const char *sioc_namespace_name(const sioc_namespace *nsp)

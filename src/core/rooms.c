@@ -71,6 +71,7 @@ int sioc_socket_join(sioc_socket *s, const char *room)
     }
     r->members[r->count++] = s;
     s->rooms[s->nrooms++] = r;
+    SIOC__NOTIFY(s->nsp->sio, room_joined, s, r->name);
     return 0;
 }
 
@@ -82,6 +83,7 @@ static void room_remove(sioc_namespace *nsp, sioc__room *r, sioc_socket *s)
             break;
         }
     }
+    SIOC__NOTIFY(nsp->sio, room_left, s, r->name);
     if (r->count == 0) { /* Node deletes a room once it is empty */
         sioc__map_remove(&nsp->rooms, r->name);
         free(r->members);

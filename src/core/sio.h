@@ -163,6 +163,13 @@ struct sioc__client {
     unsigned refs;
 };
 
+typedef struct sioc__observer {
+    sioc_observer ops;
+    void *user_data;
+    int id;
+    bool removed; /* unobserved during a notification: dropped after it */
+} sioc__observer;
+
 struct sioc__core {
     unsigned recovery_ms; /* 0: no connection state recovery */
     bool recovery_skip_middlewares;
@@ -175,6 +182,10 @@ struct sioc__core {
     sioc__link undecided;     /* broadcasts still collecting acks (sioc__bcast_ack) */
     sioc__wheel *wheel;
     unsigned connect_timeout_ms;
+    sioc__observer *observers; /* observers.c */
+    size_t nobservers, capobservers;
+    int last_observer_id;
+    unsigned notifying; /* notifications running (nested ones included) */
 };
 
 /* The Socket.IO layer for a server: returns NULL on no memory. `wheel` is borrowed. */
@@ -270,6 +281,30 @@ sioc__saved_session *sioc__recovery_take(sioc_namespace *nsp, const char *pid, c
 void sioc__saved_session_free(sioc__saved_session *session);
 void sioc__recovery_free(sioc_namespace *nsp);
 bool sioc__recoverable(const char *reason);
+
+/* observers.c */
+int sioc__core_observe(sioc__core *sio, const sioc_observer *ops, void *user_data);
+int sioc__core_unobserve(sioc__core *sio, int id);
+void sioc__observers_free(sioc__core *sio);
+void sioc__observers_begin(sioc__core *sio);
+void sioc__observers_end(sioc__core *sio);
+/* Tells every observer that has callback `member`: the arguments given, then its user data. Those
+ * added meanwhile are not told; those removed meanwhile are skipped. */
+#define SIOC__NOTIFY(core, member, ...)                                                            \
+    do {                                                                                           \
+        sioc__core *notify_core_ = (core);                                                         \
+        if (notify_core_->nobservers) {                                                            \
+            sioc__observers_begin(notify_core_);                                                   \
+            size_t notify_n_ = notify_core_->nobservers;                                           \
+            for (size_t notify_i_ = 0; notify_i_ < notify_n_; notify_i_++) {                       \
+                sioc__observer *notify_o_ = &notify_core_->observers[notify_i_];                   \
+                if (!notify_o_->removed && notify_o_->ops.member) {                                \
+                    notify_o_->ops.member(__VA_ARGS__, notify_o_->user_data);                      \
+                }                                                                                  \
+            }                                                                                      \
+            sioc__observers_end(notify_core_);                                                     \
+        }                                                                                          \
+    } while (0)
 
 /* client.c, for socket.c */
 void sioc__client_remove_socket(sioc__client *c, sioc_socket *s);

@@ -132,6 +132,7 @@ void sioc__socket_close(sioc_socket *s, const char *reason, bool notify)
     if (s->nsp->on_disconnecting) {
         s->nsp->on_disconnecting(s, reason, s->nsp->disconnecting_data);
     }
+    SIOC__NOTIFY(s->nsp->sio, socket_disconnecting, s, reason);
     if (s->pid[0] && sioc__recoverable(reason)) {
         sioc__recovery_persist(s); /* with its rooms, before it leaves them */
     }
@@ -140,6 +141,7 @@ void sioc__socket_close(sioc_socket *s, const char *reason, bool notify)
     if (s->nsp->on_disconnect) {
         s->nsp->on_disconnect(s, reason, s->nsp->disconnect_data);
     }
+    SIOC__NOTIFY(s->nsp->sio, socket_disconnected, s, reason);
     sioc__map_remove(&s->nsp->sockets, s->id);
     sioc__client_remove_socket(s->client, s);
     if (s->client->plain) {
@@ -253,7 +255,8 @@ void sioc__socket_dispatch(sioc_socket *s, json_t *data, int64_t ack_id)
     sioc_namespace *nsp = s->nsp;
     sioc__handler *h = sioc__map_get(&nsp->handlers, event, strlen(event));
     sioc__socket_ref(s); /* a handler may disconnect the socket */
-    if (nsp->on_any) {
+    SIOC__NOTIFY(nsp->sio, event_received, s, event, args);
+    if (nsp->on_any && s->connected) {
         nsp->on_any(s, event, args, ack, nsp->any_data);
     }
     if (h && s->connected) {

@@ -476,6 +476,16 @@ void sioc_server_free(sioc_server *srv)
     free(srv);
 }
 
+int sioc_server_observe(sioc_server *srv, const sioc_observer *observer, void *user_data)
+{
+    return srv ? sioc__core_observe(srv->sio, observer, user_data) : SIOC_ERR_INVALID;
+}
+
+int sioc_server_unobserve(sioc_server *srv, int id)
+{
+    return srv ? sioc__core_unobserve(srv->sio, id) : SIOC_ERR_INVALID;
+}
+
 sioc_namespace *sioc_server_of(sioc_server *srv, const char *name)
 {
     return srv ? sioc__core_of(srv->sio, name) : NULL;

@@ -1,0 +1,184 @@
+/* Observers (src/core/observers.c and the places that tell them), over fake connections: any
+ * number, each told every event in order, after the application's callback; one may leave from
+ * inside a notification. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "fake_core.h"
+
+static fake_core f;
+
+typedef struct watcher {
+    char trace[1024];
+    int id;
+    bool leave_on_first; /* unobserves itself from its first notification */
+} watcher;
+
+static watcher a, b;
+static char app_trace[256];
+
+static void setup(void)
+{
+    fake_core_start(&f);
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    app_trace[0] = '\0';
+}
+
+static void teardown(void)
+{
+    fake_core_stop(&f);
+}
+
+static void add(watcher *w, const char *fmt, const char *x, const char *y)
+{
+    size_t n = strlen(w->trace);
+    snprintf(w->trace + n, sizeof(w->trace) - n, fmt, x, y);
+    if (w->leave_on_first) {
+        w->leave_on_first = false;
+        ck_assert_int_eq(sioc__core_unobserve(f.sio, w->id), 0);
+    }
+}
+
+static const char *nsp_of(sioc_socket *s)
+{
+    return sioc_namespace_name(sioc_socket_namespace(s));
+}
+
+static void created(sioc_namespace *nsp, void *ud)
+{
+    add(ud, "created %s%s;", sioc_namespace_name(nsp), "");
+}
+static void connected(sioc_socket *s, void *ud)
+{
+    add(ud, "connected %s%s;", nsp_of(s), app_trace[0] ? " after app" : "");
+}
+static void disconnecting(sioc_socket *s, const char *reason, void *ud)
+{
+    add(ud, "disconnecting %s %s;", nsp_of(s), reason);
+}
+static void disconnected(sioc_socket *s, const char *reason, void *ud)
+{
+    add(ud, "disconnected %s %s;", nsp_of(s), reason);
+}
+static void joined(sioc_socket *s, const char *room, void *ud)
+{
+    add(ud, "join %s%s;", strcmp(room, sioc_socket_id(s)) == 0 ? "self" : room, "");
+}
+static void left(sioc_socket *s, const char *room, void *ud)
+{
+    add(ud, "leave %s%s;", strcmp(room, sioc_socket_id(s)) == 0 ? "self" : room, "");
+}
+static void received(sioc_socket *s, const char *event, json_t *args, void *ud)
+{
+    (void)s;
+    char *text = json_dumps(args, JSON_COMPACT);
+    add(ud, "event %s %s;", event, text);
+    free(text);
+}
+
+static const sioc_observer all = {created, connected, disconnecting, disconnected,
+                                  joined,  left,      received};
+
+static void app_connection(sioc_socket *s, void *user_data)
+{
+    (void)s;
+    (void)user_data;
+    strcat(app_trace, "app;");
+}
+
+static void receive(sioc_conn *s, const char *packet)
+{
+    sioc__eio_packet p = {SIOC__EIO_MESSAGE, false, packet, strlen(packet)};
+    sioc__session_receive(s, &p);
+    fake_core_drain(s);
+}
+
+START_TEST(every_observer_hears_every_event_in_order_after_the_application)
+{
+    a.id = sioc__core_observe(f.sio, &all, &a);
+    b.id = sioc__core_observe(f.sio, &(sioc_observer){.socket_connected = connected}, &b);
+    ck_assert_int_gt(a.id, 0);
+    ck_assert_int_gt(b.id, a.id);
+    sioc_namespace *chat = sioc__core_of(f.sio, "/chat");
+    sioc__core_of(f.sio, "/chat"); /* exists: nobody is told again */
+    sioc_namespace_on_connection(chat, app_connection, NULL);
+    receive(f.sessions[0], "0/chat,");
+    receive(f.sessions[0], "2/chat,[\"hi\",1,{\"x\":true}]");
+    sioc_socket **list;
+    size_t n;
+    ck_assert_int_eq(sioc__select_list(chat, NULL, &list, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    sioc_socket_join(list[0], "blue");
+    sioc_socket_leave(list[0], "blue");
+    sioc_socket_join(list[0], "red");
+    sioc__socket_unref(list[0]);
+    free(list);
+    receive(f.sessions[0], "1/chat,");
+    ck_assert_str_eq(a.trace, "created /chat;join self;connected /chat after app;"
+                              "event hi [1,{\"x\":true}];join blue;leave blue;join red;"
+                              "disconnecting /chat client namespace disconnect;leave red;"
+                              "leave self;disconnected /chat client namespace disconnect;");
+    ck_assert_str_eq(b.trace, "connected /chat after app;");
+}
+END_TEST
+
+static const char *refuse_all(sioc_socket *s, const char *event, json_t *args, void *user_data)
+{
+    (void)s;
+    (void)event;
+    (void)args;
+    (void)user_data;
+    return "no";
+}
+
+START_TEST(what_the_packet_middleware_drops_is_not_an_event_received)
+{
+    a.id = sioc__core_observe(f.sio, &all, &a);
+    sioc_namespace_use_packet(f.root, refuse_all, NULL);
+    receive(f.sessions[1], "2[\"hi\"]");
+    ck_assert_str_eq(a.trace, "");
+}
+END_TEST
+
+START_TEST(an_observer_may_leave_from_inside_a_notification)
+{
+    a.id = sioc__core_observe(f.sio, &all, &a);
+    b.id = sioc__core_observe(f.sio, &all, &b);
+    a.leave_on_first = true;
+    sioc__core_of(f.sio, "/x");
+    sioc__core_of(f.sio, "/y");
+    ck_assert_str_eq(a.trace, "created /x;");
+    ck_assert_str_eq(b.trace, "created /x;created /y;");
+    ck_assert_int_eq(sioc__core_unobserve(f.sio, a.id), SIOC_ERR_INVALID); /* already gone */
+    ck_assert_int_eq(sioc__core_unobserve(f.sio, b.id), 0);
+    sioc__core_of(f.sio, "/z");
+    ck_assert_str_eq(b.trace, "created /x;created /y;");
+    ck_assert_int_eq(sioc__core_observe(f.sio, NULL, NULL), SIOC_ERR_INVALID);
+}
+END_TEST
+
+START_TEST(a_dynamic_child_is_a_namespace_created)
+{
+    a.id = sioc__core_observe(f.sio, &all, &a);
+    sioc__core_parent_new(f.sio, "^/dyn-[0-9]+$", NULL, NULL);
+    receive(f.sessions[2], "0/dyn-7,");
+    ck_assert_int_eq(strncmp(a.trace, "created /dyn-7;join self;connected /dyn-7;", 42), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("core_observers");
+    TCase *tc = tcase_create("observers");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, every_observer_hears_every_event_in_order_after_the_application);
+    tcase_add_test(tc, what_the_packet_middleware_drops_is_not_an_event_received);
+    tcase_add_test(tc, an_observer_may_leave_from_inside_a_notification);
+    tcase_add_test(tc, a_dynamic_child_is_a_namespace_created);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
