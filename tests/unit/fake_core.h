@@ -3,6 +3,8 @@
 #ifndef SIOC_TESTS_FAKE_CORE_H
 #define SIOC_TESTS_FAKE_CORE_H
 
+#include <string.h>
+
 #include "core/sio.h"
 #include "fake_engine.h"
 
@@ -24,6 +26,21 @@ static inline void fake_core_drain(sioc_conn *s)
     while (sioc__session_ws_next(s, s->ws)) {
         sioc__session_ws_sent(s, s->ws);
     }
+}
+
+/* Everything queued for session `s` as one string, packets joined by '|' (in a buffer that the
+ * next call reuses), then taken as if written. */
+static inline const char *fake_core_sent(sioc_conn *s)
+{
+    static char out[2048];
+    out[0] = '\0';
+    sioc__msg *m;
+    while ((m = sioc__session_ws_next(s, s->ws)) != NULL) {
+        strncat(out, out[0] ? "|" : "", sizeof(out) - strlen(out) - 1);
+        strncat(out, sioc__msg_payload(m), sizeof(out) - strlen(out) - 1);
+        sioc__session_ws_sent(s, s->ws);
+    }
+    return out;
 }
 
 static inline void fake_core_collect(sioc_socket *const *list, size_t n, void *arg)

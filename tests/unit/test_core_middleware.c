@@ -39,19 +39,10 @@ static void join_mw(int i)
     sioc__session_receive(f.sessions[i], &connect);
 }
 
-/* What is queued for session i, as one string (packets separated by '|'), then taken. */
+/* What is queued for session i, packets joined by '|', then taken. */
 static const char *sent(int i)
 {
-    static char out[512];
-    out[0] = '\0';
-    sioc_conn *s = f.sessions[i];
-    sioc__msg *m;
-    while ((m = sioc__session_ws_next(s, s->ws)) != NULL) {
-        strncat(out, out[0] ? "|" : "", sizeof(out) - strlen(out) - 1);
-        strncat(out, sioc__msg_payload(m), sizeof(out) - strlen(out) - 1);
-        sioc__session_ws_sent(s, s->ws);
-    }
-    return out;
+    return fake_core_sent(f.sessions[i]);
 }
 
 static void first(sioc_socket *s, sioc_next *next, void *user_data)

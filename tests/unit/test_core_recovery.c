@@ -24,18 +24,9 @@ static void teardown(void)
     fake_core_stop(&f);
 }
 
-/* Everything queued for `s`, packets joined by '|', then taken. */
 static const char *sent(sioc_conn *s)
 {
-    static char out[1024];
-    out[0] = '\0';
-    sioc__msg *m;
-    while ((m = sioc__session_ws_next(s, s->ws)) != NULL) {
-        strncat(out, out[0] ? "|" : "", sizeof(out) - strlen(out) - 1);
-        strncat(out, sioc__msg_payload(m), sizeof(out) - strlen(out) - 1);
-        sioc__session_ws_sent(s, s->ws);
-    }
-    return out;
+    return fake_core_sent(s);
 }
 
 /* A new connection that sends `connect` (a Socket.IO CONNECT packet). */
