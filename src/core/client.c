@@ -16,7 +16,7 @@ static void client_unref(sioc__client *c)
 {
     assert(c->refs > 0); /* a client is never released more often than it was taken */
     if (--c->refs == 0) {
-        sioc__sio_decoder_reset(&c->decoder);
+        sioc__parser_reset(c->sio, &c->decoder);
         free(c->sockets);
         free(c);
     }
@@ -45,7 +45,7 @@ void sioc__client_remove_socket(sioc__client *c, sioc_socket *s)
 static int send_packet(sioc__client *c, sioc__sio_type type, const char *nsp, json_t *data)
 {
     sioc__sio_encoded e;
-    if (sioc__sio_encode(type, nsp, -1, data, &e) < 0) {
+    if (sioc__encode_packet(c->sio, type, nsp, -1, data, &e) < 0) {
         return SIOC_ERR_NOMEM;
     }
     /* Node writes a namespace's CONNECT answer before the connection handler's first emits, which
@@ -97,7 +97,7 @@ static void replay_missed(sioc_socket *s)
     json_t *data;
     json_array_foreach (s->missed, i, data) {
         sioc__sio_encoded e;
-        if (sioc__sio_encode(SIOC__SIO_EVENT, s->nsp->name, -1, data, &e) == 0) {
+        if (sioc__encode_packet(s->nsp->sio, SIOC__SIO_EVENT, s->nsp->name, -1, data, &e) == 0) {
             sioc__socket_send(s, &e);
             sioc__sio_encoded_clear(&e);
         }
@@ -335,8 +335,7 @@ static void on_message(sioc_conn *conn, const void *data, size_t len, bool binar
         return;
     }
     sioc__sio_packet p;
-    int rc = binary ? sioc__sio_decoder_binary(&c->decoder, data, len, &p)
-                    : sioc__sio_decoder_text(&c->decoder, data, len, &p);
+    int rc = sioc__decode_packet(c->sio, &c->decoder, data, len, binary, &p);
     if (rc == 1 && conn->protocol == 3 && split_v4_namespace(&p) < 0) {
         sioc__sio_packet_clear(&p);
         return; /* no memory for the query: the CONNECT is lost, as if it had not arrived */

@@ -105,7 +105,8 @@ void sioc_next_reject(sioc_next *next, const char *message, json_t *data)
             json_object_set(err, "data", data);
         }
         sioc__sio_encoded e;
-        if (err && sioc__sio_encode(SIOC__SIO_CONNECT_ERROR, s->nsp->name, -1, err, &e) == 0) {
+        if (err && sioc__encode_packet(s->nsp->sio, SIOC__SIO_CONNECT_ERROR, s->nsp->name, -1, err,
+                                       &e) == 0) {
             sioc__socket_send(s, &e);
             sioc__sio_encoded_clear(&e);
         }

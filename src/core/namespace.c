@@ -61,6 +61,7 @@ sioc__core *sioc__core_new(sioc__wheel *wheel, unsigned connect_timeout_ms)
     if (!sio) {
         return NULL;
     }
+    sio->parser = &sioc__json_parser;
     sio->wheel = wheel;
     sio->connect_timeout_ms = connect_timeout_ms;
     sioc__list_init(&sio->undecided);
@@ -245,7 +246,7 @@ int sioc__encode_event(sioc_namespace *nsp, const char *event, json_t *args, int
         return SIOC_ERR_INVALID;
     }
     json_t *data = event_data(event, args);
-    int rc = data ? sioc__sio_encode(SIOC__SIO_EVENT, nsp->name, id, data, e) : -1;
+    int rc = data ? sioc__encode_packet(nsp->sio, SIOC__SIO_EVENT, nsp->name, id, data, e) : -1;
     json_decref(data);
     return rc < 0 ? SIOC_ERR_NOMEM : 0;
 }
@@ -274,7 +275,7 @@ int sioc_namespace_emit_to(sioc_namespace *nsp, const sioc_target *t, const char
     sioc__sio_encoded e;
     /* Kept for replay (with its offset) unless volatile, as Node's session-aware adapter does. */
     if (!data || (stored && sioc__recovery_stamp(nsp, t, data) < 0) ||
-        sioc__sio_encode(SIOC__SIO_EVENT, nsp->name, -1, data, &e) < 0) {
+        sioc__encode_packet(nsp->sio, SIOC__SIO_EVENT, nsp->name, -1, data, &e) < 0) {
         json_decref(data);
         return SIOC_ERR_NOMEM;
     }

@@ -152,11 +152,32 @@ struct sioc_socket {
     uint64_t mark;      /* == nsp->epoch when the current broadcast has dealt with it */
 };
 
+/* A connection's decoding state, for whichever parser the server speaks (parser.c). */
+typedef union sioc__parser_state {
+    sioc__sio_decoder json;
+} sioc__parser_state;
+
+/* A Socket.IO parser (Node's `parser` option): how packets become Engine.IO messages and back. */
+typedef struct sioc__parser {
+    const char *name;
+    /* As sioc__sio_encode: 0 or -1 (no memory). */
+    int (*encode)(sioc__sio_type type, const char *nsp, int64_t id, json_t *data,
+                  sioc__sio_encoded *out);
+    /* One Engine.IO message: 1 with a packet in *out (the caller owns it), 0 when more messages
+     * are needed (attachments), -1 when malformed (the state is reset). */
+    int (*decode)(sioc__parser_state *st, const void *data, size_t len, bool binary,
+                  sioc__sio_packet *out);
+    /* Drops any half-decoded packet. */
+    void (*reset)(sioc__parser_state *st);
+} sioc__parser;
+
+extern const sioc__parser sioc__json_parser;
+
 struct sioc__client {
     sioc_conn *conn;
     bool plain; /* a plain WebSocket client: in "/" only, JSON frames both ways */
     sioc__core *sio;
-    sioc__sio_decoder decoder;
+    sioc__parser_state decoder;
     sioc_socket **sockets; /* one per namespace joined */
     size_t nsockets;
     sioc__timer connect_timer;
@@ -171,7 +192,8 @@ typedef struct sioc__observer {
 } sioc__observer;
 
 struct sioc__core {
-    unsigned recovery_ms; /* 0: no connection state recovery */
+    const sioc__parser *parser; /* every packet in and out goes through it (parser.c) */
+    unsigned recovery_ms;       /* 0: no connection state recovery */
     bool recovery_skip_middlewares;
     sioc_namespace *nsps;
     sioc_namespace *parents;
@@ -281,6 +303,13 @@ sioc__saved_session *sioc__recovery_take(sioc_namespace *nsp, const char *pid, c
 void sioc__saved_session_free(sioc__saved_session *session);
 void sioc__recovery_free(sioc_namespace *nsp);
 bool sioc__recoverable(const char *reason);
+
+/* parser.c: the funnel every packet goes through, in the core's parser */
+int sioc__encode_packet(const sioc__core *sio, sioc__sio_type type, const char *nsp, int64_t id,
+                        json_t *data, sioc__sio_encoded *out);
+int sioc__decode_packet(const sioc__core *sio, sioc__parser_state *st, const void *data, size_t len,
+                        bool binary, sioc__sio_packet *out);
+void sioc__parser_reset(const sioc__core *sio, sioc__parser_state *st);
 
 /* observers.c */
 int sioc__core_observe(sioc__core *sio, const sioc_observer *ops, void *user_data);

@@ -121,7 +121,8 @@ void sioc__socket_close(sioc_socket *s, const char *reason, bool notify)
     }
     if (notify) {
         sioc__sio_encoded e;
-        if (sioc__sio_encode(SIOC__SIO_DISCONNECT, s->nsp->name, -1, NULL, &e) == 0) {
+        if (sioc__encode_packet(s->nsp->sio, SIOC__SIO_DISCONNECT, s->nsp->name, -1, NULL, &e) ==
+            0) {
             sioc__socket_send(s, &e);
             sioc__sio_encoded_clear(&e);
         }
@@ -217,7 +218,8 @@ int sioc_ack_send(sioc_ack *a, json_t *args)
     }
     json_t *empty = args ? NULL : json_array();
     sioc__sio_encoded e;
-    int rc = sioc__sio_encode(SIOC__SIO_ACK, s->nsp->name, id, args ? args : empty, &e);
+    int rc =
+        sioc__encode_packet(s->nsp->sio, SIOC__SIO_ACK, s->nsp->name, id, args ? args : empty, &e);
     json_decref(empty);
     if (rc < 0) {
         return SIOC_ERR_NOMEM;
