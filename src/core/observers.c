@@ -14,6 +14,9 @@ int sioc__core_observe(sioc__core *sio, const sioc_observer *ops, void *user_dat
     if (!ops) {
         return SIOC_ERR_INVALID;
     }
+    if (sio->last_observer_id == INT32_MAX) {
+        return SIOC_ERR_NOMEM; /* ids are never reused */
+    }
     if (sio->nobservers == sio->capobservers) {
         size_t cap = sio->capobservers ? sio->capobservers * 2 : 4;
         sioc__observer *grown = realloc(sio->observers, cap * sizeof(*grown));
@@ -22,9 +25,6 @@ int sioc__core_observe(sioc__core *sio, const sioc_observer *ops, void *user_dat
         }
         sio->observers = grown;
         sio->capobservers = cap;
-    }
-    if (sio->last_observer_id == INT32_MAX) {
-        return SIOC_ERR_NOMEM; /* ids are never reused */
     }
     sioc__observer *o = &sio->observers[sio->nobservers++];
     o->ops = *ops;

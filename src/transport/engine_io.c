@@ -749,20 +749,20 @@ static void on_frame(sioc_server *srv, struct lws *wsi, sioc__pss *c, const sioc
         c->message_binary = ev->opcode == SIOC__WS_BINARY;
         sioc__buf_reset(&c->body);
     }
-    uint64_t max = srv->opts->max_http_buffer_size;
-    if (ev->length > max || c->body.len + ev->length > max) {
+    /* No overflow: the reader refuses lengths past 2^53. */
+    if (c->body.len + ev->length > srv->opts->max_http_buffer_size) {
         fail_with(wsi, c, SIOC__WS_TOO_BIG, "message over maxHttpBufferSize");
     }
 }
 
-static int on_data(struct lws *wsi, sioc__pss *c, const sioc__ws_event *ev)
+static void on_data(struct lws *wsi, sioc__pss *c, const sioc__ws_event *ev)
 {
     if (ev->len && sioc__buf_append(&c->body, ev->data, ev->len) < 0) {
-        fail_with(wsi, c, 1011, "out of memory");
-        return 0;
+        fail_with(wsi, c, 1011, "out of memory"); /* 1011: internal error */
+        return;
     }
     if (!ev->last) {
-        return 0;
+        return;
     }
     deliver_message(wsi, c);
     if (c->body.cap > 65536) {
@@ -770,7 +770,6 @@ static int on_data(struct lws *wsi, sioc__pss *c, const sioc__ws_event *ev)
     } else {
         sioc__buf_reset(&c->body);
     }
-    return 0;
 }
 
 /* Writes a control frame at once (lws queues it behind anything still buffered). */
@@ -889,39 +888,42 @@ static int write_v3_base64(struct lws *wsi, sioc__msg *m)
     return n;
 }
 
-/* One message, its frame header written into its headroom (each write sets it again: the message
- * is shared, and its header the same for every receiver of one protocol). */
+/* What goes before `m`'s bytes on the wire: the frame header (a server frame: no mask) and, for
+ * Engine.IO v3 binary, the type byte (4, message). Returns its length (at most 11). */
+static size_t frame_head(const sioc_conn *s, const sioc__msg *m, uint8_t h[11])
+{
+    bool v3_binary = m->binary && s->protocol == 3;
+    size_t hl = sioc__ws_header(h, m->binary ? SIOC__WS_BINARY : SIOC__WS_TEXT,
+                                m->len + (v3_binary ? 1 : 0));
+    if (v3_binary) {
+        h[hl++] = SIOC__EIO_MESSAGE;
+    }
+    return hl;
+}
+
+/* One message, what goes before it written into its headroom (each write sets it again: the
+ * message is shared, and that head the same for every receiver of one protocol). */
 static int write_message(struct lws *wsi, const sioc_conn *s, sioc__msg *m)
 {
     if (m->binary && s->protocol == 3 && s->b64) {
         return write_v3_base64(wsi, m);
     }
-    bool v3_binary = m->binary && s->protocol == 3;
-    size_t len = m->len + (v3_binary ? 1 : 0);
-    uint8_t h[10];
-    size_t hl = sioc__ws_header(h, m->binary ? SIOC__WS_BINARY : SIOC__WS_TEXT, len);
-    unsigned char *p = (unsigned char *)sioc__msg_payload(m) - (v3_binary ? 1 : 0) - hl;
+    uint8_t h[11];
+    size_t hl = frame_head(s, m, h);
+    unsigned char *p = (unsigned char *)sioc__msg_payload(m) - hl;
     memcpy(p, h, hl);
-    if (v3_binary) {
-        p[hl] = SIOC__EIO_MESSAGE;
-    }
-    return lws_write(wsi, p, hl + len, LWS_WRITE_RAW);
+    return lws_write(wsi, p, hl + m->len, LWS_WRITE_RAW);
 }
 
 /* Frames per batch, and the bytes past which a batch stops growing. */
 #define BATCH_FRAMES 64
 #define BATCH_BYTES (128 * 1024)
 
-/* Appends the WebSocket frame for `m` (a server frame: no mask) to `out`. */
+/* Appends the WebSocket frame for `m` to `out`. */
 static int append_frame(sioc__buf *out, const sioc_conn *s, const sioc__msg *m)
 {
-    bool v3_binary = m->binary && s->protocol == 3; /* a type byte leads the data */
     uint8_t h[11];
-    size_t hl = sioc__ws_header(h, m->binary ? SIOC__WS_BINARY : SIOC__WS_TEXT,
-                                m->len + (v3_binary ? 1 : 0));
-    if (v3_binary) {
-        h[hl++] = SIOC__EIO_MESSAGE;
-    }
+    size_t hl = frame_head(s, m, h);
     return sioc__buf_append(out, h, hl) < 0
                ? -1
                : sioc__buf_append(out, sioc__msg_payload((sioc__msg *)m), m->len);
