@@ -209,7 +209,7 @@ static sioc_target in_room(const char **room)
     return t;
 }
 
-static void describe(sioc_socket *const *sockets, size_t n, void *user_data)
+static void describe(int err, sioc_socket *const *sockets, size_t n, void *user_data)
 {
     json_t *list = user_data;
     for (size_t i = 0; i < n; i++) {

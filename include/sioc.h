@@ -296,6 +296,9 @@ typedef struct sioc_observer {
     /* An event from a client that the packet middleware let through (before its handlers);
      * `args` is borrowed for the call. */
     void (*event_received)(sioc_socket *socket, const char *event, json_t *args, void *user_data);
+    /* An event queued for a local socket (Node's onAnyOutgoing): once per socket reached by an
+     * emit, a broadcast or an emit with an ack; `args` is borrowed for the call. */
+    void (*event_sent)(sioc_socket *socket, const char *event, json_t *args, void *user_data);
 } sioc_observer;
 /* Adds an observer (`observer` is copied; `user_data` is passed to each of its callbacks).
  * Returns its id (> 0, for sioc_server_unobserve), SIOC_ERR_INVALID or SIOC_ERR_NOMEM. */
@@ -370,13 +373,26 @@ enum {
 SIOC_EXPORT int sioc_namespace_emit_to(sioc_namespace *nsp, const sioc_target *target,
                                        const char *event, json_t *args);
 
+/* The outcome of a broadcast with acknowledgements: `err` is 0 when every socket reached has
+ * answered, SIOC_ERR_TIMEOUT, or SIOC_ERR_CLOSED when the server is freed first; `responses`
+ * (borrowed for the call) holds the first argument of each answer received, in arrival order.
+ * Called exactly once. */
+typedef void (*sioc_broadcast_ack_cb)(int err, json_t *responses, void *user_data);
+
 /* ---- Server utilities (run through the namespace's adapter) ----
  * Node's `fetchSockets`, `socketsJoin`, `socketsLeave`, `disconnectSockets`, on the sockets a
- * target selects (NULL: all). With the in-memory adapter every socket is local. */
+ * target selects (NULL: all), and `serverSideEmit`. With the in-memory adapter every socket is
+ * local and there is no other server; with an adapter that spans several servers they reach the
+ * whole cluster unless the target has SIOC_EMIT_LOCAL. */
 
-/* The sockets found, borrowed for the call (each valid as any socket: read its id, rooms,
- * handshake and data, emit to it, ...). */
-typedef void (*sioc_fetch_cb)(sioc_socket *const *sockets, size_t n, void *user_data);
+/* The outcome of a fetch: `err` is 0, or SIOC_ERR_TIMEOUT (some server did not answer in time)
+ * or SIOC_ERR_CLOSED (the cluster could not be asked, or the server is freed first), and then `n`
+ * is 0. The sockets are borrowed for the call. A local one is valid as any socket; a remote one
+ * (sioc_socket_is_local() false, Node's RemoteSocket) is a description: its id, rooms, handshake
+ * and data can be read, and sioc_socket_emit, sioc_socket_join, sioc_socket_leave and
+ * sioc_socket_disconnect act on it through the adapter; the rest refuse it (SIOC_ERR_INVALID,
+ * NULL). Keep a remote socket's id, not the socket, to reach it later. */
+typedef void (*sioc_fetch_cb)(int err, sioc_socket *const *sockets, size_t n, void *user_data);
 /* Calls `cb` with the selected sockets (at once, for the in-memory adapter). Returns 0,
  * SIOC_ERR_INVALID or SIOC_ERR_NOMEM (then `cb` is not called). */
 SIOC_EXPORT int sioc_namespace_fetch_sockets(sioc_namespace *nsp, const sioc_target *target,
@@ -390,6 +406,38 @@ SIOC_EXPORT int sioc_namespace_sockets_leave(sioc_namespace *nsp, const sioc_tar
 /* Disconnects the selected sockets, as sioc_socket_disconnect(socket, close) on each. */
 SIOC_EXPORT int sioc_namespace_disconnect_sockets(sioc_namespace *nsp, const sioc_target *target,
                                                   bool close);
+/* Whether the socket is served by this server (false for a remote socket from a fetch). */
+SIOC_EXPORT bool sioc_socket_is_local(const sioc_socket *socket);
+
+/* A server-side event's request for an answer (Node's last-argument callback of a listener of
+ * `serverSideEmit`). Exactly one sioc_server_ack_send() must be called on it, during the listener
+ * or later; it is freed then. An ack not answered when the server is freed is freed with it. */
+typedef struct sioc_server_ack sioc_server_ack;
+/* A listener of server-side events: `args` (borrowed for the call) holds the arguments without
+ * the event name; `ack` is NULL unless the sending server asked for answers. */
+typedef void (*sioc_server_event_cb)(sioc_namespace *nsp, json_t *args, sioc_server_ack *ack,
+                                     void *user_data);
+/* Registers the listener of server-side event `event` in the namespace (Node's
+ * `nsp.on(event)` for events other servers send with serverSideEmit); replaces an earlier one;
+ * NULL `cb` removes it. Returns 0, SIOC_ERR_INVALID or SIOC_ERR_NOMEM. */
+SIOC_EXPORT int sioc_namespace_on_server_event(sioc_namespace *nsp, const char *event,
+                                               sioc_server_event_cb cb, void *user_data);
+/* Sends `event` with `args` (a borrowed array, or NULL) to the namespace's listeners on every
+ * other server of the cluster (never this one's; with the in-memory adapter, nobody). Returns 0,
+ * SIOC_ERR_INVALID, SIOC_ERR_NOMEM or SIOC_ERR_CLOSED (the cluster cannot be reached). */
+SIOC_EXPORT int sioc_namespace_server_side_emit(sioc_namespace *nsp, const char *event,
+                                                json_t *args);
+/* The same, asking every other server for an answer: `cb` gets 0 and one response (the first
+ * argument each server answered with) per server, or SIOC_ERR_TIMEOUT and those received within
+ * `timeout_ms` (0: the adapter's default, 5000 ms as Node's requestsTimeout), or SIOC_ERR_CLOSED.
+ * With no other server it is called at once with an empty array. Returns 0 (then `cb` will be
+ * called), SIOC_ERR_INVALID, SIOC_ERR_NOMEM or SIOC_ERR_CLOSED (then it will not). */
+SIOC_EXPORT int sioc_namespace_server_side_emit_with_ack(sioc_namespace *nsp, const char *event,
+                                                         json_t *args, unsigned timeout_ms,
+                                                         sioc_broadcast_ack_cb cb, void *user_data);
+/* Answers a server-side event with `arg` (borrowed; NULL for none, sent as null): only the first
+ * argument crosses servers, as in Node. Ends `ack`. */
+SIOC_EXPORT void sioc_server_ack_send(sioc_server_ack *ack, json_t *arg);
 
 /* The outcome of sioc_socket_emit_with_ack: `err` is 0 and `args` the client's reply (borrowed for
  * the call), or `err` is SIOC_ERR_TIMEOUT (no reply in time) or SIOC_ERR_CLOSED (the socket left
@@ -401,11 +449,6 @@ typedef void (*sioc_ack_cb)(sioc_socket *socket, int err, json_t *args, void *us
 SIOC_EXPORT int sioc_socket_emit_with_ack(sioc_socket *socket, const char *event, json_t *args,
                                           unsigned timeout_ms, sioc_ack_cb cb, void *user_data);
 
-/* The outcome of a broadcast with acknowledgements: `err` is 0 when every socket reached has
- * answered, SIOC_ERR_TIMEOUT, or SIOC_ERR_CLOSED when the server is freed first; `responses`
- * (borrowed for the call) holds the first argument of each answer received, in arrival order.
- * Called exactly once. */
-typedef void (*sioc_broadcast_ack_cb)(int err, json_t *responses, void *user_data);
 /* Emits to `target` and collects each socket's acknowledgement (Node's
  * `io.timeout(ms).emit(..., cb)`); `timeout_ms` must be > 0. Returns 0 (then `cb` will be called,
  * at once when no socket is reached), SIOC_ERR_INVALID or SIOC_ERR_NOMEM. */

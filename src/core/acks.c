@@ -61,6 +61,47 @@ static void on_bcast_timeout(sioc__timer *t)
     bcast_finish(CONTAINER(t, sioc__bcast_ack, timer), SIOC_ERR_TIMEOUT);
 }
 
+/* Every node has said how many sockets it reached, and all of those have answered. */
+static void bcast_check(sioc__bcast_ack *b)
+{
+    if (b->servers == 0 && json_array_size(b->responses) == b->expected) {
+        bcast_finish(b, 0);
+    }
+}
+
+void sioc__bcast_ack_expect(sioc__bcast_ack *b, size_t servers)
+{
+    b->servers += servers;
+}
+
+void sioc__bcast_ack_count(sioc__bcast_ack *b, size_t clients)
+{
+    assert(b->servers > 0); /* no node reports twice */
+    b->servers--;
+    b->expected += clients;
+    if (!b->done) {
+        bcast_check(b);
+    }
+}
+
+void sioc__bcast_ack_answer(sioc__bcast_ack *b, json_t *first)
+{
+    if (!b->done) {
+        json_array_append(b->responses, first ? first : json_null());
+        bcast_check(b);
+    }
+}
+
+void sioc__bcast_ack_hold(sioc__bcast_ack *b)
+{
+    b->refs++;
+}
+
+void sioc__bcast_ack_release(sioc__bcast_ack *b)
+{
+    bcast_unref(b);
+}
+
 int sioc__pending_add_bcast(sioc_socket *s, int64_t id, sioc__bcast_ack *b)
 {
     sioc__pending *p = pending_new(s, id);
@@ -76,7 +117,7 @@ int sioc_namespace_emit_with_ack(sioc_namespace *nsp, const sioc_target *target,
                                  json_t *args, unsigned timeout_ms, sioc_broadcast_ack_cb cb,
                                  void *user_data)
 {
-    if (!nsp || !cb || timeout_ms == 0) {
+    if (!nsp || !cb || timeout_ms == 0 || !sioc__valid_event(event, args)) {
         return SIOC_ERR_INVALID;
     }
     sioc__bcast_ack *b = calloc(1, sizeof(*b));
@@ -84,28 +125,29 @@ int sioc_namespace_emit_with_ack(sioc_namespace *nsp, const sioc_target *target,
         free(b);
         return SIOC_ERR_NOMEM;
     }
-    b->refs = 1;
+    json_t *data = sioc__event_data(event, args);
+    if (!data) {
+        json_decref(b->responses);
+        free(b);
+        return SIOC_ERR_NOMEM;
+    }
+    b->refs = 2;    /* undecided, and ours while the adapter runs: it may decide the broadcast */
+    b->servers = 1; /* this node */
     b->wheel = nsp->sio->wheel;
     sioc__list_append(&nsp->sio->undecided, &b->link);
     b->cb = cb;
     b->user_data = user_data;
-    int64_t id = nsp->next_ack_id++;
-    sioc__sio_encoded e;
-    int rc = sioc__encode_event(nsp, event, args, id, &e);
-    if (rc < 0) {
-        sioc__list_remove(&b->link);
-        bcast_unref(b);
-        return rc;
-    }
-    b->expected = nsp->adapter->broadcast(nsp, target, &e, b, id);
-    sioc__sio_encoded_clear(&e);
-    if (b->expected == 0) {
-        bcast_finish(b, 0); /* Node answers at once when nobody is reached */
-        return 0;
-    }
     sioc__timer_start(b->wheel, &b->timer, sioc__wheel_now(b->wheel) + timeout_ms,
                       on_bcast_timeout);
-    return 0;
+    int rc = nsp->adapter->ops->broadcast_with_ack(nsp->adapter, data, target, b);
+    json_decref(data);
+    if (rc < 0) { /* nothing went out: the broadcast never was */
+        b->done = true;
+        sioc__list_remove(&b->link);
+        bcast_unref(b);
+    }
+    bcast_unref(b);
+    return rc;
 }
 
 /* ---- one socket ---- */
@@ -123,7 +165,7 @@ static void on_single_timeout(sioc__timer *t)
 int sioc_socket_emit_with_ack(sioc_socket *s, const char *event, json_t *args, unsigned timeout_ms,
                               sioc_ack_cb cb, void *user_data)
 {
-    if (!s || !cb) {
+    if (!s || !cb || s->remote) { /* Node's RemoteSocket has no emit with an ack */
         return SIOC_ERR_INVALID;
     }
     if (!s->connected) {
@@ -148,6 +190,7 @@ int sioc_socket_emit_with_ack(sioc_socket *s, const char *event, json_t *args, u
         pending_free(p);
         return rc;
     }
+    sioc__notify_sent(s, event, args);
     if (timeout_ms) {
         sioc__wheel *w = s->nsp->sio->wheel;
         sioc__timer_start(w, &p->timer, sioc__wheel_now(w) + timeout_ms, on_single_timeout);
@@ -179,14 +222,8 @@ void sioc__socket_ack_received(sioc_socket *s, int64_t id, json_t *data)
         json_decref(empty);
         return;
     }
-    if (!b->done) {
-        /* Node keeps each client's first argument. */
-        json_t *first = json_array_get(data, 0);
-        json_array_append(b->responses, first ? first : json_null());
-        if (json_array_size(b->responses) == b->expected) {
-            bcast_finish(b, 0);
-        }
-    }
+    sioc__bcast_ack_answer(b,
+                           json_array_get(data, 0)); /* Node keeps each client's first argument */
     bcast_unref(b);
 }
 

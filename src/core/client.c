@@ -106,18 +106,12 @@ static void replay_missed(sioc_socket *s)
     s->missed = NULL;
 }
 
-/* A CONNECT with a pid and offset from a socket that lost its connection in time: the socket comes
- * back with its id, data and (once joined) rooms. Returns whether it did. */
-static bool try_recover(sioc_socket *s, json_t *auth)
+/* The socket comes back as `session` said: its id, data and (once joined) rooms. Returns whether
+ * it did. */
+static bool restore(sioc_socket *s, sioc__saved_session *session, json_t *missed)
 {
-    const char *pid = json_string_value(json_object_get(auth, "pid"));
-    const char *offset = json_string_value(json_object_get(auth, "offset"));
-    if (!s->pid[0] || !pid || !offset) {
-        return false;
-    }
-    json_t *missed = NULL;
-    sioc__saved_session *session = sioc__recovery_take(s->nsp, pid, offset, &missed);
     if (!session) {
+        json_decref(missed);
         return false;
     }
     if (sioc__map_get(&s->nsp->sockets, session->sid, strlen(session->sid))) {
@@ -132,6 +126,37 @@ static bool try_recover(sioc_socket *s, json_t *auth)
     s->restoring = session;
     s->missed = missed;
     s->recovered = true;
+    return true;
+}
+
+static void joined(sioc_socket *s);
+
+static void on_restored(sioc__saved_session *session, json_t *missed, void *arg)
+{
+    sioc_socket *s = arg;
+    if (!s->admitting) { /* it left while the adapter looked */
+        sioc__saved_session_free(session);
+        json_decref(missed);
+    } else if (restore(s, session, missed) && s->nsp->sio->recovery_skip_middlewares) {
+        joined(s); /* Node's skipMiddlewares */
+    } else {
+        sioc__socket_admit(s, joined);
+    }
+    sioc__socket_unref(s);
+}
+
+/* A CONNECT with a pid and offset may come from a socket that lost its connection in time: the
+ * adapter is asked for its session, then the socket goes on (on_restored). Returns whether it was
+ * asked. */
+static bool try_recover(sioc_socket *s, json_t *auth)
+{
+    const char *pid = json_string_value(json_object_get(auth, "pid"));
+    const char *offset = json_string_value(json_object_get(auth, "offset"));
+    if (!s->pid[0] || !pid || !offset) {
+        return false;
+    }
+    sioc__socket_ref(s); /* until the answer */
+    s->nsp->adapter->ops->restore_session(s->nsp->adapter, pid, offset, on_restored, s);
     return true;
 }
 
@@ -210,11 +235,9 @@ static void connect_namespace(sioc__client *c, const sioc__sio_packet *p)
         return;
     }
     c->sockets[c->nsockets++] = s;
-    if (try_recover(s, p->data) && c->sio->recovery_skip_middlewares) {
-        joined(s); /* Node's skipMiddlewares */
-        return;
+    if (!try_recover(s, p->data)) {
+        sioc__socket_admit(s, joined);
     }
-    sioc__socket_admit(s, joined);
 }
 
 /* Returns -1 for a packet a client may not send. */

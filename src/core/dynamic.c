@@ -28,7 +28,17 @@ sioc_namespace *sioc__core_parent_new(sioc__core *sio, const char *pattern,
     p->match = cb;
     p->match_data = user_data;
     p->sio = sio;
-    p->adapter = &sioc__memory_adapter;
+    sioc__list_init(&p->server_acks);
+    /* Node's ParentNamespace: a local adapter, whatever the children's (emitting on a parent
+     * emits on each child, through the child's). */
+    if (sioc__namespace_adapter_open(p, &sioc__memory_adapter) < 0) {
+        if (p->has_regex) {
+            regfree(&p->regex);
+        }
+        free(p->name);
+        free(p);
+        return NULL;
+    }
     /* Parents are kept apart: no client ever joins one directly. */
     p->next = sio->parents;
     sio->parents = p;

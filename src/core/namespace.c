@@ -26,7 +26,12 @@ sioc_namespace *sioc__namespace_new(sioc__core *sio, const char *name)
         return NULL;
     }
     nsp->sio = sio;
-    nsp->adapter = &sioc__memory_adapter;
+    sioc__list_init(&nsp->server_acks);
+    if (sioc__namespace_adapter_open(nsp, sio->adapter_ops) < 0) {
+        free(nsp->name);
+        free(nsp);
+        return NULL;
+    }
     nsp->next = sio->nsps;
     sio->nsps = nsp;
     return nsp;
@@ -42,7 +47,8 @@ static void free_handler(void *value, void *arg)
 void sioc__namespace_free(sioc_namespace *nsp)
 {
     sioc__middleware_free(nsp);
-    sioc__recovery_free(nsp);
+    sioc__server_events_free(nsp);
+    nsp->adapter->ops->close(nsp->adapter);
     sioc__timer_stop(nsp->sio->wheel, &nsp->cleanup_timer);
     if (nsp->has_regex) {
         regfree(&nsp->regex);
@@ -62,6 +68,7 @@ sioc__core *sioc__core_new(sioc__wheel *wheel, unsigned connect_timeout_ms)
         return NULL;
     }
     sio->parser = &sioc__json_parser;
+    sio->adapter_ops = &sioc__memory_adapter;
     sio->wheel = wheel;
     sio->connect_timeout_ms = connect_timeout_ms;
     sioc__list_init(&sio->undecided);
@@ -183,9 +190,16 @@ int sioc_namespace_on(sioc_namespace *nsp, const char *event, sioc_event_cb cb, 
 
 /* ---- emitting ---- */
 
-/* ["event", args...] as a new array. */
-static json_t *event_data(const char *event, json_t *args)
+bool sioc__valid_event(const char *event, json_t *args)
 {
+    return event && strlen(event) <= SIOC_MAX_EVENT_NAME && (!args || json_is_array(args));
+}
+
+json_t *sioc__event_data(const char *event, json_t *args)
+{
+    if (!sioc__valid_event(event, args)) {
+        return NULL;
+    }
     json_t *data = json_array();
     if (!data || json_array_append_new(data, json_string(event)) < 0) {
         json_decref(data);
@@ -208,8 +222,27 @@ typedef struct broadcast {
     unsigned flags;
     sioc__bcast_ack *ack;
     int64_t id;
-    size_t reached;
+    long reached;
+    bool observed; /* some observer wants to know of each delivery */
+    json_t *data;  /* ["event", args...] */
+    json_t *args;  /* its arguments alone, made for the observers when there are some */
 } broadcast;
+
+/* Observers learn of each socket a broadcast reaches, with the arguments split off once. Kept out
+ * of line: inlined, it costs every delivery registers, observed or not. */
+__attribute__((noinline)) static void notify_sent(sioc_socket *s, broadcast *b)
+{
+    if (!b->args) {
+        if (!(b->args = json_array())) {
+            return;
+        }
+        for (size_t i = 1; i < json_array_size(b->data); i++) {
+            json_array_append(b->args, json_array_get(b->data, i));
+        }
+    }
+    const char *event = json_string_value(json_array_get(b->data, 0));
+    SIOC__NOTIFY(s->nsp->sio, event_sent, s, event ? event : "", b->args);
+}
 
 static void deliver(sioc_socket *s, void *arg)
 {
@@ -222,30 +255,35 @@ static void deliver(sioc_socket *s, void *arg)
     }
     if (sioc__socket_send(s, b->e) == 0) {
         b->reached++;
+        if (b->observed) {
+            notify_sent(s, b);
+        }
     }
 }
 
-size_t sioc__broadcast(sioc_namespace *nsp, const sioc_target *t, sioc__sio_encoded *e,
-                       sioc__bcast_ack *ack, int64_t id)
+long sioc__local_broadcast(sioc_namespace *nsp, json_t *data, const sioc_target *t,
+                           sioc__bcast_ack *ack)
 {
-    broadcast b = {e, t ? t->flags : 0, ack, id, 0};
+    /* With acks, the packet id is this node's own: Node's adapters never send it across. */
+    int64_t id = ack ? nsp->next_ack_id++ : -1;
+    sioc__sio_encoded e;
+    if (sioc__encode_packet(nsp->sio, SIOC__SIO_EVENT, nsp->name, id, data, &e) < 0) {
+        return -1;
+    }
+    broadcast b = {&e, t ? t->flags : 0, ack, id, 0, nsp->sio->nobservers > 0, data, NULL};
     sioc__select(nsp, t, deliver, &b);
+    sioc__sio_encoded_clear(&e);
+    json_decref(b.args);
     return b.reached;
-}
-
-/* What an emit needs: a name within the limit, and arguments as an array (or none). */
-static bool valid_event(const char *event, json_t *args)
-{
-    return event && strlen(event) <= SIOC_MAX_EVENT_NAME && (!args || json_is_array(args));
 }
 
 int sioc__encode_event(sioc_namespace *nsp, const char *event, json_t *args, int64_t id,
                        sioc__sio_encoded *e)
 {
-    if (!valid_event(event, args)) {
+    if (!sioc__valid_event(event, args)) {
         return SIOC_ERR_INVALID;
     }
-    json_t *data = event_data(event, args);
+    json_t *data = sioc__event_data(event, args);
     int rc = data ? sioc__encode_packet(nsp->sio, SIOC__SIO_EVENT, nsp->name, id, data, e) : -1;
     json_decref(data);
     return rc < 0 ? SIOC_ERR_NOMEM : 0;
@@ -267,22 +305,13 @@ int sioc_namespace_emit_to(sioc_namespace *nsp, const sioc_target *t, const char
         }
         return rc;
     }
-    if (!valid_event(event, args)) {
+    if (!sioc__valid_event(event, args)) {
         return SIOC_ERR_INVALID;
     }
-    json_t *data = event_data(event, args);
-    bool stored = nsp->sio->recovery_ms && !(t && (t->flags & SIOC_EMIT_VOLATILE));
-    sioc__sio_encoded e;
-    /* Kept for replay (with its offset) unless volatile, as Node's session-aware adapter does. */
-    if (!data || (stored && sioc__recovery_stamp(nsp, t, data) < 0) ||
-        sioc__encode_packet(nsp->sio, SIOC__SIO_EVENT, nsp->name, -1, data, &e) < 0) {
-        json_decref(data);
-        return SIOC_ERR_NOMEM;
-    }
+    json_t *data = sioc__event_data(event, args);
+    int rc = data ? nsp->adapter->ops->broadcast(nsp->adapter, data, t) : SIOC_ERR_NOMEM;
     json_decref(data);
-    nsp->adapter->broadcast(nsp, t, &e, NULL, -1);
-    sioc__sio_encoded_clear(&e);
-    return 0;
+    return rc;
 }
 
 int sioc_namespace_emit(sioc_namespace *nsp, const char *event, json_t *args)
@@ -292,7 +321,7 @@ int sioc_namespace_emit(sioc_namespace *nsp, const char *event, json_t *args)
 
 int sioc_socket_broadcast(sioc_socket *s, const char *event, json_t *args)
 {
-    if (!s) {
+    if (!s || s->remote) {
         return SIOC_ERR_INVALID;
     }
     sioc_target t = {.except_socket = s};

@@ -22,9 +22,9 @@ bool sioc__recoverable(const char *reason)
     return false;
 }
 
-static sioc__stored *stored_at(sioc_namespace *nsp, size_t i)
+static sioc__stored *stored_at(sioc__recovery_store *st, size_t i)
 {
-    return &nsp->stored[(nsp->stored_head + i) % nsp->stored_cap];
+    return &st->stored[(st->head + i) % st->cap];
 }
 
 static void stored_clear(sioc__stored *p)
@@ -35,30 +35,30 @@ static void stored_clear(sioc__stored *p)
 }
 
 /* Drops what is older than maxDisconnectionDuration: nobody can come back for it. */
-static void purge(sioc_namespace *nsp)
+static void purge(sioc__recovery_store *st, const sioc__core *sio)
 {
-    uint64_t now = sioc__wheel_now(nsp->sio->wheel), ttl = nsp->sio->recovery_ms;
-    while (nsp->stored_count && stored_at(nsp, 0)->at_ms + ttl < now) {
-        stored_clear(stored_at(nsp, 0));
-        nsp->stored_head = (nsp->stored_head + 1) % nsp->stored_cap;
-        nsp->stored_count--;
+    uint64_t now = sioc__wheel_now(sio->wheel), ttl = sio->recovery_ms;
+    while (st->count && stored_at(st, 0)->at_ms + ttl < now) {
+        stored_clear(stored_at(st, 0));
+        st->head = (st->head + 1) % st->cap;
+        st->count--;
     }
 }
 
-static int stored_grow(sioc_namespace *nsp)
+static int stored_grow(sioc__recovery_store *st)
 {
-    size_t cap = nsp->stored_cap ? nsp->stored_cap * 2 : 64;
+    size_t cap = st->cap ? st->cap * 2 : 64;
     sioc__stored *ring = malloc(cap * sizeof(*ring));
     if (!ring) {
         return -1;
     }
-    for (size_t i = 0; i < nsp->stored_count; i++) {
-        ring[i] = *stored_at(nsp, i);
+    for (size_t i = 0; i < st->count; i++) {
+        ring[i] = *stored_at(st, i);
     }
-    free(nsp->stored);
-    nsp->stored = ring;
-    nsp->stored_cap = cap;
-    nsp->stored_head = 0;
+    free(st->stored);
+    st->stored = ring;
+    st->cap = cap;
+    st->head = 0;
     return 0;
 }
 
@@ -71,20 +71,21 @@ static json_t *strings(const char *const *list, size_t n)
     return a;
 }
 
-int sioc__recovery_stamp(sioc_namespace *nsp, const sioc_target *t, json_t *data)
+int sioc__recovery_stamp(sioc__recovery_store *st, const sioc__core *sio, const sioc_target *t,
+                         json_t *data)
 {
-    purge(nsp);
-    if (nsp->stored_count == nsp->stored_cap && stored_grow(nsp) < 0) {
+    purge(st, sio);
+    if (st->count == st->cap && stored_grow(st) < 0) {
         return -1;
     }
-    sioc__stored *p = stored_at(nsp, nsp->stored_count);
-    snprintf(p->offset, sizeof(p->offset), "%" PRIx64, ++nsp->next_offset);
+    sioc__stored *p = stored_at(st, st->count);
+    snprintf(p->offset, sizeof(p->offset), "%" PRIx64, ++st->next_offset);
     p->rooms = strings(t ? t->rooms : NULL, t ? t->nrooms : 0);
     p->except = strings(t ? t->except_rooms : NULL, t ? t->nexcept_rooms : 0);
     if (t && t->except_socket) {
         json_array_append_new(p->except, json_string(t->except_socket->id));
     }
-    p->at_ms = sioc__wheel_now(nsp->sio->wheel);
+    p->at_ms = sioc__wheel_now(sio->wheel);
     /* The offset goes last, where the client looks for it. */
     if (!p->rooms || !p->except || json_array_append_new(data, json_string(p->offset)) < 0) {
         json_decref(p->rooms);
@@ -92,7 +93,7 @@ int sioc__recovery_stamp(sioc_namespace *nsp, const sioc_target *t, json_t *data
         return -1;
     }
     p->data = json_incref(data);
-    nsp->stored_count++;
+    st->count++;
     return 0;
 }
 
@@ -105,40 +106,35 @@ void sioc__saved_session_free(sioc__saved_session *session)
     }
 }
 
-static void expire(void *value, void *arg)
+static bool expired(const sioc__saved_session *session, const sioc__core *sio)
 {
-    sioc__saved_session *session = value;
-    sioc_namespace *nsp = arg;
-    if (session->at_ms + nsp->sio->recovery_ms < sioc__wheel_now(nsp->sio->wheel)) {
-        sioc__map_remove(&nsp->sessions, session->pid);
-        sioc__saved_session_free(session);
-    }
+    return session->at_ms + sio->recovery_ms < sioc__wheel_now(sio->wheel);
 }
 
 /* sioc__map_each may not see the map change under it: expired sessions go one at a time. */
-static void purge_sessions(sioc_namespace *nsp)
+static void purge_sessions(sioc__recovery_store *st, const sioc__core *sio)
 {
     size_t before;
     do {
-        before = nsp->sessions.count;
-        for (size_t b = 0; b < nsp->sessions.nbuckets && before == nsp->sessions.count; b++) {
-            for (sioc__map_entry *e = nsp->sessions.buckets[b]; e; e = e->next) {
-                expire(e->value, nsp);
-                if (before != nsp->sessions.count) {
+        before = st->sessions.count;
+        for (size_t b = 0; b < st->sessions.nbuckets && before == st->sessions.count; b++) {
+            for (sioc__map_entry *e = st->sessions.buckets[b]; e; e = e->next) {
+                sioc__saved_session *session = e->value;
+                if (expired(session, sio)) {
+                    sioc__map_remove(&st->sessions, session->pid);
+                    sioc__saved_session_free(session);
                     break;
                 }
             }
         }
-    } while (before != nsp->sessions.count);
+    } while (before != st->sessions.count);
 }
 
-void sioc__recovery_persist(sioc_socket *s)
+sioc__saved_session *sioc__recovery_session_of(sioc_socket *s)
 {
-    sioc_namespace *nsp = s->nsp;
-    purge_sessions(nsp);
     sioc__saved_session *session = calloc(1, sizeof(*session));
     if (!session) {
-        return;
+        return NULL;
     }
     memcpy(session->pid, s->pid, sizeof(session->pid));
     memcpy(session->sid, s->id, sizeof(session->sid));
@@ -147,9 +143,24 @@ void sioc__recovery_persist(sioc_socket *s)
         json_array_append_new(session->rooms, json_string(s->rooms[i]->name));
     }
     session->data = s->data_json ? json_deep_copy(s->data_json) : json_object();
-    session->at_ms = sioc__wheel_now(nsp->sio->wheel);
-    if (!session->rooms || !session->data ||
-        sioc__map_put(&nsp->sessions, session->pid, session) < 0) {
+    session->at_ms = sioc__wheel_now(s->nsp->sio->wheel);
+    if (!session->rooms || !session->data) {
+        sioc__saved_session_free(session);
+        return NULL;
+    }
+    return session;
+}
+
+void sioc__recovery_keep(sioc__recovery_store *st, const sioc__core *sio,
+                         sioc__saved_session *session)
+{
+    purge_sessions(st, sio);
+    sioc__saved_session *old = sioc__map_get(&st->sessions, session->pid, strlen(session->pid));
+    if (old) { /* the same pid again (its socket came back, then left again) */
+        sioc__map_remove(&st->sessions, old->pid);
+        sioc__saved_session_free(old);
+    }
+    if (sioc__map_put(&st->sessions, session->pid, session) < 0) {
         sioc__saved_session_free(session);
     }
 }
@@ -175,26 +186,25 @@ static bool addressed_to(const sioc__stored *p, json_t *rooms)
     return included && !has_any(rooms, p->except);
 }
 
-sioc__saved_session *sioc__recovery_take(sioc_namespace *nsp, const char *pid, const char *offset,
-                                         json_t **missed)
+sioc__saved_session *sioc__recovery_take(sioc__recovery_store *st, const sioc__core *sio,
+                                         const char *pid, const char *offset, json_t **missed)
 {
-    purge(nsp);
-    sioc__saved_session *session = sioc__map_get(&nsp->sessions, pid, strlen(pid));
+    purge(st, sio);
+    sioc__saved_session *session = sioc__map_get(&st->sessions, pid, strlen(pid));
     if (!session) {
         return NULL;
     }
-    sioc__map_remove(&nsp->sessions, session->pid);
+    sioc__map_remove(&st->sessions, session->pid);
     size_t i = 0;
-    while (i < nsp->stored_count && strcmp(stored_at(nsp, i)->offset, offset) != 0) {
+    while (i < st->count && strcmp(stored_at(st, i)->offset, offset) != 0) {
         i++;
     }
-    bool expired = session->at_ms + nsp->sio->recovery_ms < sioc__wheel_now(nsp->sio->wheel);
-    if (expired || i == nsp->stored_count || !(*missed = json_array())) {
+    if (expired(session, sio) || i == st->count || !(*missed = json_array())) {
         sioc__saved_session_free(session); /* too late, or the offset is too old to replay from */
         return NULL;
     }
-    for (i++; i < nsp->stored_count; i++) {
-        sioc__stored *p = stored_at(nsp, i);
+    for (i++; i < st->count; i++) {
+        sioc__stored *p = stored_at(st, i);
         if (addressed_to(p, session->rooms)) {
             json_array_append(*missed, p->data);
         }
@@ -207,12 +217,12 @@ static void free_session(void *value, void *arg)
     sioc__saved_session_free(value);
 }
 
-void sioc__recovery_free(sioc_namespace *nsp)
+void sioc__recovery_free(sioc__recovery_store *st)
 {
-    for (size_t i = 0; i < nsp->stored_count; i++) {
-        stored_clear(stored_at(nsp, i));
+    for (size_t i = 0; i < st->count; i++) {
+        stored_clear(stored_at(st, i));
     }
-    free(nsp->stored);
-    sioc__map_each(&nsp->sessions, free_session, NULL);
-    sioc__map_free(&nsp->sessions);
+    free(st->stored);
+    sioc__map_each(&st->sessions, free_session, NULL);
+    sioc__map_free(&st->sessions);
 }

@@ -48,6 +48,9 @@ static bool in_room(const sioc_socket *s, const sioc__room *r)
 
 int sioc_socket_join(sioc_socket *s, const char *room)
 {
+    if (s && s->remote) {
+        return sioc__remote_join(s, room, true);
+    }
     if (!s || !room || !s->connected) {
         return SIOC_ERR_INVALID;
     }
@@ -94,6 +97,9 @@ static void room_remove(sioc_namespace *nsp, sioc__room *r, sioc_socket *s)
 
 int sioc_socket_leave(sioc_socket *s, const char *room)
 {
+    if (s && s->remote) {
+        return sioc__remote_join(s, room, false);
+    }
     if (!s || !room) {
         return SIOC_ERR_INVALID;
     }

@@ -60,14 +60,35 @@ typedef struct sioc__saved_session {
     uint64_t at_ms;
 } sioc__saved_session;
 
-struct sioc_namespace {
-    char *name;
-    /* Connection state recovery: broadcasts in order (a ring), and sessions by pid. */
+/* Connection state recovery's storage, as the in-memory adapter keeps it (recovery.c):
+ * broadcasts in order (a ring), and sessions by pid. */
+typedef struct sioc__recovery_store {
     sioc__stored *stored;
-    size_t stored_head, stored_count, stored_cap;
+    size_t head, count, cap;
     uint64_t next_offset;
     sioc__map sessions;
-    const sioc__adapter_ops *adapter;
+} sioc__recovery_store;
+
+/* A listener of server-side events. */
+typedef struct sioc__server_handler {
+    char *event; /* the map key */
+    sioc_server_event_cb cb;
+    void *user_data;
+} sioc__server_handler;
+
+struct sioc_server_ack {
+    sioc__link link; /* first: in its namespace's list, until answered */
+    sioc_namespace *nsp;
+    void (*answer)(void *ctx, json_t *first);
+    void (*drop)(void *ctx);
+    void *ctx;
+};
+
+struct sioc_namespace {
+    char *name;
+    sioc__adapter *adapter;
+    sioc__map server_handlers; /* event → sioc__server_handler */
+    sioc__link server_acks;    /* sioc_server_ack not answered yet */
     /* Parents of dynamic namespaces: how they match, and their children. */
     bool is_parent;
     bool has_regex;
@@ -102,8 +123,10 @@ struct sioc_namespace {
 /* A broadcast's acknowledgements being collected. */
 typedef struct sioc__bcast_ack {
     sioc__link link; /* first: in the undecided list, for shutdown */
-    unsigned refs;   /* one per socket still expected to answer, one while undecided */
-    size_t expected;
+    unsigned refs;   /* one per socket still expected to answer, one while undecided, one per
+                        holder (an adapter awaiting remote answers, the emit in progress) */
+    size_t servers;  /* nodes whose count of sockets reached has not come yet */
+    size_t expected; /* answers expected: the sum of the counts that have come */
     json_t *responses;
     bool done;
     sioc__timer timer;
@@ -147,9 +170,11 @@ struct sioc_socket {
     bool connected;
     sioc__room **rooms;
     size_t nrooms, caprooms;
-    sioc__link acks;    /* the client's unanswered requests (sioc_ack) */
-    sioc__link pending; /* our requests the client has not answered (sioc__pending) */
-    uint64_t mark;      /* == nsp->epoch when the current broadcast has dealt with it */
+    sioc__link acks;      /* the client's unanswered requests (sioc_ack) */
+    sioc__link pending;   /* our requests the client has not answered (sioc__pending) */
+    uint64_t mark;        /* == nsp->epoch when the current broadcast has dealt with it */
+    bool remote;          /* a description of another node's socket (fetch); no client */
+    json_t *remote_rooms; /* its rooms, as strings */
 };
 
 /* A connection's decoding state, for whichever parser the server speaks (parser.c). */
@@ -192,8 +217,10 @@ typedef struct sioc__observer {
 } sioc__observer;
 
 struct sioc__core {
-    const sioc__parser *parser; /* every packet in and out goes through it (parser.c) */
-    unsigned recovery_ms;       /* 0: no connection state recovery */
+    const sioc__parser *parser;           /* every packet in and out goes through it (parser.c) */
+    const sioc__adapter_ops *adapter_ops; /* each namespace's adapter is one of these */
+    const void *adapter_config;
+    unsigned recovery_ms; /* 0: no connection state recovery */
     bool recovery_skip_middlewares;
     sioc_namespace *nsps;
     sioc_namespace *parents;
@@ -230,6 +257,13 @@ void sioc__child_maybe_cleanup(sioc_namespace *nsp);
 sioc_namespace *sioc__namespace_new(sioc__core *sio, const char *name);
 void sioc__namespace_free(sioc_namespace *nsp);
 
+/* Makes every namespace's adapter (those there are and those to come) one of `ops` (`config`
+ * borrowed for the core's life). Only before any client has connected. Returns 0 or a
+ * SIOC_ERR_* code (then some namespaces may keep the old one). */
+int sioc__core_set_adapter(sioc__core *sio, const sioc__adapter_ops *ops, const void *config);
+/* A namespace's adapter, made and started: 0, or -1 (no memory, or init failed). */
+int sioc__namespace_adapter_open(sioc_namespace *nsp, const sioc__adapter_ops *ops);
+
 /* namespace.c, for client.c */
 sioc_namespace *sioc__core_find(sioc__core *sio, const char *name);
 
@@ -245,6 +279,8 @@ void sioc__socket_unref(sioc_socket *s);
 /* Ends the socket once: DISCONNECT sent when `notify`, callback, rooms left, references dropped. */
 void sioc__socket_close(sioc_socket *s, const char *reason, bool notify);
 void sioc__socket_dispatch(sioc_socket *s, json_t *data, int64_t ack_id);
+/* Tells the observers that `event` with `args` (NULL: none) was queued for `s`. */
+void sioc__notify_sent(sioc_socket *s, const char *event, json_t *args);
 /* Queues an encoded packet on the socket's connection. */
 int sioc__socket_send(sioc_socket *s, sioc__sio_encoded *e);
 
@@ -267,15 +303,17 @@ void sioc__select(sioc_namespace *nsp, const sioc_target *t, void (*fn)(sioc_soc
 int sioc__select_list(sioc_namespace *nsp, const sioc_target *t, sioc_socket ***out, size_t *n);
 
 /* namespace.c: emitting */
-/* Sends an encoded packet to the sockets `t` selects (locally); with `ack`, each one reached is
- * expected to answer packet id `id`. Returns how many were reached. */
-size_t sioc__broadcast(sioc_namespace *nsp, const sioc_target *t, sioc__sio_encoded *e,
-                       sioc__bcast_ack *ack, int64_t id);
-
 /* ["event", args...] encoded once, with ack id `id` (-1 for none). Returns 0, SIOC_ERR_INVALID or
  * SIOC_ERR_NOMEM. */
 int sioc__encode_event(sioc_namespace *nsp, const char *event, json_t *args, int64_t id,
                        sioc__sio_encoded *e);
+/* What an emit needs: a name within the limit, and arguments as an array (or none). */
+bool sioc__valid_event(const char *event, json_t *args);
+/* ["event", args...] as a new array: NULL on no memory, or when !sioc__valid_event. */
+json_t *sioc__event_data(const char *event, json_t *args);
+
+/* server_events.c */
+void sioc__server_events_free(sioc_namespace *nsp);
 
 /* acks.c */
 void sioc__pending_init(sioc_socket *s);
@@ -292,16 +330,20 @@ void sioc__bcast_close_all(sioc__core *sio);
 /* recovery.c */
 /* Appends a fresh offset to `data` (an EVENT payload) and keeps it for replay to the sockets `t`
  * selects. Returns 0 or -1. */
-int sioc__recovery_stamp(sioc_namespace *nsp, const sioc_target *t, json_t *data);
-/* Keeps a leaving socket's id, rooms and data for its client's return. */
-void sioc__recovery_persist(sioc_socket *s);
+int sioc__recovery_stamp(sioc__recovery_store *st, const sioc__core *sio, const sioc_target *t,
+                         json_t *data);
+/* A leaving socket's id, rooms and data, for its client's return (NULL on no memory). */
+sioc__saved_session *sioc__recovery_session_of(sioc_socket *s);
+/* Keeps `session` (taken over) until it expires. */
+void sioc__recovery_keep(sioc__recovery_store *st, const sioc__core *sio,
+                         sioc__saved_session *session);
 /* The session `pid` if it may come back with `offset`; *missed gets the broadcasts it missed (a
  * new array). NULL when there is none, it expired or the offset is unknown. Removed from the map;
  * free with sioc__saved_session_free. */
-sioc__saved_session *sioc__recovery_take(sioc_namespace *nsp, const char *pid, const char *offset,
-                                         json_t **missed);
+sioc__saved_session *sioc__recovery_take(sioc__recovery_store *st, const sioc__core *sio,
+                                         const char *pid, const char *offset, json_t **missed);
 void sioc__saved_session_free(sioc__saved_session *session);
-void sioc__recovery_free(sioc_namespace *nsp);
+void sioc__recovery_free(sioc__recovery_store *st);
 bool sioc__recoverable(const char *reason);
 
 /* parser.c: the funnel every packet goes through, in the core's parser */
@@ -334,6 +376,12 @@ void sioc__observers_end(sioc__core *sio);
             sioc__observers_end(notify_core_);                                                     \
         }                                                                                          \
     } while (0)
+
+/* remote.c: what the public socket functions do with a remote socket */
+int sioc__remote_emit(sioc_socket *s, const char *event, json_t *args);
+int sioc__remote_join(sioc_socket *s, const char *room, bool join);
+void sioc__remote_disconnect(sioc_socket *s, bool close);
+size_t sioc__remote_rooms(const sioc_socket *s, const char **rooms, size_t cap);
 
 /* client.c, for socket.c */
 void sioc__client_remove_socket(sioc__client *c, sioc_socket *s);

@@ -101,6 +101,7 @@ void sioc__socket_unref(sioc_socket *s)
     json_decref(s->handshake);
     json_decref(s->data_json);
     json_decref(s->missed);
+    json_decref(s->remote_rooms);
     sioc__saved_session_free(s->restoring);
     free_id(s);
     free(s);
@@ -135,7 +136,11 @@ void sioc__socket_close(sioc_socket *s, const char *reason, bool notify)
     }
     SIOC__NOTIFY(s->nsp->sio, socket_disconnecting, s, reason);
     if (s->pid[0] && sioc__recoverable(reason)) {
-        sioc__recovery_persist(s); /* with its rooms, before it leaves them */
+        /* with its rooms, before it leaves them */
+        sioc__saved_session *session = sioc__recovery_session_of(s);
+        if (session) {
+            s->nsp->adapter->ops->persist_session(s->nsp->adapter, session);
+        }
     }
     sioc__socket_leave_all(s);
     sioc__pending_drop_all(s);
@@ -172,6 +177,9 @@ int sioc_socket_emit(sioc_socket *s, const char *event, json_t *args)
     if (!s) {
         return SIOC_ERR_INVALID;
     }
+    if (s->remote) {
+        return sioc__remote_emit(s, event, args);
+    }
     if (!s->connected) {
         return SIOC_ERR_CLOSED;
     }
@@ -188,7 +196,19 @@ int sioc_socket_emit(sioc_socket *s, const char *event, json_t *args)
         rc = sioc__socket_send(s, &e);
         sioc__sio_encoded_clear(&e);
     }
+    if (rc == 0) {
+        sioc__notify_sent(s, event, args);
+    }
     return rc;
+}
+
+void sioc__notify_sent(sioc_socket *s, const char *event, json_t *args)
+{
+    if (s->nsp->sio->nobservers) {
+        json_t *none = args ? NULL : json_array();
+        SIOC__NOTIFY(s->nsp->sio, event_sent, s, event, args ? args : none);
+        json_decref(none);
+    }
 }
 
 /* ---- events and acks ---- */
@@ -275,6 +295,10 @@ void sioc_socket_disconnect(sioc_socket *s, bool close)
     if (!s) {
         return;
     }
+    if (s->remote) {
+        sioc__remote_disconnect(s, close);
+        return;
+    }
     if (close) {
         sioc__client_close(s->client, "server namespace disconnect");
         return;
@@ -306,7 +330,7 @@ json_t *sioc_socket_handshake(const sioc_socket *s)
     /* Made on first use: most applications never look, and it is the largest thing a socket
      * would otherwise hold. */
     sioc_socket *m = (sioc_socket *)s;
-    if (!m->handshake) {
+    if (!m->handshake && !s->remote) {
         m->handshake = json_copy(sioc_conn_handshake(s->client->conn));
         json_t *auth = sioc_socket_auth(s);
         if (m->handshake && (!auth || json_object_set(m->handshake, "auth", auth) < 0)) {
@@ -329,6 +353,9 @@ bool sioc_socket_recovered(const sioc_socket *s)
 
 size_t sioc_socket_rooms(const sioc_socket *s, const char **rooms, size_t cap)
 {
+    if (s->remote) {
+        return sioc__remote_rooms(s, rooms, cap);
+    }
     for (size_t i = 0; i < s->nrooms && i < cap; i++) {
         rooms[i] = s->rooms[i]->name;
     }
@@ -342,7 +369,7 @@ sioc_namespace *sioc_socket_namespace(const sioc_socket *s)
 
 sioc_conn *sioc_socket_conn(const sioc_socket *s)
 {
-    return s->client->conn;
+    return s->remote ? NULL : s->client->conn;
 }
 
 void sioc_socket_set_data(sioc_socket *s, void *data)

@@ -43,7 +43,7 @@ static inline const char *fake_core_sent(sioc_conn *s)
     return out;
 }
 
-static inline void fake_core_collect(sioc_socket *const *list, size_t n, void *arg)
+static inline void fake_core_collect(int err, sioc_socket *const *list, size_t n, void *arg)
 {
     fake_core *f = arg;
     for (size_t i = 0; i < n; i++) {

@@ -80,8 +80,22 @@ static void received(sioc_socket *s, const char *event, json_t *args, void *ud)
     free(text);
 }
 
+static void sent_to(sioc_socket *s, const char *event, json_t *args, void *ud)
+{
+    char *text = json_dumps(args, JSON_COMPACT);
+    char who[8];
+    snprintf(who, sizeof(who), "%d",
+             (int)(s == f.sockets[0]   ? 0
+                   : s == f.sockets[1] ? 1
+                   : s == f.sockets[2] ? 2
+                                       : 3));
+    add(ud, who, "", "");
+    add(ud, " %s %s;", event, text);
+    free(text);
+}
+
 static const sioc_observer all = {created, connected, disconnecting, disconnected,
-                                  joined,  left,      received};
+                                  joined,  left,      received,      sent_to};
 
 static void app_connection(sioc_socket *s, void *user_data)
 {
@@ -123,6 +137,40 @@ START_TEST(every_observer_hears_every_event_in_order_after_the_application)
                               "disconnecting /chat client namespace disconnect;leave red;"
                               "leave self;disconnected /chat client namespace disconnect;");
     ck_assert_str_eq(b.trace, "connected /chat after app;");
+}
+END_TEST
+
+static void ignore_ack(sioc_socket *s, int err, json_t *args, void *user_data)
+{
+    (void)s, (void)err, (void)args, (void)user_data;
+}
+
+START_TEST(every_event_sent_is_told_once_per_socket_reached)
+{
+    a.id = sioc__core_observe(f.sio, &(sioc_observer){.event_sent = sent_to}, &a);
+    json_t *args = json_pack("[i]", 1);
+    ck_assert_int_eq(sioc_socket_emit(f.sockets[2], "one", args), 0);
+    ck_assert_int_eq(sioc_socket_broadcast(f.sockets[0], "two", NULL), 0);
+    ck_assert_int_eq(sioc_socket_emit_with_ack(f.sockets[1], "three", args, 0, ignore_ack, NULL),
+                     0);
+    const char *blue = "blue";
+    sioc_socket_join(f.sockets[3], blue);
+    sioc_target t = {.rooms = &blue, .nrooms = 1};
+    ck_assert_int_eq(sioc_namespace_emit_to(f.root, &t, "four", args), 0);
+    json_decref(args);
+    /* Broadcasts reach sockets in the namespace's order: compare as a set. */
+    ck_assert_ptr_nonnull(strstr(a.trace, "2 one [1];"));
+    ck_assert_ptr_nonnull(strstr(a.trace, "1 two [];"));
+    ck_assert_ptr_nonnull(strstr(a.trace, "2 two [];"));
+    ck_assert_ptr_nonnull(strstr(a.trace, "3 two [];"));
+    ck_assert_ptr_null(strstr(a.trace, "0 two"));
+    ck_assert_ptr_nonnull(strstr(a.trace, "1 three [1];"));
+    ck_assert_ptr_nonnull(strstr(a.trace, "3 four [1];"));
+    int told = 0;
+    for (const char *p = a.trace; (p = strchr(p, ';')) != NULL; p++) {
+        told++;
+    }
+    ck_assert_int_eq(told, 6);
 }
 END_TEST
 
@@ -177,6 +225,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, every_observer_hears_every_event_in_order_after_the_application);
     tcase_add_test(tc, what_the_packet_middleware_drops_is_not_an_event_received);
+    tcase_add_test(tc, every_event_sent_is_told_once_per_socket_reached);
     tcase_add_test(tc, an_observer_may_leave_from_inside_a_notification);
     tcase_add_test(tc, a_dynamic_child_is_a_namespace_created);
     suite_add_tcase(s, tc);
