@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bin/cli.h"
+#include "sioc.h"
 
 /* args[from..] as a new array. */
 static json_t *rest(json_t *args, size_t from)
@@ -370,7 +370,7 @@ static bool team_member(const char *name, json_t *auth, void *user_data)
     return strncmp(name, "/team-", 6) == 0 && json_is_true(json_object_get(auth, "team"));
 }
 
-static int setup(sioc_server *server)
+static int setup(sioc_server *server, void *user_data)
 {
     sioc_namespace *root = sioc_server_of(server, "/");
     sioc_namespace *private = sioc_server_of(server, "/private");
@@ -396,5 +396,10 @@ int main(int argc, char **argv)
     }
     sioc_options_set_port(opts, 8000);
     sioc_options_set_public_dir(opts, "public");
-    return sioc_cli_serve(argc, argv, "feature-tour", "A tour of the sioc API.", opts, setup);
+    static const sioc_program tour = {
+        .name = "feature-tour",
+        .summary = "A tour of the sioc API.",
+        .setup = setup,
+    };
+    return sioc_program_main(&tour, opts, argc, argv);
 }

@@ -6,7 +6,7 @@
  *    payload; `message` → emits `message-back` with the same args; `message-with-ack` → acks
  *    with the same args. Flags as the sioc binary's; --port N defaults to 3000.
  */
-#include "bin/cli.h"
+#include "sioc.h"
 
 static void echo(sioc_conn *conn, const void *data, size_t len, bool binary, void *user_data)
 {
@@ -41,7 +41,7 @@ static int setup_namespace(sioc_namespace *nsp)
     return rc ? -1 : 0;
 }
 
-static int setup(sioc_server *server)
+static int setup(sioc_server *server, void *user_data)
 {
     const sioc_engine_handlers echo_handlers = {NULL, echo, NULL};
     if (sioc_server_attach_engine(server, "/engine.io/", &echo_handlers, NULL) < 0 ||
@@ -63,7 +63,10 @@ int main(int argc, char **argv)
     sioc_options_set_max_http_buffer_size(opts, 1000000);
     /* The test suites' pages may be served from elsewhere. */
     sioc_options_add_cors_origin(opts, "*");
-    return sioc_cli_serve(argc, argv, "protocol-test-server",
-                          "The server the Engine.IO and Socket.IO protocol test suites expect.",
-                          opts, setup);
+    static const sioc_program pts = {
+        .name = "protocol-test-server",
+        .summary = "The server the Engine.IO and Socket.IO protocol test suites expect.",
+        .setup = setup,
+    };
+    return sioc_program_main(&pts, opts, argc, argv);
 }

@@ -203,6 +203,27 @@ SIOC_EXPORT int sioc_server_run(sioc_server *server);
  * on the application's loop stops when the application frees it.) */
 SIOC_EXPORT void sioc_server_stop(sioc_server *server);
 
+/* ---- Programs ----------------------------------------------------------------------------- */
+
+/* A server program, as the sioc binary and the examples are: its name and the defaults where it
+ * differs from Node's, and `setup`, which registers its handlers on the new server (a negative
+ * return aborts the start). */
+typedef struct sioc_program {
+    const char *name;        /* in messages, --help and --version */
+    const char *summary;     /* --help's second line */
+    const char *cors_origin; /* allowed unless the command line names origins (NULL: none) */
+    bool allow_eio3;         /* accept socket.io-client 2.x unless --no-allow-eio3 */
+    int (*setup)(sioc_server *server, void *user_data);
+    void *user_data;
+} sioc_program;
+/* The whole life of a server program: applies the command line's flags (`--help` lists them; the
+ * sioc binary's) over `opts`, which holds the program's defaults and is freed here; creates the
+ * server, lets `setup` register its handlers, says where it listens on stderr, runs until SIGINT
+ * or SIGTERM, and frees it. Returns the process's exit code: 0, 1 (could not start) or 2 (bad
+ * command line). */
+SIOC_EXPORT int sioc_program_main(const sioc_program *program, sioc_options *opts, int argc,
+                                  char **argv);
+
 /* ---- Socket.IO: namespaces, sockets, events -------------------------------------------------
  *
  * Arguments travel as jansson arrays. Binary arguments are values made by sioc_binary_new(),

@@ -2,7 +2,7 @@
  * `msg` is relayed as `serverMsg` to everyone but its sender. */
 #include <stdio.h>
 
-#include "bin/cli.h"
+#include "sioc.h"
 
 /* The seed: sock.on('msg', str => every other socket gets emit('serverMsg', str)). */
 static void on_msg(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
@@ -15,7 +15,7 @@ static void on_msg(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_
     }
 }
 
-static int setup(sioc_server *server)
+static int setup(sioc_server *server, void *user_data)
 {
     return sioc_namespace_on(sioc_server_of(server, "/"), "msg", on_msg, NULL);
 }
@@ -31,6 +31,12 @@ int main(int argc, char **argv)
     sioc_options_set_public_dir(opts, "public");
     /* As the seed's socket.io 2.x server: its page is opened from elsewhere (file://, an IDE's
      * server) and its clients may be 2.x. The library keeps Node 4.8's stricter defaults. */
-    sioc_cli_set_defaults(opts, "*", true);
-    return sioc_cli_serve(argc, argv, "sioc", "A Socket.IO chat server.", opts, setup);
+    static const sioc_program sioc = {
+        .name = "sioc",
+        .summary = "A Socket.IO chat server.",
+        .cors_origin = "*",
+        .allow_eio3 = true,
+        .setup = setup,
+    };
+    return sioc_program_main(&sioc, opts, argc, argv);
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The library as others get it: the project installed into a temporary prefix, then
 # examples/embedded.c built against that copy with nothing but `pkg-config sioc libuv`, run, and
-# asked for a handshake. Arguments: the build directory, the source directory, the build's
+# asked for a handshake; the other examples built the same way (with `pkg-config sioc`) and asked
+# for their version. Arguments: the build directory, the source directory, the build's
 # b_sanitize (a sanitized library needs its runtime in the program too).
 set -euo pipefail
 build=$1 src=$2 sanitize=${3:-none}
@@ -24,6 +25,13 @@ flags=()
 cc -Wall -Wextra -Werror "${flags[@]}" "$src/examples/embedded.c" \
   $(pkg-config --cflags --libs sioc libuv) -o "$tmp/embedded"
 libdir=$(dirname "$(find "$tmp/root" -name 'libsioc.so*' | head -n 1)")
+for example in feature-tour protocol-test-server; do
+  # As the project builds them: callbacks leave parameters unused.
+  cc -Wall -Wextra -Wno-unused-parameter -Werror "${flags[@]}" "$src/examples/$example.c" \
+    $(pkg-config --cflags --libs sioc) -o "$tmp/$example"
+  LD_LIBRARY_PATH="$libdir" "$tmp/$example" --version | grep -q "^$example " ||
+    { echo "install: $example built against the prefix does not run"; exit 1; }
+done
 
 LD_LIBRARY_PATH="$libdir" "$tmp/embedded" 0 2> "$tmp/log" &
 pid=$!
@@ -46,4 +54,4 @@ status=0
 wait "$pid" || status=$?
 pid=
 [ "$status" -eq 0 ] || { echo "install: exit status $status"; cat "$tmp/log"; exit 1; }
-echo "install: built against $(basename "$pc") in a temporary prefix, served a handshake, exited 0"
+echo "install: built embedded, feature-tour and protocol-test-server against $(basename "$pc") in a temporary prefix; embedded served a handshake and exited 0"

@@ -1,4 +1,7 @@
-#include "bin/cli.h"
+/* A server program's life (sioc_program_main): the command line every sioc program takes, the
+ * server made from it, signals, and the start-up line. Used by the sioc binary and the examples,
+ * and by any application that wants the same flags. */
+#include "sioc.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -39,18 +42,11 @@ static void usage(FILE *to, const char *prog, const char *summary)
         prog, summary);
 }
 
-/* What the program defaults to where the library follows Node (sioc_cli_set_defaults), and what
- * the command line said of it. */
-static const char *default_origin;
-static bool cors_given;
-static bool eio3;
-
-void sioc_cli_set_defaults(sioc_options *opts, const char *cors_origin, bool allow_eio3)
-{
-    default_origin = cors_origin;
-    eio3 = allow_eio3;
-    sioc_options_set_allow_eio3(opts, allow_eio3);
-}
+/* What the command line said of the program's own defaults. */
+typedef struct parsed {
+    bool cors_given;
+    bool eio3;
+} parsed;
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
 {
@@ -118,7 +114,7 @@ enum {
     O_VERSION
 };
 
-static int apply(int opt, const char *arg, sioc_options *o)
+static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
 {
     unsigned long v;
     sioc_log_level level;
@@ -131,7 +127,7 @@ static int apply(int opt, const char *arg, sioc_options *o)
     case O_PUBLIC:
         return sioc_options_set_public_dir(o, arg);
     case O_CORS:
-        cors_given = true;
+        said->cors_given = true;
         return sioc_options_add_cors_origin(o, arg);
     case O_PING_INTERVAL:
         return parse_ulong(arg, INT_MAX, &v) ? -1
@@ -163,8 +159,8 @@ static int apply(int opt, const char *arg, sioc_options *o)
         return sioc_options_set_cleanup_empty_child_namespaces(o, true);
     case O_EIO3:
     case O_NO_EIO3:
-        eio3 = opt == O_EIO3;
-        return sioc_options_set_allow_eio3(o, eio3);
+        said->eio3 = opt == O_EIO3;
+        return sioc_options_set_allow_eio3(o, said->eio3);
     case O_KEEPALIVE:
         return parse_ulong(arg, INT_MAX, &v)
                    ? -1
@@ -180,7 +176,10 @@ static int apply(int opt, const char *arg, sioc_options *o)
     }
 }
 
-int sioc_cli_parse(int argc, char **argv, const char *prog, const char *summary, sioc_options *opts)
+/* Applies argv's flags to `opts`. Returns 0 to go on, 1 when --help or --version was answered, -1
+ * after printing an error to stderr. */
+static int parse(int argc, char **argv, const char *prog, const char *summary, sioc_options *opts,
+                 parsed *said)
 {
     static const struct option longopts[] = {
         {"port", required_argument, NULL, O_PORT},
@@ -218,7 +217,7 @@ int sioc_cli_parse(int argc, char **argv, const char *prog, const char *summary,
             printf("%s %s\n", prog, SIOC_VERSION);
             return 1;
         }
-        if (opt == '?' || apply(opt, optarg, opts) < 0) {
+        if (opt == '?' || apply(opt, optarg, opts, said) < 0) {
             if (opt != '?') {
                 fprintf(stderr, "%s: invalid value '%s' for --%s\n", prog, optarg,
                         longopts[opt - O_PORT].name);
@@ -253,24 +252,22 @@ static void handle_signals(sioc_server *server)
     signal(SIGPIPE, SIG_IGN);
 }
 
-int sioc_cli_run(sioc_server *server)
+int sioc_program_main(const sioc_program *program, sioc_options *opts, int argc, char **argv)
 {
-    handle_signals(server);
-    int rc = sioc_server_run(server);
-    running = NULL;
-    return rc;
-}
-
-int sioc_cli_serve(int argc, char **argv, const char *prog, const char *summary, sioc_options *opts,
-                   int (*setup)(sioc_server *server))
-{
-    int rc = sioc_cli_parse(argc, argv, prog, summary, opts);
+    if (!program || !program->name || !program->setup || !opts) {
+        sioc_options_free(opts);
+        return 2;
+    }
+    const char *prog = program->name;
+    parsed said = {false, program->allow_eio3};
+    sioc_options_set_allow_eio3(opts, program->allow_eio3);
+    int rc = parse(argc, argv, prog, program->summary ? program->summary : "", opts, &said);
     if (rc != 0) {
         sioc_options_free(opts);
         return rc > 0 ? 0 : 2;
     }
-    bool any_origin = default_origin && !cors_given;
-    if (any_origin && sioc_options_add_cors_origin(opts, default_origin) < 0) {
+    bool any_origin = program->cors_origin && !said.cors_given;
+    if (any_origin && sioc_options_add_cors_origin(opts, program->cors_origin) < 0) {
         fprintf(stderr, "%s: out of memory\n", prog);
         sioc_options_free(opts);
         return 1;
@@ -282,7 +279,7 @@ int sioc_cli_serve(int argc, char **argv, const char *prog, const char *summary,
         fprintf(stderr, "%s: cannot start: %s\n", prog, sioc_strerror(rc));
         return 1;
     }
-    if (setup(server) < 0) {
+    if (program->setup(server, program->user_data) < 0) {
         fprintf(stderr, "%s: out of memory\n", prog);
         sioc_server_free(server);
         return 1;
@@ -298,8 +295,9 @@ int sioc_cli_serve(int argc, char **argv, const char *prog, const char *summary,
         "accepted)",
     };
     fprintf(stderr, "%s: listening on http://localhost:%d%s\n", prog, sioc_server_port(server),
-            notes[(any_origin ? 2 : 0) + (eio3 ? 1 : 0)]);
-    rc = sioc_cli_run(server);
+            notes[(any_origin ? 2 : 0) + (said.eio3 ? 1 : 0)]);
+    rc = sioc_server_run(server);
+    running = NULL;
     sioc_server_free(server);
     return rc < 0 ? 1 : 0;
 }
