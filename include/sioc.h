@@ -134,6 +134,28 @@ SIOC_EXPORT int sioc_options_set_cors_credentials(sioc_options *opts, bool crede
 typedef bool (*sioc_allow_request_cb)(json_t *handshake, const char **message, void *user_data);
 SIOC_EXPORT int sioc_options_set_allow_request(sioc_options *opts, sioc_allow_request_cb cb,
                                                void *user_data);
+/* A handshake waiting for an asynchronous allowRequest's decision. */
+typedef struct sioc_request sioc_request;
+/* `allowRequest` with Node's callback: the decision may come during the call or later (after a
+ * database or token-service look-up), by exactly one sioc_request_accept() or
+ * sioc_request_reject() on `request`, from the server's thread; `handshake` is borrowed for the
+ * call. Meanwhile the handshake holds only its own state and the server serves everyone else. A
+ * polling handshake is answered once decided (held at most pingInterval + pingTimeout + 10 s). A
+ * WebSocket handshake decided during the call is answered as Node does (a refusal is a 400); one
+ * decided later gets its 101 at once, since libwebsockets answers an upgrade before its callback
+ * returns, then the Engine.IO open packet when accepted, or a close with status 1008 and no
+ * session when refused. A request whose client leaves first stays valid until decided; those
+ * undecided when the server is freed are freed with it. Replaces sioc_options_set_allow_request
+ * (and is replaced by it). */
+typedef void (*sioc_allow_request_async_cb)(json_t *handshake, sioc_request *request,
+                                            void *user_data);
+SIOC_EXPORT int sioc_options_set_allow_request_async(sioc_options *opts,
+                                                     sioc_allow_request_async_cb cb,
+                                                     void *user_data);
+/* Lets the handshake go on. Ends `request`. */
+SIOC_EXPORT void sioc_request_accept(sioc_request *request);
+/* Refuses it with Node's 403 {"code":4,"message": message or "Forbidden"}. Ends `request`. */
+SIOC_EXPORT void sioc_request_reject(sioc_request *request, const char *message);
 /* `cookie`: sets a cookie holding the sid on the handshake answer, for load-balancer stickiness:
  * `name` (NULL: no cookie, the default), `path` (NULL: "/"), HttpOnly, and `same_site` ("Lax",
  * "Strict", "None" or NULL for none). */

@@ -291,6 +291,19 @@ int sioc_options_set_allow_request(sioc_options *o, sioc_allow_request_cb cb, vo
         return SIOC_ERR_INVALID;
     }
     o->allow_request = cb;
+    o->allow_request_async = NULL;
+    o->allow_request_data = user_data;
+    return 0;
+}
+
+int sioc_options_set_allow_request_async(sioc_options *o, sioc_allow_request_async_cb cb,
+                                         void *user_data)
+{
+    if (!o) {
+        return SIOC_ERR_INVALID;
+    }
+    o->allow_request_async = cb;
+    o->allow_request = NULL;
     o->allow_request_data = user_data;
     return 0;
 }

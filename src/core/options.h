@@ -26,7 +26,8 @@ struct sioc_options {
     char *cors_methods;
     char *cors_headers;
     bool cors_credentials;
-    sioc_allow_request_cb allow_request;
+    sioc_allow_request_cb allow_request; /* at most one of the two */
+    sioc_allow_request_async_cb allow_request_async;
     void *allow_request_data;
     char *cookie_name;
     char *cookie_path;

@@ -332,20 +332,6 @@ static int handle_poll(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_con
     return 0;
 }
 
-/* Node's allowRequest, asked at every handshake. */
-/* allowRequest, which sees the handshake as an object (made here only when there is one). */
-static bool allowed(sioc_server *srv, const char *handshake, const char **refusal)
-{
-    sioc_allow_request_cb cb = srv->opts->allow_request;
-    if (!cb) {
-        return true;
-    }
-    json_t *hs = handshake ? json_loads(handshake, 0, NULL) : NULL;
-    bool ok = hs && cb(hs, refusal, srv->opts->allow_request_data);
-    json_decref(hs);
-    return ok;
-}
-
 /* 403 {"code":4,"message":"Forbidden" or the application's reason}, as Node's abortRequest. */
 static int reply_forbidden(struct lws *wsi, const char *refusal)
 {
@@ -436,6 +422,62 @@ static int start_post(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_conn
     return 0;
 }
 
+/* A polling session for a handshake allowed in: `hs` (its text) is taken over. NULL when the
+ * engine cannot take one more. */
+static sioc_conn *open_polling(sioc__engine *eng, sioc__pss *c, char *hs, unsigned protocol,
+                               bool b64)
+{
+    sioc_conn *s = sioc__engine_open(eng, SIOC__POLLING, NULL, hs, protocol, NULL);
+    if (s) {
+        s->b64 = b64;
+        c->handshake = true;
+        sioc__log(SIOC_LOG_DEBUG, "engine %s: handshake %s (polling, EIO=%u)", eng->path, s->sid,
+                  protocol);
+    }
+    return s;
+}
+
+/* The handshake waits for allowRequest, holding its GET as a long-poll is held; the decision
+ * resumes it from the next writeable callback (resume_http). `hs` is taken over. */
+static int wait_for_decision(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_request *r,
+                             sioc__engine *eng, const sioc__eio_query *q, char *hs)
+{
+    r->eng = eng;
+    r->handshake = hs;
+    r->protocol = sioc__eio_protocol_of(eng, q);
+    r->b64 = q->b64 || q->jsonp;
+    r->wsi = wsi;
+    r->pss = c;
+    c->role = ROLE_ASKING;
+    c->request = r;
+    sioc__http_hold(wsi,
+                    (uint64_t)srv->opts->ping_interval_ms + srv->opts->ping_timeout_ms + 10000);
+    return 0;
+}
+
+static int resume_http(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+{
+    sioc_request *r = c->request;
+    if (!r || r->verdict == SIOC__UNDECIDED) {
+        return 0;
+    }
+    c->request = NULL;
+    c->role = ROLE_NONE;
+    int rc;
+    if (r->verdict == SIOC__REJECTED) {
+        rc = reply_forbidden(wsi, r->message);
+    } else if (srv->draining) {
+        rc = sioc__reply_closing(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE);
+    } else {
+        sioc_conn *s = open_polling(r->eng, c, r->handshake, r->protocol, r->b64);
+        r->handshake = NULL; /* the session's now, or freed */
+        rc = s ? handle_poll(srv, wsi, c, s)
+               : sioc__reply_simple(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
+    }
+    sioc__allow_free(r);
+    return rc;
+}
+
 int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__pss *c, int method)
 {
     if (method == LWSHUMETH_OPTIONS && sioc__cors_configured(srv->opts)) {
@@ -458,20 +500,23 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
     }
     if (!s) {
         char *hs = sioc__handshake_text(wsi);
-        const char *refusal = NULL;
-        if (!allowed(srv, hs, &refusal)) {
+        char *refusal;
+        sioc_request *r;
+        sioc__verdict v = sioc__allow_ask(srv, hs, &refusal, &r);
+        if (v == SIOC__REJECTED) {
             free(hs);
-            return reply_forbidden(wsi, refusal);
+            int rc = reply_forbidden(wsi, refusal);
+            free(refusal);
+            return rc;
         }
-        s = sioc__engine_open(eng, SIOC__POLLING, NULL, hs, sioc__eio_protocol_of(eng, &q), NULL);
+        if (v == SIOC__UNDECIDED) {
+            return wait_for_decision(srv, wsi, c, r, eng, &q, hs);
+        }
+        /* Node: b64 in the handshake means no binary payloads; JSONP cannot carry them either. */
+        s = open_polling(eng, c, hs, sioc__eio_protocol_of(eng, &q), q.b64 || q.jsonp);
         if (!s) {
             return sioc__reply_simple(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
         }
-        /* Node: b64 in the handshake means no binary payloads; JSONP cannot carry them either. */
-        s->b64 = q.b64 || q.jsonp;
-        sioc__log(SIOC_LOG_DEBUG, "engine %s: handshake %s (polling, EIO=%s)", eng->path, s->sid,
-                  q.eio);
-        c->handshake = true;
     }
     if (method == LWSHUMETH_GET) {
         return handle_poll(srv, wsi, c, s);
@@ -532,6 +577,9 @@ int sioc__eio_body_done(sioc_server *srv, struct lws *wsi, sioc__pss *c)
 
 int sioc__eio_http_writeable(struct lws *wsi, sioc__pss *c)
 {
+    if (c->role == ROLE_ASKING) {
+        return resume_http(lws_context_user(lws_get_context(wsi)), wsi, c);
+    }
     /* lws also calls this when the peer hangs up: a GET with nothing due stays held, and its end
      * comes as HTTP_DROP_PROTOCOL. */
     if (c->role != ROLE_POLL_HELD || !c->sess || !sioc__session_poll_due(c->sess)) {
@@ -550,6 +598,12 @@ int sioc__eio_http_writeable(struct lws *wsi, sioc__pss *c)
 
 void sioc__eio_http_closed(struct lws *wsi, sioc__pss *c)
 {
+    if (c->role == ROLE_ASKING) {
+        sioc__allow_detach(c->request);
+        c->request = NULL;
+        c->role = ROLE_NONE;
+        return;
+    }
     if (c->role != ROLE_POLL_HELD && c->role != ROLE_POST) {
         return;
     }
@@ -587,6 +641,33 @@ static sioc__engine *engine_of_request(sioc_server *srv, struct lws *wsi)
     return n > 0 ? sioc__engine_for_uri(srv, uri, (size_t)n) : NULL;
 }
 
+/* allowRequest for a WebSocket handshake. lws answers the upgrade when this callback returns:
+ * a decision put off is taken up at ESTABLISHED, after the 101 (sioc__eio_ws_open). */
+static int ask_upgrade(sioc_server *srv, struct lws *wsi, sioc__engine *eng,
+                       const sioc__eio_query *q)
+{
+    char *hs = sioc__handshake_text(wsi);
+    char *refusal;
+    sioc_request *r;
+    sioc__verdict v = sioc__allow_ask(srv, hs, &refusal, &r);
+    free(refusal);
+    if (v != SIOC__UNDECIDED) {
+        free(hs);
+        /* Node answers a refused upgrade with 400 and the reason */
+        return v == SIOC__ACCEPTED ? 0 : reject_upgrade(wsi, SIOC__EIO_ERR_FORBIDDEN);
+    }
+    if (srv->upgrade_asking) { /* the last one never reached ESTABLISHED: its client is gone */
+        sioc__allow_detach(srv->upgrade_asking);
+    }
+    r->eng = eng;
+    r->handshake = hs;
+    r->protocol = sioc__eio_protocol_of(eng, q);
+    r->b64 = q->b64;
+    r->upgrade_wsi = wsi;
+    srv->upgrade_asking = r;
+    return 0;
+}
+
 int sioc__eio_confirm_upgrade(sioc_server *srv, struct lws *wsi)
 {
     sioc__engine *eng = engine_of_request(srv, wsi);
@@ -601,14 +682,8 @@ int sioc__eio_confirm_upgrade(sioc_server *srv, struct lws *wsi)
     if (!sioc__eio_verify_upgrade(eng, &q, &err)) {
         return reject_upgrade(wsi, err);
     }
-    if (!q.has_sid && srv->opts->allow_request) {
-        char *hs = sioc__handshake_text(wsi);
-        const char *refusal = NULL;
-        bool ok = allowed(srv, hs, &refusal);
-        free(hs);
-        if (!ok) { /* Node answers a refused upgrade with 400 and the reason */
-            return reject_upgrade(wsi, SIOC__EIO_ERR_FORBIDDEN);
-        }
+    if (!q.has_sid && (srv->opts->allow_request || srv->opts->allow_request_async)) {
+        return ask_upgrade(srv, wsi, eng, &q);
     }
     return 0;
 }
@@ -668,10 +743,31 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     char sid[sizeof(c->cookie_sid)];
     memcpy(sid, c->cookie_sid, sizeof(sid));
     memset(c, 0, sizeof(*c));
+    sioc_request *r = srv->upgrade_asking;
+    if (r && r->upgrade_wsi == wsi) {
+        srv->upgrade_asking = NULL;
+        r->upgrade_wsi = NULL;
+    } else {
+        r = NULL;
+    }
     /* lws has written the 101: from here on sioc reads the frames (wsread.c). */
     if (sioc__wsread_add(srv, wsi, c) < 0) {
         sioc__log(SIOC_LOG_WARN, "WebSocket dropped after its 101: cannot watch it");
+        if (r) {
+            sioc__allow_detach(r);
+        }
         return -1;
+    }
+    if (r) { /* allowRequest has not decided yet: no session until it has */
+        memcpy(r->cookie_sid, sid, sizeof(r->cookie_sid));
+        r->wsi = wsi;
+        r->pss = c;
+        c->request = r;
+        c->role = ROLE_WS_ASKING;
+        if (r->verdict != SIOC__UNDECIDED) {
+            lws_callback_on_writable(wsi);
+        }
+        return 0;
     }
     if (!eng && srv->sio_engine) {
         c->sess = sioc__engine_open_plain(srv->sio_engine, wsi, sioc__handshake_text(wsi));
@@ -978,10 +1074,44 @@ static void write_next(sioc_server *srv, struct lws *wsi, sioc__pss *c, bool pau
     }
 }
 
+/* allowRequest decided a WebSocket handshake after its 101: the session opens, or the
+ * connection closes with 1008 (policy violation) and no session. */
+static int resume_ws(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+{
+    sioc_request *r = c->request;
+    if (!r || r->verdict == SIOC__UNDECIDED) {
+        return 0;
+    }
+    c->request = NULL;
+    c->role = ROLE_NONE;
+    if (r->verdict == SIOC__REJECTED || srv->draining) {
+        sioc__log(SIOC_LOG_INFO, "engine.io: WebSocket handshake refused by allowRequest%s%s",
+                  r->message ? ": " : "", r->message ? r->message : "");
+        sioc__allow_free(r);
+        close_with(wsi, c, srv->draining ? SIOC__WS_GOING_AWAY : SIOC__WS_POLICY);
+        return 0;
+    }
+    c->sess = sioc__engine_open(r->eng, SIOC__WEBSOCKET, wsi, r->handshake, r->protocol,
+                                r->cookie_sid[0] ? r->cookie_sid : NULL);
+    r->handshake = NULL; /* the session's now, or freed */
+    bool b64 = r->b64;
+    sioc__allow_free(r);
+    if (!c->sess) {
+        return -1;
+    }
+    c->sess->b64 = b64;
+    c->role = ROLE_WS;
+    pace(srv, wsi, c); /* the open packet goes a moment after this */
+    return 0;
+}
+
 int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c)
 {
     if (c->close_status) {
         return send_close(wsi, c);
+    }
+    if (c->role == ROLE_WS_ASKING) {
+        return resume_ws(srv, wsi, c);
     }
     if (!c->sess || c->paced) {
         return 0;
@@ -1035,6 +1165,10 @@ void sioc__eio_ws_closed(struct lws *wsi, sioc__pss *c)
     c->sess = NULL;
     if (s) {
         sioc__session_ws_lost(s, wsi, false);
+    }
+    if (c->request) {
+        sioc__allow_detach(c->request);
+        c->request = NULL;
     }
     sioc__wsread_remove(srv, wsi, c);
     sioc__buf_free(&c->body);

@@ -79,6 +79,10 @@ struct sioc_server {
     struct epoll_event *ws_ready; /* the batch being read, and its length */
     int ws_nready;
     unsigned char ws_rx[64 * 1024];
+    /* allow.c: handshakes waiting for allowRequest, and the upgrade asked about last (its 101 and
+     * ESTABLISHED follow in the same lws call). */
+    sioc__link asking;
+    sioc_request *upgrade_asking;
 };
 
 /* What a connection is doing for us. lws resets this between HTTP transactions and at the
@@ -90,6 +94,8 @@ typedef enum conn_role {
     ROLE_POST_OVER, /* a POST answered 413 before its body: the body is read and dropped */
     ROLE_WS,        /* a WebSocket carrying a session */
     ROLE_WS_PROBE,  /* a WebSocket being upgraded to */
+    ROLE_ASKING,    /* a polling handshake waiting for allowRequest */
+    ROLE_WS_ASKING, /* a WebSocket handshake waiting for allowRequest, after its 101 */
 } conn_role;
 
 typedef struct sioc__pss {
@@ -104,14 +110,15 @@ typedef struct sioc__pss {
     bool discarding;  /* closing: nothing more is delivered */
     int close_status; /* a WebSocket close to send from the next WRITEABLE */
     bool close_sent;
-    bool close_hard;     /* shut the connection once the close frame is out */
-    bool close_echo;     /* the close frame carries no status (the peer's had none) */
-    char cookie_sid[21]; /* a WebSocket handshake's sid, drawn early to go in its cookie */
-    bool flush_pending;  /* in the server's flush list */
-    bool ping_due;       /* a WebSocket PING to send from the next WRITEABLE */
-    bool paced;          /* in the server's paced list: nothing is written until it leaves */
-    sioc__ws_rx rx;      /* a WebSocket's incoming frames */
-    bool reading;        /* a WebSocket in wsread.c's set */
+    bool close_hard;       /* shut the connection once the close frame is out */
+    bool close_echo;       /* the close frame carries no status (the peer's had none) */
+    char cookie_sid[21];   /* a WebSocket handshake's sid, drawn early to go in its cookie */
+    bool flush_pending;    /* in the server's flush list */
+    bool ping_due;         /* a WebSocket PING to send from the next WRITEABLE */
+    bool paced;            /* in the server's paced list: nothing is written until it leaves */
+    sioc__ws_rx rx;        /* a WebSocket's incoming frames */
+    bool reading;          /* a WebSocket in wsread.c's set */
+    sioc_request *request; /* ROLE_ASKING, ROLE_WS_ASKING */
 } sioc__pss;
 
 /* What becomes of the connection after the answer to its current request (RFC 9112 §9.3). */
@@ -131,6 +138,39 @@ typedef struct sioc__reply {
     bool body_unread; /* the request's body is still to come: the transaction does not end here */
     bool close;       /* set before finishing: the connection closes after this answer */
 } sioc__reply;
+
+/* allow.c: allowRequest, decided now or later */
+typedef enum sioc__verdict { SIOC__UNDECIDED, SIOC__ACCEPTED, SIOC__REJECTED } sioc__verdict;
+
+struct sioc_request {
+    sioc__link link; /* first: in the server's asking list */
+    sioc_server *srv;
+    struct lws *wsi; /* the connection waiting, NULL while none is (not yet, or gone) */
+    sioc__pss *pss;
+    struct lws *upgrade_wsi; /* the upgrade asked about, until its ESTABLISHED */
+    sioc__verdict verdict;
+    char *message; /* a refusal's, or NULL */
+    bool asking;   /* inside the application's callback: a decision is read on return */
+    /* What the handshake goes on with once accepted. */
+    sioc__engine *eng;
+    char *handshake; /* the handshake text (owned until the session takes it) */
+    unsigned protocol;
+    bool b64;
+    char cookie_sid[21];
+};
+
+/* Asks allowRequest about a handshake (`handshake`, its text, borrowed). Returns ACCEPTED,
+ * REJECTED (*message: the refusal's, a new string or NULL: free() it), or UNDECIDED with *out the
+ * waiting request (in the server's asking list; the caller fills what the handshake goes on with
+ * and hands it to a connection). */
+sioc__verdict sioc__allow_ask(sioc_server *srv, const char *handshake, char **message,
+                              sioc_request **out);
+/* A connection waiting on `r` has gone: the request stays until decided. */
+void sioc__allow_detach(sioc_request *r);
+/* Frees a decided request (its connection has resumed). */
+void sioc__allow_free(sioc_request *r);
+/* Frees every request still waiting (the server is going). */
+void sioc__allow_free_all(sioc_server *srv);
 
 /* front.c */
 /* Opens the listening socket on host:port (port 0: any free one) and sets `srv->port`. Returns 0

@@ -294,6 +294,7 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
     srv->listen_fd = -1;
     srv->ws_epoll = -1;
     sioc__list_init(&srv->pending);
+    sioc__list_init(&srv->asking);
     int rc = sioc__options_copy(opts, &srv->opts);
     if (rc == 0) {
         sioc__log_level = (int)srv->opts->log_level;
@@ -463,6 +464,7 @@ void sioc_server_free(sioc_server *srv)
     if (srv->listen_fd >= 0) {
         close(srv->listen_fd); /* never handed to lws */
     }
+    sioc__allow_free_all(srv); /* every connection has gone: undecided requests go too */
     while (srv->engines) {
         sioc__engine *next = srv->engines->next;
         sioc__engine_free(srv->engines);

@@ -22,9 +22,11 @@ enum {
 /* Close statuses (RFC 6455 §7.4.1). */
 enum {
     SIOC__WS_NORMAL = 1000,
+    SIOC__WS_GOING_AWAY = 1001,
     SIOC__WS_PROTOCOL_ERROR = 1002,
     SIOC__WS_NO_STATUS = 1005,
     SIOC__WS_INVALID_DATA = 1007,
+    SIOC__WS_POLICY = 1008,
     SIOC__WS_TOO_BIG = 1009,
 };
 
