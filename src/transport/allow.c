@@ -17,10 +17,10 @@ static void request_free(sioc_request *r)
     free(r);
 }
 
-sioc__verdict sioc__allow_ask(sioc_server *srv, const char *handshake, char **message,
+sioc__verdict sioc__allow_ask(sioc__transport *tr, const char *handshake, char **message,
                               sioc_request **out)
 {
-    const sioc_options *o = srv->opts;
+    const sioc_options *o = tr->opts;
     *message = NULL;
     *out = NULL;
     if (!o->allow_request && !o->allow_request_async) {
@@ -42,8 +42,8 @@ sioc__verdict sioc__allow_ask(sioc_server *srv, const char *handshake, char **me
         json_decref(hs);
         return SIOC__REJECTED;
     }
-    r->srv = srv;
-    sioc__list_append(&srv->asking, &r->link);
+    r->tr = tr;
+    sioc__list_append(&tr->asking, &r->link);
     r->asking = true;
     o->allow_request_async(hs, r, o->allow_request_data);
     r->asking = false;
@@ -93,8 +93,8 @@ void sioc__allow_detach(sioc_request *r)
     r->wsi = NULL;
     r->pss = NULL;
     r->upgrade_wsi = NULL;
-    if (r->srv->upgrade_asking == r) {
-        r->srv->upgrade_asking = NULL;
+    if (r->tr->upgrade_asking == r) {
+        r->tr->upgrade_asking = NULL;
     }
     if (r->verdict != SIOC__UNDECIDED) {
         request_free(r); /* decided, but its client left before hearing it */
@@ -105,16 +105,16 @@ void sioc__allow_detach(sioc_request *r)
 
 void sioc__allow_free(sioc_request *r)
 {
-    if (r->srv->upgrade_asking == r) {
-        r->srv->upgrade_asking = NULL;
+    if (r->tr->upgrade_asking == r) {
+        r->tr->upgrade_asking = NULL;
     }
     request_free(r);
 }
 
-void sioc__allow_free_all(sioc_server *srv)
+void sioc__allow_free_all(sioc__transport *tr)
 {
-    srv->upgrade_asking = NULL;
-    while (!sioc__list_empty(&srv->asking)) {
-        request_free((sioc_request *)srv->asking.next);
+    tr->upgrade_asking = NULL;
+    while (!sioc__list_empty(&tr->asking)) {
+        request_free((sioc_request *)tr->asking.next);
     }
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 struct sioc__embed {
-    sioc_server *srv; /* NULL once the server is being freed */
+    sioc__transport *tr; /* NULL once the server is being freed */
     uv_poll_t poll;
     uv_timer_t timer;
     uv_check_t check;
@@ -21,9 +21,9 @@ static void on_timer(uv_timer_t *t);
 /* One non-blocking turn of sioc's loop, then the timer for its next deadline. */
 static void run_inner(sioc__embed *e)
 {
-    sioc_server *srv = e->srv;
-    uv_run(srv->uv, UV_RUN_NOWAIT);
-    int timeout = uv_backend_timeout(srv->uv); /* -1: nothing is due */
+    sioc__transport *tr = e->tr;
+    uv_run(tr->uv, UV_RUN_NOWAIT);
+    int timeout = uv_backend_timeout(tr->uv); /* -1: nothing is due */
     if (timeout < 0) {
         uv_timer_stop(&e->timer);
     } else {
@@ -49,18 +49,18 @@ static void on_timer(uv_timer_t *t)
 static void on_check(uv_check_t *c)
 {
     sioc__embed *e = c->data;
-    sioc__eio_flush(e->srv);
+    sioc__eio_flush(e->tr);
     run_inner(e);
 }
 
-int sioc__embed_start(sioc_server *srv, uv_loop_t *app)
+int sioc__embed_start(sioc__transport *tr, uv_loop_t *app)
 {
     sioc__embed *e = calloc(1, sizeof(*e));
     if (!e) {
         return SIOC_ERR_NOMEM;
     }
-    e->srv = srv;
-    if (uv_poll_init(app, &e->poll, uv_backend_fd(srv->uv)) != 0) {
+    e->tr = tr;
+    if (uv_poll_init(app, &e->poll, uv_backend_fd(tr->uv)) != 0) {
         free(e);
         return SIOC_ERR_SYSTEM;
     }
@@ -68,9 +68,9 @@ int sioc__embed_start(sioc_server *srv, uv_loop_t *app)
     uv_check_init(app, &e->check);
     e->poll.data = e->timer.data = e->check.data = e;
     e->open = 3;
-    srv->embed = e;
+    tr->embed = e;
     if (uv_poll_start(&e->poll, UV_READABLE, on_poll) != 0) {
-        sioc__embed_stop(srv);
+        sioc__embed_stop(tr);
         return SIOC_ERR_SYSTEM;
     }
     uv_check_start(&e->check, on_check);
@@ -87,14 +87,14 @@ static void on_closed(uv_handle_t *h)
     }
 }
 
-void sioc__embed_stop(sioc_server *srv)
+void sioc__embed_stop(sioc__transport *tr)
 {
-    sioc__embed *e = srv->embed;
+    sioc__embed *e = tr->embed;
     if (!e) {
         return;
     }
-    srv->embed = NULL;
-    e->srv = NULL;
+    tr->embed = NULL;
+    e->tr = NULL;
     uv_close((uv_handle_t *)&e->poll, on_closed);
     uv_close((uv_handle_t *)&e->timer, on_closed);
     uv_close((uv_handle_t *)&e->check, on_closed);

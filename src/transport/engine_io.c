@@ -29,30 +29,30 @@ static void io_wake(void *conn)
     if (c->flush_pending || c->paced) {
         return; /* listed already, or woken when its pause ends */
     }
-    sioc_server *srv = lws_context_user(lws_get_context(conn));
-    if (srv->nflush == srv->capflush) {
-        size_t cap = srv->capflush ? srv->capflush * 2 : 64;
-        struct lws **grown = realloc(srv->flush, cap * sizeof(*grown));
+    sioc__transport *tr = lws_context_user(lws_get_context(conn));
+    if (tr->nflush == tr->capflush) {
+        size_t cap = tr->capflush ? tr->capflush * 2 : 64;
+        struct lws **grown = realloc(tr->flush, cap * sizeof(*grown));
         if (!grown) {
             lws_callback_on_writable(conn);
             return;
         }
-        srv->flush = grown;
-        srv->capflush = cap;
+        tr->flush = grown;
+        tr->capflush = cap;
     }
-    srv->flush[srv->nflush++] = conn;
+    tr->flush[tr->nflush++] = conn;
     c->flush_pending = true;
 }
 
-void sioc__eio_flush(sioc_server *srv)
+void sioc__eio_flush(sioc__transport *tr)
 {
-    if (srv->flushing) {
+    if (tr->flushing) {
         return;
     }
-    srv->flushing = true;
+    tr->flushing = true;
     /* Writing may end sessions, whose sockets then leave the list (NULL). */
-    for (size_t i = 0; i < srv->nflush; i++) {
-        struct lws *wsi = srv->flush[i];
+    for (size_t i = 0; i < tr->nflush; i++) {
+        struct lws *wsi = tr->flush[i];
         sioc__pss *c = wsi ? lws_wsi_user(wsi) : NULL;
         if (!c) {
             continue;
@@ -63,20 +63,20 @@ void sioc__eio_flush(sioc_server *srv)
         }
         if (lws_partial_buffered(wsi)) {
             lws_callback_on_writable(wsi); /* lws still holds part of an earlier write */
-        } else if (sioc__eio_ws_writeable(srv, wsi, c) < 0) {
+        } else if (sioc__eio_ws_writeable(tr, wsi, c) < 0) {
             lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
         }
     }
-    srv->nflush = 0;
-    srv->flushing = false;
+    tr->nflush = 0;
+    tr->flushing = false;
 }
 
 /* A WebSocket that closes while listed must not be written to. */
-static void unlist(sioc_server *srv, struct lws *wsi)
+static void unlist(sioc__transport *tr, struct lws *wsi)
 {
-    for (size_t i = 0; i < srv->nflush; i++) {
-        if (srv->flush[i] == wsi) {
-            srv->flush[i] = NULL;
+    for (size_t i = 0; i < tr->nflush; i++) {
+        if (tr->flush[i] == wsi) {
+            tr->flush[i] = NULL;
         }
     }
 }
@@ -92,65 +92,65 @@ static void unlist(sioc_server *srv, struct lws *wsi)
 
 static void on_paced(lws_sorted_usec_list_t *sul)
 {
-    sioc_server *srv = CONTAINER(sul, sioc_server, pace_sul);
+    sioc__transport *tr = CONTAINER(sul, sioc__transport, pace_sul);
     lws_usec_t now = lws_now_usecs();
     size_t k = 0;
-    for (; k < srv->npaced && (!srv->paced[k].wsi || srv->paced[k].due <= now); k++) {
-        struct lws *wsi = srv->paced[k].wsi;
+    for (; k < tr->npaced && (!tr->paced[k].wsi || tr->paced[k].due <= now); k++) {
+        struct lws *wsi = tr->paced[k].wsi;
         sioc__pss *c = wsi ? lws_wsi_user(wsi) : NULL;
         if (c) {
             c->paced = false;
             io_wake(wsi);
         }
     }
-    srv->npaced -= k;
-    memmove(srv->paced, srv->paced + k, srv->npaced * sizeof(*srv->paced));
-    if (srv->npaced) {
-        lws_usec_t wait = srv->paced[0].due - now;
-        lws_sul_schedule(srv->ctx, 0, &srv->pace_sul, on_paced, wait > 0 ? wait : 1);
+    tr->npaced -= k;
+    memmove(tr->paced, tr->paced + k, tr->npaced * sizeof(*tr->paced));
+    if (tr->npaced) {
+        lws_usec_t wait = tr->paced[0].due - now;
+        lws_sul_schedule(tr->ctx, 0, &tr->pace_sul, on_paced, wait > 0 ? wait : 1);
     }
-    sioc__eio_flush(srv);
+    sioc__eio_flush(tr);
 }
 
 /* Holds the WebSocket's next write for PACE_US. Without memory it is not held: only slower. */
-static void pace(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+static void pace(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
 {
     if (c->paced) {
         return;
     }
-    if (srv->npaced == srv->cappaced) {
-        size_t cap = srv->cappaced ? srv->cappaced * 2 : 16;
-        struct sioc__paced *grown = realloc(srv->paced, cap * sizeof(*grown));
+    if (tr->npaced == tr->cappaced) {
+        size_t cap = tr->cappaced ? tr->cappaced * 2 : 16;
+        struct sioc__paced *grown = realloc(tr->paced, cap * sizeof(*grown));
         if (!grown) {
             return;
         }
-        srv->paced = grown;
-        srv->cappaced = cap;
+        tr->paced = grown;
+        tr->cappaced = cap;
     }
-    srv->paced[srv->npaced].wsi = wsi;
-    srv->paced[srv->npaced].due = lws_now_usecs() + PACE_US;
-    if (srv->npaced++ == 0) {
-        lws_sul_schedule(srv->ctx, 0, &srv->pace_sul, on_paced, PACE_US);
+    tr->paced[tr->npaced].wsi = wsi;
+    tr->paced[tr->npaced].due = lws_now_usecs() + PACE_US;
+    if (tr->npaced++ == 0) {
+        lws_sul_schedule(tr->ctx, 0, &tr->pace_sul, on_paced, PACE_US);
     }
     c->paced = true;
 }
 
-static void unpace(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+static void unpace(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
 {
-    for (size_t i = 0; c->paced && i < srv->npaced; i++) {
-        if (srv->paced[i].wsi == wsi) {
-            srv->paced[i].wsi = NULL;
+    for (size_t i = 0; c->paced && i < tr->npaced; i++) {
+        if (tr->paced[i].wsi == wsi) {
+            tr->paced[i].wsi = NULL;
         }
     }
     c->paced = false;
 }
 
-void sioc__eio_pacing_free(sioc_server *srv)
+void sioc__eio_pacing_free(sioc__transport *tr)
 {
-    lws_sul_cancel(&srv->pace_sul);
-    free(srv->paced);
-    srv->paced = NULL;
-    srv->npaced = srv->cappaced = 0;
+    lws_sul_cancel(&tr->pace_sul);
+    free(tr->paced);
+    tr->paced = NULL;
+    tr->npaced = tr->cappaced = 0;
 }
 
 /* The engine has let go of this WebSocket: close it from its next WRITEABLE. */
@@ -211,9 +211,9 @@ static uint64_t io_taken(void *conn)
 const sioc__eio_io sioc__lws_io = {io_wake, io_close, io_gone, io_drop,
                                    io_ping, io_pause, io_taken};
 
-sioc__engine *sioc__engine_for_uri(sioc_server *srv, const char *uri, size_t len)
+sioc__engine *sioc__engine_for_uri(sioc__transport *tr, const char *uri, size_t len)
 {
-    for (sioc__engine *e = srv->engines; e; e = e->next) {
+    for (sioc__engine *e = tr->engines; e; e = e->next) {
         if (len >= e->path_len && memcmp(uri, e->path, e->path_len) == 0) {
             return e;
         }
@@ -246,10 +246,10 @@ static void read_query(struct lws *wsi, sioc__eio_query *q)
 /* The timer wheel turns every SIOC_WHEEL_TICK_MS: a request that names a session first lets every
  * timer already due fire, so that a session whose heartbeat ran out is gone, as it would be from
  * Node's exact timers, rather than still there for up to a tick. */
-static void catch_up(sioc_server *srv, const sioc__eio_query *q)
+static void catch_up(sioc__transport *tr, const sioc__eio_query *q)
 {
     if (q->has_sid) {
-        sioc__wheel_advance(&srv->wheel, sioc__now_ms());
+        sioc__wheel_advance(tr->wheel, sioc__now_ms());
     }
 }
 
@@ -262,10 +262,10 @@ static void format_cookie(const sioc_options *o, const char *sid, char *out, siz
              o->cookie_same_site ? o->cookie_same_site : "");
 }
 
-static void add_cookie(sioc_server *srv, sioc__reply *r, const char *sid)
+static void add_cookie(sioc__transport *tr, sioc__reply *r, const char *sid)
 {
     char cookie[512];
-    format_cookie(srv->opts, sid, cookie, sizeof(cookie));
+    format_cookie(tr->opts, sid, cookie, sizeof(cookie));
     sioc__reply_header(r, "set-cookie:", cookie);
 }
 
@@ -287,7 +287,7 @@ static int to_script(struct lws *wsi, sioc__buf *out)
 static int reply_payload(struct lws *wsi, sioc__pss *c, sioc_conn *s)
 {
     sioc__buf out = {0};
-    sioc_server *srv = lws_context_user(lws_get_context(wsi));
+    sioc__transport *tr = lws_context_user(lws_get_context(wsi));
     char sid[sizeof(s->sid)];
     memcpy(sid, s->sid, sizeof(sid)); /* the take may release the session */
     bool binary = false;
@@ -300,9 +300,9 @@ static int reply_payload(struct lws *wsi, sioc__pss *c, sioc_conn *s)
     bool handshake = c->handshake;
     sioc__reply r;
     if (rc == 0 && sioc__reply_begin(&r, wsi, HTTP_STATUS_OK, type, out.len) == 0) {
-        sioc__cors_headers(srv, &r);
-        if (handshake && srv->opts->cookie_name) {
-            add_cookie(srv, &r, sid);
+        sioc__cors_headers(tr, &r);
+        if (handshake && tr->opts->cookie_name) {
+            add_cookie(tr, &r, sid);
         }
         rc = sioc__reply_finish(&r, out.data, out.len);
     } else {
@@ -312,7 +312,7 @@ static int reply_payload(struct lws *wsi, sioc__pss *c, sioc_conn *s)
     return rc;
 }
 
-static int handle_poll(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_conn *s)
+static int handle_poll(sioc__transport *tr, struct lws *wsi, sioc__pss *c, sioc_conn *s)
 {
     if (s->poll_req) {
         /* Node: "overlap from client" ends the session; the new request gets a 400. */
@@ -327,8 +327,7 @@ static int handle_poll(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_con
     c->sess = s;
 
     /* Held until a packet is due: the heartbeat guarantees one within pingInterval. */
-    sioc__http_hold(wsi,
-                    (uint64_t)srv->opts->ping_interval_ms + srv->opts->ping_timeout_ms + 10000);
+    sioc__http_hold(wsi, (uint64_t)tr->opts->ping_interval_ms + tr->opts->ping_timeout_ms + 10000);
     return 0;
 }
 
@@ -372,9 +371,9 @@ static int reject_post(struct lws *wsi, unsigned status)
  * connection closes at once. */
 #define OVERSIZE_DRAIN_FACTOR 4
 
-static int refuse_body(sioc_server *srv, struct lws *wsi, sioc__pss *c, unsigned long long n)
+static int refuse_body(sioc__transport *tr, struct lws *wsi, sioc__pss *c, unsigned long long n)
 {
-    if (n / OVERSIZE_DRAIN_FACTOR > srv->opts->max_http_buffer_size) {
+    if (n / OVERSIZE_DRAIN_FACTOR > tr->opts->max_http_buffer_size) {
         return reject_post(wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE);
     }
     if (answer_unread(wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE) < 0) {
@@ -384,7 +383,7 @@ static int refuse_body(sioc_server *srv, struct lws *wsi, sioc__pss *c, unsigned
     return 0;
 }
 
-static int start_post(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_conn *s)
+static int start_post(sioc__transport *tr, struct lws *wsi, sioc__pss *c, sioc_conn *s)
 {
     char len[32], type[64];
     if (s->post_active) {
@@ -403,10 +402,10 @@ static int start_post(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_conn
         return reject_post(wsi, HTTP_STATUS_LENGTH_REQUIRED);
     }
     unsigned long long n = strtoull(len, NULL, 10);
-    if (n > srv->opts->max_http_buffer_size) {
+    if (n > tr->opts->max_http_buffer_size) {
         sioc__log(SIOC_LOG_INFO, "session %s: POST of %llu bytes over maxHttpBufferSize", s->sid,
                   n);
-        return refuse_body(srv, wsi, c, n);
+        return refuse_body(tr, wsi, c, n);
     }
     if (sioc__buf_reserve(&c->body, (size_t)n + 1) < 0) {
         return reject_post(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE);
@@ -417,7 +416,7 @@ static int start_post(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_conn
     s->post_active = true;
     sioc__session_ref(s);
     if (n == 0) {
-        return sioc__eio_body_done(srv, wsi, c);
+        return sioc__eio_body_done(tr, wsi, c);
     }
     return 0;
 }
@@ -439,7 +438,7 @@ static sioc_conn *open_polling(sioc__engine *eng, sioc__pss *c, char *hs, unsign
 
 /* The handshake waits for allowRequest, holding its GET as a long-poll is held; the decision
  * resumes it from the next writeable callback (resume_http). `hs` is taken over. */
-static int wait_for_decision(sioc_server *srv, struct lws *wsi, sioc__pss *c, sioc_request *r,
+static int wait_for_decision(sioc__transport *tr, struct lws *wsi, sioc__pss *c, sioc_request *r,
                              sioc__engine *eng, const sioc__eio_query *q, char *hs)
 {
     r->eng = eng;
@@ -450,12 +449,11 @@ static int wait_for_decision(sioc_server *srv, struct lws *wsi, sioc__pss *c, si
     r->pss = c;
     c->role = ROLE_ASKING;
     c->request = r;
-    sioc__http_hold(wsi,
-                    (uint64_t)srv->opts->ping_interval_ms + srv->opts->ping_timeout_ms + 10000);
+    sioc__http_hold(wsi, (uint64_t)tr->opts->ping_interval_ms + tr->opts->ping_timeout_ms + 10000);
     return 0;
 }
 
-static int resume_http(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+static int resume_http(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
 {
     sioc_request *r = c->request;
     if (!r || r->verdict == SIOC__UNDECIDED) {
@@ -466,26 +464,27 @@ static int resume_http(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     int rc;
     if (r->verdict == SIOC__REJECTED) {
         rc = reply_forbidden(wsi, r->message);
-    } else if (srv->draining) {
+    } else if (tr->draining) {
         rc = sioc__reply_closing(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE);
     } else {
         sioc_conn *s = open_polling(r->eng, c, r->handshake, r->protocol, r->b64);
         r->handshake = NULL; /* the session's now, or freed */
-        rc = s ? handle_poll(srv, wsi, c, s)
+        rc = s ? handle_poll(tr, wsi, c, s)
                : sioc__reply_simple(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
     }
     sioc__allow_free(r);
     return rc;
 }
 
-int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__pss *c, int method)
+int sioc__eio_http(sioc__transport *tr, sioc__engine *eng, struct lws *wsi, sioc__pss *c,
+                   int method)
 {
-    if (method == LWSHUMETH_OPTIONS && sioc__cors_configured(srv->opts)) {
-        return sioc__cors_preflight(srv, wsi);
+    if (method == LWSHUMETH_OPTIONS && sioc__cors_configured(tr->opts)) {
+        return sioc__cors_preflight(tr, wsi);
     }
     sioc__eio_query q;
     read_query(wsi, &q);
-    catch_up(srv, &q);
+    catch_up(tr, &q);
     sioc_conn *s;
     sioc__eio_error err;
     sioc__eio_method m = method == LWSHUMETH_GET    ? SIOC__EIO_GET
@@ -495,14 +494,14 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
         return reply_error(wsi, err);
     }
     c->jsonp = q.jsonp;
-    if (!s && srv->draining) {
+    if (!s && tr->draining) {
         return sioc__reply_closing(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE);
     }
     if (!s) {
         char *hs = sioc__handshake_text(wsi);
         char *refusal;
         sioc_request *r;
-        sioc__verdict v = sioc__allow_ask(srv, hs, &refusal, &r);
+        sioc__verdict v = sioc__allow_ask(tr, hs, &refusal, &r);
         if (v == SIOC__REJECTED) {
             free(hs);
             int rc = reply_forbidden(wsi, refusal);
@@ -510,7 +509,7 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
             return rc;
         }
         if (v == SIOC__UNDECIDED) {
-            return wait_for_decision(srv, wsi, c, r, eng, &q, hs);
+            return wait_for_decision(tr, wsi, c, r, eng, &q, hs);
         }
         /* Node: b64 in the handshake means no binary payloads; JSONP cannot carry them either. */
         s = open_polling(eng, c, hs, sioc__eio_protocol_of(eng, &q), q.b64 || q.jsonp);
@@ -519,15 +518,15 @@ int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__p
         }
     }
     if (method == LWSHUMETH_GET) {
-        return handle_poll(srv, wsi, c, s);
+        return handle_poll(tr, wsi, c, s);
     }
     if (method == LWSHUMETH_POST) {
-        return start_post(srv, wsi, c, s);
+        return start_post(tr, wsi, c, s);
     }
     return sioc__reply_simple(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, NULL, NULL);
 }
 
-int sioc__eio_body(sioc_server *srv, struct lws *wsi, sioc__pss *c, const void *in, size_t len)
+int sioc__eio_body(sioc__transport *tr, struct lws *wsi, sioc__pss *c, const void *in, size_t len)
 {
     if (c->role != ROLE_POST) {
         return 0; /* ROLE_POST_OVER: dropped */
@@ -554,7 +553,7 @@ static int deliver_payload(sioc_conn *s, sioc__pss *c)
                                          c->post_binary);
 }
 
-int sioc__eio_body_done(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+int sioc__eio_body_done(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
 {
     if (c->role == ROLE_POST_OVER) {
         return -1; /* answered already, with "connection: close" */
@@ -634,65 +633,65 @@ static int reject_upgrade(struct lws *wsi, sioc__eio_error code)
     return -1; /* lws sends the answer, then closes */
 }
 
-static sioc__engine *engine_of_request(sioc_server *srv, struct lws *wsi)
+static sioc__engine *engine_of_request(sioc__transport *tr, struct lws *wsi)
 {
     char uri[1024];
     int n = sioc__header(wsi, WSI_TOKEN_GET_URI, uri, sizeof(uri));
-    return n > 0 ? sioc__engine_for_uri(srv, uri, (size_t)n) : NULL;
+    return n > 0 ? sioc__engine_for_uri(tr, uri, (size_t)n) : NULL;
 }
 
 /* allowRequest for a WebSocket handshake. lws answers the upgrade when this callback returns:
  * a decision put off is taken up at ESTABLISHED, after the 101 (sioc__eio_ws_open). */
-static int ask_upgrade(sioc_server *srv, struct lws *wsi, sioc__engine *eng,
+static int ask_upgrade(sioc__transport *tr, struct lws *wsi, sioc__engine *eng,
                        const sioc__eio_query *q)
 {
     char *hs = sioc__handshake_text(wsi);
     char *refusal;
     sioc_request *r;
-    sioc__verdict v = sioc__allow_ask(srv, hs, &refusal, &r);
+    sioc__verdict v = sioc__allow_ask(tr, hs, &refusal, &r);
     free(refusal);
     if (v != SIOC__UNDECIDED) {
         free(hs);
         /* Node answers a refused upgrade with 400 and the reason */
         return v == SIOC__ACCEPTED ? 0 : reject_upgrade(wsi, SIOC__EIO_ERR_FORBIDDEN);
     }
-    if (srv->upgrade_asking) { /* the last one never reached ESTABLISHED: its client is gone */
-        sioc__allow_detach(srv->upgrade_asking);
+    if (tr->upgrade_asking) { /* the last one never reached ESTABLISHED: its client is gone */
+        sioc__allow_detach(tr->upgrade_asking);
     }
     r->eng = eng;
     r->handshake = hs;
     r->protocol = sioc__eio_protocol_of(eng, q);
     r->b64 = q->b64;
     r->upgrade_wsi = wsi;
-    srv->upgrade_asking = r;
+    tr->upgrade_asking = r;
     return 0;
 }
 
-int sioc__eio_confirm_upgrade(sioc_server *srv, struct lws *wsi)
+int sioc__eio_confirm_upgrade(sioc__transport *tr, struct lws *wsi)
 {
-    sioc__engine *eng = engine_of_request(srv, wsi);
+    sioc__engine *eng = engine_of_request(tr, wsi);
     if (!eng) {
         /* Outside every Engine.IO path: a plain WebSocket client (the seed's second page). */
-        return srv->sio_engine ? 0 : reject_upgrade(wsi, SIOC__EIO_ERR_BAD_REQUEST);
+        return tr->sio_engine ? 0 : reject_upgrade(wsi, SIOC__EIO_ERR_BAD_REQUEST);
     }
     sioc__eio_query q;
     read_query(wsi, &q);
-    catch_up(srv, &q);
+    catch_up(tr, &q);
     sioc__eio_error err;
     if (!sioc__eio_verify_upgrade(eng, &q, &err)) {
         return reject_upgrade(wsi, err);
     }
-    if (!q.has_sid && (srv->opts->allow_request || srv->opts->allow_request_async)) {
-        return ask_upgrade(srv, wsi, eng, &q);
+    if (!q.has_sid && (tr->opts->allow_request || tr->opts->allow_request_async)) {
+        return ask_upgrade(tr, wsi, eng, &q);
     }
     return 0;
 }
 
-int sioc__eio_ws_headers(sioc_server *srv, struct lws *wsi, sioc__pss *c,
+int sioc__eio_ws_headers(sioc__transport *tr, struct lws *wsi, sioc__pss *c,
                          struct lws_process_html_args *args)
 {
-    sioc__engine *eng = engine_of_request(srv, wsi);
-    if (!srv->opts->cookie_name || !eng || lws_hdr_total_length(wsi, WSI_TOKEN_UPGRADE) <= 0) {
+    sioc__engine *eng = engine_of_request(tr, wsi);
+    if (!tr->opts->cookie_name || !eng || lws_hdr_total_length(wsi, WSI_TOKEN_UPGRADE) <= 0) {
         return 0;
     }
     sioc__eio_query q;
@@ -702,7 +701,7 @@ int sioc__eio_ws_headers(sioc_server *srv, struct lws *wsi, sioc__pss *c,
     }
     /* The session does not exist before the 101 is written: its sid is drawn here. */
     char cookie[512];
-    format_cookie(srv->opts, c->cookie_sid, cookie, sizeof(cookie));
+    format_cookie(tr->opts, c->cookie_sid, cookie, sizeof(cookie));
     unsigned char *end = (unsigned char *)args->p + args->max_len;
     if (lws_add_http_header_by_name(
             wsi, (const unsigned char *)"set-cookie:", (const unsigned char *)cookie,
@@ -735,23 +734,23 @@ static void fail_with(struct lws *wsi, sioc__pss *c, int status, const char *why
     close_with(wsi, c, status);
 }
 
-int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+int sioc__eio_ws_open(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
 {
-    sioc__engine *eng = engine_of_request(srv, wsi);
+    sioc__engine *eng = engine_of_request(tr, wsi);
     sioc__eio_query q;
     read_query(wsi, &q);
     char sid[sizeof(c->cookie_sid)];
     memcpy(sid, c->cookie_sid, sizeof(sid));
     memset(c, 0, sizeof(*c));
-    sioc_request *r = srv->upgrade_asking;
+    sioc_request *r = tr->upgrade_asking;
     if (r && r->upgrade_wsi == wsi) {
-        srv->upgrade_asking = NULL;
+        tr->upgrade_asking = NULL;
         r->upgrade_wsi = NULL;
     } else {
         r = NULL;
     }
     /* lws has written the 101: from here on sioc reads the frames (wsread.c). */
-    if (sioc__wsread_add(srv, wsi, c) < 0) {
+    if (sioc__wsread_add(tr, wsi, c) < 0) {
         sioc__log(SIOC_LOG_WARN, "WebSocket dropped after its 101: cannot watch it");
         if (r) {
             sioc__allow_detach(r);
@@ -769,8 +768,8 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         }
         return 0;
     }
-    if (!eng && srv->sio_engine) {
-        c->sess = sioc__engine_open_plain(srv->sio_engine, wsi, sioc__handshake_text(wsi));
+    if (!eng && tr->sio_engine) {
+        c->sess = sioc__engine_open_plain(tr->sio_engine, wsi, sioc__handshake_text(wsi));
         c->role = ROLE_WS;
         return c->sess ? 0 : -1;
     }
@@ -800,7 +799,7 @@ int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     }
     c->sess->b64 = q.b64;
     c->role = ROLE_WS;
-    pace(srv, wsi, c); /* the open packet goes a moment after the 101 */
+    pace(tr, wsi, c); /* the open packet goes a moment after the 101 */
     sioc__log(SIOC_LOG_DEBUG, "engine %s: handshake %s (websocket)", eng->path, c->sess->sid);
     return 0;
 }
@@ -839,14 +838,14 @@ static void deliver_message(struct lws *wsi, sioc__pss *c)
 
 /* A data frame's header. Its declared length counts at once: a frame announcing more than the
  * limit is refused then, not once the limit's worth has been read (as Node's ws, with 1009). */
-static void on_frame(sioc_server *srv, struct lws *wsi, sioc__pss *c, const sioc__ws_event *ev)
+static void on_frame(sioc__transport *tr, struct lws *wsi, sioc__pss *c, const sioc__ws_event *ev)
 {
     if (ev->first) {
         c->message_binary = ev->opcode == SIOC__WS_BINARY;
         sioc__buf_reset(&c->body);
     }
     /* No overflow: the reader refuses lengths past 2^53. */
-    if (c->body.len + ev->length > srv->opts->max_http_buffer_size) {
+    if (c->body.len + ev->length > tr->opts->max_http_buffer_size) {
         fail_with(wsi, c, SIOC__WS_TOO_BIG, "message over maxHttpBufferSize");
     }
 }
@@ -898,7 +897,7 @@ static int on_close(struct lws *wsi, sioc__pss *c, const sioc__ws_event *ev)
     return 0;
 }
 
-int sioc__eio_ws_receive(sioc_server *srv, struct lws *wsi, sioc__pss *c, void *in, size_t len)
+int sioc__eio_ws_receive(sioc__transport *tr, struct lws *wsi, sioc__pss *c, void *in, size_t len)
 {
     uint8_t *p = in;
     sioc__ws_event ev;
@@ -924,7 +923,7 @@ int sioc__eio_ws_receive(sioc_server *srv, struct lws *wsi, sioc__pss *c, void *
             continue; /* closing: only the peer's CLOSE matters */
         }
         if (k == SIOC__WS_FRAME) {
-            on_frame(srv, wsi, c, &ev);
+            on_frame(tr, wsi, c, &ev);
         } else if (k == SIOC__WS_DATA && c->sess) {
             on_data(wsi, c, &ev);
         } else if (k == SIOC__WS_PING_EV &&
@@ -1027,11 +1026,11 @@ static int append_frame(sioc__buf *out, const sioc_conn *s, const sioc__msg *m)
 
 /* Several queued messages in one system call: their frames are built here, one after the other,
  * and written raw. Returns how many went out (0: write them one at a time), or -1. */
-static int write_batch(sioc_server *srv, struct lws *wsi, sioc_conn *s, bool *ends_write)
+static int write_batch(sioc__transport *tr, struct lws *wsi, sioc_conn *s, bool *ends_write)
 {
     sioc__msg *queued[BATCH_FRAMES];
     size_t n = sioc__session_ws_queued(s, wsi, queued, BATCH_FRAMES);
-    sioc__buf *b = &srv->batch;
+    sioc__buf *b = &tr->batch;
     size_t k = 0;
     sioc__buf_reset(b);
     if (n < 2 || sioc__buf_reserve(b, LWS_PRE) < 0) {
@@ -1062,13 +1061,13 @@ static int write_batch(sioc_server *srv, struct lws *wsi, sioc_conn *s, bool *en
 }
 
 /* After a write: the rest of the queue goes from the next WRITEABLE, or after a pause. */
-static void write_next(sioc_server *srv, struct lws *wsi, sioc__pss *c, bool pause)
+static void write_next(sioc__transport *tr, struct lws *wsi, sioc__pss *c, bool pause)
 {
     if (!c->sess || !sioc__session_ws_next(c->sess, wsi)) {
         return;
     }
     if (pause) {
-        pace(srv, wsi, c);
+        pace(tr, wsi, c);
     } else {
         lws_callback_on_writable(wsi);
     }
@@ -1076,7 +1075,7 @@ static void write_next(sioc_server *srv, struct lws *wsi, sioc__pss *c, bool pau
 
 /* allowRequest decided a WebSocket handshake after its 101: the session opens, or the
  * connection closes with 1008 (policy violation) and no session. */
-static int resume_ws(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+static int resume_ws(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
 {
     sioc_request *r = c->request;
     if (!r || r->verdict == SIOC__UNDECIDED) {
@@ -1084,11 +1083,11 @@ static int resume_ws(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     }
     c->request = NULL;
     c->role = ROLE_NONE;
-    if (r->verdict == SIOC__REJECTED || srv->draining) {
+    if (r->verdict == SIOC__REJECTED || tr->draining) {
         sioc__log(SIOC_LOG_INFO, "engine.io: WebSocket handshake refused by allowRequest%s%s",
                   r->message ? ": " : "", r->message ? r->message : "");
         sioc__allow_free(r);
-        close_with(wsi, c, srv->draining ? SIOC__WS_GOING_AWAY : SIOC__WS_POLICY);
+        close_with(wsi, c, tr->draining ? SIOC__WS_GOING_AWAY : SIOC__WS_POLICY);
         return 0;
     }
     c->sess = sioc__engine_open(r->eng, SIOC__WEBSOCKET, wsi, r->handshake, r->protocol,
@@ -1101,17 +1100,17 @@ static int resume_ws(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     }
     c->sess->b64 = b64;
     c->role = ROLE_WS;
-    pace(srv, wsi, c); /* the open packet goes a moment after this */
+    pace(tr, wsi, c); /* the open packet goes a moment after this */
     return 0;
 }
 
-int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+int sioc__eio_ws_writeable(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
 {
     if (c->close_status) {
         return send_close(wsi, c);
     }
     if (c->role == ROLE_WS_ASKING) {
-        return resume_ws(srv, wsi, c);
+        return resume_ws(tr, wsi, c);
     }
     if (!c->sess || c->paced) {
         return 0;
@@ -1127,7 +1126,7 @@ int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         return 0;
     }
     bool ends_write = false;
-    int batched = write_batch(srv, wsi, c->sess, &ends_write);
+    int batched = write_batch(tr, wsi, c->sess, &ends_write);
     if (batched < 0) {
         return -1;
     }
@@ -1137,7 +1136,7 @@ int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c)
         for (int i = 0; i < batched && c->sess; i++) {
             sioc__session_ws_sent(s, wsi);
         }
-        write_next(srv, wsi, c, ends_write);
+        write_next(tr, wsi, c, ends_write);
         return 0;
     }
     sioc__msg *m = sioc__session_ws_next(c->sess, wsi);
@@ -1149,18 +1148,18 @@ int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     }
     ends_write = m->ends_write; /* `m` may be gone once sent */
     sioc__session_ws_sent(c->sess, wsi);
-    write_next(srv, wsi, c, ends_write);
+    write_next(tr, wsi, c, ends_write);
     return 0;
 }
 
 void sioc__eio_ws_closed(struct lws *wsi, sioc__pss *c)
 {
-    sioc_server *srv = lws_context_user(lws_get_context(wsi));
+    sioc__transport *tr = lws_context_user(lws_get_context(wsi));
     if (c->flush_pending) {
-        unlist(srv, wsi);
+        unlist(tr, wsi);
         c->flush_pending = false;
     }
-    unpace(srv, wsi, c);
+    unpace(tr, wsi, c);
     sioc_conn *s = c->sess;
     c->sess = NULL;
     if (s) {
@@ -1170,7 +1169,7 @@ void sioc__eio_ws_closed(struct lws *wsi, sioc__pss *c)
         sioc__allow_detach(c->request);
         c->request = NULL;
     }
-    sioc__wsread_remove(srv, wsi, c);
+    sioc__wsread_remove(tr, wsi, c);
     sioc__buf_free(&c->body);
     sioc__ws_rx_free(&c->rx);
 }

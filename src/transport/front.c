@@ -45,8 +45,8 @@
 #define ACCEPT_DELAY_US 1000
 
 struct sioc__arrival {
-    sioc__link link; /* in srv->pending, until finish() */
-    sioc_server *srv;
+    sioc__link link; /* in tr->pending, until finish() */
+    sioc__transport *tr;
     int fd;            /* the connection, ours until handed on or closed; -1 after */
     bool answered;     /* refused: what the client still sends is read and dropped */
     bool lowat;        /* SO_RCVLOWAT raised: to be lowered before handing on */
@@ -63,7 +63,7 @@ static const char *const answers[] = {
     [431 - 400] = "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n",
 };
 
-int sioc__front_listen(sioc_server *srv, const char *host, int port)
+int sioc__front_listen(sioc__transport *tr, const char *host, int port)
 {
     struct addrinfo hints = {
         .ai_family = AF_INET, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
@@ -86,21 +86,21 @@ int sioc__front_listen(sioc_server *srv, const char *host, int port)
         }
         return SIOC_ERR_LISTEN;
     }
-    srv->listen_fd = fd;
-    srv->port = ntohs(sa.sin_port);
+    tr->listen_fd = fd;
+    tr->port = ntohs(sa.sin_port);
     return 0;
 }
 
-int sioc__front_start(sioc_server *srv)
+int sioc__front_start(sioc__transport *tr)
 {
-    lws_sock_file_fd_type d = {.filefd = srv->listen_fd};
-    srv->listen_wsi =
-        lws_adopt_descriptor_vhost(srv->vhost, LWS_ADOPT_RAW_FILE_DESC, d, "sioc", NULL);
-    if (!srv->listen_wsi) {
+    lws_sock_file_fd_type d = {.filefd = tr->listen_fd};
+    tr->listen_wsi =
+        lws_adopt_descriptor_vhost(tr->vhost, LWS_ADOPT_RAW_FILE_DESC, d, "sioc", NULL);
+    if (!tr->listen_wsi) {
         return SIOC_ERR_LISTEN;
     }
-    lws_set_opaque_user_data(srv->listen_wsi, &srv->listen_fd);
-    srv->listen_fd = -1; /* lws's now: it closes it with the context */
+    lws_set_opaque_user_data(tr->listen_wsi, &tr->listen_fd);
+    tr->listen_fd = -1; /* lws's now: it closes it with the context */
     return 0;
 }
 
@@ -122,7 +122,7 @@ static void on_poll_closed(uv_handle_t *h)
 static void finish(sioc__arrival *p)
 {
     assert(p->fd < 0);
-    sioc__timer_stop(&p->srv->wheel, &p->timer);
+    sioc__timer_stop(p->tr->wheel, &p->timer);
     sioc__list_remove(&p->link);
     if (p->polling) {
         p->polling = false;
@@ -136,9 +136,9 @@ static void finish(sioc__arrival *p)
 }
 
 /* The descriptor becomes libwebsockets' connection, as if its listener had accepted it. */
-static void hand_on(sioc_server *srv, int fd)
+static void hand_on(sioc__transport *tr, int fd)
 {
-    if (!lws_adopt_socket_vhost(srv->vhost, fd) && fcntl(fd, F_GETFD) != -1) {
+    if (!lws_adopt_socket_vhost(tr->vhost, fd) && fcntl(fd, F_GETFD) != -1) {
         close(fd); /* lws closes it on most failures, but not all */
     }
 }
@@ -149,19 +149,19 @@ static void hand_on_pending(sioc__arrival *p)
         int one = 1;
         setsockopt(p->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
     }
-    sioc_server *srv = p->srv;
+    sioc__transport *tr = p->tr;
     int fd = p->fd;
     p->fd = -1;
     finish(p); /* may free `p` */
-    hand_on(srv, fd);
+    hand_on(tr, fd);
 }
 
 /* Reads and drops what the client has sent, up to 1 MiB a call (a client sending without pause
  * must not hold the loop); false once it has closed its side (or failed). */
-static bool drain_input(sioc_server *srv, int fd)
+static bool drain_input(sioc__transport *tr, int fd)
 {
     for (int i = 0; i < 64; i++) {
-        ssize_t n = recv(fd, srv->head_buf, sizeof(srv->head_buf), 0);
+        ssize_t n = recv(fd, tr->head_buf, sizeof(tr->head_buf), 0);
         if (n <= 0) {
             return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
         }
@@ -172,34 +172,33 @@ static bool drain_input(sioc_server *srv, int fd)
 static void on_timer(sioc__timer *t);
 static int watch(sioc__arrival *p);
 
-static sioc__arrival *pending_new(sioc_server *srv, int fd)
+static sioc__arrival *pending_new(sioc__transport *tr, int fd)
 {
     sioc__arrival *p = calloc(1, sizeof(*p));
     if (!p) {
         return NULL;
     }
-    p->srv = srv;
+    p->tr = tr;
     p->fd = fd;
     if (watch(p) != 0) {
         free(p);
         return NULL;
     }
-    sioc__list_append(&srv->pending, &p->link);
-    sioc__timer_start(&srv->wheel, &p->timer, sioc__wheel_now(&srv->wheel) + HEAD_TIMEOUT_MS,
-                      on_timer);
+    sioc__list_append(&tr->pending, &p->link);
+    sioc__timer_start(tr->wheel, &p->timer, sioc__wheel_now(tr->wheel) + HEAD_TIMEOUT_MS, on_timer);
     return p;
 }
 
 /* Answers `status` and closes, after a while for the answer to be read. Takes `fd` (or `p`). */
-static void refuse(sioc_server *srv, sioc__arrival *p, int fd, int status)
+static void refuse(sioc__transport *tr, sioc__arrival *p, int fd, int status)
 {
-    drain_input(srv, fd);
+    drain_input(tr, fd);
     const char *a = answers[status - 400];
     ssize_t sent = send(fd, a, strlen(a), MSG_NOSIGNAL);
     (void)sent; /* a client gone already misses its answer: nothing else to do */
     shutdown(fd, SHUT_WR);
     if (!p) {
-        p = pending_new(srv, fd);
+        p = pending_new(tr, fd);
         if (!p) {
             close(fd);
             return;
@@ -211,7 +210,7 @@ static void refuse(sioc_server *srv, sioc__arrival *p, int fd, int status)
         p->lowat = false;
     }
     p->answered = true;
-    sioc__timer_start(&srv->wheel, &p->timer, sioc__wheel_now(&srv->wheel) + LINGER_MS, on_timer);
+    sioc__timer_start(tr->wheel, &p->timer, sioc__wheel_now(tr->wheel) + LINGER_MS, on_timer);
 }
 
 static void log_refusal(sioc__head_verdict v, const char *why)
@@ -228,9 +227,9 @@ static bool peer_gone(int fd)
 }
 
 /* A look at what has arrived of the head. `p` is NULL on the first look, straight after accept. */
-static void look(sioc_server *srv, sioc__arrival *p, int fd)
+static void look(sioc__transport *tr, sioc__arrival *p, int fd)
 {
-    ssize_t n = recv(fd, srv->head_buf, sizeof(srv->head_buf), MSG_PEEK);
+    ssize_t n = recv(fd, tr->head_buf, sizeof(tr->head_buf), MSG_PEEK);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
         if (!p) { /* gone before asking anything */
             close(fd);
@@ -243,18 +242,18 @@ static void look(sioc_server *srv, sioc__arrival *p, int fd)
     sioc__head_limits lim = {.max_bytes = SIOC__MAX_HEAD, .max_fields = MAX_FIELDS};
     const char *why = NULL;
     sioc__head_verdict v =
-        n > 0 ? sioc__head_check(srv->head_buf, (size_t)n, &lim, NULL, &why) : SIOC__HEAD_PARTIAL;
+        n > 0 ? sioc__head_check(tr->head_buf, (size_t)n, &lim, NULL, &why) : SIOC__HEAD_PARTIAL;
     if (v == SIOC__HEAD_OK && p) {
         hand_on_pending(p);
         return;
     }
     if (v == SIOC__HEAD_OK) {
-        hand_on(srv, fd);
+        hand_on(tr, fd);
         return;
     }
     if (v != SIOC__HEAD_PARTIAL) {
         log_refusal(v, why);
-        refuse(srv, p, fd, v == SIOC__HEAD_TOO_LARGE ? 431 : 400);
+        refuse(tr, p, fd, v == SIOC__HEAD_TOO_LARGE ? 431 : 400);
         return;
     }
     if (p && n > 0 && (size_t)n == p->seen && peer_gone(fd)) {
@@ -262,7 +261,7 @@ static void look(sioc_server *srv, sioc__arrival *p, int fd)
         finish(p);
         return;
     }
-    if (!p && !(p = pending_new(srv, fd))) {
+    if (!p && !(p = pending_new(tr, fd))) {
         close(fd);
         return;
     }
@@ -280,8 +279,8 @@ static void on_readable(sioc__arrival *p)
         return;
     }
     if (!p->answered) {
-        look(p->srv, p, p->fd);
-    } else if (!drain_input(p->srv, p->fd)) {
+        look(p->tr, p, p->fd);
+    } else if (!drain_input(p->tr, p->fd)) {
         close_fd(p);
         finish(p);
     }
@@ -293,7 +292,7 @@ static void on_timer(sioc__timer *t)
     if (!p->answered && p->fd >= 0) {
         sioc__log(SIOC_LOG_INFO, "HTTP: a request head took longer than %d s: 408",
                   HEAD_TIMEOUT_MS / 1000);
-        refuse(p->srv, p, p->fd, 408);
+        refuse(p->tr, p, p->fd, 408);
         return;
     }
     close_fd(p);
@@ -310,9 +309,9 @@ static void on_poll(uv_poll_t *h, int status, int events)
 /* Starts watching `p->fd` for more bytes. Returns 0, or -1 when out of descriptors or memory. */
 static int watch(sioc__arrival *p)
 {
-    sioc_server *srv = p->srv;
-    if (srv->uv) {
-        if (uv_poll_init_socket(srv->uv, &p->poll, p->fd) != 0) {
+    sioc__transport *tr = p->tr;
+    if (tr->uv) {
+        if (uv_poll_init_socket(tr->uv, &p->poll, p->fd) != 0) {
             return -1;
         }
         p->polling = true;
@@ -324,7 +323,7 @@ static int watch(sioc__arrival *p)
         return -1;
     }
     lws_sock_file_fd_type d = {.filefd = dup_fd};
-    p->watch = lws_adopt_descriptor_vhost(srv->vhost, LWS_ADOPT_RAW_FILE_DESC, d, "sioc", NULL);
+    p->watch = lws_adopt_descriptor_vhost(tr->vhost, LWS_ADOPT_RAW_FILE_DESC, d, "sioc", NULL);
     if (!p->watch) {
         if (fcntl(dup_fd, F_GETFD) != -1) {
             close(dup_fd);
@@ -338,18 +337,18 @@ static int watch(sioc__arrival *p)
 /* Whether a new connection on descriptor `fd` (-1: accept failed for lack of descriptors) is one
  * too many. Descriptors are handed out lowest first, so `fd` this high means nearly every one is
  * in use: refuse, and say so (at most every 10 s). */
-static bool over_limit(sioc_server *srv, long fd)
+static bool over_limit(sioc__transport *tr, long fd)
 {
-    if (fd >= 0 && fd < srv->fd_limit - SIOC__FD_RESERVE) {
+    if (fd >= 0 && fd < tr->fd_limit - SIOC__FD_RESERVE) {
         return false;
     }
-    uint64_t now = sioc__wheel_now(&srv->wheel);
-    if (!srv->full_logged_ms || now - srv->full_logged_ms >= 10000) {
-        srv->full_logged_ms = now ? now : 1;
+    uint64_t now = sioc__wheel_now(tr->wheel);
+    if (!tr->full_logged_ms || now - tr->full_logged_ms >= 10000) {
+        tr->full_logged_ms = now ? now : 1;
         sioc__log(SIOC_LOG_WARN,
                   "connection limit reached: %ld file descriptors in use "
                   "(RLIMIT_NOFILE %ld); refusing new connections until some close",
-                  fd >= 0 ? fd : srv->fd_limit, srv->fd_limit);
+                  fd >= 0 ? fd : tr->fd_limit, tr->fd_limit);
     }
     return true;
 }
@@ -357,20 +356,20 @@ static bool over_limit(sioc_server *srv, long fd)
 /* The listener is looked at again after `us`: until then its connections wait in the kernel. */
 static void accept_due(lws_sorted_usec_list_t *sul);
 
-static void accept_later(sioc_server *srv, lws_usec_t us)
+static void accept_later(sioc__transport *tr, lws_usec_t us)
 {
-    lws_rx_flow_control(srv->listen_wsi, 0);
-    lws_sul_schedule(srv->ctx, 0, &srv->accept_sul, accept_due, us);
+    lws_rx_flow_control(tr->listen_wsi, 0);
+    lws_sul_schedule(tr->ctx, 0, &tr->accept_sul, accept_due, us);
 }
 
 /* Takes what has queued on the listener, in the order the connections were made. */
 static void accept_due(lws_sorted_usec_list_t *sul)
 {
-    sioc_server *srv = CONTAINER(sul, sioc_server, accept_sul);
-    if (!srv->listen_wsi) {
+    sioc__transport *tr = CONTAINER(sul, sioc__transport, accept_sul);
+    if (!tr->listen_wsi) {
         return;
     }
-    int listen_fd = (int)lws_get_socket_fd(srv->listen_wsi);
+    int listen_fd = (int)lws_get_socket_fd(tr->listen_wsi);
     for (int i = 0; i < ACCEPT_BURST; i++) {
         int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -379,36 +378,36 @@ static void accept_due(lws_sorted_usec_list_t *sul)
             }
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 /* Out of descriptors: the listener would be readable, and fail, in a busy loop. */
-                over_limit(srv, -1);
-                accept_later(srv, 100 * LWS_US_PER_MS);
+                over_limit(tr, -1);
+                accept_later(tr, 100 * LWS_US_PER_MS);
                 return;
             }
             break;
         }
-        if (over_limit(srv, fd)) {
+        if (over_limit(tr, fd)) {
             close(fd);
             continue;
         }
         int one = 1; /* as lws sets its own accepted sockets: answers go out at once */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        look(srv, NULL, fd);
+        look(tr, NULL, fd);
     }
-    lws_rx_flow_control(srv->listen_wsi, 1);
+    lws_rx_flow_control(tr->listen_wsi, 1);
 }
 
-int sioc__front_raw(sioc_server *srv, struct lws *wsi, enum lws_callback_reasons reason)
+int sioc__front_raw(sioc__transport *tr, struct lws *wsi, enum lws_callback_reasons reason)
 {
     void *who = lws_get_opaque_user_data(wsi);
-    if (who == &srv->listen_fd) {
+    if (who == &tr->listen_fd) {
         if (reason == LWS_CALLBACK_RAW_RX_FILE) {
             /* Node takes new connections a little after they are made, by which time their clients
              * have sent their requests: requests on new connections are then served in the
              * order the connections were made, which clients rely on (a GET sent with a POST
              * that ends the session must be the one that receives the end). So do the same. */
-            accept_later(srv, ACCEPT_DELAY_US);
+            accept_later(tr, ACCEPT_DELAY_US);
         } else if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
             lws_set_opaque_user_data(wsi, NULL); /* WSI_DESTROY takes it for idle.c's */
-            srv->listen_wsi = NULL;
+            tr->listen_wsi = NULL;
         }
         return 0;
     }
@@ -431,12 +430,12 @@ int sioc__front_raw(sioc_server *srv, struct lws *wsi, enum lws_callback_reasons
     return 0;
 }
 
-void sioc__front_close_pending(sioc_server *srv)
+void sioc__front_close_pending(sioc__transport *tr)
 {
-    while (!sioc__list_empty(&srv->pending)) {
-        sioc__arrival *p = (sioc__arrival *)srv->pending.next;
+    while (!sioc__list_empty(&tr->pending)) {
+        sioc__arrival *p = (sioc__arrival *)tr->pending.next;
         close_fd(p);
         finish(p);
     }
-    lws_sul_cancel(&srv->accept_sul);
+    lws_sul_cancel(&tr->accept_sul);
 }

@@ -10,7 +10,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "core/cors.h"
+#include "eio/handshake.h"
+#include "transport/cors.h"
 #include "util/jsonw.h"
 #include "util/log.h"
 
@@ -162,64 +163,64 @@ int sioc__query_arg(struct lws *wsi, const char *name, char *out, size_t cap)
     }
 }
 
-int sioc__cors_init(sioc_server *srv)
+int sioc__cors_init(sioc__transport *tr)
 {
-    const sioc_options *o = srv->opts;
+    const sioc_options *o = tr->opts;
     if (!o->cors_pattern_count) {
         return 0;
     }
-    srv->cors_patterns = calloc(o->cors_pattern_count, sizeof(*srv->cors_patterns));
-    if (!srv->cors_patterns) {
+    tr->cors_patterns = calloc(o->cors_pattern_count, sizeof(*tr->cors_patterns));
+    if (!tr->cors_patterns) {
         return SIOC_ERR_NOMEM;
     }
     for (size_t i = 0; i < o->cors_pattern_count; i++) {
-        if (regcomp(&srv->cors_patterns[i], o->cors_patterns[i], REG_EXTENDED | REG_NOSUB) != 0) {
+        if (regcomp(&tr->cors_patterns[i], o->cors_patterns[i], REG_EXTENDED | REG_NOSUB) != 0) {
             return SIOC_ERR_INVALID; /* checked when it was added: cannot happen */
         }
-        srv->ncors_patterns++;
+        tr->ncors_patterns++;
     }
     return 0;
 }
 
-void sioc__cors_free(sioc_server *srv)
+void sioc__cors_free(sioc__transport *tr)
 {
-    for (size_t i = 0; i < srv->ncors_patterns; i++) {
-        regfree(&srv->cors_patterns[i]);
+    for (size_t i = 0; i < tr->ncors_patterns; i++) {
+        regfree(&tr->cors_patterns[i]);
     }
-    free(srv->cors_patterns);
-    for (size_t i = 0; i < srv->nrefused; i++) {
-        free(srv->refused_origins[i]);
+    free(tr->cors_patterns);
+    for (size_t i = 0; i < tr->nrefused; i++) {
+        free(tr->refused_origins[i]);
     }
 }
 
 /* A refused origin is worth one line in the log, not one per request. */
-static void log_refused(sioc_server *srv, const char *origin)
+static void log_refused(sioc__transport *tr, const char *origin)
 {
-    for (size_t i = 0; i < srv->nrefused; i++) {
-        if (strcmp(srv->refused_origins[i], origin) == 0) {
+    for (size_t i = 0; i < tr->nrefused; i++) {
+        if (strcmp(tr->refused_origins[i], origin) == 0) {
             return;
         }
     }
-    if (srv->nrefused < sizeof(srv->refused_origins) / sizeof(srv->refused_origins[0])) {
-        srv->refused_origins[srv->nrefused++] = strdup(origin);
+    if (tr->nrefused < sizeof(tr->refused_origins) / sizeof(tr->refused_origins[0])) {
+        tr->refused_origins[tr->nrefused++] = strdup(origin);
     }
     sioc__log(SIOC_LOG_WARN, "CORS: origin %s is not allowed", origin);
 }
 
 /* Calls `add(name, value)` for each CORS header this request gets. */
-static void cors_each(sioc_server *srv, struct lws *wsi,
+static void cors_each(sioc__transport *tr, struct lws *wsi,
                       void (*add)(void *, const char *, const char *), void *arg)
 {
     char origin[512];
-    if (!sioc__cors_configured(srv->opts)) {
+    if (!sioc__cors_configured(tr->opts)) {
         return;
     }
     bool has_origin = sioc__request_origin(wsi, origin, sizeof(origin)) >= 0;
-    const char *allow = sioc__cors_match(srv->opts, srv->cors_patterns, srv->ncors_patterns,
+    const char *allow = sioc__cors_match(tr->opts, tr->cors_patterns, tr->ncors_patterns,
                                          has_origin ? origin : NULL);
     if (!allow) {
         if (has_origin) {
-            log_refused(srv, origin);
+            log_refused(tr, origin);
         }
         return;
     }
@@ -227,7 +228,7 @@ static void cors_each(sioc_server *srv, struct lws *wsi,
     if (strcmp(allow, "*") != 0) {
         add(arg, "vary:", "Origin");
     }
-    if (srv->opts->cors_credentials) {
+    if (tr->opts->cors_credentials) {
         add(arg, "access-control-allow-credentials:", "true");
     }
 }
@@ -237,9 +238,9 @@ static void add_to_reply(void *arg, const char *name, const char *value)
     sioc__reply_header(arg, name, value);
 }
 
-void sioc__cors_headers(sioc_server *srv, sioc__reply *r)
+void sioc__cors_headers(sioc__transport *tr, sioc__reply *r)
 {
-    cors_each(srv, r->wsi, add_to_reply, r);
+    cors_each(tr, r->wsi, add_to_reply, r);
 }
 
 typedef struct lines {
@@ -257,23 +258,23 @@ static void add_line(void *arg, const char *name, const char *value)
     }
 }
 
-void sioc__cors_lines(sioc_server *srv, struct lws *wsi, char *out, size_t cap)
+void sioc__cors_lines(sioc__transport *tr, struct lws *wsi, char *out, size_t cap)
 {
     lines l = {out, cap, strlen(out)};
-    cors_each(srv, wsi, add_line, &l);
+    cors_each(tr, wsi, add_line, &l);
 }
 
-int sioc__cors_preflight(sioc_server *srv, struct lws *wsi)
+int sioc__cors_preflight(sioc__transport *tr, struct lws *wsi)
 {
     sioc__reply r;
     char req_headers[1024];
     if (sioc__reply_begin(&r, wsi, HTTP_STATUS_NO_CONTENT, NULL, 0) < 0) {
         return -1;
     }
-    sioc__cors_headers(srv, &r);
-    sioc__reply_header(&r, "access-control-allow-methods:", srv->opts->cors_methods);
-    if (srv->opts->cors_headers) {
-        sioc__reply_header(&r, "access-control-allow-headers:", srv->opts->cors_headers);
+    sioc__cors_headers(tr, &r);
+    sioc__reply_header(&r, "access-control-allow-methods:", tr->opts->cors_methods);
+    if (tr->opts->cors_headers) {
+        sioc__reply_header(&r, "access-control-allow-headers:", tr->opts->cors_headers);
     } else if (sioc__header(wsi, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS, req_headers,
                             sizeof(req_headers)) > 0) {
         sioc__reply_header(&r, "access-control-allow-headers:", req_headers);
@@ -392,26 +393,25 @@ static bool is_client_file(const char *name)
     return false;
 }
 
-void sioc__client_etag_init(sioc_server *srv)
+void sioc__client_etag_init(sioc__transport *tr)
 {
     /* Node's ETag is the client package's version, quoted. */
     char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/../package.json", srv->opts->client_dir);
+    snprintf(path, sizeof(path), "%s/../package.json", tr->opts->client_dir);
     json_t *pkg = json_load_file(path, 0, NULL);
     const char *version = json_string_value(json_object_get(pkg, "version"));
-    snprintf(srv->client_etag, sizeof(srv->client_etag), "\"%s\"",
-             version ? version : SIOC_VERSION);
+    snprintf(tr->client_etag, sizeof(tr->client_etag), "\"%s\"", version ? version : SIOC_VERSION);
     json_decref(pkg);
 }
 
-static bool etag_matches(sioc_server *srv, struct lws *wsi)
+static bool etag_matches(sioc__transport *tr, struct lws *wsi)
 {
     char inm[128];
     if (sioc__header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, inm, sizeof(inm)) < 0) {
         return false;
     }
-    return strcmp(inm, srv->client_etag) == 0 ||
-           (strncmp(inm, "W/", 2) == 0 && strcmp(inm + 2, srv->client_etag) == 0);
+    return strcmp(inm, tr->client_etag) == 0 ||
+           (strncmp(inm, "W/", 2) == 0 && strcmp(inm + 2, tr->client_etag) == 0);
 }
 
 /* The Connection line for lws_serve_http_file's ready-made headers, as connection_header(). */
@@ -436,28 +436,28 @@ static int serve_file(struct lws *wsi, const char *file, const char *mime, char 
     return n > 0 && lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-int sioc__serve_client(sioc_server *srv, struct lws *wsi, const char *uri, int *ret)
+int sioc__serve_client(sioc__transport *tr, struct lws *wsi, const char *uri, int *ret)
 {
-    const char *path = srv->opts->path;
+    const char *path = tr->opts->path;
     size_t plen = strlen(path);
-    if (!srv->opts->serve_client || strncmp(uri, path, plen) != 0 || !is_client_file(uri + plen)) {
+    if (!tr->opts->serve_client || strncmp(uri, path, plen) != 0 || !is_client_file(uri + plen)) {
         return 1;
     }
     const char *name = uri + plen;
-    if (etag_matches(srv, wsi)) {
+    if (etag_matches(tr, wsi)) {
         sioc__reply r;
         *ret = sioc__reply_begin(&r, wsi, HTTP_STATUS_NOT_MODIFIED, NULL, 0) < 0
                    ? -1
-                   : (sioc__cors_headers(srv, &r), sioc__reply_finish(&r, NULL, 0));
+                   : (sioc__cors_headers(tr, &r), sioc__reply_finish(&r, NULL, 0));
         return 0;
     }
     char file[PATH_MAX], extra[1024];
-    snprintf(file, sizeof(file), "%s/%s", srv->opts->client_dir, name);
+    snprintf(file, sizeof(file), "%s/%s", tr->opts->client_dir, name);
     bool map = strstr(name, ".map") != NULL;
     /* lws wants ready-made header lines here. */
     snprintf(extra, sizeof(extra), "ETag: %s\r\nCache-Control: public, max-age=0\r\n",
-             srv->client_etag);
-    sioc__cors_lines(srv, wsi, extra, sizeof(extra));
+             tr->client_etag);
+    sioc__cors_lines(tr, wsi, extra, sizeof(extra));
     *ret = serve_file(
         wsi, file,
         map ? "application/json; charset=utf-8" : "application/javascript; charset=utf-8", extra);
@@ -517,10 +517,10 @@ static bool safe_uri(const char *uri)
 
 /* Resolves `uri` to a regular file inside the public directory (index.html for directories).
  * Returns 0 with the real path in `out`, or -1. */
-static int resolve_static(sioc_server *srv, const char *uri, char *out)
+static int resolve_static(sioc__transport *tr, const char *uri, char *out)
 {
     char root[PATH_MAX], joined[PATH_MAX + 16], real[PATH_MAX];
-    if (!realpath(srv->opts->public_dir, root) || !safe_uri(uri)) {
+    if (!realpath(tr->opts->public_dir, root) || !safe_uri(uri)) {
         return -1;
     }
     snprintf(joined, sizeof(joined), "%s%s", root, uri);
@@ -539,11 +539,11 @@ static int resolve_static(sioc_server *srv, const char *uri, char *out)
     return 0;
 }
 
-int sioc__serve_static(sioc_server *srv, struct lws *wsi, const char *uri, int method)
+int sioc__serve_static(sioc__transport *tr, struct lws *wsi, const char *uri, int method)
 {
     char file[PATH_MAX];
-    if (!srv->opts->public_dir || (method != LWSHUMETH_GET && method != LWSHUMETH_HEAD) ||
-        resolve_static(srv, uri, file) < 0) {
+    if (!tr->opts->public_dir || (method != LWSHUMETH_GET && method != LWSHUMETH_HEAD) ||
+        resolve_static(tr, uri, file) < 0) {
         return sioc__reply_simple(wsi, HTTP_STATUS_NOT_FOUND, "text/plain; charset=utf-8",
                                   "Not Found");
     }
@@ -551,47 +551,30 @@ int sioc__serve_static(sioc_server *srv, struct lws *wsi, const char *uri, int m
     return serve_file(wsi, file, mime_for(file), extra);
 }
 
-/* ---- the handshake, as Node's socket.handshake ---- */
+/* ---- the handshake, as Node's socket.handshake (built by src/eio/handshake.c) ---- */
 
-/* Appends `"key":"value",` for a member whose key and value are UTF-8 (jansson refuses others:
- * they are left out, as they were from its objects). Returns -1 only when out of memory. */
-static int member(sioc__buf *b, const char *key, size_t klen, const char *value, size_t vlen)
+/* What the handshake builder is given of a request: every header lws knows by name, the query's
+ * fragments. The strings are the gatherer's (gather_free). */
+typedef struct gathered {
+    sioc__hs_header headers[_WSI_TOKEN_CLIENT_SENT_PROTOCOLS];
+    char *query[64];
+    sioc__hs_request req;
+} gathered;
+
+static void gather_free(gathered *g)
 {
-    size_t start = b->len;
-    int rc = sioc__json_append_string(b, key, klen);
-    if (rc == 0 && sioc__buf_append_char(b, ':') < 0) {
-        rc = -1;
+    for (size_t i = 0; i < g->req.nheaders; i++) {
+        free((char *)g->headers[i].value);
     }
-    if (rc == 0) {
-        rc = sioc__json_append_string(b, value, vlen);
+    for (size_t i = 0; i < g->req.nquery; i++) {
+        free(g->query[i]);
     }
-    if (rc == 0 && sioc__buf_append_char(b, ',') < 0) {
-        rc = -1;
-    }
-    if (rc < 0) {
-        b->len = start;
-    }
-    return rc == -1 ? -1 : 0;
 }
 
-/* Ends an object whose members each end with ',': the last one's becomes '}'. */
-static int close_object(sioc__buf *b)
+/* Every request header lws knows by name ("host:", "origin:", "cookie:", ...), lower-case, in
+ * lws's order. Returns -1 when out of memory. */
+static int gather_headers(struct lws *wsi, gathered *g)
 {
-    if (b->len && b->data[b->len - 1] == ',') {
-        b->data[b->len - 1] = '}';
-        return 0;
-    }
-    return sioc__buf_append_char(b, '}');
-}
-
-/* Every request header lws knows by name ("host:", "origin:", "cookie:", ...), lower-case, as an
- * object; *origin tells whether an Origin was among them, *forwarded receives X-Forwarded-For
- * (malloc'd, or NULL). Returns -1 when out of memory. */
-static int handshake_headers(struct lws *wsi, sioc__buf *b, bool *origin, char **forwarded)
-{
-    if (sioc__buf_append_char(b, '{') < 0) {
-        return -1;
-    }
     for (int t = 0; t < (int)_WSI_TOKEN_CLIENT_SENT_PROTOCOLS; t++) {
         const char *name = (const char *)lws_token_to_string((enum lws_token_indexes)t);
         size_t nlen = name ? strlen(name) : 0;
@@ -603,114 +586,59 @@ static int handshake_headers(struct lws *wsi, sioc__buf *b, bool *origin, char *
         if (!value) {
             return -1;
         }
-        int rc = 0;
-        if (lws_hdr_copy(wsi, value, vlen + 1, (enum lws_token_indexes)t) >= 0) {
-            size_t before = b->len;
-            rc = member(b, name, nlen - 1, value, strlen(value));
-            *origin |= t == WSI_TOKEN_ORIGIN && b->len > before;
-            if (t == WSI_TOKEN_X_FORWARDED_FOR && b->len > before && !*forwarded) {
-                *forwarded = value;
-                value = NULL;
-            }
+        if (lws_hdr_copy(wsi, value, vlen + 1, (enum lws_token_indexes)t) < 0) {
+            free(value);
+            continue;
         }
-        free(value);
-        if (rc < 0) {
-            return -1;
-        }
+        /* lws's names are "host:": the builder takes them without the colon. */
+        g->headers[g->req.nheaders] = (sioc__hs_header){name, nlen - 1, value};
+        g->req.nheaders++;
     }
-    return close_object(b);
+    return 0;
 }
 
-/* `"query":{name: value},"url":"path?query",` Returns -1 when out of memory. */
-static int handshake_query(struct lws *wsi, sioc__buf *b)
+/* The query's fragments, as lws decoded them (at most 64: Node's qs keeps 1000, but no client
+ * sends more than a handful). Returns -1 when out of memory. */
+static int gather_query(struct lws *wsi, gathered *g)
 {
-    char uri[1024];
-    sioc__buf url = {0};
-    int rc = sioc__buf_append(b, "\"query\":{", strlen("\"query\":{"));
-    if (rc == 0 && sioc__header(wsi, WSI_TOKEN_GET_URI, uri, sizeof(uri)) > 0) {
-        rc = sioc__buf_append(&url, uri, strlen(uri));
-    }
-    for (int i = 0; rc == 0; i++) {
+    for (int i = 0; i < 64; i++) {
         int flen = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
         if (flen <= 0) {
             break;
         }
         char *frag = malloc((size_t)flen + 1);
         if (!frag) {
-            rc = -1;
-        } else if (lws_hdr_copy_fragment(wsi, frag, flen + 1, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0) {
-            char *eq = strchr(frag, '=');
-            size_t klen = eq ? (size_t)(eq - frag) : strlen(frag);
-            const char *value = eq ? eq + 1 : "";
-            if (member(b, frag, klen, value, strlen(value)) < 0 ||
-                sioc__buf_append_char(&url, i ? '&' : '?') < 0 ||
-                sioc__buf_append(&url, frag, strlen(frag)) < 0) {
-                rc = -1;
-            }
+            return -1;
         }
-        free(frag);
+        if (lws_hdr_copy_fragment(wsi, frag, flen + 1, WSI_TOKEN_HTTP_URI_ARGS, i) < 0) {
+            free(frag);
+            break;
+        }
+        g->query[g->req.nquery++] = frag;
     }
-    if (rc == 0 && (close_object(b) < 0 || sioc__buf_append_char(b, ',') < 0)) {
-        rc = -1;
-    }
-    if (rc == 0 && member(b, "url", 3, url.data ? url.data : "", url.len) < 0) {
-        rc = -1;
-    }
-    sioc__buf_free(&url);
-    return rc;
-}
-
-/* The client's address: the peer, or with a trusted proxy the first X-Forwarded-For entry (each
- * proxy appends the one it heard from). */
-static void handshake_address(struct lws *wsi, const char *forwarded, char *out, size_t cap)
-{
-    sioc_server *srv = lws_context_user(lws_get_context(wsi));
-    out[0] = '\0';
-    lws_get_peer_simple(wsi, out, cap);
-    if (srv->opts->trust_proxy && forwarded) {
-        forwarded += strspn(forwarded, " ");
-        size_t n = strcspn(forwarded, ", ");
-        snprintf(out, cap, "%.*s", (int)n, forwarded);
-    }
-}
-
-#define DATE_FORMAT "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)"
-#define SECURE_ISSUED "\"secure\":false,\"issued\":"
-
-/* `"time":date,"address":ip,"secure":false,"issued":ms,` Returns -1 when out of memory. */
-static int handshake_when_where(struct lws *wsi, const char *forwarded, sioc__buf *b)
-{
-    char address[64], date[96];
-    struct timespec now;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    strftime(date, sizeof(date), DATE_FORMAT, &tm);
-    handshake_address(wsi, forwarded, address, sizeof(address));
-    uint64_t issued = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-    bool failed = member(b, "time", 4, date, strlen(date)) < 0 ||
-                  member(b, "address", 7, address, strlen(address)) < 0 ||
-                  sioc__buf_append(b, SECURE_ISSUED, strlen(SECURE_ISSUED)) < 0 ||
-                  sioc__buf_append_uint(b, issued) < 0 || sioc__buf_append_char(b, ',') < 0;
-    return failed ? -1 : 0;
+    return 0;
 }
 
 char *sioc__handshake_text(struct lws *wsi)
 {
-    sioc__buf headers = {0}, b = {0};
-    bool origin = false;
-    char *forwarded = NULL;
-    /* Node's order: xdomain, headers, time, address, secure, issued, query, url. */
-    int rc = handshake_headers(wsi, &headers, &origin, &forwarded);
-    const char *head =
-        origin ? "{\"xdomain\":true,\"headers\":" : "{\"xdomain\":false,\"headers\":";
-    if (rc < 0 || sioc__buf_append(&b, head, strlen(head)) < 0 ||
-        sioc__buf_append(&b, headers.data, headers.len) < 0 || sioc__buf_append_char(&b, ',') < 0 ||
-        handshake_when_where(wsi, forwarded, &b) < 0 || handshake_query(wsi, &b) < 0 ||
-        close_object(&b) < 0 || sioc__buf_append_char(&b, '\0') < 0) {
-        sioc__buf_free(&b);
+    sioc__transport *tr = lws_context_user(lws_get_context(wsi));
+    gathered g;
+    memset(&g, 0, sizeof(g));
+    char uri[1024] = "", peer[64] = "";
+    sioc__header(wsi, WSI_TOKEN_GET_URI, uri, sizeof(uri));
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    g.req.headers = g.headers;
+    g.req.query = (const char *const *)g.query;
+    g.req.path = uri;
+    g.req.peer = peer;
+    g.req.trust_proxy = tr->opts->trust_proxy;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    g.req.now_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+    char *text = NULL;
+    if (gather_headers(wsi, &g) == 0 && gather_query(wsi, &g) == 0) {
+        text = sioc__handshake_build(&g.req);
     }
-    free(forwarded);
-    sioc__buf_free(&headers);
-    return b.data; /* NUL-terminated; the buffer's memory is handed over */
+    gather_free(&g);
+    return text;
 }

@@ -37,8 +37,8 @@ typedef struct conn_timer {
 
 static sioc__wheel *wheel_of(struct lws *wsi)
 {
-    sioc_server *srv = lws_context_user(lws_get_context(wsi));
-    return &srv->wheel;
+    sioc__transport *tr = lws_context_user(lws_get_context(wsi));
+    return tr->wheel;
 }
 
 /* Whether the client has begun another request on this connection: its headers are being parsed
@@ -118,8 +118,8 @@ int sioc__http_completed(struct lws *wsi)
     if (lws_http_transaction_completed(wsi)) {
         return -1;
     }
-    sioc_server *srv = lws_context_user(lws_get_context(wsi));
-    arm(wsi, false, srv->opts->keepalive_timeout_ms);
+    sioc__transport *tr = lws_context_user(lws_get_context(wsi));
+    arm(wsi, false, tr->opts->keepalive_timeout_ms);
     return 0;
 }
 

@@ -9,8 +9,8 @@
 #include <sys/epoll.h>
 #include <uv.h>
 
-#include "core/options.h"
-#include "core/sio.h"
+#include "server/options.h"
+#include "transport/transport.h"
 #include "eio/engine.h"
 #include "transport/wsframe.h"
 #include "util/buf.h"
@@ -32,19 +32,18 @@ typedef struct sioc__embed sioc__embed;
 _Static_assert(10 + 1 <= SIOC_MSG_HEADROOM,
                "messages need room for the WebSocket frame header and a v3 type byte");
 
-struct sioc_server {
-    sioc_options *opts;
+struct sioc__transport {
+    const sioc_options *opts; /* the server's */
     struct lws_context *ctx;
     struct lws_vhost *vhost;
     uv_loop_t *uv;
     uv_check_t flush_check; /* with libuv: flushes WebSockets after each round of I/O */
     sioc__embed *embed;     /* on the application's loop: sioc's, nested in it (embed.c) */
     void *foreign_loops[1];
-    sioc__wheel wheel;
+    sioc__wheel *wheel; /* the server's */
     lws_sorted_usec_list_t tick;
     sioc__engine *engines;    /* longest path first */
-    sioc__core *sio;          /* the Socket.IO layer, fed by the engine at the `path` option */
-    sioc__engine *sio_engine; /* that engine; plain WebSocket clients join it too */
+    sioc__engine *sio_engine; /* the Socket.IO layer's engine: plain WebSocket clients join it */
     volatile sig_atomic_t stopping;
     int port;
     bool half_started;      /* lws made the context but not its listening vhost */
@@ -144,7 +143,7 @@ typedef enum sioc__verdict { SIOC__UNDECIDED, SIOC__ACCEPTED, SIOC__REJECTED } s
 
 struct sioc_request {
     sioc__link link; /* first: in the server's asking list */
-    sioc_server *srv;
+    sioc__transport *tr;
     struct lws *wsi; /* the connection waiting, NULL while none is (not yet, or gone) */
     sioc__pss *pss;
     struct lws *upgrade_wsi; /* the upgrade asked about, until its ESTABLISHED */
@@ -163,26 +162,26 @@ struct sioc_request {
  * REJECTED (*message: the refusal's, a new string or NULL: free() it), or UNDECIDED with *out the
  * waiting request (in the server's asking list; the caller fills what the handshake goes on with
  * and hands it to a connection). */
-sioc__verdict sioc__allow_ask(sioc_server *srv, const char *handshake, char **message,
+sioc__verdict sioc__allow_ask(sioc__transport *tr, const char *handshake, char **message,
                               sioc_request **out);
 /* A connection waiting on `r` has gone: the request stays until decided. */
 void sioc__allow_detach(sioc_request *r);
 /* Frees a decided request (its connection has resumed). */
 void sioc__allow_free(sioc_request *r);
 /* Frees every request still waiting (the server is going). */
-void sioc__allow_free_all(sioc_server *srv);
+void sioc__allow_free_all(sioc__transport *tr);
 
 /* front.c */
-/* Opens the listening socket on host:port (port 0: any free one) and sets `srv->port`. Returns 0
+/* Opens the listening socket on host:port (port 0: any free one) and sets `tr->port`. Returns 0
  * or SIOC_ERR_LISTEN. */
-int sioc__front_listen(sioc_server *srv, const char *host, int port);
-/* Hands the listening socket to lws's loop (`srv->vhost` exists): connections come in from here
+int sioc__front_listen(sioc__transport *tr, const char *host, int port);
+/* Hands the listening socket to lws's loop (`tr->vhost` exists): connections come in from here
  * on. Returns 0 or SIOC_ERR_LISTEN. */
-int sioc__front_start(sioc_server *srv);
+int sioc__front_start(sioc__transport *tr);
 /* lws's callbacks for the raw descriptors the front door watches. */
-int sioc__front_raw(sioc_server *srv, struct lws *wsi, enum lws_callback_reasons reason);
+int sioc__front_raw(sioc__transport *tr, struct lws *wsi, enum lws_callback_reasons reason);
 /* Closes the connections still waiting for their head (before the context goes). */
-void sioc__front_close_pending(sioc_server *srv);
+void sioc__front_close_pending(sioc__transport *tr);
 
 /* http.c */
 int sioc__reply_begin(sioc__reply *r, struct lws *wsi, unsigned status, const char *content_type,
@@ -196,14 +195,14 @@ int sioc__reply_simple(struct lws *wsi, unsigned status, const char *content_typ
 /* An empty answer after which the connection closes (malformed or refused requests). Returns -1. */
 int sioc__reply_closing(struct lws *wsi, unsigned status);
 /* Adds the CORS headers the options call for, given the request's Origin. */
-void sioc__cors_headers(sioc_server *srv, sioc__reply *r);
+void sioc__cors_headers(sioc__transport *tr, sioc__reply *r);
 /* The same as ready-made header lines ("Name: value\r\n"...), for lws_serve_http_file. */
-void sioc__cors_lines(sioc_server *srv, struct lws *wsi, char *out, size_t cap);
+void sioc__cors_lines(sioc__transport *tr, struct lws *wsi, char *out, size_t cap);
 /* Compiles the options' origin patterns. Returns 0 or SIOC_ERR_NOMEM. */
-int sioc__cors_init(sioc_server *srv);
-void sioc__cors_free(sioc_server *srv);
+int sioc__cors_init(sioc__transport *tr);
+void sioc__cors_free(sioc__transport *tr);
 /* Answers a CORS preflight (OPTIONS). */
-int sioc__cors_preflight(sioc_server *srv, struct lws *wsi);
+int sioc__cors_preflight(sioc__transport *tr, struct lws *wsi);
 /* Whether the request line says HTTP/1.1 or HTTP/1.0 (the only versions lws speaks over h1). */
 bool sioc__request_version_ok(struct lws *wsi);
 /* Whether the request's body is framed without ambiguity (RFC 9112 §6.3): no Content-Length with
@@ -215,10 +214,10 @@ bool sioc__request_framing_ok(struct lws *wsi);
  * lws's `in`): 0 to go on, or -1 once the request has been answered (the connection closes). */
 int sioc__upgrade_check(struct lws *wsi, const char *upgrade);
 /* Serves the client bundle if `uri` names one; returns 1 when it did not match. */
-int sioc__serve_client(sioc_server *srv, struct lws *wsi, const char *uri, int *ret);
+int sioc__serve_client(sioc__transport *tr, struct lws *wsi, const char *uri, int *ret);
 /* Serves a static file from the public directory, or 404. */
-int sioc__serve_static(sioc_server *srv, struct lws *wsi, const char *uri, int method);
-void sioc__client_etag_init(sioc_server *srv);
+int sioc__serve_static(sioc__transport *tr, struct lws *wsi, const char *uri, int method);
+void sioc__client_etag_init(sioc__transport *tr);
 /* Copies query argument `name` (without "=") into `out`; returns its length, -1 when absent, or
  * -2 when present but too long for `out`. */
 int sioc__query_arg(struct lws *wsi, const char *name, char *out, size_t cap);
@@ -249,44 +248,45 @@ void sioc__http_destroyed(struct lws *wsi);
 /* embed.c */
 /* Nests the server's loop in the application's `app`. Returns 0, SIOC_ERR_NOMEM or
  * SIOC_ERR_SYSTEM. */
-int sioc__embed_start(sioc_server *srv, uv_loop_t *app);
+int sioc__embed_start(sioc__transport *tr, uv_loop_t *app);
 /* Closes the handles added to the application's loop (freed by their close callbacks). */
-void sioc__embed_stop(sioc_server *srv);
+void sioc__embed_stop(sioc__transport *tr);
 
 /* wsread.c */
-/* Opens the set of WebSockets with input and hands it to lws's loop (`srv->vhost` exists). Returns
+/* Opens the set of WebSockets with input and hands it to lws's loop (`tr->vhost` exists). Returns
  * 0 or SIOC_ERR_SYSTEM. */
-int sioc__wsread_start(sioc_server *srv);
+int sioc__wsread_start(sioc__transport *tr);
 /* From now on sioc reads the upgraded connection `wsi` (lws no longer does). Returns 0 or -1. */
-int sioc__wsread_add(sioc_server *srv, struct lws *wsi, sioc__pss *c);
+int sioc__wsread_add(sioc__transport *tr, struct lws *wsi, sioc__pss *c);
 /* Stops reading `wsi` (it is closing). */
-void sioc__wsread_remove(sioc_server *srv, struct lws *wsi, sioc__pss *c);
+void sioc__wsread_remove(sioc__transport *tr, struct lws *wsi, sioc__pss *c);
 /* Input backpressure: `wsi` is not read while paused. */
-void sioc__wsread_pause(sioc_server *srv, struct lws *wsi, bool paused);
+void sioc__wsread_pause(sioc__transport *tr, struct lws *wsi, bool paused);
 /* lws's callbacks for the set's descriptor. */
-int sioc__wsread_raw(sioc_server *srv, struct lws *wsi, enum lws_callback_reasons reason);
+int sioc__wsread_raw(sioc__transport *tr, struct lws *wsi, enum lws_callback_reasons reason);
 
 /* engine_io.c */
 extern const sioc__eio_io sioc__lws_io;
-sioc__engine *sioc__engine_for_uri(sioc_server *srv, const char *uri, size_t len);
-int sioc__eio_http(sioc_server *srv, sioc__engine *eng, struct lws *wsi, sioc__pss *c, int method);
-int sioc__eio_body(sioc_server *srv, struct lws *wsi, sioc__pss *c, const void *in, size_t len);
-int sioc__eio_body_done(sioc_server *srv, struct lws *wsi, sioc__pss *c);
+sioc__engine *sioc__engine_for_uri(sioc__transport *tr, const char *uri, size_t len);
+int sioc__eio_http(sioc__transport *tr, sioc__engine *eng, struct lws *wsi, sioc__pss *c,
+                   int method);
+int sioc__eio_body(sioc__transport *tr, struct lws *wsi, sioc__pss *c, const void *in, size_t len);
+int sioc__eio_body_done(sioc__transport *tr, struct lws *wsi, sioc__pss *c);
 int sioc__eio_http_writeable(struct lws *wsi, sioc__pss *c);
 void sioc__eio_http_closed(struct lws *wsi, sioc__pss *c);
-int sioc__eio_confirm_upgrade(sioc_server *srv, struct lws *wsi);
-int sioc__eio_ws_open(sioc_server *srv, struct lws *wsi, sioc__pss *c);
+int sioc__eio_confirm_upgrade(sioc__transport *tr, struct lws *wsi);
+int sioc__eio_ws_open(sioc__transport *tr, struct lws *wsi, sioc__pss *c);
 /* Headers for the 101 answer to a WebSocket handshake: the `cookie` option's. */
-int sioc__eio_ws_headers(sioc_server *srv, struct lws *wsi, sioc__pss *c,
+int sioc__eio_ws_headers(sioc__transport *tr, struct lws *wsi, sioc__pss *c,
                          struct lws_process_html_args *args);
 /* What wsread.c read from a WebSocket (writable: frames are unmasked in place). Returns -1 to
  * close. */
-int sioc__eio_ws_receive(sioc_server *srv, struct lws *wsi, sioc__pss *c, void *in, size_t len);
-int sioc__eio_ws_writeable(sioc_server *srv, struct lws *wsi, sioc__pss *c);
+int sioc__eio_ws_receive(sioc__transport *tr, struct lws *wsi, sioc__pss *c, void *in, size_t len);
+int sioc__eio_ws_writeable(sioc__transport *tr, struct lws *wsi, sioc__pss *c);
 void sioc__eio_ws_closed(struct lws *wsi, sioc__pss *c);
 /* Writes what the WebSockets woken during the current callback have queued. */
-void sioc__eio_flush(sioc_server *srv);
+void sioc__eio_flush(sioc__transport *tr);
 /* Lets go of the paced list (the server is being freed). */
-void sioc__eio_pacing_free(sioc_server *srv);
+void sioc__eio_pacing_free(sioc__transport *tr);
 
 #endif

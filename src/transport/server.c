@@ -1,5 +1,6 @@
-/* The server: the libwebsockets context on a libuv (or poll) loop, the one protocol callback that
- * routes every request, and the periodic tick that drives the timer wheel. */
+/* The transport: the libwebsockets context on a libuv (or poll) loop, the one protocol callback
+ * that routes every request, the periodic tick that drives the server's timer wheel, and the
+ * transport's life (transport.h). */
 #include "transport/internal.h"
 
 #include <netdb.h>
@@ -12,7 +13,7 @@
 
 #include "util/log.h"
 
-static int on_http(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+static int on_http(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
 {
     char *uri;
     int ulen;
@@ -36,33 +37,33 @@ static int on_http(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     path[ulen] = '\0';
     memset(c, 0, sizeof(*c));
     int ret;
-    if (sioc__serve_client(srv, wsi, path, &ret) == 0) {
+    if (sioc__serve_client(tr, wsi, path, &ret) == 0) {
         return ret;
     }
-    sioc__engine *eng = sioc__engine_for_uri(srv, path, (size_t)ulen);
+    sioc__engine *eng = sioc__engine_for_uri(tr, path, (size_t)ulen);
     if (eng) {
-        return sioc__eio_http(srv, eng, wsi, c, method);
+        return sioc__eio_http(tr, eng, wsi, c, method);
     }
-    if (srv->draining) { /* shutting down: only sessions finishing their exchange are served */
+    if (tr->draining) { /* shutting down: only sessions finishing their exchange are served */
         return sioc__reply_closing(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE);
     }
-    return sioc__serve_static(srv, wsi, path, method);
+    return sioc__serve_static(tr, wsi, path, method);
 }
 
-static void on_cancel(sioc_server *srv)
+static void on_cancel(sioc__transport *tr)
 {
-    if (srv->stopping && srv->uv) {
-        uv_stop(srv->uv);
+    if (tr->stopping && tr->uv) {
+        uv_stop(tr->uv);
     }
 }
 
 /* Connections are limited by the file-descriptor limit alone: the soft limit is raised to the hard
  * one, as servers do, and the last few descriptors are kept in reserve. */
-static void raise_fd_limit(sioc_server *srv)
+static void raise_fd_limit(sioc__transport *tr)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
-        srv->fd_limit = 1024;
+        tr->fd_limit = 1024;
         return;
     }
     if (rl.rlim_cur < rl.rlim_max) {
@@ -71,32 +72,32 @@ static void raise_fd_limit(sioc_server *srv)
             rl = raised;
         }
     }
-    srv->fd_limit =
+    tr->fd_limit =
         rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1 << 30 ? 1L << 30 : (long)rl.rlim_cur;
     sioc__log(SIOC_LOG_INFO, "up to %ld connections (RLIMIT_NOFILE %ld, %d kept in reserve)",
-              srv->fd_limit - SIOC__FD_RESERVE, srv->fd_limit, SIOC__FD_RESERVE);
+              tr->fd_limit - SIOC__FD_RESERVE, tr->fd_limit, SIOC__FD_RESERVE);
 }
 
 static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
-    sioc_server *srv = lws_context_user(lws_get_context(wsi));
+    sioc__transport *tr = lws_context_user(lws_get_context(wsi));
     sioc__pss *c = user;
     switch (reason) {
     case LWS_CALLBACK_RAW_ADOPT_FILE:
     case LWS_CALLBACK_RAW_RX_FILE:
     case LWS_CALLBACK_RAW_CLOSE_FILE:
-        if (lws_get_opaque_user_data(wsi) == &srv->ws_epoll) {
-            return sioc__wsread_raw(srv, wsi, reason);
+        if (lws_get_opaque_user_data(wsi) == &tr->ws_epoll) {
+            return sioc__wsread_raw(tr, wsi, reason);
         }
-        return sioc__front_raw(srv, wsi, reason);
+        return sioc__front_raw(tr, wsi, reason);
     case LWS_CALLBACK_HTTP:
         sioc__http_busy(wsi);
-        return on_http(srv, wsi, c);
+        return on_http(tr, wsi, c);
     case LWS_CALLBACK_HTTP_BODY:
-        return sioc__eio_body(srv, wsi, c, in, len);
+        return sioc__eio_body(tr, wsi, c, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return sioc__eio_body_done(srv, wsi, c);
+        return sioc__eio_body_done(tr, wsi, c);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return sioc__eio_http_writeable(wsi, c);
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
@@ -108,16 +109,16 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
         break;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
         sioc__http_busy(wsi);
-        int rc = srv->draining ? -1 : sioc__upgrade_check(wsi, in);
-        return rc ? rc : sioc__eio_confirm_upgrade(srv, wsi);
+        int rc = tr->draining ? -1 : sioc__upgrade_check(wsi, in);
+        return rc ? rc : sioc__eio_confirm_upgrade(tr, wsi);
     }
     case LWS_CALLBACK_ADD_HEADERS:
-        return c ? sioc__eio_ws_headers(srv, wsi, c, in) : 0;
+        return c ? sioc__eio_ws_headers(tr, wsi, c, in) : 0;
     case LWS_CALLBACK_ESTABLISHED:
         /* sioc reads the WebSocket from here on (wsread.c): lws sends no RECEIVE. */
-        return sioc__eio_ws_open(srv, wsi, c);
+        return sioc__eio_ws_open(tr, wsi, c);
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return sioc__eio_ws_writeable(srv, wsi, c);
+        return sioc__eio_ws_writeable(tr, wsi, c);
     case LWS_CALLBACK_CLOSED:
         sioc__eio_ws_closed(wsi, c);
         break;
@@ -125,7 +126,7 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
         sioc__http_destroyed(wsi);
         break;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        on_cancel(srv);
+        on_cancel(tr);
         break;
     default:
         break;
@@ -160,10 +161,10 @@ static const lws_retry_bo_t retry_policy = {
 
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
-    sioc_server *srv = CONTAINER(sul, sioc_server, tick);
-    sioc__wheel_advance(&srv->wheel, sioc__now_ms());
-    sioc__eio_flush(srv); /* heartbeats, and whatever the application sent from elsewhere */
-    lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick, SIOC_WHEEL_TICK_MS * LWS_US_PER_MS);
+    sioc__transport *tr = CONTAINER(sul, sioc__transport, tick);
+    sioc__wheel_advance(tr->wheel, sioc__now_ms());
+    sioc__eio_flush(tr); /* heartbeats, and whatever the application sent from elsewhere */
+    lws_sul_schedule(tr->ctx, 0, &tr->tick, on_tick, SIOC_WHEEL_TICK_MS * LWS_US_PER_MS);
 }
 
 static int log_mask(sioc_log_level level)
@@ -180,19 +181,19 @@ static void lws_log_line(int level, const char *line)
     sioc__log(level == LLL_ERR ? SIOC_LOG_ERROR : SIOC_LOG_DEBUG, "lws: %.*s", (int)n, line);
 }
 
-static int create_context(sioc_server *srv)
+static int create_context(sioc__transport *tr)
 {
-    if (sioc__front_listen(srv, srv->opts->host, srv->opts->port) != 0) {
-        sioc__log(SIOC_LOG_ERROR, "cannot listen on %s:%d", srv->opts->host ? srv->opts->host : "*",
-                  srv->opts->port);
+    if (sioc__front_listen(tr, tr->opts->host, tr->opts->port) != 0) {
+        sioc__log(SIOC_LOG_ERROR, "cannot listen on %s:%d", tr->opts->host ? tr->opts->host : "*",
+                  tr->opts->port);
         return SIOC_ERR_LISTEN;
     }
-    raise_fd_limit(srv); /* before the context: lws sizes its tables by the limit */
+    raise_fd_limit(tr); /* before the context: lws sizes its tables by the limit */
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* connections come through front.c */
     info.protocols = protocols;
-    info.user = srv;
+    info.user = tr;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
     info.retry_and_idle_policy = &retry_policy;
     info.pt_serv_buf_size = 64 * 1024;
@@ -200,199 +201,162 @@ static int create_context(sioc_server *srv)
      * dropped a long cookie or sid without an answer). */
     info.max_http_header_data = SIOC__MAX_HEAD + 1024; /* lws stores a few bytes more per field */
     /* lws's own, for transactions it completes itself (static files); sioc's are in idle.c. */
-    info.keepalive_timeout = (int)((srv->opts->keepalive_timeout_ms + 999) / 1000);
+    info.keepalive_timeout = (int)((tr->opts->keepalive_timeout_ms + 999) / 1000);
     info.timeout_secs = 30;
     info.vhost_name = "default";
-    if (srv->uv) {
+    if (tr->uv) {
         info.options |= LWS_SERVER_OPTION_LIBUV;
-        srv->foreign_loops[0] = srv->uv;
-        info.foreign_loops = srv->foreign_loops;
+        tr->foreign_loops[0] = tr->uv;
+        info.foreign_loops = tr->foreign_loops;
     }
-    lws_set_log_level(log_mask(srv->opts->log_level), lws_log_line);
-    srv->ctx = lws_create_context(&info);
-    if (!srv->ctx) {
+    lws_set_log_level(log_mask(tr->opts->log_level), lws_log_line);
+    tr->ctx = lws_create_context(&info);
+    if (!tr->ctx) {
         return SIOC_ERR_LISTEN;
     }
-    srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
-    srv->half_started = !srv->vhost;
-    if (!srv->vhost || sioc__front_start(srv) != 0 || sioc__wsread_start(srv) != 0) {
-        sioc__log(SIOC_LOG_ERROR, "cannot listen on %s:%d", srv->opts->host ? srv->opts->host : "*",
-                  srv->opts->port);
+    tr->vhost = lws_get_vhost_by_name(tr->ctx, "default");
+    tr->half_started = !tr->vhost;
+    if (!tr->vhost || sioc__front_start(tr) != 0 || sioc__wsread_start(tr) != 0) {
+        sioc__log(SIOC_LOG_ERROR, "cannot listen on %s:%d", tr->opts->host ? tr->opts->host : "*",
+                  tr->opts->port);
         return SIOC_ERR_LISTEN;
     }
     return 0;
 }
 
-static sioc__engine_cfg engine_cfg(const sioc_options *o)
+static int add_engine(sioc__transport *tr, const char *path, const sioc__engine_cfg *cfg,
+                      const sioc_engine_handlers *h, void *user_data, sioc__engine **out)
 {
-    sioc__engine_cfg cfg = {
-        .ping_interval_ms = o->ping_interval_ms,
-        .ping_timeout_ms = o->ping_timeout_ms,
-        .upgrade_timeout_ms = o->upgrade_timeout_ms,
-        .max_payload = o->max_http_buffer_size,
-        .max_buffered = o->max_buffered_bytes,
-        .transports = o->transports,
-        .allow_eio3 = o->allow_eio3,
-    };
-    return cfg;
-}
-
-static int add_engine(sioc_server *srv, const char *path, const sioc_engine_handlers *h,
-                      void *user_data)
-{
-    sioc__engine_cfg cfg = engine_cfg(srv->opts);
-    sioc__engine *eng = sioc__engine_new(path, &cfg, h, user_data, &srv->wheel, &sioc__lws_io);
+    sioc__engine *eng = sioc__engine_new(path, cfg, h, user_data, tr->wheel, &sioc__lws_io);
     if (!eng) {
         return SIOC_ERR_NOMEM;
     }
     /* Longer paths first, so "/a/b/" wins over "/a/". */
-    sioc__engine **at = &srv->engines;
+    sioc__engine **at = &tr->engines;
     while (*at && (*at)->path_len >= eng->path_len) {
         at = &(*at)->next;
     }
     eng->next = *at;
     *at = eng;
+    if (out) {
+        *out = eng;
+    }
     return 0;
+}
+
+int sioc__transport_add_engine(sioc__transport *tr, const char *path, const sioc__engine_cfg *cfg,
+                               const sioc_engine_handlers *handlers, void *user_data,
+                               sioc__engine **out)
+{
+    for (sioc__engine *e = tr->engines; e; e = e->next) {
+        if (strcmp(e->path, path) == 0) {
+            return SIOC_ERR_INVALID;
+        }
+    }
+    return add_engine(tr, path, cfg, handlers, user_data, out);
+}
+
+void sioc__transport_set_plain_engine(sioc__transport *tr, sioc__engine *eng)
+{
+    tr->sio_engine = eng;
 }
 
 /* After each round of I/O callbacks: what they queued for WebSockets goes out, each socket's
  * share in one write. */
 static void on_check(uv_check_t *check)
 {
-    sioc__eio_flush(CONTAINER(check, sioc_server, flush_check));
+    sioc__eio_flush(CONTAINER(check, sioc__transport, flush_check));
 }
 
-static int start_loop(sioc_server *srv)
+static int start_loop(sioc__transport *tr)
 {
-    if (srv->opts->loop != SIOC_LOOP_LIBUV) {
+    if (tr->opts->loop != SIOC_LOOP_LIBUV) {
         return 0;
     }
-    srv->uv = malloc(sizeof(*srv->uv));
-    if (!srv->uv) {
+    tr->uv = malloc(sizeof(*tr->uv));
+    if (!tr->uv) {
         return SIOC_ERR_NOMEM;
     }
-    if (uv_loop_init(srv->uv) != 0) {
-        free(srv->uv);
-        srv->uv = NULL;
+    if (uv_loop_init(tr->uv) != 0) {
+        free(tr->uv);
+        tr->uv = NULL;
         return SIOC_ERR_SYSTEM;
     }
-    uv_check_init(srv->uv, &srv->flush_check);
-    uv_check_start(&srv->flush_check, on_check);
-    uv_unref((uv_handle_t *)&srv->flush_check); /* it must not keep the loop alive */
+    uv_check_init(tr->uv, &tr->flush_check);
+    uv_check_start(&tr->flush_check, on_check);
+    uv_unref((uv_handle_t *)&tr->flush_check); /* it must not keep the loop alive */
     return 0;
 }
 
-int sioc_server_new(const sioc_options *opts, sioc_server **out)
+int sioc__transport_new(const sioc_options *opts, sioc__wheel *wheel, sioc__transport **out)
 {
-    if (!out) {
-        return SIOC_ERR_INVALID;
-    }
-    sioc_server *srv = calloc(1, sizeof(*srv));
-    if (!srv) {
+    sioc__transport *tr = calloc(1, sizeof(*tr));
+    *out = tr;
+    if (!tr) {
         return SIOC_ERR_NOMEM;
     }
-    srv->listen_fd = -1;
-    srv->ws_epoll = -1;
-    sioc__list_init(&srv->pending);
-    sioc__list_init(&srv->asking);
-    int rc = sioc__options_copy(opts, &srv->opts);
-    if (rc == 0) {
-        sioc__log_level = (int)srv->opts->log_level;
-        sioc__wheel_init(&srv->wheel, sioc__now_ms());
-        sioc__client_etag_init(srv);
-        srv->sio = sioc__core_new(&srv->wheel, srv->opts->connect_timeout_ms);
-        if (srv->sio) {
-            srv->sio->cleanup_empty_children = srv->opts->cleanup_empty_children;
-            srv->sio->max_children = srv->opts->max_dynamic_namespaces;
-            srv->sio->recovery_ms = srv->opts->recovery_ms;
-            srv->sio->recovery_skip_middlewares = srv->opts->recovery_skip_middlewares;
-        }
-        rc = srv->sio ? add_engine(srv, srv->opts->path, &sioc__core_engine_handlers, srv->sio)
-                      : SIOC_ERR_NOMEM;
-        srv->sio_engine =
-            rc == 0 ? sioc__engine_for_uri(srv, srv->opts->path, strlen(srv->opts->path)) : NULL;
-    }
-    if (rc == 0 && srv->opts->app_loop && srv->opts->loop != SIOC_LOOP_LIBUV) {
+    tr->opts = opts;
+    tr->wheel = wheel;
+    tr->listen_fd = -1;
+    tr->ws_epoll = -1;
+    sioc__list_init(&tr->pending);
+    sioc__list_init(&tr->asking);
+    sioc__client_etag_init(tr);
+    int rc = 0;
+    if (opts->app_loop && opts->loop != SIOC_LOOP_LIBUV) {
         rc = SIOC_ERR_INVALID; /* only a libuv loop nests in the application's */
     }
-    rc = rc ? rc : sioc__cors_init(srv);
-    rc = rc ? rc : start_loop(srv);
-    rc = rc ? rc : create_context(srv);
+    rc = rc ? rc : sioc__cors_init(tr);
+    rc = rc ? rc : start_loop(tr);
+    rc = rc ? rc : create_context(tr);
     if (rc == 0) {
-        lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick, SIOC_WHEEL_TICK_MS * LWS_US_PER_MS);
+        lws_sul_schedule(tr->ctx, 0, &tr->tick, on_tick, SIOC_WHEEL_TICK_MS * LWS_US_PER_MS);
     }
-    if (rc == 0 && srv->opts->app_loop) {
-        rc = sioc__embed_start(srv, srv->opts->app_loop);
+    if (rc == 0 && opts->app_loop) {
+        rc = sioc__embed_start(tr, opts->app_loop);
     }
-    if (rc < 0) {
-        sioc_server_free(srv);
-        return rc;
-    }
-    *out = srv;
-    return 0;
-}
-
-int sioc_server_attach_engine(sioc_server *srv, const char *path,
-                              const sioc_engine_handlers *handlers, void *user_data)
-{
-    if (!srv || !path || path[0] != '/') {
-        return SIOC_ERR_INVALID;
-    }
-    char *norm = sioc__normalize_path(path);
-    if (!norm) {
-        return SIOC_ERR_NOMEM;
-    }
-    int rc = 0;
-    for (sioc__engine *e = srv->engines; e; e = e->next) {
-        if (strcmp(e->path, norm) == 0) {
-            free(norm);
-            return SIOC_ERR_INVALID;
-        }
-    }
-    rc = add_engine(srv, norm, handlers, user_data);
-    free(norm);
     return rc;
 }
 
-int sioc_server_port(const sioc_server *srv)
+int sioc__transport_port(const sioc__transport *tr)
 {
-    return srv ? srv->port : SIOC_ERR_INVALID;
+    return tr->port;
 }
 
-int sioc_server_run(sioc_server *srv)
+int sioc__transport_run(sioc__transport *tr)
 {
-    if (!srv || srv->embed) {
+    if (tr->embed) {
         return SIOC_ERR_INVALID; /* on the application's loop, the application runs it */
     }
-    if (srv->uv) {
+    if (tr->uv) {
         /* uv_run returns once uv_stop is called from the cancel callback. */
-        while (!srv->stopping) {
-            uv_run(srv->uv, UV_RUN_DEFAULT);
+        while (!tr->stopping) {
+            uv_run(tr->uv, UV_RUN_DEFAULT);
         }
     } else {
-        while (!srv->stopping) {
-            if (lws_service(srv->ctx, 0) < 0) {
+        while (!tr->stopping) {
+            if (lws_service(tr->ctx, 0) < 0) {
                 return SIOC_ERR_SYSTEM;
             }
-            sioc__eio_flush(srv);
+            sioc__eio_flush(tr);
         }
     }
-    srv->stopping = 0;
+    tr->stopping = 0;
     return 0;
 }
 
-void sioc_server_stop(sioc_server *srv)
+void sioc__transport_stop(sioc__transport *tr)
 {
-    if (srv && srv->ctx) {
-        srv->stopping = 1;
-        lws_cancel_service(srv->ctx);
+    if (tr->ctx) {
+        tr->stopping = 1;
+        lws_cancel_service(tr->ctx);
     }
 }
 
-static size_t sessions_left(sioc_server *srv)
+static size_t sessions_left(sioc__transport *tr)
 {
     size_t n = 0;
-    for (sioc__engine *e = srv->engines; e; e = e->next) {
+    for (sioc__engine *e = tr->engines; e; e = e->next) {
         n += e->sessions.count;
     }
     return n;
@@ -400,105 +364,78 @@ static size_t sessions_left(sioc_server *srv)
 
 /* A graceful end: every session closes after what it has queued (WebSockets with a close frame,
  * held GETs with a close packet), the loop running on until they have, within `max_ms`. */
-static void drain(sioc_server *srv, unsigned max_ms)
+static void drain(sioc__transport *tr, unsigned max_ms)
 {
-    srv->draining = true;
-    if (sessions_left(srv) == 0) {
+    tr->draining = true;
+    if (sessions_left(tr) == 0) {
         return; /* nobody to say goodbye to */
     }
-    for (sioc__engine *e = srv->engines; e; e = e->next) {
+    for (sioc__engine *e = tr->engines; e; e = e->next) {
         sioc__engine_close_all(e, "server shutting down", true);
     }
     uint64_t end = sioc__now_ms() + max_ms, quiet = 0;
     while (sioc__now_ms() < end) {
         /* Once no session is left, a moment more for the last writes and close frames. */
-        if (!quiet && sessions_left(srv) == 0) {
+        if (!quiet && sessions_left(tr) == 0) {
             quiet = sioc__now_ms() + 100;
         }
         if (quiet && sioc__now_ms() >= quiet) {
             break;
         }
-        if (srv->uv) {
-            uv_run(srv->uv, UV_RUN_ONCE); /* the 10 ms tick bounds each wait */
-        } else if (lws_service(srv->ctx, 0) < 0) {
+        if (tr->uv) {
+            uv_run(tr->uv, UV_RUN_ONCE); /* the 10 ms tick bounds each wait */
+        } else if (lws_service(tr->ctx, 0) < 0) {
             break;
         }
-        sioc__eio_flush(srv);
+        sioc__eio_flush(tr);
     }
 }
 
-void sioc_server_free(sioc_server *srv)
+void sioc__transport_free(sioc__transport *tr)
 {
-    if (!srv) {
+    if (!tr) {
         return;
     }
-    sioc__embed_stop(srv); /* the application's loop no longer runs ours: the rest is as alone */
-    if (srv->ctx && !srv->half_started) {
-        drain(srv, 2000);
+    sioc__embed_stop(tr); /* the application's loop no longer runs ours: the rest is as alone */
+    if (tr->ctx && !tr->half_started) {
+        drain(tr, 2000);
     }
     /* What is left ends now, with its reason, while its connections still exist. */
-    for (sioc__engine *e = srv->engines; e; e = e->next) {
+    for (sioc__engine *e = tr->engines; e; e = e->next) {
         sioc__engine_close_all(e, "server shutting down", false);
     }
-    if (srv->ctx) {
-        sioc__front_close_pending(srv);
-        lws_sul_cancel(&srv->tick);
-        sioc__eio_pacing_free(srv);
-        lws_context_destroy(srv->ctx);
+    if (tr->ctx) {
+        sioc__front_close_pending(tr);
+        lws_sul_cancel(&tr->tick);
+        sioc__eio_pacing_free(tr);
+        lws_context_destroy(tr->ctx);
         /* A context without its vhost has already let go of the loop. */
-        if (srv->uv && !srv->half_started) {
+        if (tr->uv && !tr->half_started) {
             /* With a foreign libuv loop, lws finishes its teardown once the loop has run the
              * handles' close callbacks. */
-            uv_close((uv_handle_t *)&srv->flush_check, NULL);
-            uv_run(srv->uv, UV_RUN_DEFAULT);
-            lws_context_destroy(srv->ctx);
+            uv_close((uv_handle_t *)&tr->flush_check, NULL);
+            uv_run(tr->uv, UV_RUN_DEFAULT);
+            lws_context_destroy(tr->ctx);
         }
     }
-    if (srv->uv && !uv_is_closing((uv_handle_t *)&srv->flush_check)) {
-        uv_close((uv_handle_t *)&srv->flush_check, NULL);
-        uv_run(srv->uv, UV_RUN_NOWAIT);
+    if (tr->uv && !uv_is_closing((uv_handle_t *)&tr->flush_check)) {
+        uv_close((uv_handle_t *)&tr->flush_check, NULL);
+        uv_run(tr->uv, UV_RUN_NOWAIT);
     }
-    if (srv->uv && uv_loop_close(srv->uv) == 0) {
-        free(srv->uv);
+    if (tr->uv && uv_loop_close(tr->uv) == 0) {
+        free(tr->uv);
     }
-    if (srv->listen_fd >= 0) {
-        close(srv->listen_fd); /* never handed to lws */
+    if (tr->listen_fd >= 0) {
+        close(tr->listen_fd); /* never handed to lws */
     }
-    sioc__allow_free_all(srv); /* every connection has gone: undecided requests go too */
-    while (srv->engines) {
-        sioc__engine *next = srv->engines->next;
-        sioc__engine_free(srv->engines);
-        srv->engines = next;
+    sioc__allow_free_all(tr); /* every connection has gone: undecided requests go too */
+    while (tr->engines) {
+        sioc__engine *next = tr->engines->next;
+        sioc__engine_free(tr->engines);
+        tr->engines = next;
     }
-    sioc__core_free(srv->sio);
-    sioc__cors_free(srv);
-    sioc__buf_free(&srv->batch);
-    free(srv->flush);
-    sioc_options_free(srv->opts);
-    free(srv);
-}
-
-int sioc_server_observe(sioc_server *srv, const sioc_observer *observer, void *user_data)
-{
-    return srv ? sioc__core_observe(srv->sio, observer, user_data) : SIOC_ERR_INVALID;
-}
-
-int sioc_server_unobserve(sioc_server *srv, int id)
-{
-    return srv ? sioc__core_unobserve(srv->sio, id) : SIOC_ERR_INVALID;
-}
-
-sioc_namespace *sioc_server_of(sioc_server *srv, const char *name)
-{
-    return srv ? sioc__core_of(srv->sio, name) : NULL;
-}
-
-sioc_namespace *sioc_server_of_pattern(sioc_server *srv, const char *pattern)
-{
-    return srv && pattern ? sioc__core_parent_new(srv->sio, pattern, NULL, NULL) : NULL;
-}
-
-sioc_namespace *sioc_server_of_match(sioc_server *srv, sioc_namespace_match_cb cb, void *user_data)
-{
-    return srv && cb ? sioc__core_parent_new(srv->sio, NULL, cb, user_data) : NULL;
+    sioc__cors_free(tr);
+    sioc__buf_free(&tr->batch);
+    free(tr->flush);
+    free(tr);
 }

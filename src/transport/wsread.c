@@ -17,30 +17,30 @@
 /* Ready WebSockets taken per wake; the rest are reported again at once (level-triggered). */
 #define READ_BATCH 64
 
-int sioc__wsread_start(sioc_server *srv)
+int sioc__wsread_start(sioc__transport *tr)
 {
     int fd = epoll_create1(EPOLL_CLOEXEC);
     if (fd < 0) {
         return SIOC_ERR_SYSTEM;
     }
     lws_sock_file_fd_type d = {.filefd = fd};
-    srv->ws_epoll_wsi =
-        lws_adopt_descriptor_vhost(srv->vhost, LWS_ADOPT_RAW_FILE_DESC, d, "sioc", NULL);
-    if (!srv->ws_epoll_wsi) {
+    tr->ws_epoll_wsi =
+        lws_adopt_descriptor_vhost(tr->vhost, LWS_ADOPT_RAW_FILE_DESC, d, "sioc", NULL);
+    if (!tr->ws_epoll_wsi) {
         close(fd);
         return SIOC_ERR_SYSTEM;
     }
-    lws_set_opaque_user_data(srv->ws_epoll_wsi, &srv->ws_epoll);
-    srv->ws_epoll = fd; /* lws closes it with the context */
+    lws_set_opaque_user_data(tr->ws_epoll_wsi, &tr->ws_epoll);
+    tr->ws_epoll = fd; /* lws closes it with the context */
     return 0;
 }
 
-int sioc__wsread_add(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+int sioc__wsread_add(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
 {
     assert(!c->reading);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = wsi};
-    if (srv->ws_epoll < 0 ||
-        epoll_ctl(srv->ws_epoll, EPOLL_CTL_ADD, (int)lws_get_socket_fd(wsi), &ev) < 0) {
+    if (tr->ws_epoll < 0 ||
+        epoll_ctl(tr->ws_epoll, EPOLL_CTL_ADD, (int)lws_get_socket_fd(wsi), &ev) < 0) {
         return -1;
     }
     lws_rx_flow_control(wsi, 0); /* from here on lws reads nothing of it */
@@ -48,48 +48,48 @@ int sioc__wsread_add(sioc_server *srv, struct lws *wsi, sioc__pss *c)
     return 0;
 }
 
-void sioc__wsread_remove(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+void sioc__wsread_remove(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
 {
     if (!c->reading) {
         return;
     }
     c->reading = false;
-    if (srv->ws_epoll >= 0) {
+    if (tr->ws_epoll >= 0) {
         struct epoll_event unused;
-        epoll_ctl(srv->ws_epoll, EPOLL_CTL_DEL, (int)lws_get_socket_fd(wsi), &unused);
+        epoll_ctl(tr->ws_epoll, EPOLL_CTL_DEL, (int)lws_get_socket_fd(wsi), &unused);
     }
-    for (int i = 0; i < srv->ws_nready; i++) { /* not read later in the batch being read */
-        if (srv->ws_ready[i].data.ptr == wsi) {
-            srv->ws_ready[i].data.ptr = NULL;
+    for (int i = 0; i < tr->ws_nready; i++) { /* not read later in the batch being read */
+        if (tr->ws_ready[i].data.ptr == wsi) {
+            tr->ws_ready[i].data.ptr = NULL;
         }
     }
 }
 
-void sioc__wsread_pause(sioc_server *srv, struct lws *wsi, bool paused)
+void sioc__wsread_pause(sioc__transport *tr, struct lws *wsi, bool paused)
 {
     sioc__pss *c = lws_wsi_user(wsi);
-    if (!c || !c->reading || srv->ws_epoll < 0) {
+    if (!c || !c->reading || tr->ws_epoll < 0) {
         return;
     }
     struct epoll_event ev = {.events = paused ? 0 : EPOLLIN, .data.ptr = wsi};
-    epoll_ctl(srv->ws_epoll, EPOLL_CTL_MOD, (int)lws_get_socket_fd(wsi), &ev);
+    epoll_ctl(tr->ws_epoll, EPOLL_CTL_MOD, (int)lws_get_socket_fd(wsi), &ev);
 }
 
 /* Stops reading the WebSocket and has lws close it from its next service, without a close frame
  * or a shutdown (what was to be said has been). */
-static void hang_up(sioc_server *srv, struct lws *wsi, sioc__pss *c)
+static void hang_up(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
 {
-    sioc__wsread_remove(srv, wsi, c);
+    sioc__wsread_remove(tr, wsi, c);
     lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
-static void read_one(sioc_server *srv, struct lws *wsi)
+static void read_one(sioc__transport *tr, struct lws *wsi)
 {
     sioc__pss *c = lws_wsi_user(wsi);
-    ssize_t n = recv((int)lws_get_socket_fd(wsi), srv->ws_rx, sizeof(srv->ws_rx), 0);
+    ssize_t n = recv((int)lws_get_socket_fd(wsi), tr->ws_rx, sizeof(tr->ws_rx), 0);
     if (n > 0) {
-        if (sioc__eio_ws_receive(srv, wsi, c, srv->ws_rx, (size_t)n) < 0) {
-            hang_up(srv, wsi, c);
+        if (sioc__eio_ws_receive(tr, wsi, c, tr->ws_rx, (size_t)n) < 0) {
+            hang_up(tr, wsi, c);
         }
         return;
     }
@@ -97,32 +97,32 @@ static void read_one(sioc_server *srv, struct lws *wsi)
         return;
     }
     /* The peer has gone (or reset): its session ends when lws reports the close. */
-    hang_up(srv, wsi, c);
+    hang_up(tr, wsi, c);
 }
 
-static void read_ready(sioc_server *srv)
+static void read_ready(sioc__transport *tr)
 {
     struct epoll_event ready[READ_BATCH];
-    int n = epoll_wait(srv->ws_epoll, ready, READ_BATCH, 0);
-    srv->ws_ready = ready;
-    srv->ws_nready = n > 0 ? n : 0;
-    for (int i = 0; i < srv->ws_nready; i++) {
+    int n = epoll_wait(tr->ws_epoll, ready, READ_BATCH, 0);
+    tr->ws_ready = ready;
+    tr->ws_nready = n > 0 ? n : 0;
+    for (int i = 0; i < tr->ws_nready; i++) {
         if (ready[i].data.ptr) {
-            read_one(srv, ready[i].data.ptr);
+            read_one(tr, ready[i].data.ptr);
         }
     }
-    srv->ws_ready = NULL;
-    srv->ws_nready = 0;
+    tr->ws_ready = NULL;
+    tr->ws_nready = 0;
 }
 
-int sioc__wsread_raw(sioc_server *srv, struct lws *wsi, enum lws_callback_reasons reason)
+int sioc__wsread_raw(sioc__transport *tr, struct lws *wsi, enum lws_callback_reasons reason)
 {
     if (reason == LWS_CALLBACK_RAW_RX_FILE) {
-        read_ready(srv);
+        read_ready(tr);
     } else if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
         lws_set_opaque_user_data(wsi, NULL); /* WSI_DESTROY takes it for idle.c's */
-        srv->ws_epoll_wsi = NULL;
-        srv->ws_epoll = -1;
+        tr->ws_epoll_wsi = NULL;
+        tr->ws_epoll = -1;
     }
     return 0;
 }

@@ -1,6 +1,6 @@
-/* Fuzz target: CORS origin matching (src/core/cors.c), as the transport calls it with a request's
- * Origin header. The first byte picks one of four configurations (a list, a list with "*" and
- * credentials, patterns, a callback); the rest is the Origin. Whatever is allowed must be the
+/* Fuzz target: CORS origin matching (src/transport/cors.c), as the transport calls it with a
+ * request's Origin header. The first byte picks one of four configurations (a list, a list with "*"
+ * and credentials, patterns, a callback); the rest is the Origin. Whatever is allowed must be the
  * origin itself or "*", never "*" with credentials, and a listed origin must always be allowed. */
 #include <regex.h>
 #include <stdbool.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cors.h"
+#include "transport/cors.h"
 #include "sioc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,11 +1,11 @@
 /* Origin matching for Node's `cors` option, sans-I/O (the transport supplies the Origin). */
-#ifndef SIOC_CORE_CORS_H
-#define SIOC_CORE_CORS_H
+#ifndef SIOC_TRANSPORT_CORS_H
+#define SIOC_TRANSPORT_CORS_H
 
 #include <regex.h>
 #include <stddef.h>
 
-#include "core/options.h"
+#include "server/options.h"
 
 /* The Access-Control-Allow-Origin to send for a request's `origin` (NULL when it has none), or NULL
  * when no rule allows it. In the cors package's order: the list ("*" allows any; with credentials

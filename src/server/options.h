@@ -1,6 +1,6 @@
 /* The options object behind sioc_options_*. */
-#ifndef SIOC_CORE_OPTIONS_H
-#define SIOC_CORE_OPTIONS_H
+#ifndef SIOC_SERVER_OPTIONS_H
+#define SIOC_SERVER_OPTIONS_H
 
 #include "sioc.h"
 

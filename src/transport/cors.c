@@ -1,4 +1,4 @@
-#include "core/cors.h"
+#include "transport/cors.h"
 
 #include <string.h>
 

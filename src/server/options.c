@@ -1,4 +1,4 @@
-#include "core/options.h"
+#include "server/options.h"
 
 #include <limits.h>
 #include <regex.h>

@@ -1,0 +1,159 @@
+/* The composition root: a server is its options, its timer wheel, the transport (with the
+ * Engine.IO endpoints it serves) and the Socket.IO core fed by the main endpoint. This is the only
+ * code that sees every layer; the public sioc_server_* functions live here. */
+#include "sioc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sio.h"
+#include "server/options.h"
+#include "transport/transport.h"
+#include "util/log.h"
+#include "util/wheel.h"
+
+struct sioc_server {
+    sioc_options *opts; /* a copy: the caller's may go */
+    sioc__wheel wheel;
+    sioc__core *core;
+    sioc__transport *transport;
+};
+
+static sioc__engine_cfg engine_cfg(const sioc_options *o)
+{
+    sioc__engine_cfg cfg = {
+        .ping_interval_ms = o->ping_interval_ms,
+        .ping_timeout_ms = o->ping_timeout_ms,
+        .upgrade_timeout_ms = o->upgrade_timeout_ms,
+        .max_payload = o->max_http_buffer_size,
+        .max_buffered = o->max_buffered_bytes,
+        .transports = o->transports,
+        .allow_eio3 = o->allow_eio3,
+    };
+    return cfg;
+}
+
+static sioc__core *core_new(sioc_server *srv)
+{
+    const sioc_options *o = srv->opts;
+    sioc__core *core = sioc__core_new(&srv->wheel, o->connect_timeout_ms);
+    if (core) {
+        core->cleanup_empty_children = o->cleanup_empty_children;
+        core->max_children = o->max_dynamic_namespaces;
+        core->recovery_ms = o->recovery_ms;
+        core->recovery_skip_middlewares = o->recovery_skip_middlewares;
+    }
+    return core;
+}
+
+/* The core behind the endpoint at the `path` option, which plain WebSocket clients join too. */
+static int attach_core(sioc_server *srv)
+{
+    if (!(srv->core = core_new(srv))) {
+        return SIOC_ERR_NOMEM;
+    }
+    sioc__engine_cfg cfg = engine_cfg(srv->opts);
+    sioc__engine *eng;
+    int rc = sioc__transport_add_engine(srv->transport, srv->opts->path, &cfg,
+                                        &sioc__core_engine_handlers, srv->core, &eng);
+    if (rc == 0) {
+        sioc__transport_set_plain_engine(srv->transport, eng);
+    }
+    return rc;
+}
+
+int sioc_server_new(const sioc_options *opts, sioc_server **out)
+{
+    if (!out) {
+        return SIOC_ERR_INVALID;
+    }
+    sioc_server *srv = calloc(1, sizeof(*srv));
+    if (!srv) {
+        return SIOC_ERR_NOMEM;
+    }
+    int rc = sioc__options_copy(opts, &srv->opts);
+    if (rc == 0) {
+        sioc__log_level = (int)srv->opts->log_level;
+        sioc__wheel_init(&srv->wheel, sioc__now_ms());
+        rc = sioc__transport_new(srv->opts, &srv->wheel, &srv->transport);
+    }
+    rc = rc ? rc : attach_core(srv);
+    if (rc < 0) {
+        sioc_server_free(srv);
+        return rc;
+    }
+    *out = srv;
+    return 0;
+}
+
+void sioc_server_free(sioc_server *srv)
+{
+    if (!srv) {
+        return;
+    }
+    /* The sessions end first (the core hears of each), then the core. */
+    sioc__transport_free(srv->transport);
+    sioc__core_free(srv->core);
+    sioc_options_free(srv->opts);
+    free(srv);
+}
+
+int sioc_server_attach_engine(sioc_server *srv, const char *path,
+                              const sioc_engine_handlers *handlers, void *user_data)
+{
+    if (!srv || !path || path[0] != '/') {
+        return SIOC_ERR_INVALID;
+    }
+    char *norm = sioc__normalize_path(path);
+    if (!norm) {
+        return SIOC_ERR_NOMEM;
+    }
+    sioc__engine_cfg cfg = engine_cfg(srv->opts);
+    int rc = sioc__transport_add_engine(srv->transport, norm, &cfg, handlers, user_data, NULL);
+    free(norm);
+    return rc;
+}
+
+int sioc_server_port(const sioc_server *srv)
+{
+    return srv ? sioc__transport_port(srv->transport) : SIOC_ERR_INVALID;
+}
+
+int sioc_server_run(sioc_server *srv)
+{
+    return srv ? sioc__transport_run(srv->transport) : SIOC_ERR_INVALID;
+}
+
+void sioc_server_stop(sioc_server *srv)
+{
+    if (srv && srv->transport) {
+        sioc__transport_stop(srv->transport);
+    }
+}
+
+/* ---- the Socket.IO layer ---- */
+
+int sioc_server_observe(sioc_server *srv, const sioc_observer *observer, void *user_data)
+{
+    return srv ? sioc__core_observe(srv->core, observer, user_data) : SIOC_ERR_INVALID;
+}
+
+int sioc_server_unobserve(sioc_server *srv, int id)
+{
+    return srv ? sioc__core_unobserve(srv->core, id) : SIOC_ERR_INVALID;
+}
+
+sioc_namespace *sioc_server_of(sioc_server *srv, const char *name)
+{
+    return srv ? sioc__core_of(srv->core, name) : NULL;
+}
+
+sioc_namespace *sioc_server_of_pattern(sioc_server *srv, const char *pattern)
+{
+    return srv && pattern ? sioc__core_parent_new(srv->core, pattern, NULL, NULL) : NULL;
+}
+
+sioc_namespace *sioc_server_of_match(sioc_server *srv, sioc_namespace_match_cb cb, void *user_data)
+{
+    return srv && cb ? sioc__core_parent_new(srv->core, NULL, cb, user_data) : NULL;
+}
