@@ -1,3 +1,6 @@
+/* The Engine.IO session engine: endpoints and their sessions, handshakes, the heartbeat, packets
+ * received, and how a session ends. What sessions send and how fast is flow.c's; what their
+ * polling requests and WebSockets carry, carry.c's. */
 #include "eio/engine.h"
 
 #include <assert.h>
@@ -5,14 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eio/session.h"
 #include "util/base64.h"
 #include "util/log.h"
-
-#define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
-
-#define SWEEP_MS 1000
-
-static void on_sweep(sioc__timer *t);
 
 sioc__engine *sioc__engine_new(const char *path, const sioc__engine_cfg *cfg,
                                const sioc_engine_handlers *handlers, void *user_data,
@@ -44,7 +42,8 @@ sioc__engine *sioc__engine_new(const char *path, const sioc__engine_cfg *cfg,
         sioc__engine_free(eng);
         return NULL;
     }
-    sioc__timer_start(wheel, &eng->sweep_timer, sioc__wheel_now(wheel) + SWEEP_MS, on_sweep);
+    sioc__timer_start(wheel, &eng->sweep_timer, sioc__wheel_now(wheel) + SWEEP_MS,
+                      sioc__carry_sweep);
     return eng;
 }
 
@@ -110,7 +109,6 @@ sioc_conn *sioc__engine_find(sioc__engine *eng, const char *sid, size_t len)
 
 static void on_ping_due(sioc__timer *t);
 static void on_ping_timeout(sioc__timer *t);
-static void on_upgrade_timeout(sioc__timer *t);
 
 static void schedule_ping(sioc_conn *s)
 {
@@ -291,206 +289,13 @@ void sioc__session_unref(sioc_conn *s)
     }
 }
 
-/* The connection that should carry queued packets now, or NULL when none can. */
-static void *writer(sioc_conn *s)
-{
-    return s->transport == SIOC__WEBSOCKET ? s->ws : s->poll_req;
-}
-
-bool sioc__session_writable(const sioc_conn *s)
-{
-    return s->state == SIOC__OPEN && s->queue.count == 0 && !s->upgrading &&
-           writer((sioc_conn *)s) != NULL;
-}
-
-static void on_overflow(sioc__timer *t)
-{
-    sioc__session_close(CONTAINER(t, sioc_conn, overflow_timer), "write buffer full", false);
-}
-
-/* A client that stops reading must not make the server hold all that is sent to it. The close
- * waits for the next tick: this may run in the middle of a broadcast or a callback. */
-static bool overflows(sioc_conn *s, size_t len)
-{
-    size_t cap = s->eng->cfg.max_buffered;
-    if (s->overflowed || !cap || s->queue.bytes + len <= cap) {
-        return s->overflowed;
-    }
-    s->overflowed = true;
-    sioc__log(SIOC_LOG_WARN, "session %s: %zu bytes queued and its client does not read: closing",
-              s->sid, s->queue.bytes);
-    sioc__timer_start(s->eng->wheel, &s->overflow_timer, sioc__wheel_now(s->eng->wheel),
-                      on_overflow);
-    return true;
-}
-
-/* Input backpressure. A WebSocket client sending faster than the recipients of its messages read
- * would fill their queues up to the cap, and have readers that keep up, only more slowly, closed
- * for it. So, as a pipe's writer waits for its reader: once a message takes a recipient's queue
- * past the high-water mark, the sender's WebSocket is not read (its client waits in its own TCP
- * window) until that queue is back under the low-water mark.
- *
- * Only a recipient that drains may hold a sender: one that got nothing out for STALL_MS has
- * stopped reading ("stalled"). It lets its senders go, holds no one back until its queue is down
- * to the low-water mark, and goes on to the cap and its close. So a recipient that does not drain
- * holds a sender at most once, for STALL_MS at most, and any number of them cost the others that
- * much once, not a turn each. Polling senders are not held: each POST is answered as it comes. */
-#define STALL_MS 50
-
-static size_t high_water(const sioc__engine *eng)
-{
-    size_t cap = eng->cfg.max_buffered;
-    return cap ? cap / 4 : (size_t)4 << 20;
-}
-
-/* Reads from blocked session `i` again (unless it is closing). */
-static void unblock_at(sioc__engine *eng, size_t i)
-{
-    sioc_conn *s = eng->blocked[i];
-    eng->blocked[i] = eng->blocked[--eng->nblocked];
-    s->blocked_on = NULL;
-    if (s->ws && s->state == SIOC__OPEN) {
-        eng->io->pause(s->ws, false);
-    }
-}
-
-/* Every session waiting for `r` goes on. */
-static void release_waiters(sioc_conn *r)
-{
-    sioc__engine *eng = r->eng;
-    /* From the end: unblock_at moves the last entry, already looked at, into the hole. */
-    for (size_t i = eng->nblocked; i-- > 0;) {
-        if (eng->blocked[i]->blocked_on == r) {
-            unblock_at(eng, i);
-        }
-    }
-}
-
-static void stop_waiting(sioc_conn *s)
-{
-    sioc__engine *eng = s->eng;
-    for (size_t i = 0; s->blocked_on && i < eng->nblocked; i++) {
-        if (eng->blocked[i] == s) {
-            unblock_at(eng, i);
-        }
-    }
-}
-
-/* Whether `r` has stopped draining: nothing out for STALL_MS while it had something to send.
- * Marks it. */
-static bool stalled(sioc_conn *r)
-{
-    uint64_t now = sioc__wheel_now(r->eng->wheel);
-    if (r->stalled || now - r->progress_ms < STALL_MS) {
-        return r->stalled;
-    }
-    /* A message as large as a socket buffer goes out over many turns: bytes the peer took count
-     * as progress, whole messages or not. */
-    void *ws = r->transport == SIOC__WEBSOCKET ? r->ws : NULL;
-    uint64_t taken = ws && r->eng->io->taken ? r->eng->io->taken(ws) : 0;
-    if (taken != r->taken) {
-        r->taken = taken;
-        r->progress_ms = now;
-        return false;
-    }
-    r->stalled = true;
-    sioc__log(SIOC_LOG_INFO,
-              "session %s: %zu bytes queued, nothing taken for %d ms: it holds no sender back "
-              "until it drains",
-              r->sid, r->queue.bytes, STALL_MS);
-    return true;
-}
-
-static void on_stall_check(sioc__timer *t);
-
-/* A message was queued for `r`: the session whose message it was waits if `r` is full enough. */
-static void hold_sender(sioc_conn *r)
-{
-    sioc__engine *eng = r->eng;
-    sioc_conn *src = eng->reading;
-    if (!src || r->queue.bytes <= high_water(eng) || src == r || src->blocked_on || !src->ws ||
-        src->state != SIOC__OPEN || stalled(r)) {
-        return;
-    }
-    if (eng->nblocked == eng->capblocked) {
-        size_t cap = eng->capblocked ? eng->capblocked * 2 : 16;
-        sioc_conn **grown = realloc(eng->blocked, cap * sizeof(*grown));
-        if (!grown) {
-            return; /* unpaced, as without backpressure */
-        }
-        eng->blocked = grown;
-        eng->capblocked = cap;
-    }
-    eng->blocked[eng->nblocked++] = src;
-    src->blocked_on = r;
-    eng->io->pause(src->ws, true);
-    if (!sioc__timer_armed(&eng->stall_timer)) {
-        sioc__timer_start(eng->wheel, &eng->stall_timer, sioc__wheel_now(eng->wheel) + STALL_MS / 5,
-                          on_stall_check);
-    }
-}
-
-/* The head of `s`'s queue went out. */
-static void wrote_one(sioc_conn *s)
-{
-    sioc__msgq_pop(&s->queue);
-    s->progress_ms = sioc__wheel_now(s->eng->wheel);
-    if (s->queue.bytes <= high_water(s->eng) / 2) {
-        s->stalled = false; /* drained: it may hold a sender again */
-        if (s->eng->nblocked) {
-            release_waiters(s);
-        }
-    }
-}
-
-/* While senders are held: a recipient that stopped draining lets its waiters go. */
-static void check_blocked(sioc__engine *eng)
-{
-    for (size_t i = eng->nblocked; i-- > 0;) {
-        if (stalled(eng->blocked[i]->blocked_on)) {
-            unblock_at(eng, i);
-        }
-    }
-}
-
-static void on_stall_check(sioc__timer *t)
-{
-    sioc__engine *eng = CONTAINER(t, sioc__engine, stall_timer);
-    check_blocked(eng);
-    if (eng->nblocked) {
-        sioc__timer_start(eng->wheel, t, sioc__wheel_now(eng->wheel) + STALL_MS / 5,
-                          on_stall_check);
-    }
-}
-
-int sioc__session_send(sioc_conn *s, sioc__msg *m)
-{
-    if (s->state == SIOC__CLOSED || overflows(s, m->len)) {
-        return SIOC_ERR_CLOSED;
-    }
-    if (s->queue.count == 0) {
-        s->progress_ms = sioc__wheel_now(s->eng->wheel); /* idle is not stalled: the clock starts */
-    }
-    if (sioc__msgq_push(&s->queue, m) < 0) {
-        return SIOC_ERR_NOMEM;
-    }
-    hold_sender(s);
-    void *w = writer(s);
-    if (w && s->queue.count == 1) {
-        s->eng->io->wake(w);
-    }
-    return 0;
-}
-
-static void drop_probe(sioc_conn *s, bool close_it);
-
-static void finish(sioc_conn *s, const char *reason)
+void sioc__session_finish(sioc_conn *s, const char *reason)
 {
     sioc__engine *eng = s->eng;
     sioc__session_ref(s); /* released last: the references below may be the final ones */
     s->state = SIOC__CLOSED;
-    stop_waiting(s);
-    release_waiters(s);
+    sioc__flow_stop_waiting(s);
+    sioc__flow_release_waiters(s);
     if (eng->reading == s) {
         eng->reading = NULL; /* its handler goes on, and `s` may be freed before it returns */
     }
@@ -515,7 +320,7 @@ static void finish(sioc_conn *s, const char *reason)
         sioc__session_unref(s);
     }
     if (s->probe_ws) {
-        drop_probe(s, true);
+        sioc__carry_drop_probe(s, true);
     }
     sioc__log(SIOC_LOG_DEBUG, "engine %s: session %s closed (%s)", eng->path, s->sid, reason);
     if (eng->handlers.on_close) {
@@ -535,13 +340,13 @@ void sioc__session_close(sioc_conn *s, const char *reason, bool flush)
         s->close_reason = reason;
         return;
     }
-    finish(s, reason);
+    sioc__session_finish(s, reason);
 }
 
-static void maybe_finish_closing(sioc_conn *s)
+void sioc__session_finish_if_closing(sioc_conn *s)
 {
     if (s->state == SIOC__CLOSING && s->queue.count == 0) {
-        finish(s, s->close_reason);
+        sioc__session_finish(s, s->close_reason);
     }
 }
 
@@ -641,266 +446,6 @@ int sioc__session_decode_frame(const sioc_conn *s, char *data, size_t len, bool 
     }
     *out = (sioc__eio_packet){SIOC__EIO_MESSAGE, true, data, len};
     return 0;
-}
-
-bool sioc__session_poll_due(const sioc_conn *s)
-{
-    /* During an upgrade the client waits for this GET to finish: Node's "fast upgrade" check
-     * releases it with a noop every 100 ms (what is sent meanwhile rides on it instead); once
-     * upgraded, at once. */
-    return s->queue.count > 0 || s->noop_due || s->state != SIOC__OPEN ||
-           s->transport != SIOC__POLLING;
-}
-
-bool sioc__session_poll_attach(sioc_conn *s, void *req)
-{
-    sioc__session_ref(s);
-    s->eng->nheld += !s->poll_req;
-    s->poll_req = req;
-    return sioc__session_poll_due(s);
-}
-
-typedef enum payload_form { FORM_V4, FORM_V3_TEXT, FORM_V3_BINARY } payload_form;
-
-/* Node's v3 polling sends a binary payload when there is binary to send and the client can take
- * it; otherwise text, with binary as base64. */
-static payload_form form_for(const sioc_conn *s)
-{
-    if (s->protocol != 3) {
-        return FORM_V4;
-    }
-    const sioc__msgq *q = &s->queue;
-    for (size_t i = 0; !s->b64 && i < q->count; i++) {
-        if (q->ring[(q->head + i) & (q->cap - 1)]->binary) {
-            return FORM_V3_BINARY;
-        }
-    }
-    return FORM_V3_TEXT;
-}
-
-static int encode_one(sioc__buf *out, const sioc__msg *m, payload_form form)
-{
-    switch (form) {
-    case FORM_V3_TEXT:
-        return sioc__eio3_encode_text(out, m);
-    case FORM_V3_BINARY:
-        return sioc__eio3_encode_binary(out, m);
-    default: /* v4: packets joined by the record separator */
-        if (out->len && sioc__buf_append_char(out, SIOC__EIO_SEPARATOR) < 0) {
-            return -1;
-        }
-        return sioc__eio_encode_polling(out, m);
-    }
-}
-
-/* Appends every queued packet to a polling payload. */
-static int encode_queue(sioc_conn *s, sioc__buf *out, payload_form form)
-{
-    while (s->queue.count) {
-        if (encode_one(out, sioc__msgq_peek(&s->queue), form) < 0) {
-            return -1;
-        }
-        wrote_one(s);
-    }
-    return 0;
-}
-
-int sioc__session_poll_take(sioc_conn *s, void *req, sioc__buf *out, bool *binary)
-{
-    payload_form form = form_for(s);
-    *binary = form == FORM_V3_BINARY;
-    int rc = encode_queue(s, out, form);
-    if (rc == 0 && s->state == SIOC__CLOSING) {
-        finish(s, s->close_reason); /* queues the close packet */
-        rc = encode_queue(s, out, form);
-    }
-    if (rc == 0 && out->len == 0) {
-        rc = encode_one(out, s->eng->noop, form);
-    }
-    s->noop_due = false;
-    if (s->poll_req == req) {
-        s->poll_req = NULL;
-        s->eng->nheld--;
-        sioc__session_unref(s);
-    }
-    return rc;
-}
-
-void sioc__session_poll_lost(sioc_conn *s, void *req)
-{
-    if (s->poll_req != req) {
-        return;
-    }
-    s->poll_req = NULL;
-    s->eng->nheld--;
-    /* Node: "poll connection closed prematurely" is a transport error. */
-    sioc__session_close(s, "transport error", false);
-    sioc__session_unref(s);
-}
-
-static void collect_held(void *value, void *arg)
-{
-    sioc_conn *s = value;
-    sioc__buf *held = arg;
-    if (s->poll_req && s->eng->io->gone(s->poll_req)) {
-        sioc__session_ref(s);
-        sioc__buf_append(held, &s, sizeof(s));
-    }
-}
-
-/* Node learns at once that a polling request was closed ("poll connection closed prematurely");
- * here the transport is asked once a second. */
-static void on_sweep(sioc__timer *t)
-{
-    sioc__engine *eng = CONTAINER(t, sioc__engine, sweep_timer);
-    sioc__buf held = {0};
-    if (eng->nheld) { /* a walk of every session: 9 % of an idle server's CPU at 19k WebSockets */
-        sioc__map_each(&eng->sessions, collect_held, &held);
-    }
-    for (size_t i = 0; i < held.len / sizeof(sioc_conn *); i++) {
-        sioc_conn *s = ((sioc_conn **)(void *)held.data)[i];
-        void *req = s->poll_req;
-        if (req) {
-            eng->io->drop(req);
-            sioc__session_poll_lost(s, req);
-        }
-        sioc__session_unref(s);
-    }
-    sioc__buf_free(&held);
-    sioc__timer_start(eng->wheel, &eng->sweep_timer, sioc__wheel_now(eng->wheel) + SWEEP_MS,
-                      on_sweep);
-}
-
-void sioc__session_probe_attach(sioc_conn *s, void *ws)
-{
-    sioc__session_ref(s);
-    s->probe_ws = ws;
-    s->upgrade_deadline = sioc__wheel_now(s->eng->wheel) + s->eng->cfg.upgrade_timeout_ms;
-    sioc__timer_start(s->eng->wheel, &s->upgrade_timer, s->upgrade_deadline, on_upgrade_timeout);
-}
-
-/* Node's check interval during an upgrade. */
-#define UPGRADE_CHECK_MS 100
-
-/* The upgrade timer's next turn: the next 100 ms check once probed, the deadline at the latest. */
-static void arm_upgrade_timer(sioc_conn *s)
-{
-    uint64_t next = sioc__wheel_now(s->eng->wheel) + UPGRADE_CHECK_MS;
-    sioc__timer_start(s->eng->wheel, &s->upgrade_timer,
-                      s->upgrading && next < s->upgrade_deadline ? next : s->upgrade_deadline,
-                      on_upgrade_timeout);
-}
-
-static void drop_probe(sioc_conn *s, bool close_it)
-{
-    void *ws = s->probe_ws;
-    s->probe_ws = NULL;
-    s->upgrading = false;
-    s->noop_due = false;
-    s->probe_pong_due = false;
-    sioc__timer_stop(s->eng->wheel, &s->upgrade_timer);
-    if (close_it) {
-        s->eng->io->close(ws);
-    }
-    sioc__session_unref(s);
-}
-
-/* Engine.IO v4 "Upgrade": an upgrade not completed within upgradeTimeout is dropped and polling
- * carries on. Once probed, a held GET is released with a noop at each 100 ms check. */
-static void on_upgrade_timeout(sioc__timer *t)
-{
-    sioc_conn *s = CONTAINER(t, sioc_conn, upgrade_timer);
-    if (sioc__wheel_now(s->eng->wheel) >= s->upgrade_deadline) {
-        sioc__log(SIOC_LOG_INFO, "session %s: upgrade timed out", s->sid);
-        drop_probe(s, true);
-        return;
-    }
-    if (s->poll_req) {
-        s->noop_due = true;
-        s->eng->io->wake(s->poll_req);
-    }
-    arm_upgrade_timer(s);
-}
-
-static void complete_upgrade(sioc_conn *s, void *ws)
-{
-    s->probe_ws = NULL;
-    s->upgrading = false;
-    s->noop_due = false;
-    sioc__timer_stop(s->eng->wheel, &s->upgrade_timer);
-    s->ws = ws; /* the probe's reference now belongs to the session's WebSocket */
-    s->transport = SIOC__WEBSOCKET;
-    if (s->poll_req) {
-        s->eng->io->wake(s->poll_req); /* answered with a noop */
-    }
-    if (s->queue.count) {
-        s->eng->io->wake(ws);
-    }
-}
-
-void sioc__session_probe_receive(sioc_conn *s, void *ws, const sioc__eio_packet *p)
-{
-    if (s->probe_ws != ws || s->state != SIOC__OPEN) {
-        return;
-    }
-    if (p->type == SIOC__EIO_PING && p->len == 5 && memcmp(p->data, "probe", 5) == 0) {
-        s->upgrading = true;
-        s->probe_pong_due = true;
-        s->eng->io->wake(ws);
-        arm_upgrade_timer(s); /* the first noop check in 100 ms, as Node's */
-    } else if (p->type == SIOC__EIO_UPGRADE && s->upgrading) {
-        complete_upgrade(s, ws);
-    } else {
-        drop_probe(s, true);
-    }
-}
-
-sioc__msg *sioc__session_ws_next(sioc_conn *s, void *ws)
-{
-    if (ws == s->probe_ws) {
-        return s->probe_pong_due ? s->eng->probe_pong : NULL;
-    }
-    if (ws != s->ws || s->transport != SIOC__WEBSOCKET) {
-        return NULL;
-    }
-    return sioc__msgq_peek(&s->queue);
-}
-
-size_t sioc__session_ws_queued(const sioc_conn *s, const void *ws, sioc__msg **out, size_t max)
-{
-    if (ws != s->ws || ws == s->probe_ws || s->transport != SIOC__WEBSOCKET) {
-        return 0;
-    }
-    const sioc__msgq *q = &s->queue;
-    size_t n = q->count < max ? q->count : max;
-    for (size_t i = 0; i < n; i++) {
-        out[i] = q->ring[(q->head + i) & (q->cap - 1)];
-    }
-    return n;
-}
-
-void sioc__session_ws_sent(sioc_conn *s, void *ws)
-{
-    if (ws == s->probe_ws) {
-        s->probe_pong_due = false;
-        return;
-    }
-    wrote_one(s);
-    maybe_finish_closing(s);
-}
-
-void sioc__session_ws_lost(sioc_conn *s, void *ws, bool error)
-{
-    if (ws == s->probe_ws) {
-        drop_probe(s, false);
-        return;
-    }
-    if (ws != s->ws) {
-        return;
-    }
-    s->ws = NULL;
-    sioc__session_close(s, error ? "transport error" : "transport close", false);
-    sioc__session_unref(s);
 }
 
 int sioc_conn_send(sioc_conn *conn, const void *data, size_t len, bool binary)

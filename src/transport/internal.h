@@ -12,6 +12,7 @@
 #include "server/options.h"
 #include "transport/transport.h"
 #include "eio/engine.h"
+#include "eio/verify.h"
 #include "transport/wsframe.h"
 #include "util/buf.h"
 #include "util/list.h"
@@ -265,15 +266,34 @@ void sioc__wsread_pause(sioc__transport *tr, struct lws *wsi, bool paused);
 /* lws's callbacks for the set's descriptor. */
 int sioc__wsread_raw(sioc__transport *tr, struct lws *wsi, enum lws_callback_reasons reason);
 
-/* engine_io.c */
+/* engine_io.c: what the two transports share */
 extern const sioc__eio_io sioc__lws_io;
 sioc__engine *sioc__engine_for_uri(sioc__transport *tr, const char *uri, size_t len);
+/* Node's 400 {"code":N,"message":...} for a request verify() refused. */
+int sioc__eio_reply_error(struct lws *wsi, sioc__eio_error code);
+/* The request's Engine.IO query (EIO, transport, sid, b64, j). */
+void sioc__eio_read_query(struct lws *wsi, sioc__eio_query *q);
+/* Lets due timers fire before a request naming a session is looked at. */
+void sioc__eio_catch_up(sioc__transport *tr, const sioc__eio_query *q);
+/* The `cookie` option's Set-Cookie value for `sid`. */
+void sioc__eio_format_cookie(const sioc_options *o, const char *sid, char *out, size_t cap);
+/* Whether the client of held GET `conn` has hung up. */
+bool sioc__eio_gone(void *conn);
+/* Pacing: nothing is written to the WebSocket until a moment has passed (its open packet). */
+void sioc__eio_pace(sioc__transport *tr, struct lws *wsi, sioc__pss *c);
+void sioc__eio_unpace(sioc__transport *tr, struct lws *wsi, sioc__pss *c);
+/* A WebSocket that closes while listed for a write must not be written to. */
+void sioc__eio_unlist(sioc__transport *tr, struct lws *wsi);
+
+/* polling.c */
 int sioc__eio_http(sioc__transport *tr, sioc__engine *eng, struct lws *wsi, sioc__pss *c,
                    int method);
 int sioc__eio_body(sioc__transport *tr, struct lws *wsi, sioc__pss *c, const void *in, size_t len);
 int sioc__eio_body_done(sioc__transport *tr, struct lws *wsi, sioc__pss *c);
 int sioc__eio_http_writeable(struct lws *wsi, sioc__pss *c);
 void sioc__eio_http_closed(struct lws *wsi, sioc__pss *c);
+
+/* websocket.c */
 int sioc__eio_confirm_upgrade(sioc__transport *tr, struct lws *wsi);
 int sioc__eio_ws_open(sioc__transport *tr, struct lws *wsi, sioc__pss *c);
 /* Headers for the 101 answer to a WebSocket handshake: the `cookie` option's. */
@@ -284,7 +304,8 @@ int sioc__eio_ws_headers(sioc__transport *tr, struct lws *wsi, sioc__pss *c,
 int sioc__eio_ws_receive(sioc__transport *tr, struct lws *wsi, sioc__pss *c, void *in, size_t len);
 int sioc__eio_ws_writeable(sioc__transport *tr, struct lws *wsi, sioc__pss *c);
 void sioc__eio_ws_closed(struct lws *wsi, sioc__pss *c);
-/* Writes what the WebSockets woken during the current callback have queued. */
+
+/* engine_io.c: writes what the WebSockets woken during the current callback have queued. */
 void sioc__eio_flush(sioc__transport *tr);
 /* Lets go of the paced list (the server is being freed). */
 void sioc__eio_pacing_free(sioc__transport *tr);

@@ -1,10 +1,10 @@
-/* Fuzz target: the Engine.IO session engine (src/eio/engine.c), stateful. The input is a program
- * of operations on one endpoint through a fake transport that does what src/transport does:
- * handshakes of every kind (polling, WebSocket, plain, v3 and v4), held and overlapping GETs, POST
- * bodies, upgrade probes, frames, WebSockets lost or closed, server-side closes and sends, time
- * steps, peers that take or stop taking bytes — while every message received is relayed to every
- * other session, so that queues fill and senders wait for their readers (backpressure between
- * sessions). After each operation the engine's invariants are checked. */
+/* Fuzz target: the Engine.IO session engine (src/eio/engine.c, flow.c, carry.c), stateful. The
+ * input is a program of operations on one endpoint through a fake transport that does what
+ * src/transport does: handshakes of every kind (polling, WebSocket, plain, v3 and v4), held and
+ * overlapping GETs, POST bodies, upgrade probes, frames, WebSockets lost or closed, server-side
+ * closes and sends, time steps, peers that take or stop taking bytes — while every message received
+ * is relayed to every other session, so that queues fill and senders wait for their readers
+ * (backpressure between sessions). After each operation the engine's invariants are checked. */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
