@@ -17,8 +17,9 @@
  *   make-join (room, other)  makes the sockets in room join other; acks true
  *   make-leave (room, other) makes them leave other; acks true
  *   kick (room, close)       disconnects the sockets in room (the whole connection when close)
- *   set-data (key, value)    sets socket.data[key] (kept across a recovered reconnection); acks
- * true get-data                 acks with socket.data and whether the socket was recovered
+ *   set-data (key, value)    sets socket.data[key] (kept across a recovered reconnection);
+ *                            acks true
+ *   get-data                 acks with socket.data and whether the socket was recovered
  * Namespace "/private" has the same events behind middleware: a client must send auth
  * {"token": "secret"} (else connect_error "not authorized" with data {"reason": "bad token"});
  * with auth {"wait": true} it waits until some socket of "/" emits `admit`. Its packet middleware
