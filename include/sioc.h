@@ -200,6 +200,17 @@ SIOC_EXPORT int sioc_options_set_cleanup_empty_child_namespaces(sioc_options *op
  * as long as it lives). Past it a CONNECT to a new one gets CONNECT_ERROR
  * {"message":"Namespace limit reached"} and a warning is logged. Default 10000; 0: no limit. */
 SIOC_EXPORT int sioc_options_set_max_dynamic_namespaces(sioc_options *opts, size_t max);
+/* Joins a cluster of socket.io servers through Redis, as @socket.io/redis-adapter 8.3.0's classic
+ * adapter does, wire-compatible with Node servers using it: `url` is
+ * "redis://[:password@]host:port[/db]" (NULL: alone, the in-memory adapter, the default), `prefix`
+ * the adapter's key (NULL: "socket.io"). Broadcasts (rooms, except, volatile, local) reach every
+ * node's sockets; a node's sockets also hear @socket.io/redis-emitter. Requests between nodes
+ * (fetchSockets, socketsJoin and the like, serverSideEmit, broadcasts with acks) stay local so
+ * far. Needs the libuv event loop (sioc_server_new answers SIOC_ERR_INVALID with the poll one).
+ * While Redis is unreachable, local delivery goes on and the link is retried (100 ms to 5 s). */
+SIOC_EXPORT int sioc_options_set_redis(sioc_options *opts, const char *url, const char *prefix);
+/* The node's name, in its start-up log line (NULL: none). */
+SIOC_EXPORT int sioc_options_set_name(sioc_options *opts, const char *name);
 /* Messages at or below `level` go to stderr. Default SIOC_LOG_WARN. The level is process-wide. */
 SIOC_EXPORT int sioc_options_set_log_level(sioc_options *opts, sioc_log_level level);
 

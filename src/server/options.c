@@ -124,6 +124,9 @@ void sioc_options_free(sioc_options *o)
     free(o->cookie_name);
     free(o->cookie_path);
     free(o->cookie_same_site);
+    free(o->redis_url);
+    free(o->redis_prefix);
+    free(o->name);
     free_list(&o->cors_origins, &o->cors_count);
     free_list(&o->cors_patterns, &o->cors_pattern_count);
     free(o);
@@ -416,6 +419,20 @@ int sioc_options_set_log_level(sioc_options *o, sioc_log_level level)
     return 0;
 }
 
+int sioc_options_set_redis(sioc_options *o, const char *url, const char *prefix)
+{
+    if (!o || (url && strncmp(url, "redis://", 8) != 0) || (prefix && !prefix[0])) {
+        return SIOC_ERR_INVALID;
+    }
+    int rc = set_string(&o->redis_url, url, true);
+    return rc ? rc : set_string(&o->redis_prefix, prefix, true);
+}
+
+int sioc_options_set_name(sioc_options *o, const char *name)
+{
+    return o ? set_string(&o->name, name, true) : SIOC_ERR_INVALID;
+}
+
 int sioc__options_copy(const sioc_options *src, sioc_options **out)
 {
     sioc_options *o;
@@ -432,6 +449,7 @@ int sioc__options_copy(const sioc_options *src, sioc_options **out)
     o->cors_methods = methods;
     o->host = o->public_dir = o->cors_headers = NULL;
     o->cookie_name = o->cookie_path = o->cookie_same_site = NULL;
+    o->redis_url = o->redis_prefix = o->name = NULL;
     o->cors_origins = o->cors_patterns = NULL;
     o->cors_count = o->cors_pattern_count = 0;
     rc = set_string(&o->path, src->path, false);
@@ -443,6 +461,9 @@ int sioc__options_copy(const sioc_options *src, sioc_options **out)
     rc = rc ? rc : set_string(&o->cookie_name, src->cookie_name, true);
     rc = rc ? rc : set_string(&o->cookie_path, src->cookie_path, true);
     rc = rc ? rc : set_string(&o->cookie_same_site, src->cookie_same_site, true);
+    rc = rc ? rc : set_string(&o->redis_url, src->redis_url, true);
+    rc = rc ? rc : set_string(&o->redis_prefix, src->redis_prefix, true);
+    rc = rc ? rc : set_string(&o->name, src->name, true);
     for (size_t i = 0; rc == 0 && i < src->cors_count; i++) {
         rc = add_to_list(&o->cors_origins, &o->cors_count, src->cors_origins[i]);
     }

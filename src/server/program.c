@@ -37,6 +37,10 @@ static void usage(FILE *to, const char *prog, const char *summary)
         "  --client-dir DIR           socket.io-client dist/ to serve\n"
         "  --event-loop libuv|poll    event loop backend (default libuv)\n"
         "  --log-level LEVEL          error, warn, info or debug (default warn)\n"
+        "  --redis URL                join a cluster through Redis "
+        "(redis://[:pass@]host:port[/db])\n"
+        "  --redis-key PREFIX         the Redis adapter's key (default socket.io)\n"
+        "  --name NAME                this node's name\n"
         "  --help                     this text\n"
         "  --version                  the version\n",
         prog, summary);
@@ -46,6 +50,8 @@ static void usage(FILE *to, const char *prog, const char *summary)
 typedef struct parsed {
     bool cors_given;
     bool eio3;
+    const char *redis_url;
+    const char *redis_key; /* applied with the URL, whatever their order */
 } parsed;
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
@@ -110,6 +116,9 @@ enum {
     O_NO_EIO3,
     O_MAX_NSP,
     O_KEEPALIVE,
+    O_REDIS,
+    O_REDIS_KEY,
+    O_NAME,
     O_HELP,
     O_VERSION
 };
@@ -165,6 +174,14 @@ static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
         return parse_ulong(arg, INT_MAX, &v)
                    ? -1
                    : sioc_options_set_keepalive_timeout_ms(o, (unsigned)v);
+    case O_REDIS: /* applied with the key once every flag is read */
+        said->redis_url = arg;
+        return strncmp(arg, "redis://", 8) == 0 ? 0 : -1;
+    case O_REDIS_KEY:
+        said->redis_key = arg;
+        return arg[0] ? 0 : -1;
+    case O_NAME:
+        return sioc_options_set_name(o, arg);
     case O_MAX_NSP:
         return parse_ulong(arg, ULONG_MAX, &v) ? -1 : sioc_options_set_max_dynamic_namespaces(o, v);
     case O_RECOVERY:
@@ -202,6 +219,9 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
         {"no-allow-eio3", no_argument, NULL, O_NO_EIO3},
         {"max-dynamic-namespaces", required_argument, NULL, O_MAX_NSP},
         {"keepalive-timeout", required_argument, NULL, O_KEEPALIVE},
+        {"redis", required_argument, NULL, O_REDIS},
+        {"redis-key", required_argument, NULL, O_REDIS_KEY},
+        {"name", required_argument, NULL, O_NAME},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -228,6 +248,14 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
     }
     if (optind < argc) {
         fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+        return -1;
+    }
+    if (said->redis_key && !said->redis_url) {
+        fprintf(stderr, "%s: --redis-key needs --redis\n", prog);
+        return -1;
+    }
+    if (said->redis_url && sioc_options_set_redis(opts, said->redis_url, said->redis_key) < 0) {
+        fprintf(stderr, "%s: invalid --redis or --redis-key\n", prog);
         return -1;
     }
     return 0;
@@ -259,7 +287,7 @@ int sioc_program_main(const sioc_program *program, sioc_options *opts, int argc,
         return 2;
     }
     const char *prog = program->name;
-    parsed said = {false, program->allow_eio3};
+    parsed said = {false, program->allow_eio3, NULL, NULL};
     sioc_options_set_allow_eio3(opts, program->allow_eio3);
     int rc = parse(argc, argv, prog, program->summary ? program->summary : "", opts, &said);
     if (rc != 0) {

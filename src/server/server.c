@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapter/redis.h"
 #include "core/sio.h"
 #include "server/options.h"
 #include "transport/transport.h"
@@ -17,6 +18,8 @@ struct sioc_server {
     sioc__wheel wheel;
     sioc__core *core;
     sioc__transport *transport;
+    sioc__redis *redis; /* with --redis: the link every namespace's adapter uses */
+    sioc__redis_config redis_config;
 };
 
 static sioc__engine_cfg engine_cfg(const sioc_options *o)
@@ -62,6 +65,26 @@ static int attach_core(sioc_server *srv)
     return rc;
 }
 
+/* With Redis configured: every namespace's adapter is the Redis one, over one link. */
+static int join_cluster(sioc_server *srv)
+{
+    const sioc_options *o = srv->opts;
+    if (!o->redis_url) {
+        return 0;
+    }
+    uv_loop_t *loop = sioc__transport_uv_loop(srv->transport);
+    if (!loop) {
+        sioc__log(SIOC_LOG_ERROR, "redis: needs the libuv event loop (--event-loop libuv)");
+        return SIOC_ERR_INVALID;
+    }
+    if (!(srv->redis = sioc__redis_new(o->redis_url, loop))) {
+        return SIOC_ERR_INVALID;
+    }
+    srv->redis_config.link = srv->redis;
+    srv->redis_config.prefix = o->redis_prefix ? o->redis_prefix : "socket.io";
+    return sioc__core_set_adapter(srv->core, &sioc__redis_adapter, &srv->redis_config);
+}
+
 int sioc_server_new(const sioc_options *opts, sioc_server **out)
 {
     if (!out) {
@@ -78,6 +101,10 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
         rc = sioc__transport_new(srv->opts, &srv->wheel, &srv->transport);
     }
     rc = rc ? rc : attach_core(srv);
+    rc = rc ? rc : join_cluster(srv);
+    if (rc == 0 && srv->opts->name) {
+        sioc__log(SIOC_LOG_INFO, "node %s", srv->opts->name);
+    }
     if (rc < 0) {
         sioc_server_free(srv);
         return rc;
@@ -91,9 +118,13 @@ void sioc_server_free(sioc_server *srv)
     if (!srv) {
         return;
     }
-    /* The sessions end first (the core hears of each), then the core. */
+    /* The Redis link's connections close while the loop still runs to let go of them; the
+     * sessions end (the core hears of each); then the core, whose adapters drop their
+     * subscriptions; then the link's memory. */
+    sioc__redis_close(srv->redis);
     sioc__transport_free(srv->transport);
     sioc__core_free(srv->core);
+    sioc__redis_free(srv->redis);
     sioc_options_free(srv->opts);
     free(srv);
 }

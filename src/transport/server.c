@@ -323,6 +323,11 @@ int sioc__transport_port(const sioc__transport *tr)
     return tr->port;
 }
 
+struct uv_loop_s *sioc__transport_uv_loop(const sioc__transport *tr)
+{
+    return tr->uv;
+}
+
 int sioc__transport_run(sioc__transport *tr)
 {
     if (tr->embed) {

@@ -23,6 +23,9 @@ int sioc__transport_add_engine(sioc__transport *t, const char *path, const sioc_
 /* The engine that plain WebSocket clients (outside every Engine.IO path) join. */
 void sioc__transport_set_plain_engine(sioc__transport *t, sioc__engine *eng);
 int sioc__transport_port(const sioc__transport *t);
+/* The transport's libuv loop (its own, nested in the application's when embedded), or NULL with
+ * the poll loop. */
+struct uv_loop_s *sioc__transport_uv_loop(const sioc__transport *t);
 /* As sioc_server_run and sioc_server_stop. */
 int sioc__transport_run(sioc__transport *t);
 void sioc__transport_stop(sioc__transport *t);

@@ -1,0 +1,189 @@
+// sioc in a cluster through a real redis-server (Debian's, on a free loopback port): two sioc
+// nodes, and a sioc node beside a Node node (socket.io 4.8 + @socket.io/redis-adapter 8.3.0),
+// broadcasting to each other's sockets — chat, rooms, namespaces, binary — and the
+// @socket.io/redis-emitter publishing to sioc's; Redis killed mid-chat and restarted.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { io } = require('socket.io-client');
+const { createClient } = require('redis');
+const { Emitter } = require('@socket.io/redis-emitter');
+const { startServer, once, until, sleep, bin } = require('./lib');
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+// Starts a process and resolves once its output matches `ready`.
+function startProcess(cmd, args, ready) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    const timer = setTimeout(() => reject(new Error(`${cmd} did not start: ${log}`)), 10000);
+    const on = (d) => {
+      log += d;
+      if (ready.test(log)) {
+        clearTimeout(timer);
+        resolve(proc);
+      }
+    };
+    proc.stdout.on('data', on);
+    proc.stderr.on('data', on);
+    proc.on('exit', (code) => reject(new Error(`${cmd} exited with ${code}: ${log}`)));
+  });
+}
+
+const stop = (proc) =>
+  new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.removeAllListeners('exit');
+    proc.on('exit', () => resolve());
+    proc.kill('SIGTERM');
+  });
+
+let redisPort, redisUrl, redis, dir;
+async function startRedis() {
+  redis = await startProcess('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1',
+    '--save', '', '--appendonly', 'no', '--dir', dir], /Ready to accept connections/);
+}
+
+let a, b, peer, peerPort;
+const clients = [];
+function client(port, opts = {}) {
+  const c = io(`http://localhost:${port}${opts.nsp || ''}`, { transports: ['websocket'], reconnection: false, ...opts });
+  clients.push(c);
+  return c;
+}
+const connected = async (...cs) => Promise.all(cs.map((c) => (c.connected ? null : once(c, 'connect'))));
+
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sioc-redis-'));
+  redisPort = await freePort();
+  redisUrl = `redis://127.0.0.1:${redisPort}`;
+  await startRedis();
+  a = await startServer(bin('FEATURE_TOUR'), ['--redis', redisUrl, '--log-level', 'info']);
+  b = await startServer(bin('FEATURE_TOUR'), ['--redis', redisUrl]);
+  peerPort = await freePort();
+  peer = await startProcess('node', [path.join(__dirname, 'node_peer.js'), String(peerPort), redisUrl], /listening on port/);
+  await until(() => /redis: connected/.test(a.log()), 5000, 'sioc connected to Redis');
+});
+
+after(async () => {
+  for (const c of clients) c.close();
+  assert.equal(await a.stop(), 0, 'clean exit (no sanitizer report)');
+  assert.equal(await b.stop(), 0, 'clean exit (no sanitizer report)');
+  await stop(peer);
+  await stop(redis);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('two sioc nodes chat through Redis, the sender hearing nothing back', async () => {
+  const x = client(a.port), y = client(b.port);
+  await connected(x, y);
+  await sleep(100);
+  const mine = [];
+  x.on('serverMsg', (m) => mine.push(m));
+  x.emit('msg', 'from a');
+  assert.equal(await once(y, 'serverMsg'), 'from a');
+  y.emit('msg', 'from b');
+  assert.equal(await once(x, 'serverMsg'), 'from b');
+  await sleep(100);
+  assert.deepEqual(mine, ['from b'], 'its own message did not come back through Redis');
+});
+
+test('a sioc node and a Node node chat both ways, binary included', async () => {
+  const s = client(a.port), n = client(peerPort);
+  await connected(s, n);
+  await sleep(100);
+  s.emit('msg', 'sioc to node');
+  assert.equal(await once(n, 'serverMsg'), 'sioc to node');
+  n.emit('msg', 'node to sioc');
+  assert.equal(await once(s, 'serverMsg'), 'node to sioc');
+  n.emit('msg', Buffer.from([1, 2, 255]));
+  assert.deepEqual([...(await once(s, 'serverMsg'))], [1, 2, 255]);
+  s.emit('msg', Buffer.from([9, 8]));
+  assert.deepEqual([...(await once(n, 'serverMsg'))], [9, 8]);
+});
+
+test('rooms and namespaces cross nodes: only the room, only the namespace', async () => {
+  const inRoom = client(a.port), outside = client(a.port), chat = client(a.port, { nsp: '/chat' });
+  const n = client(peerPort), nInRoom = client(peerPort);
+  await connected(inRoom, outside, chat, n, nInRoom);
+  assert.equal(await inRoom.timeout(2000).emitWithAck('join', 'r1'), true);
+  assert.equal(await nInRoom.timeout(2000).emitWithAck('join', 'r1'), true);
+  const heard = [];
+  outside.on('news', (m) => heard.push(`outside ${m}`));
+  chat.on('news', (m) => heard.push(`chat ${m}`));
+  n.emit('to', 'r1', 'news', 'from node');
+  assert.equal(await once(inRoom, 'news'), 'from node');
+  inRoom.emit('to', 'r1', 'news', 'from sioc'); // to the room but the sender: the Node client
+  assert.equal(await once(nInRoom, 'news'), 'from sioc');
+  await sleep(200);
+  assert.deepEqual(heard, []);
+});
+
+test('a dynamic namespace is subscribed to as it comes to exist, on each node', async () => {
+  const x = client(a.port, { nsp: '/dynamic-42' }), y = client(b.port, { nsp: '/dynamic-42' });
+  await connected(x, y);
+  await sleep(100); // the subscriptions made as the namespaces came to exist
+  x.emit('msg', 'dynamic');
+  assert.equal(await once(y, 'serverMsg'), 'dynamic');
+});
+
+test('the redis-emitter reaches sioc sockets: everyone, a room, a namespace', async () => {
+  const pub = createClient({ url: redisUrl });
+  pub.on('error', () => {}); // Redis is killed in a later test
+  await pub.connect();
+  const emitter = new Emitter(pub);
+  const all = client(b.port), room = client(b.port), chat = client(b.port, { nsp: '/chat' });
+  await connected(all, room, chat);
+  assert.equal(await room.timeout(2000).emitWithAck('join', 'vip'), true);
+  const first = Promise.all([once(all, 'news'), once(room, 'news')]);
+  emitter.emit('news', 1);
+  assert.deepEqual(await first, [1, 1]);
+  const vip = once(room, 'news');
+  let leaked = false;
+  all.on('news', () => { leaked = true; });
+  emitter.to('vip').emit('news', 2);
+  assert.equal(await vip, 2);
+  emitter.of('/chat').emit('news', Buffer.from([7]));
+  assert.deepEqual([...(await once(chat, 'news'))], [7]);
+  await sleep(100);
+  assert.equal(leaked, false, 'the room broadcast stayed in the room');
+  await pub.quit();
+});
+
+test('Redis killed mid-chat: local chat goes on, cross-node chat comes back with Redis', async () => {
+  const x = client(a.port), x2 = client(a.port), y = client(b.port);
+  await connected(x, x2, y);
+  redis.kill('SIGKILL');
+  await once(redis, 'exit');
+  await until(() => /unreachable/.test(a.log()), 5000, 'the loss logged');
+  x.emit('msg', 'while down');
+  assert.equal(await once(x2, 'serverMsg'), 'while down'); // the same node: no Redis needed
+  await startRedis();
+  await until(() => /connected to \S+ again/.test(a.log()) && /connected to \S+ again/.test(b.log()),
+    8000, 'both links back');
+  await sleep(100); // the subscriptions made again
+  x.emit('msg', 'after');
+  assert.equal(await once(y, 'serverMsg', 8000), 'after');
+  assert.equal((a.log().match(/unreachable/g) || []).length, 1, 'the loss said once');
+});
+
+test('the poll event loop is refused with Redis, clearly', async () => {
+  const proc = spawn(bin('FEATURE_TOUR'), ['--port', '0', '--event-loop', 'poll', '--redis', redisUrl], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  proc.stderr.on('data', (d) => { log += d; });
+  const [code] = await once(proc, 'exit');
+  assert.notEqual(code, 0);
+  assert.match(log, /needs the libuv event loop/);
+});
