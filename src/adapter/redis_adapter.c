@@ -248,28 +248,13 @@ static int redis_broadcast(sioc__adapter *base, json_t *data, const sioc_target 
 static int redis_broadcast_with_ack(sioc__adapter *base, json_t *data, const sioc_target *t,
                                     sioc__bcast_ack *ack)
 {
-    long reached = sioc__local_broadcast(base->nsp, data, t, ack);
-    if (reached < 0) {
-        return SIOC_ERR_NOMEM;
-    }
-    sioc__bcast_ack_count(ack, (size_t)reached);
-    return 0;
+    return sioc__local_broadcast_with_ack(base->nsp, data, t, ack);
 }
 
 static int redis_fetch_sockets(sioc__adapter *base, const sioc_target *t, sioc_fetch_cb cb,
                                void *user_data)
 {
-    sioc_socket **list;
-    size_t n;
-    if (sioc__select_list(base->nsp, t, &list, &n) < 0) {
-        return SIOC_ERR_NOMEM;
-    }
-    cb(0, list, n, user_data);
-    for (size_t i = 0; i < n; i++) {
-        sioc__socket_unref(list[i]);
-    }
-    free(list);
-    return 0;
+    return sioc__local_fetch_sockets(base->nsp, t, cb, user_data);
 }
 
 static int redis_add_sockets(sioc__adapter *base, const sioc_target *t, const char *const *rooms,
@@ -292,15 +277,7 @@ static int redis_disconnect_sockets(sioc__adapter *base, const sioc_target *t, b
 static int redis_server_side_emit(sioc__adapter *base, json_t *data, unsigned timeout_ms,
                                   sioc_broadcast_ack_cb cb, void *user_data)
 {
-    if (cb) {
-        json_t *none = json_array();
-        if (!none) {
-            return SIOC_ERR_NOMEM;
-        }
-        cb(0, none, user_data);
-        json_decref(none);
-    }
-    return 0;
+    return sioc__server_side_emit_alone(cb, user_data);
 }
 
 /* The classic adapter keeps no sessions (Node's cannot restore one either). */

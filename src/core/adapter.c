@@ -50,12 +50,7 @@ static int memory_broadcast(sioc__adapter *a, json_t *data, const sioc_target *t
 static int memory_broadcast_with_ack(sioc__adapter *a, json_t *data, const sioc_target *t,
                                      sioc__bcast_ack *ack)
 {
-    long reached = sioc__local_broadcast(a->nsp, data, t, ack);
-    if (reached < 0) {
-        return SIOC_ERR_NOMEM;
-    }
-    sioc__bcast_ack_count(ack, (size_t)reached);
-    return 0;
+    return sioc__local_broadcast_with_ack(a->nsp, data, t, ack);
 }
 
 static void release(sioc_socket **list, size_t n)
@@ -69,14 +64,7 @@ static void release(sioc_socket **list, size_t n)
 static int memory_fetch_sockets(sioc__adapter *a, const sioc_target *t, sioc_fetch_cb cb,
                                 void *user_data)
 {
-    sioc_socket **list;
-    size_t n;
-    if (sioc__select_list(a->nsp, t, &list, &n) < 0) {
-        return SIOC_ERR_NOMEM;
-    }
-    cb(0, list, n, user_data);
-    release(list, n);
-    return 0;
+    return sioc__local_fetch_sockets(a->nsp, t, cb, user_data);
 }
 
 static int memory_add_sockets(sioc__adapter *a, const sioc_target *t, const char *const *rooms,
@@ -96,20 +84,10 @@ static int memory_disconnect_sockets(sioc__adapter *a, const sioc_target *t, boo
     return sioc__local_disconnect_sockets(a->nsp, t, close);
 }
 
-/* No other server: nobody hears it, and the answers (none) are complete at once, as Node's. */
 static int memory_server_side_emit(sioc__adapter *a, json_t *data, unsigned timeout_ms,
                                    sioc_broadcast_ack_cb cb, void *user_data)
 {
-    (void)a, (void)data, (void)timeout_ms;
-    if (cb) {
-        json_t *none = json_array();
-        if (!none) {
-            return SIOC_ERR_NOMEM;
-        }
-        cb(0, none, user_data);
-        json_decref(none);
-    }
-    return 0;
+    return sioc__server_side_emit_alone(cb, user_data);
 }
 
 static void memory_persist_session(sioc__adapter *a, sioc__saved_session *session)
@@ -186,6 +164,44 @@ static int leave_rooms(sioc_socket *s, const char *const *rooms, size_t n, bool 
 static int disconnect(sioc_socket *s, const char *const *rooms, size_t n, bool close)
 {
     sioc_socket_disconnect(s, close);
+    return 0;
+}
+
+int sioc__local_broadcast_with_ack(sioc_namespace *nsp, json_t *data, const sioc_target *t,
+                                   sioc__bcast_ack *ack)
+{
+    long reached = sioc__local_broadcast(nsp, data, t, ack);
+    if (reached < 0) {
+        return SIOC_ERR_NOMEM;
+    }
+    sioc__bcast_ack_count(ack, (size_t)reached);
+    return 0;
+}
+
+int sioc__local_fetch_sockets(sioc_namespace *nsp, const sioc_target *t, sioc_fetch_cb cb,
+                              void *user_data)
+{
+    sioc_socket **list;
+    size_t n;
+    if (sioc__select_list(nsp, t, &list, &n) < 0) {
+        return SIOC_ERR_NOMEM;
+    }
+    cb(0, list, n, user_data);
+    release(list, n);
+    return 0;
+}
+
+/* No other server: nobody hears it, and the answers (none) are complete at once, as Node's. */
+int sioc__server_side_emit_alone(sioc_broadcast_ack_cb cb, void *user_data)
+{
+    if (cb) {
+        json_t *none = json_array();
+        if (!none) {
+            return SIOC_ERR_NOMEM;
+        }
+        cb(0, none, user_data);
+        json_decref(none);
+    }
     return 0;
 }
 

@@ -75,12 +75,19 @@ extern const sioc__adapter_ops sioc__memory_adapter;
  * memory. */
 long sioc__local_broadcast(sioc_namespace *nsp, json_t *data, const sioc_target *t,
                            sioc__bcast_ack *ack);
-/* The local parts of add_sockets, del_sockets, disconnect_sockets and fetch_sockets. */
+/* The local parts of broadcast_with_ack (this node's count reported), fetch_sockets, add_sockets,
+ * del_sockets and disconnect_sockets. */
+int sioc__local_broadcast_with_ack(sioc_namespace *nsp, json_t *data, const sioc_target *t,
+                                   sioc__bcast_ack *ack);
+int sioc__local_fetch_sockets(sioc_namespace *nsp, const sioc_target *t, sioc_fetch_cb cb,
+                              void *user_data);
 int sioc__local_add_sockets(sioc_namespace *nsp, const sioc_target *t, const char *const *rooms,
                             size_t n);
 int sioc__local_del_sockets(sioc_namespace *nsp, const sioc_target *t, const char *const *rooms,
                             size_t n);
 int sioc__local_disconnect_sockets(sioc_namespace *nsp, const sioc_target *t, bool close);
+/* server_side_emit with no other server: nobody hears it, and `cb` (if any) gets [] at once. */
+int sioc__server_side_emit_alone(sioc_broadcast_ack_cb cb, void *user_data);
 
 /* A broadcast with acknowledgements waits for every node's count: `servers` more nodes (beyond
  * the one whose count the adapter reports first) will report. */

@@ -77,7 +77,7 @@ static int inherit(sioc_namespace *child, sioc_namespace *p)
     for (size_t b = 0; rc == 0 && b < p->handlers.nbuckets; b++) {
         for (sioc__map_entry *e = p->handlers.buckets[b]; rc == 0 && e; e = e->next) {
             sioc__handler *h = e->value;
-            rc = sioc_namespace_on(child, h->event, h->cb, h->user_data);
+            rc = sioc_namespace_on(child, h->event, h->cb.client, h->user_data);
         }
     }
     return rc;

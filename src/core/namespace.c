@@ -53,8 +53,7 @@ void sioc__namespace_free(sioc_namespace *nsp)
     if (nsp->has_regex) {
         regfree(&nsp->regex);
     }
-    sioc__map_each(&nsp->handlers, free_handler, NULL);
-    sioc__map_free(&nsp->handlers);
+    sioc__handlers_free(&nsp->handlers);
     sioc__map_free(&nsp->sockets);
     sioc__map_free(&nsp->rooms);
     free(nsp->name);
@@ -160,15 +159,16 @@ int sioc_namespace_on_any(sioc_namespace *nsp, sioc_any_cb cb, void *user_data)
     return 0;
 }
 
-int sioc_namespace_on(sioc_namespace *nsp, const char *event, sioc_event_cb cb, void *user_data)
+int sioc__handler_set(sioc__map *map, const char *event, bool remove, sioc__handler **out)
 {
-    if (!nsp || !event || strlen(event) > SIOC_MAX_EVENT_NAME) {
+    *out = NULL;
+    if (!event || strlen(event) > SIOC_MAX_EVENT_NAME) {
         return SIOC_ERR_INVALID;
     }
-    sioc__handler *h = sioc__map_get(&nsp->handlers, event, strlen(event));
-    if (!cb) {
+    sioc__handler *h = sioc__map_get(map, event, strlen(event));
+    if (remove) {
         if (h) {
-            sioc__map_remove(&nsp->handlers, event);
+            sioc__map_remove(map, event);
             free_handler(h, NULL);
         }
         return 0;
@@ -178,14 +178,30 @@ int sioc_namespace_on(sioc_namespace *nsp, const char *event, sioc_event_cb cb, 
             free(h);
             return SIOC_ERR_NOMEM;
         }
-        if (sioc__map_put(&nsp->handlers, h->event, h) < 0) {
+        if (sioc__map_put(map, h->event, h) < 0) {
             free_handler(h, NULL);
             return SIOC_ERR_NOMEM;
         }
     }
-    h->cb = cb;
-    h->user_data = user_data;
+    *out = h;
     return 0;
+}
+
+void sioc__handlers_free(sioc__map *map)
+{
+    sioc__map_each(map, free_handler, NULL);
+    sioc__map_free(map);
+}
+
+int sioc_namespace_on(sioc_namespace *nsp, const char *event, sioc_event_cb cb, void *user_data)
+{
+    sioc__handler *h;
+    int rc = nsp ? sioc__handler_set(&nsp->handlers, event, !cb, &h) : SIOC_ERR_INVALID;
+    if (rc == 0 && h) {
+        h->cb.client = cb;
+        h->user_data = user_data;
+    }
+    return rc;
 }
 
 /* ---- emitting ---- */

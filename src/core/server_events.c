@@ -7,40 +7,16 @@
 
 #include "util/log.h"
 
-static void free_handler(void *value, void *arg)
-{
-    sioc__server_handler *h = value;
-    free(h->event);
-    free(h);
-}
-
 int sioc_namespace_on_server_event(sioc_namespace *nsp, const char *event, sioc_server_event_cb cb,
                                    void *user_data)
 {
-    if (!nsp || !event || strlen(event) > SIOC_MAX_EVENT_NAME) {
-        return SIOC_ERR_INVALID;
+    sioc__handler *h;
+    int rc = nsp ? sioc__handler_set(&nsp->server_handlers, event, !cb, &h) : SIOC_ERR_INVALID;
+    if (rc == 0 && h) {
+        h->cb.server = cb;
+        h->user_data = user_data;
     }
-    sioc__server_handler *h = sioc__map_get(&nsp->server_handlers, event, strlen(event));
-    if (!cb) {
-        if (h) {
-            sioc__map_remove(&nsp->server_handlers, event);
-            free_handler(h, NULL);
-        }
-        return 0;
-    }
-    if (!h) {
-        if (!(h = calloc(1, sizeof(*h))) || !(h->event = strdup(event))) {
-            free(h);
-            return SIOC_ERR_NOMEM;
-        }
-        if (sioc__map_put(&nsp->server_handlers, h->event, h) < 0) {
-            free_handler(h, NULL);
-            return SIOC_ERR_NOMEM;
-        }
-    }
-    h->cb = cb;
-    h->user_data = user_data;
-    return 0;
+    return rc;
 }
 
 static int server_side_emit(sioc_namespace *nsp, const char *event, json_t *args,
@@ -106,8 +82,7 @@ void sioc__namespace_server_event(sioc_namespace *nsp, json_t *data, sioc_server
 {
     char scratch[32];
     const char *event = sioc__sio_event_name(data, scratch, sizeof(scratch));
-    sioc__server_handler *h =
-        event ? sioc__map_get(&nsp->server_handlers, event, strlen(event)) : NULL;
+    sioc__handler *h = event ? sioc__map_get(&nsp->server_handlers, event, strlen(event)) : NULL;
     json_t *args = h ? json_array() : NULL;
     if (!args) { /* nobody listens (as in Node, the sender then waits in vain) */
         if (ack) {
@@ -118,7 +93,7 @@ void sioc__namespace_server_event(sioc_namespace *nsp, json_t *data, sioc_server
     for (size_t i = 1; i < json_array_size(data); i++) {
         json_array_append(args, json_array_get(data, i));
     }
-    h->cb(nsp, args, ack, h->user_data);
+    h->cb.server(nsp, args, ack, h->user_data);
     json_decref(args);
 }
 
@@ -128,6 +103,5 @@ void sioc__server_events_free(sioc_namespace *nsp)
     while (!sioc__list_empty(&nsp->server_acks)) {
         ack_end((sioc_server_ack *)nsp->server_acks.next);
     }
-    sioc__map_each(&nsp->server_handlers, free_handler, NULL);
-    sioc__map_free(&nsp->server_handlers);
+    sioc__handlers_free(&nsp->server_handlers);
 }

@@ -24,9 +24,14 @@ typedef struct sioc__room {
     size_t count, cap;
 } sioc__room;
 
+/* A handler of an event by name: a client's event (handlers) or another server's (server_handlers).
+ */
 typedef struct sioc__handler {
     char *event; /* the map key */
-    sioc_event_cb cb;
+    union {
+        sioc_event_cb client;
+        sioc_server_event_cb server;
+    } cb;
     void *user_data;
 } sioc__handler;
 
@@ -69,13 +74,6 @@ typedef struct sioc__recovery_store {
     sioc__map sessions;
 } sioc__recovery_store;
 
-/* A listener of server-side events. */
-typedef struct sioc__server_handler {
-    char *event; /* the map key */
-    sioc_server_event_cb cb;
-    void *user_data;
-} sioc__server_handler;
-
 struct sioc_server_ack {
     sioc__link link; /* first: in its namespace's list, until answered */
     sioc_namespace *nsp;
@@ -87,7 +85,7 @@ struct sioc_server_ack {
 struct sioc_namespace {
     char *name;
     sioc__adapter *adapter;
-    sioc__map server_handlers; /* event → sioc__server_handler */
+    sioc__map server_handlers; /* event → sioc__handler (cb.server) */
     sioc__link server_acks;    /* sioc_server_ack not answered yet */
     /* Parents of dynamic namespaces: how they match, and their children. */
     bool is_parent;
@@ -112,7 +110,7 @@ struct sioc_namespace {
     void *disconnect_data;
     sioc_any_cb on_any;
     void *any_data;
-    sioc__map handlers; /* event → sioc__handler */
+    sioc__map handlers; /* event → sioc__handler (cb.client) */
     sioc__map sockets;  /* socket id → sioc_socket */
     sioc__map rooms;    /* room name → sioc__room */
     uint64_t epoch;     /* broadcast generation, to reach each socket once */
@@ -311,6 +309,12 @@ int sioc__encode_event(sioc_namespace *nsp, const char *event, json_t *args, int
 bool sioc__valid_event(const char *event, json_t *args);
 /* ["event", args...] as a new array: NULL on no memory, or when !sioc__valid_event. */
 json_t *sioc__event_data(const char *event, json_t *args);
+
+/* The handler of `event` in `map` (event → sioc__handler), made when missing, in *out to be
+ * filled; with `remove`, it goes instead (*out NULL). Returns 0, SIOC_ERR_INVALID (no event, or
+ * a name over the limit) or SIOC_ERR_NOMEM. */
+int sioc__handler_set(sioc__map *map, const char *event, bool remove, sioc__handler **out);
+void sioc__handlers_free(sioc__map *map);
 
 /* server_events.c */
 void sioc__server_events_free(sioc_namespace *nsp);

@@ -282,7 +282,7 @@ void sioc__socket_dispatch(sioc_socket *s, json_t *data, int64_t ack_id)
         nsp->on_any(s, event, args, ack, nsp->any_data);
     }
     if (h && s->connected) {
-        h->cb(s, args, ack, h->user_data);
+        h->cb.client(s, args, ack, h->user_data);
     }
     sioc__socket_unref(s);
     json_decref(args);
