@@ -20,6 +20,8 @@
  *   set-data (key, value)    sets socket.data[key] (kept across a recovered reconnection);
  *                            acks true
  *   get-data                 acks with socket.data and whether the socket was recovered
+ * In a cluster (--redis), another node's server-side event `hello (x, ack)` is answered with
+ * {"node": NAME, "got": x} (NAME: --name, else "<hostname>#<pid>"); nothing without an ack.
  * Namespace "/private" has the same events behind middleware: a client must send auth
  * {"token": "secret"} (else connect_error "not authorized" with data {"reason": "bad token"});
  * with auth {"wait": true} it waits until some socket of "/" emits `admit`. Its packet middleware
@@ -371,9 +373,22 @@ static bool team_member(const char *name, json_t *auth, void *user_data)
     return strncmp(name, "/team-", 6) == 0 && json_is_true(json_object_get(auth, "team"));
 }
 
+/* The server-side event `hello (x, ack)` from another node of the cluster: answered with
+ * {"node": this node's name, "got": x}; nothing when no ack is asked. */
+static void on_hello(sioc_namespace *nsp, json_t *args, sioc_server_ack *ack, void *user_data)
+{
+    if (ack) {
+        json_t *answer = json_pack("{s:s,s:O}", "node", (const char *)user_data, "got",
+                                   json_array_size(args) ? json_array_get(args, 0) : json_null());
+        sioc_server_ack_send(ack, answer);
+        json_decref(answer);
+    }
+}
+
 static int setup(sioc_server *server, void *user_data)
 {
     sioc_namespace *root = sioc_server_of(server, "/");
+    const char *name = sioc_server_name(server);
     sioc_namespace *private = sioc_server_of(server, "/private");
     if (setup_namespace(root) < 0 || setup_namespace(sioc_server_of(server, "/chat")) < 0 ||
         setup_namespace(private) < 0) {
@@ -386,6 +401,9 @@ static int setup(sioc_server *server, void *user_data)
     rc |= sioc_namespace_on_error(private, on_error, NULL);
     rc |= setup_namespace(sioc_server_of_pattern(server, "^/dynamic-[0-9]+$"));
     rc |= setup_namespace(sioc_server_of_match(server, team_member, NULL));
+    rc |= sioc_namespace_on_server_event(root, "hello", on_hello, (void *)name);
+    rc |= sioc_namespace_on_server_event(sioc_server_of(server, "/chat"), "hello", on_hello,
+                                         (void *)name);
     return rc ? -1 : 0;
 }
 

@@ -204,12 +204,13 @@ SIOC_EXPORT int sioc_options_set_max_dynamic_namespaces(sioc_options *opts, size
  * adapter does, wire-compatible with Node servers using it: `url` is
  * "redis://[:password@]host:port[/db]" (NULL: alone, the in-memory adapter, the default), `prefix`
  * the adapter's key (NULL: "socket.io"). Broadcasts (rooms, except, volatile, local) reach every
- * node's sockets; a node's sockets also hear @socket.io/redis-emitter. Requests between nodes
- * (fetchSockets, socketsJoin and the like, serverSideEmit, broadcasts with acks) stay local so
+ * node's sockets; a node's sockets also hear @socket.io/redis-emitter. Other nodes' requests
+ * (their fetchSockets, socketsJoin and the like, serverSideEmit, broadcasts with acks) are
+ * answered for this node's sockets and listeners; this node's own such operations stay local so
  * far. Needs the libuv event loop (sioc_server_new answers SIOC_ERR_INVALID with the poll one).
  * While Redis is unreachable, local delivery goes on and the link is retried (100 ms to 5 s). */
 SIOC_EXPORT int sioc_options_set_redis(sioc_options *opts, const char *url, const char *prefix);
-/* The node's name, in its start-up log line (NULL: none). */
+/* The node's name (sioc_server_name), said in the log at start-up (NULL: "<hostname>#<pid>"). */
 SIOC_EXPORT int sioc_options_set_name(sioc_options *opts, const char *name);
 /* Messages at or below `level` go to stderr. Default SIOC_LOG_WARN. The level is process-wide. */
 SIOC_EXPORT int sioc_options_set_log_level(sioc_options *opts, sioc_log_level level);
@@ -227,6 +228,9 @@ SIOC_EXPORT int sioc_server_new(const sioc_options *opts, sioc_server **out);
 /* Closes every connection (reason "server shutting down") and frees the server. Not from inside
  * one of its callbacks. */
 SIOC_EXPORT void sioc_server_free(sioc_server *server);
+/* The node's name: sioc_options_set_name's, else "<hostname>#<pid>". Borrowed, as long as the
+ * server. */
+SIOC_EXPORT const char *sioc_server_name(const sioc_server *server);
 /* The TCP port the server listens on (the kernel's pick when the option was 0). */
 SIOC_EXPORT int sioc_server_port(const sioc_server *server);
 /* Runs the event loop until sioc_server_stop(). Returns 0, SIOC_ERR_SYSTEM, or SIOC_ERR_INVALID

@@ -88,6 +88,9 @@ void sioc__bcast_ack_count(sioc__bcast_ack *b, size_t clients)
 
 void sioc__bcast_ack_answer(sioc__bcast_ack *b, json_t *first)
 {
+    if (!b->done && b->on_answer) {
+        b->on_answer(first ? first : json_null(), b->user_data);
+    }
     if (!b->done) {
         json_array_append(b->responses, first ? first : json_null());
         bcast_check(b);
@@ -115,25 +118,17 @@ int sioc__pending_add_bcast(sioc_socket *s, int64_t id, sioc__bcast_ack *b)
     return 0;
 }
 
-int sioc_namespace_emit_with_ack(sioc_namespace *nsp, const sioc_target *target, const char *event,
-                                 json_t *args, unsigned timeout_ms, sioc_broadcast_ack_cb cb,
-                                 void *user_data)
+/* A broadcast with acks, undecided, timed; two references: the undecided one and the caller's
+ * (the adapter may decide it before the caller is done). NULL on no memory. */
+static sioc__bcast_ack *bcast_new(sioc_namespace *nsp, unsigned timeout_ms,
+                                  sioc_broadcast_ack_cb cb, void *user_data)
 {
-    if (!nsp || !cb || timeout_ms == 0 || !sioc__valid_event(event, args)) {
-        return SIOC_ERR_INVALID;
-    }
     sioc__bcast_ack *b = calloc(1, sizeof(*b));
     if (!b || !(b->responses = json_array())) {
         free(b);
-        return SIOC_ERR_NOMEM;
+        return NULL;
     }
-    json_t *data = sioc__event_data(event, args);
-    if (!data) {
-        json_decref(b->responses);
-        free(b);
-        return SIOC_ERR_NOMEM;
-    }
-    b->refs = 2;    /* undecided, and ours while the adapter runs: it may decide the broadcast */
+    b->refs = 2;
     b->servers = 1; /* this node */
     b->wheel = nsp->sio->wheel;
     sioc__list_append(&nsp->sio->undecided, &b->link);
@@ -141,15 +136,56 @@ int sioc_namespace_emit_with_ack(sioc_namespace *nsp, const sioc_target *target,
     b->user_data = user_data;
     sioc__timer_start(b->wheel, &b->timer, sioc__wheel_now(b->wheel) + timeout_ms,
                       on_bcast_timeout);
+    return b;
+}
+
+/* Nothing went out: the broadcast never was (its callback is not called). */
+static void bcast_cancel(sioc__bcast_ack *b)
+{
+    b->done = true;
+    sioc__list_remove(&b->link);
+    bcast_unref(b);
+}
+
+int sioc_namespace_emit_with_ack(sioc_namespace *nsp, const sioc_target *target, const char *event,
+                                 json_t *args, unsigned timeout_ms, sioc_broadcast_ack_cb cb,
+                                 void *user_data)
+{
+    if (!nsp || !cb || timeout_ms == 0 || !sioc__valid_event(event, args)) {
+        return SIOC_ERR_INVALID;
+    }
+    json_t *data = sioc__event_data(event, args);
+    sioc__bcast_ack *b = data ? bcast_new(nsp, timeout_ms, cb, user_data) : NULL;
+    if (!b) {
+        json_decref(data);
+        return SIOC_ERR_NOMEM;
+    }
     int rc = nsp->adapter->ops->broadcast_with_ack(nsp->adapter, data, target, b);
     json_decref(data);
-    if (rc < 0) { /* nothing went out: the broadcast never was */
-        b->done = true;
-        sioc__list_remove(&b->link);
-        bcast_unref(b);
+    if (rc < 0) {
+        bcast_cancel(b);
     }
     bcast_unref(b);
     return rc;
+}
+
+long sioc__forward_with_ack(sioc_namespace *nsp, json_t *data, const sioc_target *t,
+                            unsigned timeout_ms, void (*on_answer)(json_t *first, void *arg),
+                            sioc_broadcast_ack_cb done, void *arg)
+{
+    sioc__bcast_ack *b = bcast_new(nsp, timeout_ms, done, arg);
+    if (!b) {
+        return -1;
+    }
+    b->on_answer = on_answer;
+    long reached = sioc__local_broadcast(nsp, data, t, b);
+    if (reached < 0) {
+        bcast_cancel(b);
+    } else {
+        sioc__bcast_ack_count(b, (size_t)reached); /* none reached: decided at once */
+    }
+    bcast_unref(b);
+    return reached;
 }
 
 /* ---- one socket ---- */

@@ -101,6 +101,15 @@ void sioc__bcast_ack_answer(sioc__bcast_ack *b, json_t *first);
 void sioc__bcast_ack_hold(sioc__bcast_ack *b);
 void sioc__bcast_ack_release(sioc__bcast_ack *b);
 
+/* A broadcast with acks another node asked for: the local sockets `t` selects are asked to
+ * acknowledge `data`; `on_answer` gets each answer's first argument (borrowed) as it comes, and
+ * `done` is called once, when all have answered or after `timeout_ms` (then `arg` may go).
+ * Returns how many sockets were reached (0: `done` has been called already), or -1 on no memory
+ * (then `done` is not called). */
+long sioc__forward_with_ack(sioc_namespace *nsp, json_t *data, const sioc_target *t,
+                            unsigned timeout_ms, void (*on_answer)(json_t *first, void *arg),
+                            sioc_broadcast_ack_cb done, void *arg);
+
 /* A socket of another node, as a fetch found it: `id` (copied) and `rooms`, `handshake`, `data`
  * (JSON, references taken; NULL for none). Its owner releases it with sioc__socket_unref. NULL
  * on no memory. */

@@ -130,6 +130,7 @@ typedef struct sioc__bcast_ack {
     sioc__timer timer;
     sioc__wheel *wheel;
     sioc_broadcast_ack_cb cb;
+    void (*on_answer)(json_t *first, void *user_data); /* each answer as it comes, or NULL */
     void *user_data;
 } sioc__bcast_ack;
 

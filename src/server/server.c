@@ -3,8 +3,10 @@
  * code that sees every layer; the public sioc_server_* functions live here. */
 #include "sioc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "adapter/redis.h"
 #include "core/sio.h"
@@ -20,6 +22,7 @@ struct sioc_server {
     sioc__transport *transport;
     sioc__redis *redis; /* with --redis: the link every namespace's adapter uses */
     sioc__redis_config redis_config;
+    char name[300]; /* the node's */
 };
 
 static sioc__engine_cfg engine_cfg(const sioc_options *o)
@@ -85,6 +88,24 @@ static int join_cluster(sioc_server *srv)
     return sioc__core_set_adapter(srv->core, &sioc__redis_adapter, &srv->redis_config);
 }
 
+/* The configured name, or Node admin UI's default server id: "<hostname>#<pid>". */
+static void name_node(sioc_server *srv)
+{
+    char host[256] = "localhost";
+    gethostname(host, sizeof(host) - 1);
+    if (srv->opts->name) {
+        snprintf(srv->name, sizeof(srv->name), "%s", srv->opts->name);
+    } else {
+        snprintf(srv->name, sizeof(srv->name), "%s#%ld", host, (long)getpid());
+    }
+    sioc__log(SIOC_LOG_INFO, "node %s", srv->name);
+}
+
+const char *sioc_server_name(const sioc_server *srv)
+{
+    return srv ? srv->name : NULL;
+}
+
 int sioc_server_new(const sioc_options *opts, sioc_server **out)
 {
     if (!out) {
@@ -102,8 +123,8 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
     }
     rc = rc ? rc : attach_core(srv);
     rc = rc ? rc : join_cluster(srv);
-    if (rc == 0 && srv->opts->name) {
-        sioc__log(SIOC_LOG_INFO, "node %s", srv->opts->name);
+    if (rc == 0) {
+        name_node(srv);
     }
     if (rc < 0) {
         sioc_server_free(srv);

@@ -1,7 +1,12 @@
 // A Node peer for the mixed-cluster tests: socket.io 4.8 with @socket.io/redis-adapter 8.3.0 (the
 // classic adapter, key "socket.io"), as users run it. Events as feature-tour's that the tests use:
 // `msg` (relayed as `serverMsg` to everyone else), `join` (room, acked true), `to` (room, event,
-// ...args: to the room but the sender). Usage: node node_peer.js PORT REDIS_URL
+// ...args: to the room but the sender); and the cluster-wide operations, acked with their
+// outcome: `fetch-all` ([{id, rooms}] of io.fetchSockets()), `sse` (x: io.serverSideEmit("hello",
+// x) with acks, acked (error message or null, responses)), `ask-all` (ms: io.timeout(ms).emit(
+// "question") with acks, acked likewise), `make-join` (room, other: io.in(room).socketsJoin(other)),
+// `kick` (room: io.in(room).disconnectSockets(true)), `all-rooms`. Usage: node node_peer.js PORT
+// REDIS_URL
 'use strict';
 const { Server } = require('socket.io');
 const { createAdapter } = require('@socket.io/redis-adapter');
@@ -24,6 +29,18 @@ async function main() {
       if (typeof ack === 'function') ack(true);
     });
     socket.on('to', (room, event, ...args) => socket.to(room).emit(event, ...args));
+    socket.on('fetch-all', async (ack) => {
+      const sockets = await io.fetchSockets();
+      ack(sockets.map((s) => ({ id: s.id, rooms: [...s.rooms] })));
+    });
+    socket.on('sse', (x, ack) => io.serverSideEmit('hello', x, (err, res) => ack(err ? err.message : null, res)));
+    socket.on('ask-all', (ms, ack) => io.timeout(ms).emit('question', (err, res) => ack(err ? err.message : null, res)));
+    socket.on('make-join', (room, other, ack) => {
+      io.in(room).socketsJoin(other);
+      ack(true);
+    });
+    socket.on('kick', (room) => io.in(room).disconnectSockets(true));
+    socket.on('all-rooms', async (ack) => ack([...(await io.of('/').adapter.allRooms())]));
   };
   io.on('connection', handlers);
   io.of('/chat').on('connection', handlers);

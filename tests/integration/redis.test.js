@@ -70,8 +70,8 @@ before(async () => {
   redisPort = await freePort();
   redisUrl = `redis://127.0.0.1:${redisPort}`;
   await startRedis();
-  a = await startServer(bin('FEATURE_TOUR'), ['--redis', redisUrl, '--log-level', 'info']);
-  b = await startServer(bin('FEATURE_TOUR'), ['--redis', redisUrl]);
+  a = await startServer(bin('FEATURE_TOUR'), ['--redis', redisUrl, '--log-level', 'info', '--name', 'sioc-a']);
+  b = await startServer(bin('FEATURE_TOUR'), ['--redis', redisUrl, '--name', 'sioc-b']);
   peerPort = await freePort();
   peer = await startProcess('node', [path.join(__dirname, 'node_peer.js'), String(peerPort), redisUrl], /listening on port/);
   await until(() => /redis: connected/.test(a.log()), 5000, 'sioc connected to Redis');
@@ -137,6 +137,61 @@ test('a dynamic namespace is subscribed to as it comes to exist, on each node', 
   await sleep(100); // the subscriptions made as the namespaces came to exist
   x.emit('msg', 'dynamic');
   assert.equal(await once(y, 'serverMsg'), 'dynamic');
+});
+
+// The clients of earlier tests go: a request to every client waits for each.
+function closeAll() {
+  for (const c of clients.splice(0)) c.close();
+}
+
+test('Node\'s fetchSockets lists sioc\'s sockets, with their rooms', async () => {
+  closeAll();
+  const s = client(a.port), n = client(peerPort);
+  await connected(s, n);
+  assert.equal(await s.timeout(2000).emitWithAck('join', 'r7'), true);
+  const list = await n.timeout(6000).emitWithAck('fetch-all');
+  const mine = list.find((x) => x.id === s.id);
+  assert.ok(mine, 'the sioc socket is among them');
+  assert.deepEqual(mine.rooms.sort(), [s.id, 'r7'].sort());
+  assert.ok(list.find((x) => x.id === n.id), 'and the Node one');
+});
+
+test('Node\'s serverSideEmit with acks is answered by each sioc node', async () => {
+  closeAll();
+  const n = client(peerPort);
+  await connected(n);
+  const [err, responses] = await new Promise((resolve) => n.timeout(8000).emit('sse', 5, (e, ...r) => resolve(r)));
+  assert.equal(err, null);
+  assert.deepEqual(responses.sort((x, y) => x.node.localeCompare(y.node)),
+    [{ node: 'sioc-a', got: 5 }, { node: 'sioc-b', got: 5 }]);
+});
+
+test('Node\'s broadcast with acks collects the answers of sioc\'s clients', async () => {
+  closeAll();
+  const s1 = client(a.port), s2 = client(b.port), n = client(peerPort);
+  await connected(s1, s2, n);
+  s1.on('question', (ack) => ack('from s1'));
+  s2.on('question', (ack) => ack('from s2'));
+  n.on('question', (ack) => ack('from n'));
+  const [err, responses] = await new Promise((resolve) => n.timeout(8000).emit('ask-all', 3000, (e, ...r) => resolve(r)));
+  assert.equal(err, null);
+  assert.deepEqual(responses.sort(), ['from n', 'from s1', 'from s2']);
+});
+
+test('Node\'s socketsJoin and disconnectSockets act on sioc\'s sockets; allRooms sees theirs', async () => {
+  closeAll();
+  const s = client(b.port), n = client(peerPort);
+  await connected(s, n);
+  assert.equal(await s.timeout(2000).emitWithAck('join', 'r9'), true);
+  assert.equal(await n.timeout(2000).emitWithAck('make-join', 'r9', 'r10'), true);
+  await sleep(200);
+  n.emit('to', 'r10', 'news', 'joined');
+  assert.equal(await once(s, 'news'), 'joined');
+  const rooms = await n.timeout(6000).emitWithAck('all-rooms');
+  assert.ok(rooms.includes('r9') && rooms.includes('r10'), JSON.stringify(rooms));
+  n.emit('kick', 'r10');
+  const gone = await once(s, 'disconnect');
+  assert.equal(Array.isArray(gone) ? gone[0] : gone, 'io server disconnect');
 });
 
 test('the redis-emitter reaches sioc sockets: everyone, a room, a namespace', async () => {

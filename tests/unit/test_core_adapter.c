@@ -300,6 +300,49 @@ START_TEST(a_broadcast_with_acks_times_out_with_the_answers_it_has)
 }
 END_TEST
 
+/* ---- a broadcast with acks another node asked for ---- */
+
+static int forwarded, forward_done;
+static char forwarded_answers[128];
+
+static void on_forwarded(json_t *first, void *arg)
+{
+    forwarded++;
+    strncat(forwarded_answers, dump(first),
+            sizeof(forwarded_answers) - strlen(forwarded_answers) - 1);
+}
+
+static void on_forward_done(int err, json_t *responses, void *arg)
+{
+    forward_done++;
+}
+
+START_TEST(a_forwarded_broadcast_hands_on_each_answer_as_it_comes)
+{
+    forwarded = forward_done = 0;
+    forwarded_answers[0] = '\0';
+    json_t *data = json_pack("[s]", "question");
+    ck_assert_int_eq(
+        sioc__forward_with_ack(f.root, data, NULL, 1000, on_forwarded, on_forward_done, NULL),
+        FAKE_CORE_CONNS);
+    answer(0, queued_ack_id(0), "[\"a\",\"ignored\"]");
+    ck_assert_int_eq(forwarded, 1); /* at once, not when all are in */
+    ck_assert_str_eq(forwarded_answers, "\"a\"");
+    for (int i = 1; i < FAKE_CORE_CONNS; i++) {
+        answer(i, queued_ack_id(i), "[]");
+    }
+    ck_assert_int_eq(forwarded, FAKE_CORE_CONNS);
+    ck_assert_int_eq(forward_done, 1);
+    /* Nobody in the room: decided at once, its count 0. */
+    const char *nobody = "nobody";
+    sioc_target t = {.rooms = &nobody, .nrooms = 1};
+    ck_assert_int_eq(
+        sioc__forward_with_ack(f.root, data, &t, 1000, on_forwarded, on_forward_done, NULL), 0);
+    ck_assert_int_eq(forward_done, 2);
+    json_decref(data);
+}
+END_TEST
+
 /* ---- fetch and remote sockets ---- */
 
 static int fetched;
@@ -533,6 +576,7 @@ int main(void)
     tcase_add_test(tc, a_broadcast_with_acks_waits_for_every_node_count_and_answer);
     tcase_add_test(tc, a_broadcast_with_acks_times_out_with_the_answers_it_has);
     tcase_add_test(tc, a_fetch_yields_remote_sockets_that_act_through_the_adapter);
+    tcase_add_test(tc, a_forwarded_broadcast_hands_on_each_answer_as_it_comes);
     tcase_add_test(tc, server_side_events_reach_the_listener_and_answer_once);
     tcase_add_test(tc, an_ack_the_application_keeps_is_answered_later_or_freed_with_the_server);
     tcase_add_test(tc, server_side_emit_goes_to_the_adapter);
