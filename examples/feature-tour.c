@@ -13,9 +13,14 @@
  *   ask-all (event, ms, ...args) the same to the whole namespace: `ask-all-result` (error or
  *                            null, [each client's first answer])
  *   volatile (event, ...args) emits to the namespace, skipping sockets that cannot take it now
- *   fetch (room|null)        acks with [{id, rooms, address}] of the sockets in room (or all)
- *   make-join (room, other)  makes the sockets in room join other; acks true
- *   make-leave (room, other) makes them leave other; acks true
+ *   fetch (room|null)        acks with [{id, rooms, address}] of the sockets in room (or all),
+ *                            the whole cluster's with --redis; when some node could not answer,
+ *                            acks with ([], error message)
+ *   make-join (room, other)  makes the sockets in room join other; acks true (false when the
+ *                            other nodes of the cluster could not be told)
+ *   make-leave (room, other) makes them leave other; acks as make-join
+ *   server-emit (event, ...args) a server-side emit with acks in the namespace, waiting up to 2 s:
+ *                            acks with (error message or null, [one answer per other node])
  *   kick (room, close)       disconnects the sockets in room (the whole connection when close)
  *   set-data (key, value)    sets socket.data[key] (kept across a recovered reconnection);
  *                            acks true
@@ -205,6 +210,52 @@ static void on_volatile(sioc_socket *socket, json_t *args, sioc_ack *ack, void *
     json_decref(payload);
 }
 
+/* An answer given after the handler returned (a cluster-wide fetch, a server-side emit): the
+ * ack is valid only while its socket is connected, so the socket's leaving forgets it. */
+typedef struct later {
+    struct later *next;
+    sioc_socket *socket;
+    sioc_ack *ack; /* NULL once the socket has left */
+} later;
+static later *laters;
+
+/* NULL when no ack is asked (or on no memory): nothing to answer. */
+static later *later_new(sioc_socket *socket, sioc_ack *ack)
+{
+    later *l = ack ? calloc(1, sizeof(*l)) : NULL;
+    if (l) {
+        l->socket = socket;
+        l->ack = ack;
+        l->next = laters;
+        laters = l;
+    }
+    return l;
+}
+
+/* Sends `reply` (borrowed; NULL: none) if the socket is still there, and frees `l`. */
+static void later_answer(later *l, json_t *reply)
+{
+    for (later **p = &laters; *p; p = &(*p)->next) {
+        if (*p == l) {
+            *p = l->next;
+            break;
+        }
+    }
+    if (l->ack && reply) {
+        sioc_ack_send(l->ack, reply);
+    }
+    free(l);
+}
+
+static void later_forget(sioc_socket *socket)
+{
+    for (later *l = laters; l; l = l->next) {
+        if (l->socket == socket) {
+            l->ack = NULL;
+        }
+    }
+}
+
 /* A target for the sockets in `room`, or every socket when room is NULL. */
 static sioc_target in_room(const char **room)
 {
@@ -214,7 +265,7 @@ static sioc_target in_room(const char **room)
 
 static void describe(int err, sioc_socket *const *sockets, size_t n, void *user_data)
 {
-    json_t *list = user_data;
+    json_t *list = json_array();
     for (size_t i = 0; i < n; i++) {
         const char *rooms[64];
         size_t nrooms = sioc_socket_rooms(sockets[i], rooms, 64);
@@ -226,19 +277,44 @@ static void describe(int err, sioc_socket *const *sockets, size_t n, void *user_
         json_array_append_new(list, json_pack("{s:s,s:o,s:O}", "id", sioc_socket_id(sockets[i]),
                                               "rooms", names, "address", address));
     }
+    json_t *reply = err ? json_pack("[o,s]", list, sioc_strerror(err)) : json_pack("[o]", list);
+    later_answer(user_data, reply);
+    json_decref(reply);
 }
 
 static void on_fetch(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
 {
     const char *room = json_string_value(json_array_get(args, 0));
     sioc_target t = in_room(&room);
-    json_t *list = json_array();
-    sioc_namespace_fetch_sockets(sioc_socket_namespace(socket), &t, describe, list);
-    json_t *reply = json_pack("[o]", list);
-    if (ack) {
-        sioc_ack_send(ack, reply);
+    later *l = later_new(socket, ack);
+    if (l && sioc_namespace_fetch_sockets(sioc_socket_namespace(socket), &t, describe, l) < 0) {
+        later_answer(l, NULL);
     }
+}
+
+static void on_server_answers(int err, json_t *responses, void *user_data)
+{
+    json_t *list = json_pack("[O]", responses);
+    json_t *reply = result(err, list);
+    later_answer(user_data, reply);
     json_decref(reply);
+    json_decref(list);
+}
+
+static void on_server_emit(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
+{
+    const char *event = json_string_value(json_array_get(args, 0));
+    json_t *payload = rest(args, 1);
+    later *l = event ? later_new(socket, ack) : NULL;
+    int rc = l ? sioc_namespace_server_side_emit_with_ack(sioc_socket_namespace(socket), event,
+                                                          payload, 2000, on_server_answers, l)
+               : 0;
+    if (rc < 0) {
+        json_t *none = json_array();
+        on_server_answers(rc, none, l);
+        json_decref(none);
+    }
+    json_decref(payload);
 }
 
 static void on_make(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user_data)
@@ -252,8 +328,10 @@ static void on_make(sioc_socket *socket, json_t *args, sioc_ack *ack, void *user
     sioc_namespace *nsp = sioc_socket_namespace(socket);
     int rc = user_data ? sioc_namespace_sockets_join(nsp, &t, &other, 1)
                        : sioc_namespace_sockets_leave(nsp, &t, &other, 1);
-    if (rc == 0) {
-        ack_true(ack);
+    if (ack) {
+        json_t *reply = json_pack("[b]", rc == 0);
+        sioc_ack_send(ack, reply);
+        json_decref(reply);
     }
 }
 
@@ -339,6 +417,7 @@ static void on_connection(sioc_socket *socket, void *user_data)
 static void on_disconnect(sioc_socket *socket, const char *reason, void *user_data)
 {
     (void)reason; /* "client namespace disconnect", "transport close", "ping timeout", ... */
+    later_forget(socket);
 }
 
 static int setup_namespace(sioc_namespace *nsp)
@@ -363,6 +442,7 @@ static int setup_namespace(sioc_namespace *nsp)
     rc |= sioc_namespace_on(nsp, "make-join", on_make, (void *)1);
     rc |= sioc_namespace_on(nsp, "make-leave", on_make, NULL);
     rc |= sioc_namespace_on(nsp, "kick", on_kick, NULL);
+    rc |= sioc_namespace_on(nsp, "server-emit", on_server_emit, NULL);
     rc |= sioc_namespace_on(nsp, "set-data", on_set_data, NULL);
     rc |= sioc_namespace_on(nsp, "get-data", on_get_data, NULL);
     return rc ? -1 : 0;

@@ -206,10 +206,18 @@ SIOC_EXPORT int sioc_options_set_max_dynamic_namespaces(sioc_options *opts, size
  * the adapter's key (NULL: "socket.io"). Broadcasts (rooms, except, volatile, local) reach every
  * node's sockets; a node's sockets also hear @socket.io/redis-emitter. Other nodes' requests
  * (their fetchSockets, socketsJoin and the like, serverSideEmit, broadcasts with acks) are
- * answered for this node's sockets and listeners; this node's own such operations stay local so
- * far. Needs the libuv event loop (sioc_server_new answers SIOC_ERR_INVALID with the poll one).
- * While Redis is unreachable, local delivery goes on and the link is retried (100 ms to 5 s). */
+ * answered for this node's sockets and listeners, and this node's reach every other node:
+ * fetches list the whole cluster's sockets, joins, leaves and disconnects act on all (here at
+ * once, elsewhere as the request arrives), server-side emits wait for each other node's answer,
+ * broadcasts with acks collect every client's. Needs the libuv event loop (sioc_server_new
+ * answers SIOC_ERR_INVALID with the poll one). While Redis is unreachable, local delivery goes on
+ * and the link is retried (100 ms to 5 s); fetches and server-side emits fail at once
+ * (SIOC_ERR_CLOSED), joins, leaves and disconnects act here only (SIOC_ERR_CLOSED), and a
+ * broadcast with acks waits for this node's clients only. */
 SIOC_EXPORT int sioc_options_set_redis(sioc_options *opts, const char *url, const char *prefix);
+/* How long this node's fetches and server-side emits wait for the other nodes of a Redis cluster
+ * (Node's requestsTimeout) before they end with SIOC_ERR_TIMEOUT. Default and 0: 5000 ms. */
+SIOC_EXPORT int sioc_options_set_redis_requests_timeout(sioc_options *opts, unsigned ms);
 /* The node's name (sioc_server_name), said in the log at start-up (NULL: "<hostname>#<pid>"). */
 SIOC_EXPORT int sioc_options_set_name(sioc_options *opts, const char *name);
 /* Messages at or below `level` go to stderr. Default SIOC_LOG_WARN. The level is process-wide. */
@@ -455,13 +463,15 @@ typedef void (*sioc_fetch_cb)(int err, sioc_socket *const *sockets, size_t n, vo
  * SIOC_ERR_INVALID or SIOC_ERR_NOMEM (then `cb` is not called). */
 SIOC_EXPORT int sioc_namespace_fetch_sockets(sioc_namespace *nsp, const sioc_target *target,
                                              sioc_fetch_cb cb, void *user_data);
-/* Makes the selected sockets join (or leave) every room of `rooms`. Returns 0, SIOC_ERR_INVALID
- * or SIOC_ERR_NOMEM. */
+/* Makes the selected sockets join (or leave) every room of `rooms`. Returns 0, SIOC_ERR_INVALID,
+ * SIOC_ERR_NOMEM, or SIOC_ERR_CLOSED when the other servers of a cluster could not be told (this
+ * one's sockets have joined or left all the same). */
 SIOC_EXPORT int sioc_namespace_sockets_join(sioc_namespace *nsp, const sioc_target *target,
                                             const char *const *rooms, size_t nrooms);
 SIOC_EXPORT int sioc_namespace_sockets_leave(sioc_namespace *nsp, const sioc_target *target,
                                              const char *const *rooms, size_t nrooms);
-/* Disconnects the selected sockets, as sioc_socket_disconnect(socket, close) on each. */
+/* Disconnects the selected sockets, as sioc_socket_disconnect(socket, close) on each. Returns as
+ * sioc_namespace_sockets_join. */
 SIOC_EXPORT int sioc_namespace_disconnect_sockets(sioc_namespace *nsp, const sioc_target *target,
                                                   bool close);
 /* Whether the socket is served by this server (false for a remote socket from a fetch). */

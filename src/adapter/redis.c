@@ -294,6 +294,51 @@ int sioc__redis_publish(sioc__redis *r, const char *channel, const void *message
                : SIOC_ERR_CLOSED;
 }
 
+struct sioc__redis_query {
+    sioc__redis_count_cb cb; /* NULL once cancelled */
+    void *arg;
+};
+
+/* hiredis calls every command's callback exactly once, with NULL when the connection goes. */
+static void on_numsub(redisAsyncContext *ac, void *reply, void *priv)
+{
+    sioc__redis_query *q = priv;
+    redisReply *rr = reply;
+    long count = -1;
+    if (rr && rr->type == REDIS_REPLY_ARRAY && rr->elements == 2 &&
+        rr->element[1]->type == REDIS_REPLY_INTEGER) {
+        count = (long)rr->element[1]->integer;
+    }
+    if (q->cb) {
+        q->cb(count, q->arg);
+    }
+    free(q);
+}
+
+sioc__redis_query *sioc__redis_numsub(sioc__redis *r, const char *channel, sioc__redis_count_cb cb,
+                                      void *arg)
+{
+    sioc__redis_query *q = sioc__redis_up(r) ? calloc(1, sizeof(*q)) : NULL;
+    if (!q) {
+        return NULL;
+    }
+    q->cb = cb;
+    q->arg = arg;
+    const char *argv[] = {"PUBSUB", "NUMSUB", channel};
+    size_t lens[] = {6, 6, strlen(channel)};
+    if (redisAsyncCommandArgv(r->pub.ac, on_numsub, q, 3, argv, lens) != REDIS_OK) {
+        free(q);
+        return NULL;
+    }
+    return q;
+}
+
+void sioc__redis_query_cancel(sioc__redis_query *q)
+{
+    q->cb = NULL;
+    q->arg = NULL;
+}
+
 sioc__redis_sub *sioc__redis_subscribe(sioc__redis *r, const char *channel, bool pattern,
                                        sioc__redis_message_cb cb, void *arg)
 {

@@ -33,6 +33,16 @@ bool sioc__redis_up(const sioc__redis *r);
 /* PUBLISH `message` (`len` bytes, copied) on `channel`. Returns 0, or SIOC_ERR_CLOSED while the
  * link is down (nothing is queued for later: a broadcast is for now). */
 int sioc__redis_publish(sioc__redis *r, const char *channel, const void *message, size_t len);
+/* A PUBSUB NUMSUB in flight: `cb` gets the number of connections subscribed to the channel, or
+ * -1 when the link went down first; exactly once, unless cancelled. */
+typedef void (*sioc__redis_count_cb)(long count, void *arg);
+typedef struct sioc__redis_query sioc__redis_query;
+/* Asks how many connections are subscribed to `channel` (Node's server count). Returns the
+ * query (the link frees it once answered), or NULL while the link is down or on no memory. */
+sioc__redis_query *sioc__redis_numsub(sioc__redis *r, const char *channel, sioc__redis_count_cb cb,
+                                      void *arg);
+/* The query's callback will not be called (its `arg` may go). */
+void sioc__redis_query_cancel(sioc__redis_query *q);
 /* Subscribes to `channel` (a pattern with `pattern`), now and after every reconnection, exactly
  * once. `cb` gets its messages until sioc__redis_unsubscribe. NULL on no memory. */
 sioc__redis_sub *sioc__redis_subscribe(sioc__redis *r, const char *channel, bool pattern,
@@ -41,10 +51,13 @@ sioc__redis_sub *sioc__redis_subscribe(sioc__redis *r, const char *channel, bool
  * that comes back under the same name). */
 void sioc__redis_unsubscribe(sioc__redis *r, sioc__redis_sub *sub);
 
-/* The adapter's configuration: the link, and the key prefix ("socket.io"). */
+/* The adapter's configuration: the link, the key prefix ("socket.io"), and how long this node's
+ * requests (fetches, server-side emits with acks) wait for the other nodes (Node's
+ * requestsTimeout, 5000 ms). */
 typedef struct sioc__redis_config {
     sioc__redis *link;
     const char *prefix;
+    unsigned requests_timeout_ms;
 } sioc__redis_config;
 
 extern const sioc__adapter_ops sioc__redis_adapter;

@@ -107,6 +107,16 @@ void sioc__bcast_ack_release(sioc__bcast_ack *b)
     bcast_unref(b);
 }
 
+bool sioc__bcast_ack_decided(const sioc__bcast_ack *b)
+{
+    return b->done;
+}
+
+uint64_t sioc__bcast_ack_deadline(const sioc__bcast_ack *b)
+{
+    return b->timer.due_ms;
+}
+
 int sioc__pending_add_bcast(sioc_socket *s, int64_t id, sioc__bcast_ack *b)
 {
     sioc__pending *p = pending_new(s, id);

@@ -10,6 +10,8 @@
 #ifndef SIOC_CORE_ADAPTER_H
 #define SIOC_CORE_ADAPTER_H
 
+#include <stdint.h>
+
 #include "sioc.h"
 
 typedef struct sioc__adapter_ops sioc__adapter_ops;
@@ -100,6 +102,10 @@ void sioc__bcast_ack_answer(sioc__bcast_ack *b, json_t *first);
  * broadcast's timeout otherwise): a reference taken and dropped. */
 void sioc__bcast_ack_hold(sioc__bcast_ack *b);
 void sioc__bcast_ack_release(sioc__bcast_ack *b);
+/* Whether the broadcast is decided (nothing it hears matters any more), and when it times out
+ * (on the core's wheel, in ms). */
+bool sioc__bcast_ack_decided(const sioc__bcast_ack *b);
+uint64_t sioc__bcast_ack_deadline(const sioc__bcast_ack *b);
 
 /* A broadcast with acks another node asked for: the local sockets `t` selects are asked to
  * acknowledge `data`; `on_answer` gets each answer's first argument (borrowed) as it comes, and

@@ -428,6 +428,15 @@ int sioc_options_set_redis(sioc_options *o, const char *url, const char *prefix)
     return rc ? rc : set_string(&o->redis_prefix, prefix, true);
 }
 
+int sioc_options_set_redis_requests_timeout(sioc_options *o, unsigned ms)
+{
+    if (!o) {
+        return SIOC_ERR_INVALID;
+    }
+    o->redis_requests_timeout_ms = ms;
+    return 0;
+}
+
 int sioc_options_set_name(sioc_options *o, const char *name)
 {
     return o ? set_string(&o->name, name, true) : SIOC_ERR_INVALID;

@@ -85,6 +85,8 @@ static int join_cluster(sioc_server *srv)
     }
     srv->redis_config.link = srv->redis;
     srv->redis_config.prefix = o->redis_prefix ? o->redis_prefix : "socket.io";
+    srv->redis_config.requests_timeout_ms =
+        o->redis_requests_timeout_ms ? o->redis_requests_timeout_ms : 5000;
     return sioc__core_set_adapter(srv->core, &sioc__redis_adapter, &srv->redis_config);
 }
 

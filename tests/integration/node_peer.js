@@ -5,8 +5,9 @@
 // outcome: `fetch-all` ([{id, rooms}] of io.fetchSockets()), `sse` (x: io.serverSideEmit("hello",
 // x) with acks, acked (error message or null, responses)), `ask-all` (ms: io.timeout(ms).emit(
 // "question") with acks, acked likewise), `make-join` (room, other: io.in(room).socketsJoin(other)),
-// `kick` (room: io.in(room).disconnectSockets(true)), `all-rooms`. Usage: node node_peer.js PORT
-// REDIS_URL
+// `kick` (room: io.in(room).disconnectSockets(true)), `all-rooms`. It answers the server-side
+// event `hello (x, ack)` as feature-tour does, with {node: "node", got: x}. Usage: node
+// node_peer.js PORT REDIS_URL
 'use strict';
 const { Server } = require('socket.io');
 const { createAdapter } = require('@socket.io/redis-adapter');
@@ -43,6 +44,9 @@ async function main() {
     socket.on('all-rooms', async (ack) => ack([...(await io.of('/').adapter.allRooms())]));
   };
   io.on('connection', handlers);
+  io.on('hello', (x, ack) => {
+    if (typeof ack === 'function') ack({ node: 'node', got: x });
+  });
   io.of('/chat').on('connection', handlers);
   io.listen(port);
   process.on('SIGTERM', () => io.close(() => process.exit(0)));

@@ -1,7 +1,9 @@
 // sioc in a cluster through a real redis-server (Debian's, on a free loopback port): two sioc
 // nodes, and a sioc node beside a Node node (socket.io 4.8 + @socket.io/redis-adapter 8.3.0),
-// broadcasting to each other's sockets — chat, rooms, namespaces, binary — and the
-// @socket.io/redis-emitter publishing to sioc's; Redis killed mid-chat and restarted.
+// broadcasting to each other's sockets — chat, rooms, namespaces, binary — and asking each other
+// (fetchSockets, serverSideEmit with acks, broadcasts with acks, socketsJoin/Leave,
+// disconnectSockets, allRooms) in both directions; the @socket.io/redis-emitter publishing to
+// sioc's; a subscriber that never answers; Redis killed mid-chat and restarted.
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -63,6 +65,9 @@ function client(port, opts = {}) {
   clients.push(c);
   return c;
 }
+// Every argument of an ack (emitWithAck resolves with the first only).
+const ackOf = (c, ...args) =>
+  new Promise((resolve, reject) => c.timeout(5000).emit(...args, (err, ...r) => (err ? reject(err) : resolve(r))));
 const connected = async (...cs) => Promise.all(cs.map((c) => (c.connected ? null : once(c, 'connect'))));
 
 before(async () => {
@@ -194,6 +199,87 @@ test('Node\'s socketsJoin and disconnectSockets act on sioc\'s sockets; allRooms
   assert.equal(Array.isArray(gone) ? gone[0] : gone, 'io server disconnect');
 });
 
+test('sioc\'s fetch lists the whole cluster\'s sockets, Node\'s included, by room too', async () => {
+  closeAll();
+  const s = client(a.port), y = client(b.port), n = client(peerPort);
+  await connected(s, y, n);
+  assert.equal(await n.timeout(2000).emitWithAck('join', 'f1'), true);
+  assert.equal(await y.timeout(2000).emitWithAck('join', 'f1'), true);
+  const [all] = await ackOf(s, 'fetch', null);
+  const ids = all.map((x) => x.id).sort();
+  assert.deepEqual(ids, [s.id, y.id, n.id].sort());
+  const remote = all.find((x) => x.id === n.id);
+  assert.deepEqual(remote.rooms.sort(), [n.id, 'f1'].sort());
+  assert.match(remote.address, /127\.0\.0\.1/);
+  const [inRoom] = await ackOf(s, 'fetch', 'f1');
+  assert.deepEqual(inRoom.map((x) => x.id).sort(), [y.id, n.id].sort());
+});
+
+test('sioc\'s serverSideEmit with acks gets one answer per other node, Node\'s included', async () => {
+  const s = client(a.port);
+  await connected(s);
+  const [err, answers] = await ackOf(s, 'server-emit', 'hello', 7);
+  assert.equal(err, null);
+  assert.deepEqual(answers.sort((x, y) => x.node.localeCompare(y.node)),
+    [{ node: 'node', got: 7 }, { node: 'sioc-b', got: 7 }]);
+});
+
+test('sioc\'s broadcast with acks collects every client\'s answer across the cluster', async () => {
+  closeAll();
+  const s = client(a.port), y = client(b.port), n = client(peerPort);
+  await connected(s, y, n);
+  s.on('question', (ack) => ack('from s'));
+  y.on('question', (ack) => ack('from y'));
+  n.on('question', (ack) => ack('from n'));
+  s.emit('ask-all', 'question', 3000);
+  const [err, answers] = await once(s, 'ask-all-result', 5000);
+  assert.equal(err, null);
+  assert.deepEqual(answers.sort(), ['from n', 'from s', 'from y']);
+});
+
+test('sioc\'s socketsJoin, socketsLeave and disconnectSockets act on every node\'s sockets', async () => {
+  closeAll();
+  const s = client(a.port), y = client(b.port), n = client(peerPort);
+  await connected(s, y, n);
+  assert.equal(await y.timeout(2000).emitWithAck('join', 'j1'), true);
+  assert.equal(await n.timeout(2000).emitWithAck('join', 'j1'), true);
+  assert.equal(await s.timeout(2000).emitWithAck('make-join', 'j1', 'j2'), true);
+  await sleep(200);
+  const heard = Promise.all([once(y, 'news'), once(n, 'news')]);
+  s.emit('to', 'j2', 'news', 'to j2');
+  assert.deepEqual(await heard, ['to j2', 'to j2']);
+  assert.equal(await s.timeout(2000).emitWithAck('make-leave', 'j1', 'j2'), true);
+  await sleep(200);
+  let leaked = false;
+  y.on('news', () => { leaked = true; });
+  n.on('news', () => { leaked = true; });
+  s.emit('to', 'j2', 'news', 'nobody');
+  await sleep(300);
+  assert.equal(leaked, false, 'they left j2');
+  const gone = Promise.all([once(y, 'disconnect'), once(n, 'disconnect')]);
+  s.emit('kick', 'j1', true);
+  assert.deepEqual((await gone).map((r) => (Array.isArray(r) ? r[0] : r)),
+    ['io server disconnect', 'io server disconnect']);
+  assert.equal(s.connected, true, 'the requester was not in j1');
+});
+
+test('a node that never answers: sioc\'s serverSideEmit times out with the answers it got', async () => {
+  const silent = createClient({ url: redisUrl });
+  await silent.connect();
+  await silent.subscribe('socket.io-request#/#', () => {}); // counted by NUMSUB, never answers
+  try {
+    const s = client(a.port);
+    await connected(s);
+    const started = Date.now();
+    const [err, answers] = await ackOf(s, 'server-emit', 'hello', 1);
+    assert.match(err, /time/i);
+    assert.ok(Date.now() - started >= 1900, 'waited its 2 s');
+    assert.equal(answers.length, 2, 'sioc-b\'s and Node\'s answers kept');
+  } finally {
+    await silent.quit();
+  }
+});
+
 test('the redis-emitter reaches sioc sockets: everyone, a room, a namespace', async () => {
   const pub = createClient({ url: redisUrl });
   pub.on('error', () => {}); // Redis is killed in a later test
@@ -214,6 +300,16 @@ test('the redis-emitter reaches sioc sockets: everyone, a room, a namespace', as
   assert.deepEqual([...(await once(chat, 'news'))], [7]);
   await sleep(100);
   assert.equal(leaked, false, 'the room broadcast stayed in the room');
+  emitter.in('vip').socketsJoin('vip2');
+  await sleep(200);
+  const vip2 = once(room, 'news');
+  emitter.to('vip2').emit('news', 3);
+  assert.equal(await vip2, 3);
+  const kicked = once(room, 'disconnect');
+  emitter.in('vip2').disconnectSockets(true);
+  const why = await kicked;
+  assert.equal(Array.isArray(why) ? why[0] : why, 'io server disconnect');
+  assert.equal(all.connected, true, 'only the room was disconnected');
   await pub.quit();
 });
 
@@ -225,6 +321,13 @@ test('Redis killed mid-chat: local chat goes on, cross-node chat comes back with
   await until(() => /unreachable/.test(a.log()), 5000, 'the loss logged');
   x.emit('msg', 'while down');
   assert.equal(await once(x2, 'serverMsg'), 'while down'); // the same node: no Redis needed
+  const asked = Date.now();
+  const [none, fetchErr] = await ackOf(x, 'fetch', null);
+  assert.deepEqual([none, typeof fetchErr], [[], 'string'], 'the fetch failed');
+  const [emitErr, answers] = await ackOf(x, 'server-emit', 'hello', 1);
+  assert.equal(typeof emitErr, 'string');
+  assert.deepEqual(answers, []);
+  assert.ok(Date.now() - asked < 1000, 'at once, not after a timeout');
   await startRedis();
   await until(() => /connected to \S+ again/.test(a.log()) && /connected to \S+ again/.test(b.log()),
     8000, 'both links back');
