@@ -41,6 +41,7 @@ static void usage(FILE *to, const char *prog, const char *summary)
         "(redis://[:pass@]host:port[/db])\n"
         "  --redis-key PREFIX         the Redis adapter's key (default socket.io)\n"
         "  --name NAME                this node's name\n"
+        "  --cookie NAME              set a cookie holding the sid (load-balancer stickiness)\n"
         "  --help                     this text\n"
         "  --version                  the version\n",
         prog, summary);
@@ -119,6 +120,7 @@ enum {
     O_REDIS,
     O_REDIS_KEY,
     O_NAME,
+    O_COOKIE,
     O_HELP,
     O_VERSION
 };
@@ -182,6 +184,8 @@ static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
         return arg[0] ? 0 : -1;
     case O_NAME:
         return sioc_options_set_name(o, arg);
+    case O_COOKIE: /* as Node's `cookie: {name}`: path "/", HttpOnly, SameSite=Lax */
+        return arg[0] ? sioc_options_set_cookie(o, arg, NULL, true, "Lax") : -1;
     case O_MAX_NSP:
         return parse_ulong(arg, ULONG_MAX, &v) ? -1 : sioc_options_set_max_dynamic_namespaces(o, v);
     case O_RECOVERY:
@@ -222,6 +226,7 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
         {"redis", required_argument, NULL, O_REDIS},
         {"redis-key", required_argument, NULL, O_REDIS_KEY},
         {"name", required_argument, NULL, O_NAME},
+        {"cookie", required_argument, NULL, O_COOKIE},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
