@@ -6,9 +6,15 @@
  * process holds at most the file-descriptor limit of connections.
  *
  *   loadgen --port P [--pid SERVER_PID] --scenario connect|idle|fanout|echo|churn|polling [options]
+ *   loadgen --port A --port2 B --pid PID_A,PID_B [--redis-pid PID] --scenario cluster [options]
  *
  * Each result is printed as one JSON object per line (a phase or a rate step) on stdout; the
- * server's CPU time and RSS are read from /proc/SERVER_PID at the phase boundaries.
+ * server's CPU time and RSS are read from /proc/SERVER_PID at the phase boundaries (summed over
+ * the servers when there are several).
+ *
+ * cluster: two servers joined by Redis. The senders and --local receivers are on A, the other
+ * clients on B: what B's clients get crossed Redis. Figures per cross-node delivery, and the
+ * latency of the same messages on A (local) and on B (through Redis).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -32,9 +38,15 @@
 
 /* ---- options ---- */
 
+#define MAX_PIDS 4
+
 static struct {
     int port;
-    int pid;
+    int port2; /* cluster: the second server's */
+    int pids[MAX_PIDS];
+    int npids;
+    int redis_pid;
+    int local; /* cluster: receivers on the first server */
     const char *scenario;
     const char *path;
     int clients;
@@ -44,7 +56,15 @@ static struct {
     int payload;       /* bytes of padding in each message */
     int concurrency;   /* handshakes in flight at once */
     long cycles;       /* churn: stop after this many (0: duration only) */
-} opt = {0, 0, "connect", "/socket.io/", 100, 10, 5, "100", 16, 256, 0};
+} opt = {.scenario = "connect",
+         .path = "/socket.io/",
+         .clients = 100,
+         .senders = 10,
+         .duration = 5,
+         .rates = "100",
+         .payload = 16,
+         .concurrency = 256,
+         .local = 10};
 
 /* ---- time, server figures ---- */
 
@@ -60,14 +80,14 @@ typedef struct proc_figures {
     long rss_kb;
 } proc_figures;
 
-static proc_figures server_figures(void)
+static proc_figures pid_figures(int pid)
 {
     proc_figures f = {0, 0};
-    if (!opt.pid) {
+    if (!pid) {
         return f;
     }
     char path[64], buf[4096];
-    snprintf(path, sizeof(path), "/proc/%d/stat", opt.pid);
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
     FILE *fp = fopen(path, "r");
     if (fp && fgets(buf, sizeof(buf), fp)) {
         /* Fields after the command name (which may hold spaces): state is field 3. */
@@ -81,7 +101,7 @@ static proc_figures server_figures(void)
     if (fp) {
         fclose(fp);
     }
-    snprintf(path, sizeof(path), "/proc/%d/status", opt.pid);
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
     fp = fopen(path, "r");
     while (fp && fgets(buf, sizeof(buf), fp)) {
         if (strncmp(buf, "VmRSS:", 6) == 0) {
@@ -92,6 +112,18 @@ static proc_figures server_figures(void)
         fclose(fp);
     }
     return f;
+}
+
+/* Every server's figures, summed. */
+static proc_figures server_figures(void)
+{
+    proc_figures sum = {0, 0};
+    for (int i = 0; i < opt.npids; i++) {
+        proc_figures f = pid_figures(opt.pids[i]);
+        sum.cpu_s += f.cpu_s;
+        sum.rss_kb += f.rss_kb;
+    }
+    return sum;
 }
 
 /* ---- latencies ---- */
@@ -157,6 +189,7 @@ typedef struct client {
     size_t out_len, out_off, out_cap;
     uint64_t sent_at; /* echo: the outstanding request */
     unsigned ack_id;
+    bool local; /* cluster: on the first server (its deliveries did not cross Redis) */
 } client;
 
 static client *clients;
@@ -165,6 +198,8 @@ static int epfd;
 static long ready_count, failed_count, closed_count;
 static long delivered, acked, handshakes_started;
 static samples lat;
+static long delivered_local; /* cluster: deliveries on the senders' server */
+static samples lat_local;
 static bool measuring;
 static bool echo_mode;
 static bool churn_mode;
@@ -200,6 +235,7 @@ static void reset_keeping_role(client *c)
     memset(c, 0, sizeof(*c));
     c->kind = keep.kind;
     c->peer = keep.peer;
+    c->local = keep.local;
     memcpy(c->posts, keep.posts, keep.nposts);
     c->nposts = keep.nposts;
 }
@@ -287,7 +323,8 @@ static void send_pong_frame(client *c)
 
 static int start_client(client *c)
 {
-    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port)};
+    int port = opt.port2 && !c->local ? opt.port2 : opt.port;
+    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     dst.sin_addr.s_addr = htonl(0x7f000001u);
     reset_keeping_role(c);
     c->fd = set_nonblock_socket((int)(c - clients));
@@ -383,9 +420,10 @@ static void on_socketio(client *c, const char *s, size_t n)
         break;
     case '2': { /* EVENT: the relayed message */
         uint64_t t = stamp_of(s, n);
-        delivered++;
+        bool local = c->local && opt.port2;
+        local ? delivered_local++ : delivered++;
         if (measuring && t) {
-            sample_add(&lat, now_ns() - t);
+            sample_add(local ? &lat_local : &lat, now_ns() - t);
         }
         break;
     }
@@ -849,6 +887,43 @@ static void scenario_fanout(void)
     free(rates);
 }
 
+/* Two servers through Redis: at each rate, the cross-node deliveries (B's clients) against the
+ * servers' CPU (both) and Redis's, and the latency on B against A's for the same messages. */
+static void scenario_cluster(void)
+{
+    for (int i = 0; i < nclients; i++) {
+        clients[i].local = i < opt.senders + opt.local;
+    }
+    double took = connect_all(60);
+    fprintf(stderr, "loadgen: %ld of %d connected in %.1f s\n", ready_count, nclients, took);
+    msg_buf = malloc((size_t)opt.payload + 64);
+    char *rates = strdup(opt.rates);
+    long remote = nclients - opt.senders - opt.local;
+    for (char *save, *r = strtok_r(rates, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
+        lat_local.n = 0;
+        send_rate = atof(r);
+        phase_start = now_ns();
+        sent_count = 0;
+        run_until(phase_start + secs(1), NULL, send_due);
+        uint64_t s0 = sent_count;
+        proc_figures r0 = pid_figures(opt.redis_pid);
+        long l0 = delivered_local;
+        window w = measure(&delivered, send_due);
+        proc_figures r1 = pid_figures(opt.redis_pid);
+        qsort(lat_local.us, lat_local.n, sizeof(*lat_local.us), cmp_u32);
+        print_figures("cluster", w.a, w.b, w.seconds);
+        printf(",\"offered_msgs_s\":%.1f,\"offered_deliveries_s\":%.1f,\"sent\":%llu,"
+               "\"delivered\":%ld,\"deliveries_s\":%.1f,\"delivered_local\":%ld,"
+               "\"p99_local_ms\":%.3f,\"redis_cpu_s_per_million\":%.3f,",
+               send_rate, send_rate * (double)remote, (unsigned long long)(sent_count - s0), w.got,
+               w.got / w.seconds, delivered_local - l0, pct_ms(&lat_local, 0.99),
+               w.got ? (r1.cpu_s - r0.cpu_s) / ((double)w.got / 1e6) : 0);
+        print_rates(&w);
+        run_until(now_ns() + secs(1), NULL, NULL);
+    }
+    free(rates);
+}
+
 static void send_echo(client *c)
 {
     char buf[96];
@@ -961,12 +1036,21 @@ static void scenario_polling(void)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"port", required_argument, NULL, 'p'},        {"pid", required_argument, NULL, 'P'},
-        {"scenario", required_argument, NULL, 's'},    {"clients", required_argument, NULL, 'c'},
-        {"senders", required_argument, NULL, 'S'},     {"duration", required_argument, NULL, 'd'},
-        {"rates", required_argument, NULL, 'r'},       {"payload", required_argument, NULL, 'l'},
-        {"concurrency", required_argument, NULL, 'C'}, {"cycles", required_argument, NULL, 'n'},
-        {"path", required_argument, NULL, 'a'},        {NULL, 0, NULL, 0},
+        {"port", required_argument, NULL, 'p'},
+        {"pid", required_argument, NULL, 'P'},
+        {"scenario", required_argument, NULL, 's'},
+        {"clients", required_argument, NULL, 'c'},
+        {"senders", required_argument, NULL, 'S'},
+        {"duration", required_argument, NULL, 'd'},
+        {"rates", required_argument, NULL, 'r'},
+        {"payload", required_argument, NULL, 'l'},
+        {"concurrency", required_argument, NULL, 'C'},
+        {"cycles", required_argument, NULL, 'n'},
+        {"path", required_argument, NULL, 'a'},
+        {"port2", required_argument, NULL, '2'},
+        {"redis-pid", required_argument, NULL, 'R'},
+        {"local", required_argument, NULL, 'L'},
+        {NULL, 0, NULL, 0},
     };
     int o;
     while ((o = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -974,8 +1058,20 @@ int main(int argc, char **argv)
         case 'p':
             opt.port = atoi(optarg);
             break;
-        case 'P':
-            opt.pid = atoi(optarg);
+        case 'P': /* one pid, or several separated by commas */
+            for (char *p = optarg; *p && opt.npids < MAX_PIDS; p += strcspn(p, ",")) {
+                p += *p == ',';
+                opt.pids[opt.npids++] = atoi(p);
+            }
+            break;
+        case '2':
+            opt.port2 = atoi(optarg);
+            break;
+        case 'R':
+            opt.redis_pid = atoi(optarg);
+            break;
+        case 'L':
+            opt.local = atoi(optarg);
             break;
         case 's':
             opt.scenario = optarg;
@@ -1009,12 +1105,17 @@ int main(int argc, char **argv)
         }
     }
     bool polling = strcmp(opt.scenario, "polling") == 0;
+    bool cluster = strcmp(opt.scenario, "cluster") == 0;
     if (!opt.port || opt.clients <= 0 || opt.senders <= 0 ||
-        (!polling && opt.senders > opt.clients)) {
-        fprintf(stderr,
-                "usage: loadgen --port P [--pid PID] --scenario connect|idle|fanout|echo|churn "
-                "[--clients N] [--senders S] [--rates R,R,...] [--duration S] [--payload B] "
-                "[--concurrency C] [--cycles N]\n");
+        (!polling && opt.senders > opt.clients) || (cluster != (opt.port2 != 0)) ||
+        (cluster && opt.senders + opt.local >= opt.clients)) {
+        fprintf(
+            stderr,
+            "usage: loadgen --port P [--pid PID[,PID...]] --scenario "
+            "connect|idle|fanout|echo|churn|polling [--clients N] [--senders S] "
+            "[--rates R,R,...] [--duration S] [--payload B] [--concurrency C] [--cycles N]\n"
+            "       loadgen --port A --port2 B --scenario cluster [--local N] [--redis-pid PID] "
+            "...\n");
         return 2;
     }
     struct rlimit rl;
@@ -1040,6 +1141,8 @@ int main(int argc, char **argv)
         scenario_churn();
     } else if (strcmp(opt.scenario, "polling") == 0) {
         scenario_polling();
+    } else if (cluster) {
+        scenario_cluster();
     } else {
         fprintf(stderr, "loadgen: unknown scenario %s\n", opt.scenario);
         return 2;

@@ -6,6 +6,7 @@ of work is the figure to compare, not wall time.
 
     python3 bench/run.py            # the full run (about five minutes)
     python3 bench/run.py --smoke    # a tiny run that only checks everything still works
+    python3 bench/run.py --scenario cluster   # one scenario, merged into the latest results
 
 Results go to bench/results/latest.json and, with matplotlib, bench/results/latency.png.
 """
@@ -28,6 +29,7 @@ FULL = {
     'churn': dict(concurrency=100, duration=10),
     'idle': dict(clients=19000, duration=60),
     'polling': dict(clients=2000, senders=5, rates='10', duration=5),
+    'cluster': dict(clients=510, senders=5, local=5, rates='20,100,200', duration=5),
 }
 SMOKE = {
     'connect': dict(clients=200),
@@ -36,6 +38,7 @@ SMOKE = {
     'churn': dict(concurrency=10, duration=1),
     'idle': dict(clients=100, duration=1),
     'polling': dict(clients=20, senders=2, rates='10', duration=1),
+    'cluster': dict(clients=20, senders=2, local=2, rates='10', duration=1),
 }
 
 
@@ -45,12 +48,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(kind, build):
+def start(kind, build, redis_url=None):
     port = free_port()
     if kind == 'sioc':
         argv = [os.path.join(build, 'examples', 'feature-tour'), '--port', str(port), '--host', '127.0.0.1']
+        argv += ['--redis', redis_url] if redis_url else []
     else:
         argv = ['node', os.path.join(ROOT, 'bench', 'node-server.js'), str(port)]
+        argv += [redis_url] if redis_url else []
     proc = subprocess.Popen(argv, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     deadline = time.time() + 15
     line = ''
@@ -85,9 +90,47 @@ def loadgen(build, port, pid, scenario, params):
     return rows
 
 
+def start_redis():
+    port = free_port()
+    proc = subprocess.Popen(['redis-server', '--port', str(port), '--bind', '127.0.0.1', '--save', '',
+                             '--appendonly', 'no'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:
+        if 'Ready to accept connections' in line:
+            proc.stdout.close()
+            return proc, f'redis://127.0.0.1:{port}'
+    raise SystemExit('redis-server did not start')
+
+
+def run_cluster(kind, build, params):
+    """Two servers of `kind` joined by a fresh redis-server: the senders on the first."""
+    redis, url = start_redis()
+    nodes = []
+    try:
+        nodes = [start(kind, build, url) for _ in range(2)]
+        time.sleep(1)
+        (pa, porta), (pb, portb) = nodes
+        argv = [os.path.join(build, 'bench', 'loadgen'), '--port', str(porta), '--port2', str(portb),
+                '--pid', f'{pa.pid},{pb.pid}', '--redis-pid', str(redis.pid), '--scenario', 'cluster']
+        for k, v in params.items():
+            argv += [f'--{k}', str(v)]
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+        rows = [json.loads(l) for l in out.stdout.splitlines() if l.startswith('{')]
+        if out.returncode != 0 or not rows:
+            raise SystemExit(f'loadgen cluster failed ({out.returncode}): {out.stderr.strip()}')
+        return rows
+    finally:
+        for proc, _ in nodes:
+            stop(proc)
+        stop(redis)
+
+
 def run_server(kind, build, plan):
     results = {}
     for scenario, params in plan.items():
+        if scenario == 'cluster':
+            results[scenario] = run_cluster(kind, build, params)
+            print(f'  {kind} {scenario}: done', file=sys.stderr)
+            continue
         proc, port = start(kind, build)
         try:
             time.sleep(0.3)
@@ -127,6 +170,13 @@ def summarize(r):
     s['polling: deliveries/s'] = p['deliveries_s']
     s['polling: CPU s per million deliveries'] = p['cpu_s_per_million']
     s['polling: p99 latency (ms)'] = p['p99_ms']
+    for row in r.get('cluster', []):
+        rate = int(row['offered_deliveries_s'])
+        s[f'cluster {rate}/s: cross-node deliveries/s'] = row['deliveries_s']
+        s[f'cluster {rate}/s: both servers\' CPU s per million'] = row['cpu_s_per_million']
+        s[f'cluster {rate}/s: Redis CPU s per million'] = row['redis_cpu_s_per_million']
+        s[f'cluster {rate}/s: p99 latency through Redis (ms)'] = row['p99_ms']
+        s[f'cluster {rate}/s: p99 added by Redis (ms)'] = max(row['p99_ms'] - row['p99_local_ms'], 0)
     return s
 
 
@@ -176,6 +226,8 @@ def main():
     ap.add_argument('--smoke', action='store_true', help='a tiny run: checks the benchmark works')
     ap.add_argument('--build', default=os.path.join(ROOT, 'build'))
     ap.add_argument('--only', choices=['sioc', 'node'])
+    ap.add_argument('--scenario', choices=list(FULL),
+                    help='run this scenario only; its rows replace those in latest.json')
     ap.add_argument('--report', action='store_true',
                     help='print the table and draw the plot from bench/results/latest.json')
     args = ap.parse_args()
@@ -187,8 +239,18 @@ def main():
         print(table(summarize(results['sioc']), summarize(results['node'])))
         return
     plan = SMOKE if args.smoke else FULL
+    if args.scenario:
+        plan = {args.scenario: plan[args.scenario]}
     kinds = [args.only] if args.only else ['sioc', 'node']
     results = {k: run_server(k, args.build, plan) for k in kinds}
+    latest = os.path.join(out_dir, 'latest.json')
+    if args.scenario and not args.smoke and os.path.exists(latest):
+        with open(latest) as f:
+            merged = json.load(f)
+        for k in kinds:
+            merged.setdefault(k, {}).update(results[k])
+        results = merged
+        kinds = [k for k in ('sioc', 'node') if k in results]
     if not args.smoke:
         os.makedirs(out_dir, exist_ok=True)
         with open(os.path.join(out_dir, 'latest.json'), 'w') as f:
