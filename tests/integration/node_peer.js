@@ -5,7 +5,9 @@
 // outcome: `fetch-all` ([{id, rooms}] of io.fetchSockets()), `sse` (x: io.serverSideEmit("hello",
 // x) with acks, acked (error message or null, responses)), `ask-all` (ms: io.timeout(ms).emit(
 // "question") with acks, acked likewise), `make-join` (room, other: io.in(room).socketsJoin(other)),
-// `kick` (room: io.in(room).disconnectSockets(true)), `all-rooms`. It answers the server-side
+// `make-leave` (room, other: io.in(room).socketsLeave(other)), `kick` (room:
+// io.in(room).disconnectSockets(true)), `all-rooms`, `poke-all` (each socket fetchSockets() finds
+// gets `poke` with its own id through its RemoteSocket), each in its namespace. It answers the server-side
 // event `hello (x, ack)` as feature-tour does, with {node: "node", got: x}. Usage: node
 // node_peer.js PORT REDIS_URL
 'use strict';
@@ -30,23 +32,35 @@ async function main() {
       if (typeof ack === 'function') ack(true);
     });
     socket.on('to', (room, event, ...args) => socket.to(room).emit(event, ...args));
+    const nsp = socket.nsp;
     socket.on('fetch-all', async (ack) => {
-      const sockets = await io.fetchSockets();
+      const sockets = await nsp.fetchSockets();
       ack(sockets.map((s) => ({ id: s.id, rooms: [...s.rooms] })));
     });
     socket.on('sse', (x, ack) => io.serverSideEmit('hello', x, (err, res) => ack(err ? err.message : null, res)));
     socket.on('ask-all', (ms, ack) => io.timeout(ms).emit('question', (err, res) => ack(err ? err.message : null, res)));
     socket.on('make-join', (room, other, ack) => {
-      io.in(room).socketsJoin(other);
+      nsp.in(room).socketsJoin(other);
       ack(true);
     });
-    socket.on('kick', (room) => io.in(room).disconnectSockets(true));
+    socket.on('make-leave', (room, other, ack) => {
+      nsp.in(room).socketsLeave(other);
+      ack(true);
+    });
+    socket.on('poke-all', async (ack) => {
+      const sockets = await nsp.fetchSockets();
+      for (const s of sockets) s.emit('poke', s.id);
+      ack(sockets.length);
+    });
+    socket.on('kick', (room) => nsp.in(room).disconnectSockets(true));
     socket.on('all-rooms', async (ack) => ack([...(await io.of('/').adapter.allRooms())]));
   };
   io.on('connection', handlers);
-  io.on('hello', (x, ack) => {
-    if (typeof ack === 'function') ack({ node: 'node', got: x });
-  });
+  for (const nsp of [io.of('/'), io.of('/chat')]) {
+    nsp.on('hello', (x, ack) => {
+      if (typeof ack === 'function') ack({ node: 'node', got: x });
+    });
+  }
   io.of('/chat').on('connection', handlers);
   io.listen(port);
   process.on('SIGTERM', () => io.close(() => process.exit(0)));

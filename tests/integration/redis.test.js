@@ -263,6 +263,43 @@ test('sioc\'s socketsJoin, socketsLeave and disconnectSockets act on every node\
   assert.equal(s.connected, true, 'the requester was not in j1');
 });
 
+test('each node subscribes once to a namespace\'s request channel (the count Node requesters use)', async () => {
+  const probe = createClient({ url: redisUrl });
+  await probe.connect();
+  try {
+    const counts = await probe.pubSubNumSub(['socket.io-request#/#', 'socket.io-request#/chat#']);
+    assert.deepEqual({ ...counts }, { 'socket.io-request#/#': 3, 'socket.io-request#/chat#': 3 });
+  } finally {
+    await probe.quit();
+  }
+});
+
+test('Node\'s RemoteSocket reaches a sioc socket; Node\'s socketsLeave acts on it', async () => {
+  closeAll();
+  const s = client(a.port), n = client(peerPort);
+  await connected(s, n);
+  const poked = once(s, 'poke');
+  assert.ok(await n.timeout(6000).emitWithAck('poke-all') >= 2);
+  assert.equal(await poked, s.id, 'emitted to its id room, on its node');
+  assert.equal(await s.timeout(2000).emitWithAck('join', 'l1'), true);
+  assert.equal(await n.timeout(2000).emitWithAck('make-leave', 'l1', 'l1'), true);
+  await sleep(200);
+  const [rooms] = await ackOf(s, 'rooms');
+  assert.deepEqual(rooms, [s.id]);
+});
+
+test('in /chat too: sioc\'s fetch and serverSideEmit reach the cluster\'s /chat', async () => {
+  closeAll();
+  const s = client(a.port, { nsp: '/chat' }), y = client(b.port, { nsp: '/chat' });
+  const n = client(peerPort, { nsp: '/chat' }), root = client(b.port);
+  await connected(s, y, n, root);
+  const [all] = await ackOf(s, 'fetch', null);
+  assert.deepEqual(all.map((x) => x.id).sort(), [s.id, y.id, n.id].sort(), 'only /chat\'s sockets');
+  const [err, answers] = await ackOf(s, 'server-emit', 'hello', 'chat');
+  assert.equal(err, null);
+  assert.deepEqual(answers.map((x) => x.node).sort(), ['node', 'sioc-b']);
+});
+
 test('a node that never answers: sioc\'s serverSideEmit times out with the answers it got', async () => {
   const silent = createClient({ url: redisUrl });
   await silent.connect();
@@ -311,6 +348,30 @@ test('the redis-emitter reaches sioc sockets: everyone, a room, a namespace', as
   assert.equal(Array.isArray(why) ? why[0] : why, 'io server disconnect');
   assert.equal(all.connected, true, 'only the room was disconnected');
   await pub.quit();
+});
+
+test('garbage on the channels is dropped and said once; the nodes carry on', async () => {
+  const pub = createClient({ url: redisUrl });
+  await pub.connect();
+  try {
+    const junk = [Buffer.from([0xc1]), Buffer.from('{"type":'), Buffer.from([0x93, 0xa1, 0x78]),
+      Buffer.from([0xdd, 0xff, 0xff, 0xff, 0xff]), Buffer.from('[]'), Buffer.from([0x91, 0xc0])];
+    for (const m of junk) {
+      await pub.publish('socket.io#/chat#', m);
+      await pub.publish('socket.io-request#/chat#', m);
+      await pub.publish('socket.io-request#/chat#', JSON.stringify({ type: 5, requestId: 7, opts: 'x' }));
+      await pub.publish('socket.io-request#/chat#', JSON.stringify({ type: 7, requestId: 'r', packet: 1 }));
+    }
+    const x = client(a.port, { nsp: '/chat' }), y = client(b.port, { nsp: '/chat' });
+    await connected(x, y);
+    await sleep(100);
+    x.emit('msg', 'still here');
+    assert.equal(await once(y, 'serverMsg'), 'still here');
+    const said = a.log().match(/socket\.io#\/chat#: a message dropped/g) || [];
+    assert.equal(said.length, 1, 'said once for the namespace');
+  } finally {
+    await pub.quit();
+  }
 });
 
 test('Redis killed mid-chat: local chat goes on, cross-node chat comes back with Redis', async () => {
