@@ -218,6 +218,15 @@ SIOC_EXPORT int sioc_options_set_redis(sioc_options *opts, const char *url, cons
 /* How long this node's fetches and server-side emits wait for the other nodes of a Redis cluster
  * (Node's requestsTimeout) before they end with SIOC_ERR_TIMEOUT. Default and 0: 5000 ms. */
 SIOC_EXPORT int sioc_options_set_redis_requests_timeout(sioc_options *opts, unsigned ms);
+/* Worker processes for sioc_program_main (Node's cluster with @socket.io/sticky): `workers` (at
+ * most 64; 0: one per core; default 1, a single process) processes serve the same port, each a
+ * full server on which the program's setup runs; a request of a polling session that reaches a
+ * worker other than the session's owner is handed to the owner (the sid names it); HTTP answers
+ * then close their connection, as @socket.io/sticky's do. A primary process starts them, starts
+ * again one that dies (with a backoff) and stops them all on SIGTERM or SIGINT. Workers are joined
+ * through the Redis adapter for now: more than one needs sioc_options_set_redis (a server made
+ * with sioc_server_new is always one process). Returns 0 or SIOC_ERR_INVALID. */
+SIOC_EXPORT int sioc_options_set_workers(sioc_options *opts, unsigned workers);
 /* The node's name (sioc_server_name), said in the log at start-up (NULL: "<hostname>#<pid>"). */
 SIOC_EXPORT int sioc_options_set_name(sioc_options *opts, const char *name);
 /* Messages at or below `level` go to stderr. Default SIOC_LOG_WARN. The level is process-wide. */

@@ -175,6 +175,7 @@ static sioc_conn *session_new(sioc__engine *eng, sioc__transport_kind transport,
                 free(s);
                 return NULL;
             }
+            sioc__sid_mark(s->sid, eng->cfg.worker, eng->cfg.workers);
         } while (sioc__map_get(&eng->sessions, s->sid, 20));
     s->eng = eng;
     s->refs = 1;

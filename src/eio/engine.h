@@ -40,6 +40,8 @@ typedef struct sioc__engine_cfg {
     size_t max_buffered; /* bytes queued for one session; 0: no limit */
     unsigned transports; /* SIOC_TRANSPORT_* */
     bool allow_eio3;     /* accept Engine.IO v3 clients (socket.io-client 2.x) */
+    unsigned worker;     /* this process's index among `workers` (--workers), marked in sids */
+    unsigned workers;    /* 0 or 1: a single process */
 } sioc__engine_cfg;
 
 typedef enum sioc__transport_kind { SIOC__POLLING, SIOC__WEBSOCKET } sioc__transport_kind;

@@ -77,6 +77,7 @@ int sioc_options_new(sioc_options **out)
     o->serve_client = true;
     o->loop = SIOC_LOOP_LIBUV;
     o->log_level = SIOC_LOG_WARN;
+    o->workers = 1;
     *out = o;
     return 0;
 }
@@ -434,6 +435,15 @@ int sioc_options_set_redis_requests_timeout(sioc_options *o, unsigned ms)
         return SIOC_ERR_INVALID;
     }
     o->redis_requests_timeout_ms = ms;
+    return 0;
+}
+
+int sioc_options_set_workers(sioc_options *o, unsigned workers)
+{
+    if (!o || workers > SIOC__MAX_WORKERS) {
+        return SIOC_ERR_INVALID;
+    }
+    o->workers = workers;
     return 0;
 }
 

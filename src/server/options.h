@@ -4,6 +4,17 @@
 
 #include "sioc.h"
 
+/* A worker process's place among its siblings (--workers). Every worker listens on the same port
+ * (SO_REUSEPORT) and marks its sids with `index`; a request naming another worker's sid is sent to
+ * that worker: its descriptor, over the datagram socket `route_fds[owner]`, which only the owner
+ * reads (its own entry is the one it reads). */
+#define SIOC__MAX_WORKERS 64
+typedef struct sioc__worker_cfg {
+    unsigned index;
+    unsigned count;
+    int route_fds[SIOC__MAX_WORKERS];
+} sioc__worker_cfg;
+
 struct sioc_options {
     int port;
     char *host;
@@ -48,6 +59,10 @@ struct sioc_options {
     char *redis_prefix;                 /* the adapter's key, "socket.io" */
     unsigned redis_requests_timeout_ms; /* requestsTimeout: 0 for Node's 5000 */
     char *name;                         /* the node's name, for logs (NULL: none) */
+    unsigned workers; /* worker processes sioc_program_main starts (0: one per core) */
+    /* In a worker process (set by the primary, program.c): who it is and how it reaches the
+     * others. NULL in a single process. Borrowed: it lives as long as the process. */
+    const struct sioc__worker_cfg *worker;
 };
 
 /* Whether any CORS rule is set. */

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "server/workers.h"
 
 static void usage(FILE *to, const char *prog, const char *summary)
 {
@@ -42,6 +45,7 @@ static void usage(FILE *to, const char *prog, const char *summary)
         "  --redis-key PREFIX         the Redis adapter's key (default socket.io)\n"
         "  --name NAME                this node's name\n"
         "  --cookie NAME              set a cookie holding the sid (load-balancer stickiness)\n"
+        "  --workers N|auto           N processes on the port (auto: one per core; default 1)\n"
         "  --help                     this text\n"
         "  --version                  the version\n",
         prog, summary);
@@ -121,6 +125,7 @@ enum {
     O_REDIS_KEY,
     O_NAME,
     O_COOKIE,
+    O_WORKERS,
     O_HELP,
     O_VERSION
 };
@@ -184,6 +189,10 @@ static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
         return arg[0] ? 0 : -1;
     case O_NAME:
         return sioc_options_set_name(o, arg);
+    case O_WORKERS: /* a number, or "auto": one per core */
+        return strcmp(arg, "auto") == 0             ? sioc_options_set_workers(o, 0)
+               : parse_ulong(arg, 64, &v) || v == 0 ? -1
+                                                    : sioc_options_set_workers(o, (unsigned)v);
     case O_COOKIE: /* as Node's `cookie: {name}`: path "/", HttpOnly, SameSite=Lax */
         return arg[0] ? sioc_options_set_cookie(o, arg, NULL, true, "Lax") : -1;
     case O_MAX_NSP:
@@ -227,6 +236,7 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
         {"redis-key", required_argument, NULL, O_REDIS_KEY},
         {"name", required_argument, NULL, O_NAME},
         {"cookie", required_argument, NULL, O_COOKIE},
+        {"workers", required_argument, NULL, O_WORKERS},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -285,41 +295,17 @@ static void handle_signals(sioc_server *server)
     signal(SIGPIPE, SIG_IGN);
 }
 
-int sioc_program_main(const sioc_program *program, sioc_options *opts, int argc, char **argv)
+/* What a server program does once its command line is read: the same in a single process and in
+ * each worker. */
+typedef struct serving {
+    const sioc_program *program;
+    parsed said;
+    bool any_origin;
+} serving;
+
+/* The defaults that differ from Node's are said where the server says it listens. */
+static void say_listening(const serving *sv, int port, const char *workers)
 {
-    if (!program || !program->name || !program->setup || !opts) {
-        sioc_options_free(opts);
-        return 2;
-    }
-    const char *prog = program->name;
-    parsed said = {false, program->allow_eio3, NULL, NULL};
-    sioc_options_set_allow_eio3(opts, program->allow_eio3);
-    int rc = parse(argc, argv, prog, program->summary ? program->summary : "", opts, &said);
-    if (rc != 0) {
-        sioc_options_free(opts);
-        return rc > 0 ? 0 : 2;
-    }
-    bool any_origin = program->cors_origin && !said.cors_given;
-    if (any_origin && sioc_options_add_cors_origin(opts, program->cors_origin) < 0) {
-        fprintf(stderr, "%s: out of memory\n", prog);
-        sioc_options_free(opts);
-        return 1;
-    }
-    sioc_server *server;
-    rc = sioc_server_new(opts, &server);
-    sioc_options_free(opts);
-    if (rc < 0) {
-        fprintf(stderr, "%s: cannot start: %s\n", prog, sioc_strerror(rc));
-        return 1;
-    }
-    if (program->setup(server, program->user_data) < 0) {
-        fprintf(stderr, "%s: out of memory\n", prog);
-        sioc_server_free(server);
-        return 1;
-    }
-    /* Signals are handled before anyone is told the server listens. */
-    handle_signals(server);
-    /* The defaults that differ from Node's are said where the server says it listens. */
     static const char *const notes[] = {
         "",
         " (socket.io-client 2.x accepted)",
@@ -327,10 +313,92 @@ int sioc_program_main(const sioc_program *program, sioc_options *opts, int argc,
         " (pages from any origin may connect: --cors-origin restricts; socket.io-client 2.x "
         "accepted)",
     };
-    fprintf(stderr, "%s: listening on http://localhost:%d%s\n", prog, sioc_server_port(server),
-            notes[(any_origin ? 2 : 0) + (said.eio3 ? 1 : 0)]);
+    fprintf(stderr, "%s: %slistening on http://localhost:%d%s\n", sv->program->name, workers, port,
+            notes[(sv->any_origin ? 2 : 0) + (sv->said.eio3 ? 1 : 0)]);
+}
+
+/* Creates the server, runs it until a signal, frees it. `ready_fd` >= 0 (a worker): its index is
+ * written there once it listens, instead of the line saying so. */
+static int serve(sioc_options *opts, int ready_fd, void *arg)
+{
+    const serving *sv = arg;
+    const char *prog = sv->program->name;
+    sioc_server *server;
+    int rc = sioc_server_new(opts, &server);
+    if (rc < 0) {
+        fprintf(stderr, "%s: cannot start: %s\n", prog, sioc_strerror(rc));
+        return 1;
+    }
+    if (sv->program->setup(server, sv->program->user_data) < 0) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        sioc_server_free(server);
+        return 1;
+    }
+    /* Signals are handled before anyone is told the server listens. */
+    handle_signals(server);
+    if (ready_fd >= 0) {
+        unsigned char index = (unsigned char)opts->worker->index;
+        ssize_t n = write(ready_fd, &index, 1);
+        (void)n; /* a primary gone: nobody to tell */
+    } else {
+        say_listening(sv, sioc_server_port(server), "");
+    }
     rc = sioc_server_run(server);
     running = NULL;
     sioc_server_free(server);
     return rc < 0 ? 1 : 0;
+}
+
+static void workers_listening(int port, unsigned n, void *arg)
+{
+    char workers[32];
+    snprintf(workers, sizeof(workers), "%u workers ", n);
+    say_listening(arg, port, workers);
+}
+
+/* --workers: 0 is one per core. */
+static unsigned worker_count(const sioc_options *opts)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = opts->workers ? opts->workers : cores > 0 ? (unsigned)cores : 1;
+    return n > SIOC__MAX_WORKERS ? SIOC__MAX_WORKERS : n;
+}
+
+int sioc_program_main(const sioc_program *program, sioc_options *opts, int argc, char **argv)
+{
+    if (!program || !program->name || !program->setup || !opts) {
+        sioc_options_free(opts);
+        return 2;
+    }
+    const char *prog = program->name;
+    serving sv = {program, {false, program->allow_eio3, NULL, NULL}, false};
+    sioc_options_set_allow_eio3(opts, program->allow_eio3);
+    int rc = parse(argc, argv, prog, program->summary ? program->summary : "", opts, &sv.said);
+    if (rc != 0) {
+        sioc_options_free(opts);
+        return rc > 0 ? 0 : 2;
+    }
+    sv.any_origin = program->cors_origin && !sv.said.cors_given;
+    if (sv.any_origin && sioc_options_add_cors_origin(opts, program->cors_origin) < 0) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        sioc_options_free(opts);
+        return 1;
+    }
+    unsigned workers = worker_count(opts);
+    if (workers > 1 && opts->loop == SIOC_LOOP_POLL) {
+        fprintf(stderr, "%s: --workers needs the libuv event loop (--event-loop libuv)\n", prog);
+        sioc_options_free(opts);
+        return 2;
+    }
+    if (workers > 1 && !opts->redis_url) {
+        /* The workers' own link (without Redis) is still to come. */
+        fprintf(stderr, "%s: --workers needs --redis for now: workers are joined through Redis\n",
+                prog);
+        sioc_options_free(opts);
+        return 2;
+    }
+    rc = workers > 1 ? sioc__workers_main(workers, opts, serve, workers_listening, &sv)
+                     : serve(opts, -1, &sv);
+    sioc_options_free(opts);
+    return rc;
 }

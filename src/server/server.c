@@ -35,6 +35,8 @@ static sioc__engine_cfg engine_cfg(const sioc_options *o)
         .max_buffered = o->max_buffered_bytes,
         .transports = o->transports,
         .allow_eio3 = o->allow_eio3,
+        .worker = o->worker ? o->worker->index : 0,
+        .workers = o->worker ? o->worker->count : 1,
     };
     return cfg;
 }

@@ -75,8 +75,11 @@ int sioc__front_listen(sioc__transport *tr, const char *host, int port)
     }
     int fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
-    bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
-              bind(fd, res->ai_addr, res->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0;
+    /* Worker processes each listen on the port: the kernel spreads the connections. */
+    bool ok =
+        fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+        (!tr->opts->worker || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == 0) &&
+        bind(fd, res->ai_addr, res->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0;
     freeaddrinfo(res);
     struct sockaddr_in sa;
     socklen_t salen = sizeof(sa);
@@ -143,17 +146,22 @@ static void hand_on(sioc__transport *tr, int fd)
     }
 }
 
-static void hand_on_pending(sioc__arrival *p)
+void sioc__front_adopt(sioc__transport *tr, int fd)
+{
+    hand_on(tr, fd);
+}
+
+/* The pending connection's descriptor, back to its first state; `p` ends. */
+static int take_pending(sioc__arrival *p)
 {
     if (p->lowat) {
         int one = 1;
         setsockopt(p->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
     }
-    sioc__transport *tr = p->tr;
     int fd = p->fd;
     p->fd = -1;
     finish(p); /* may free `p` */
-    hand_on(tr, fd);
+    return fd;
 }
 
 /* Reads and drops what the client has sent, up to 1 MiB a call (a client sending without pause
@@ -243,12 +251,12 @@ static void look(sioc__transport *tr, sioc__arrival *p, int fd)
     const char *why = NULL;
     sioc__head_verdict v =
         n > 0 ? sioc__head_check(tr->head_buf, (size_t)n, &lim, NULL, &why) : SIOC__HEAD_PARTIAL;
-    if (v == SIOC__HEAD_OK && p) {
-        hand_on_pending(p);
-        return;
-    }
     if (v == SIOC__HEAD_OK) {
-        hand_on(tr, fd);
+        fd = p ? take_pending(p) : fd;
+        /* Another worker's session: to its owner, the head still unread in the socket. */
+        if (!sioc__route_away(tr, fd, tr->head_buf, (size_t)n)) {
+            hand_on(tr, fd);
+        }
         return;
     }
     if (v != SIOC__HEAD_PARTIAL) {

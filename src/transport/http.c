@@ -433,7 +433,10 @@ static int serve_file(struct lws *wsi, const char *file, const char *mime, char 
         return -1;
     }
     /* 1 means lws answered and finished the transaction itself (e.g. it could not open it). */
-    return n > 0 && lws_http_transaction_completed(wsi) ? -1 : 0;
+    return n > 0 && (sioc__request_connection(wsi) == SIOC__CONN_CLOSE ||
+                     lws_http_transaction_completed(wsi))
+               ? -1
+               : 0;
 }
 
 int sioc__serve_client(sioc__transport *tr, struct lws *wsi, const char *uri, int *ret)

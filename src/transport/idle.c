@@ -176,6 +176,12 @@ sioc__conn_mode sioc__request_connection(struct lws *wsi)
     if (k && k->saved) {
         return k->conn;
     }
+    sioc__transport *tr = lws_context_user(lws_get_context(wsi));
+    if (tr->opts->worker) {
+        /* Worker processes: the next request on this connection may be another worker's, and
+         * lws cannot hand a parsed connection over. Closed, as @socket.io/sticky's workers do. */
+        return SIOC__CONN_CLOSE;
+    }
     char version[16], conn[256];
     bool v11 = sioc__header(wsi, WSI_TOKEN_HTTP, version, sizeof(version)) > 0 &&
                strcmp(version, "HTTP/1.1") == 0;

@@ -74,6 +74,10 @@ struct sioc__transport {
     sioc__link pending;            /* sioc__arrival, oldest first */
     char head_buf[SIOC__MAX_HEAD]; /* what has come of a head, peeked at */
     /* wsread.c: which WebSockets have input, and a buffer to read it into. */
+    /* route.c: requests for other workers' sessions go to them; theirs for ours come here. */
+    uv_poll_t route_poll;
+    bool routing;
+    bool route_failed_logged;
     int ws_epoll; /* -1 once lws has closed it */
     struct lws *ws_epoll_wsi;
     struct epoll_event *ws_ready; /* the batch being read, and its length */
@@ -181,6 +185,15 @@ int sioc__front_listen(sioc__transport *tr, const char *host, int port);
 int sioc__front_start(sioc__transport *tr);
 /* lws's callbacks for the raw descriptors the front door watches. */
 int sioc__front_raw(sioc__transport *tr, struct lws *wsi, enum lws_callback_reasons reason);
+/* A connection whose head has been checked (by another worker) becomes libwebsockets'. */
+void sioc__front_adopt(sioc__transport *tr, int fd);
+
+/* route.c (--workers): whether the request whose head is `head` (`len` bytes) on `fd` names
+ * another worker's session and went to it (then `fd` is closed here). */
+bool sioc__route_away(sioc__transport *tr, int fd, const char *head, size_t len);
+/* Starts and stops taking the requests other workers send here. 0 or a SIOC_ERR_* code. */
+int sioc__route_start(sioc__transport *tr);
+void sioc__route_stop(sioc__transport *tr);
 /* Closes the connections still waiting for their head (before the context goes). */
 void sioc__front_close_pending(sioc__transport *tr);
 

@@ -122,6 +122,11 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLOSED:
         sioc__eio_ws_closed(wsi, c);
         break;
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        if (tr->opts->worker) {
+            return -1; /* "Connection: close" was said (idle.c) */
+        }
+        break;
     case LWS_CALLBACK_WSI_DESTROY:
         sioc__http_destroyed(wsi);
         break;
@@ -216,7 +221,8 @@ static int create_context(sioc__transport *tr)
     }
     tr->vhost = lws_get_vhost_by_name(tr->ctx, "default");
     tr->half_started = !tr->vhost;
-    if (!tr->vhost || sioc__front_start(tr) != 0 || sioc__wsread_start(tr) != 0) {
+    if (!tr->vhost || sioc__front_start(tr) != 0 || sioc__wsread_start(tr) != 0 ||
+        sioc__route_start(tr) != 0) {
         sioc__log(SIOC_LOG_ERROR, "cannot listen on %s:%d", tr->opts->host ? tr->opts->host : "*",
                   tr->opts->port);
         return SIOC_ERR_LISTEN;
@@ -411,6 +417,7 @@ void sioc__transport_free(sioc__transport *tr)
     }
     if (tr->ctx) {
         sioc__front_close_pending(tr);
+        sioc__route_stop(tr);
         lws_sul_cancel(&tr->tick);
         sioc__eio_pacing_free(tr);
         lws_context_destroy(tr->ctx);

@@ -91,6 +91,9 @@ int sioc__eio_ws_headers(sioc__transport *tr, struct lws *wsi, sioc__pss *c,
     if (q.has_sid || sioc__random_id(c->cookie_sid) < 0) {
         return 0; /* only a handshake opens a session */
     }
+    if (tr->opts->worker) {
+        sioc__sid_mark(c->cookie_sid, tr->opts->worker->index, tr->opts->worker->count);
+    }
     /* The session does not exist before the 101 is written: its sid is drawn here. */
     char cookie[512];
     sioc__eio_format_cookie(tr->opts, c->cookie_sid, cookie, sizeof(cookie));

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/random.h>
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -84,6 +85,22 @@ int sioc__random_bytes(void *out, size_t n)
         n -= (size_t)got;
     }
     return 0;
+}
+
+static const char url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void sioc__sid_mark(char sid[21], unsigned worker, unsigned workers)
+{
+    if (workers > 1 && worker < 64) {
+        sid[19] = url_alphabet[worker];
+    }
+}
+
+int sioc__sid_worker(const char *sid, size_t len)
+{
+    const char *at = len == 20 && sid[19] ? strchr(url_alphabet, sid[19]) : NULL;
+    return at ? (int)(at - url_alphabet) : -1;
 }
 
 int sioc__random_id(char out[21])

@@ -20,4 +20,11 @@ int sioc__random_bytes(void *out, size_t n);
  * bytes). Returns 0 or -1. */
 int sioc__random_id(char out[21]);
 
+/* Worker processes (--workers): the sid's last character names the worker owning the session, so
+ * that any worker can send a request to its owner without a shared table (114 random bits left).
+ * The index (0-63) as a URL-safe base64 character; workers 0 or 1 leave `sid` as it is. */
+void sioc__sid_mark(char sid[21], unsigned worker, unsigned workers);
+/* The worker a sid names, or -1 when `len` is not 20 or the character is none. */
+int sioc__sid_worker(const char *sid, size_t len);
+
 #endif

@@ -428,7 +428,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                             64 + first % 64,
                             first & 1 ? 256 : 4096,
                             SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET,
-                            first & 2};
+                            first & 2,
+                            first & 4 ? 1 : 0, /* a worker's sids, marked */
+                            first & 4 ? 2 : 1};
     eng = sioc__engine_new("/engine.io/", &cfg, &handlers, NULL, &wheel, &io);
     if (!eng) {
         return 0;

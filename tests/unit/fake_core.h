@@ -59,7 +59,7 @@ static inline void fake_core_start(fake_core *f)
 {
     sioc__wheel_init(&f->wheel, 1000);
     f->sio = sioc__core_new(&f->wheel, 45000);
-    sioc__engine_cfg cfg = {25000, 20000, 10000, 1000000, 0, SIOC_TRANSPORT_WEBSOCKET, false};
+    sioc__engine_cfg cfg = {25000, 20000, 10000, 1000000, 0, SIOC_TRANSPORT_WEBSOCKET, false, 0, 1};
     f->eng = sioc__engine_new("/socket.io/", &cfg, &sioc__core_engine_handlers, f->sio, &f->wheel,
                               &fake_engine_io);
     for (int i = 0; i < FAKE_CORE_CONNS; i++) {

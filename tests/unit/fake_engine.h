@@ -39,7 +39,7 @@ static inline sioc__engine *fake_engine_new(sioc__wheel *wheel, unsigned transpo
 {
     static const sioc_engine_handlers none = {NULL, NULL, NULL};
     sioc__wheel_init(wheel, 1000000);
-    sioc__engine_cfg cfg = {25000, 20000, 10000, 1000000, 16u << 20, transports, allow_eio3};
+    sioc__engine_cfg cfg = {25000, 20000, 10000, 1000000, 16u << 20, transports, allow_eio3, 0, 1};
     return sioc__engine_new("/engine.io/", &cfg, &none, NULL, wheel, &fake_engine_io);
 }
 

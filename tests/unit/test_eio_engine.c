@@ -6,6 +6,7 @@
 
 #include "check_main.h"
 #include "eio/engine.h"
+#include "util/base64.h"
 
 static int wakes[4], closes[4];
 static int conn_ids[4]; /* fake connections: their addresses stand for lws handles */
@@ -106,7 +107,7 @@ static void setup(void)
     sioc__buf_reset(&received);
     sioc__wheel_init(&wheel, 1000000);
     sioc__engine_cfg cfg = {
-        300, 200, 1000, 1000, 256, SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET, true};
+        300, 200, 1000, 1000, 256, SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET, true, 0, 1};
     sioc_engine_handlers h = {on_open, on_message, on_close};
     eng = sioc__engine_new("/engine.io/", &cfg, &h, NULL, &wheel, &fake_io);
 }
@@ -171,6 +172,20 @@ START_TEST(a_polling_handshake_sends_the_open_packet_and_registers_the_sid)
     ck_assert_int_eq(opens, 1);
     ck_assert_ptr_eq(sioc__engine_find(eng, s->sid, 20), s);
     ck_assert_ptr_null(sioc__engine_find(eng, "AAAAAAAAAAAAAAAAAAAA", 20));
+}
+END_TEST
+
+START_TEST(a_workers_sessions_carry_its_index_in_their_sid)
+{
+    sioc__engine_cfg cfg = {300, 200, 1000, 1000, 256, SIOC_TRANSPORT_POLLING, true, 5, 8};
+    sioc_engine_handlers h = {on_open, on_message, on_close};
+    sioc__engine *worker = sioc__engine_new("/w/", &cfg, &h, NULL, &wheel, &fake_io);
+    for (int i = 0; i < 20; i++) {
+        sioc_conn *s = sioc__engine_open(worker, SIOC__POLLING, NULL, NULL, 4, NULL);
+        ck_assert_ptr_nonnull(s);
+        ck_assert_int_eq(sioc__sid_worker(s->sid, 20), 5);
+    }
+    sioc__engine_free(worker);
 }
 END_TEST
 
@@ -736,6 +751,7 @@ int main(void)
     TCase *tc = tcase_create("engine");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, a_polling_handshake_sends_the_open_packet_and_registers_the_sid);
+    tcase_add_test(tc, a_workers_sessions_carry_its_index_in_their_sid);
     tcase_add_test(tc, a_held_get_is_woken_by_the_first_queued_message_and_gets_all_of_them);
     tcase_add_test(tc, the_server_pings_every_interval_and_a_pong_keeps_the_session);
     tcase_add_test(tc, a_missing_pong_closes_with_ping_timeout_and_forgets_the_sid);

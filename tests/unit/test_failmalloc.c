@@ -147,7 +147,7 @@ static void session_life(void)
     sioc__wheel wheel;
     sioc__wheel_init(&wheel, 1000);
     sioc__engine_cfg cfg = {
-        300, 200, 1000, 1000, 0, SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET, true};
+        300, 200, 1000, 1000, 0, SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET, true, 0, 1};
     sioc__engine *eng = sioc__engine_new("/engine.io/", &cfg, NULL, NULL, &wheel, &quiet_io);
     if (!eng) {
         return;

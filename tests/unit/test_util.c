@@ -202,6 +202,25 @@ START_TEST(session_ids_are_twenty_url_safe_characters_and_differ)
 }
 END_TEST
 
+START_TEST(a_workers_sid_names_it_in_its_last_character)
+{
+    char sid[21];
+    ck_assert_int_eq(sioc__random_id(sid), 0);
+    char alone[21];
+    memcpy(alone, sid, sizeof(sid));
+    sioc__sid_mark(alone, 0, 1); /* a single process: untouched */
+    ck_assert_str_eq(alone, sid);
+    for (unsigned w = 0; w < 64; w++) {
+        sioc__sid_mark(sid, w, 64);
+        ck_assert_int_eq(sioc__sid_worker(sid, 20), (int)w);
+        ck_assert_uint_eq(strlen(sid), 20);
+    }
+    ck_assert_int_eq(sioc__sid_worker(sid, 19), -1); /* not a sid */
+    sid[19] = '.';
+    ck_assert_int_eq(sioc__sid_worker(sid, 20), -1);
+}
+END_TEST
+
 static int fired[8];
 static int order[8], norder;
 static sioc__wheel wheel;
@@ -315,6 +334,7 @@ int main(void)
     tcase_add_loop_test(tc, base64_round_trips, 0, N(b64_cases));
     tcase_add_loop_test(tc, malformed_base64_is_refused, 0, N(bad_b64));
     tcase_add_test(tc, session_ids_are_twenty_url_safe_characters_and_differ);
+    tcase_add_test(tc, a_workers_sid_names_it_in_its_last_character);
     tcase_add_test(tc, timers_fire_once_when_due_and_not_before);
     tcase_add_test(tc, a_timer_beyond_one_turn_of_the_wheel_waits_its_turn);
     tcase_add_test(tc, stopped_and_restarted_timers_fire_only_at_their_new_time);
