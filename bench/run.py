@@ -78,9 +78,10 @@ def stop(proc):
         proc.wait()
 
 
-def loadgen(build, port, pid, scenario, params):
+def loadgen(build, port, pid, scenario, params, extra=()):
+    """`pid`: the server's, or several joined by commas; `extra`: more loadgen arguments."""
     argv = [os.path.join(build, 'bench', 'loadgen'), '--port', str(port), '--pid', str(pid),
-            '--scenario', scenario]
+            '--scenario', scenario, *extra]
     for k, v in params.items():
         argv += [f'--{k}', str(v)]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
@@ -109,15 +110,8 @@ def run_cluster(kind, build, params):
         nodes = [start(kind, build, url) for _ in range(2)]
         time.sleep(1)
         (pa, porta), (pb, portb) = nodes
-        argv = [os.path.join(build, 'bench', 'loadgen'), '--port', str(porta), '--port2', str(portb),
-                '--pid', f'{pa.pid},{pb.pid}', '--redis-pid', str(redis.pid), '--scenario', 'cluster']
-        for k, v in params.items():
-            argv += [f'--{k}', str(v)]
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
-        rows = [json.loads(l) for l in out.stdout.splitlines() if l.startswith('{')]
-        if out.returncode != 0 or not rows:
-            raise SystemExit(f'loadgen cluster failed ({out.returncode}): {out.stderr.strip()}')
-        return rows
+        return loadgen(build, porta, f'{pa.pid},{pb.pid}', 'cluster', params,
+                       ('--port2', str(portb), '--redis-pid', str(redis.pid)))
     finally:
         for proc, _ in nodes:
             stop(proc)

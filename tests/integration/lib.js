@@ -150,4 +150,60 @@ const bin = (name) => {
   return p;
 };
 
-module.exports = { ROOT, startServer, request, rawRequest, rawSocketIO, once, until, sleep, bin, nextMessage };
+// A free loopback port (bound, read, closed: the test starts its peer on it at once).
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+// Starts a helper process (redis-server, a Node peer); resolves once its output matches `ready`.
+function startProcess(cmd, args, ready) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    const timer = setTimeout(() => reject(new Error(`${cmd} did not start: ${log}`)), 10000);
+    const on = (d) => {
+      log += d;
+      if (ready.test(log)) {
+        clearTimeout(timer);
+        resolve(proc);
+      }
+    };
+    proc.stdout.on('data', on);
+    proc.stderr.on('data', on);
+    proc.on('exit', (code) => reject(new Error(`${cmd} exited with ${code}: ${log}`)));
+  });
+}
+
+// A helper process stopped with SIGTERM (at once if it has exited).
+const stopHelper = (proc) =>
+  new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.removeAllListeners('exit');
+    proc.on('exit', () => resolve());
+    proc.kill('SIGTERM');
+  });
+
+// Debian's redis-server on a free port (or on `port`), keeping nothing on disk but in `dir`;
+// resolves { proc, port } once it is ready. A free port can be taken by another process before
+// redis-server binds it (it then exits): another is tried, so that nobody else is mistaken for it.
+async function startRedis(dir, port) {
+  for (let attempt = 0; ; attempt++) {
+    const p = port || (await freePort());
+    try {
+      const proc = await startProcess('redis-server', ['--port', String(p), '--bind', '127.0.0.1',
+        '--save', '', '--appendonly', 'no', '--dir', dir], /Ready to accept connections/);
+      return { proc, port: p };
+    } catch (err) {
+      if (port || attempt >= 4) throw err;
+    }
+  }
+}
+
+module.exports = {
+  ROOT, startServer, request, rawRequest, rawSocketIO, once, until, sleep, bin, nextMessage,
+  freePort, startProcess, stopHelper, startRedis,
+};

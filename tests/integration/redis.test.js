@@ -9,53 +9,16 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { io } = require('socket.io-client');
 const { createClient } = require('redis');
 const { Emitter } = require('@socket.io/redis-emitter');
-const { startServer, once, until, sleep, bin } = require('./lib');
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-// Starts a process and resolves once its output matches `ready`.
-function startProcess(cmd, args, ready) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`${cmd} did not start: ${log}`)), 10000);
-    const on = (d) => {
-      log += d;
-      if (ready.test(log)) {
-        clearTimeout(timer);
-        resolve(proc);
-      }
-    };
-    proc.stdout.on('data', on);
-    proc.stderr.on('data', on);
-    proc.on('exit', (code) => reject(new Error(`${cmd} exited with ${code}: ${log}`)));
-  });
-}
-
-const stop = (proc) =>
-  new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.removeAllListeners('exit');
-    proc.on('exit', () => resolve());
-    proc.kill('SIGTERM');
-  });
+const { startServer, once, until, sleep, bin, freePort, startProcess, stopHelper, startRedis: redisOn } = require('./lib');
 
 let redisPort, redisUrl, redis, dir;
 async function startRedis() {
-  redis = await startProcess('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1',
-    '--save', '', '--appendonly', 'no', '--dir', dir], /Ready to accept connections/);
+  ({ proc: redis, port: redisPort } = await redisOn(dir, redisPort));
 }
 
 let a, b, peer, peerPort;
@@ -72,9 +35,8 @@ const connected = async (...cs) => Promise.all(cs.map((c) => (c.connected ? null
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sioc-redis-'));
-  redisPort = await freePort();
+  await startRedis(); // a free port now, the same one when it is started again
   redisUrl = `redis://127.0.0.1:${redisPort}`;
-  await startRedis();
   a = await startServer(bin('FEATURE_TOUR'), ['--redis', redisUrl, '--log-level', 'info', '--name', 'sioc-a']);
   b = await startServer(bin('FEATURE_TOUR'), ['--redis', redisUrl, '--name', 'sioc-b']);
   peerPort = await freePort();
@@ -86,8 +48,8 @@ after(async () => {
   for (const c of clients) c.close();
   assert.equal(await a.stop(), 0, 'clean exit (no sanitizer report)');
   assert.equal(await b.stop(), 0, 'clean exit (no sanitizer report)');
-  await stop(peer);
-  await stop(redis);
+  await stopHelper(peer);
+  await stopHelper(redis);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

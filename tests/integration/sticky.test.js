@@ -16,41 +16,7 @@ const os = require('node:os');
 const path = require('node:path');
 const http = require('node:http');
 const { io } = require('socket.io-client');
-const { startServer, once, until, sleep, bin } = require('./lib');
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-function startProcess(cmd, args, ready) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`${cmd} did not start: ${log}`)), 10000);
-    const on = (d) => {
-      log += d;
-      if (ready.test(log)) {
-        clearTimeout(timer);
-        resolve(proc);
-      }
-    };
-    proc.stdout.on('data', on);
-    proc.stderr.on('data', on);
-    proc.on('exit', (code) => reject(new Error(`${cmd} exited with ${code}: ${log}`)));
-  });
-}
-
-const stop = (proc) =>
-  new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.removeAllListeners('exit');
-    proc.on('exit', () => resolve());
-    proc.kill('SIGTERM');
-  });
+const { startServer, once, until, sleep, bin, freePort, stopHelper, startRedis } = require('./lib');
 
 const accepts = (port) =>
   new Promise((resolve) => {
@@ -115,9 +81,9 @@ const clients = [];
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sioc-haproxy-'));
-  const redisPort = await freePort();
-  redis = await startProcess('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1',
-    '--save', '', '--appendonly', 'no', '--dir', dir], /Ready to accept connections/);
+  const started = await startRedis(dir);
+  redis = started.proc;
+  const redisPort = started.port;
   const url = `redis://127.0.0.1:${redisPort}`;
   a = await startServer(bin('FEATURE_TOUR'), ['--redis', url, '--cookie', 'io', '--name', 'a', '--log-level', 'info']);
   b = await startServer(bin('FEATURE_TOUR'), ['--redis', url, '--cookie', 'io', '--name', 'b', '--log-level', 'info']);
@@ -143,11 +109,11 @@ before(async () => {
 
 after(async () => {
   for (const c of clients) c.close();
-  await stop(haproxy);
-  await stop(nginx);
+  await stopHelper(haproxy);
+  await stopHelper(nginx);
   assert.equal(await a.stop(), 0, 'clean exit (no sanitizer report)');
   assert.equal(await b.stop(), 0, 'clean exit (no sanitizer report)');
-  await stop(redis);
+  await stopHelper(redis);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -10,41 +10,29 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { io } = require('socket.io-client');
-const { startServer, once, until, sleep, bin } = require('./lib');
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
+const { startServer, once, until, sleep, bin, freePort, stopHelper, startRedis } = require('./lib');
 
 let dir, redis, server;
 const clients = [];
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sioc-workers-'));
-  const redisPort = await freePort();
-  redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '',
-    '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  await until(() => new Promise((resolve) => {
-    const s = net.connect(redisPort, '127.0.0.1', () => { s.destroy(); resolve(true); });
-    s.on('error', () => resolve(false));
-  }), 5000, 'redis listening');
+  const started = await startRedis(dir);
+  redis = started.proc;
+  const redisPort = started.port;
   server = await startServer(bin('FEATURE_TOUR'), ['--workers', '2', '--redis', `redis://127.0.0.1:${redisPort}`,
     '--log-level', 'info']);
   assert.match(server.log(), /2 workers listening/);
+  await until(() => (server.log().match(/redis: connected/g) || []).length === 2, 5000, 'both workers on Redis');
 });
 
 after(async () => {
   for (const c of clients) c.close();
   assert.equal(await server.stop(), 0, 'the primary exits 0 once its workers have');
-  redis.kill('SIGTERM');
+  await stopHelper(redis);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
