@@ -310,8 +310,9 @@ static void say_listening(const serving *sv, int port, const char *workers)
         "",
         " (socket.io-client 2.x accepted)",
         " (pages from any origin may connect: --cors-origin restricts)",
-        " (pages from any origin may connect: --cors-origin restricts; socket.io-client 2.x "
-        "accepted)",
+        /* One string, split for the line's length. */
+        (" (pages from any origin may connect: --cors-origin restricts; socket.io-client 2.x "
+         "accepted)"),
     };
     fprintf(stderr, "%s: %slistening on http://localhost:%d%s\n", sv->program->name, workers, port,
             notes[(sv->any_origin ? 2 : 0) + (sv->said.eio3 ? 1 : 0)]);

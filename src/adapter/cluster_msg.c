@@ -1,0 +1,223 @@
+/* ClusterAdapter messages (cluster_msg.h). */
+#include "adapter/cluster_msg.h"
+
+#include <string.h>
+
+#include "sioc.h"
+#include "sio/msgpack.h"
+
+/* Whether JSON cannot carry `v` as it is: binary values, or keys holding NULs (jansson reads no
+ * such key back). */
+static bool needs_msgpack(json_t *v)
+{
+    if (sioc_binary_get(v, NULL, NULL)) {
+        return true;
+    }
+    size_t i;
+    const char *key;
+    json_t *item;
+    if (json_is_array(v)) {
+        json_array_foreach (v, i, item) {
+            if (needs_msgpack(item)) {
+                return true;
+            }
+        }
+    } else if (json_is_object(v)) {
+        size_t len;
+        json_object_keylen_foreach(v, key, len, item)
+        {
+            if (strlen(key) != len || needs_msgpack(item)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static int dump_cb(const char *buffer, size_t size, void *data)
+{
+    return sioc__buf_append(data, buffer, size);
+}
+
+int sioc__cm_encode(sioc__buf *out, const char *uid, const char *nsp, sioc__cm_type type,
+                    json_t *data, bool *msgpack)
+{
+    /* Node's key order: ClusterAdapter.publish() adds uid and nsp to {type, data}. */
+    json_t *msg = json_pack("{s:i}", "type", (int)type);
+    if (!msg || (data && json_object_set(msg, "data", data) < 0) ||
+        json_object_set_new(msg, "uid", json_string(uid)) < 0 ||
+        json_object_set_new(msg, "nsp", json_string(nsp)) < 0) {
+        json_decref(msg);
+        return -1;
+    }
+    /* Node sends binary only in the types that may carry it; JSON could not hold it anyway. */
+    bool binary = data && needs_msgpack(data);
+    int rc = binary ? sioc__msgpack_encode(out, msg)
+                    : json_dump_callback(msg, dump_cb, out, JSON_COMPACT);
+    json_decref(msg);
+    if (msgpack) {
+        *msgpack = binary;
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+/* ---- checking ---- */
+
+static bool is_string_or_number_list(const json_t *v)
+{
+    size_t i;
+    json_t *item;
+    if (!json_is_array(v)) {
+        return false;
+    }
+    json_array_foreach ((json_t *)v, i, item) {
+        if (!json_is_string(item) && !json_is_integer(item)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Absent, or a list of room names (Node's rooms may be numbers). */
+static bool optional_rooms(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    return !v || is_string_or_number_list(v);
+}
+
+/* {rooms?, except?, flags?}, as encodeOptions writes them. */
+static const char *check_opts(const json_t *data)
+{
+    const json_t *opts = json_object_get(data, "opts");
+    if (!json_is_object(opts)) {
+        return "opts is not an object";
+    }
+    if (!optional_rooms(opts, "rooms") || !optional_rooms(opts, "except")) {
+        return "opts.rooms or opts.except is not a list of rooms";
+    }
+    const json_t *flags = json_object_get(opts, "flags");
+    return flags && !json_is_object(flags) && !json_is_null(flags) ? "opts.flags is not an object"
+                                                                   : NULL;
+}
+
+static const char *check_request_id(const json_t *data, bool required)
+{
+    const json_t *id = json_object_get(data, "requestId");
+    if (!id) {
+        return required ? "no requestId" : NULL;
+    }
+    return json_is_string(id) ? NULL : "requestId is not a string";
+}
+
+/* [event, ...args]: an event's name first. */
+static bool is_event(const json_t *v)
+{
+    return json_is_array(v) && json_is_string(json_array_get(v, 0));
+}
+
+static const char *check_sockets(const json_t *data)
+{
+    const json_t *sockets = json_object_get(data, "sockets");
+    size_t i;
+    json_t *s;
+    if (!json_is_array(sockets)) {
+        return "sockets is not a list";
+    }
+    json_array_foreach ((json_t *)sockets, i, s) {
+        const json_t *hs = json_object_get(s, "handshake");
+        if (!json_is_string(json_object_get(s, "id")) || !optional_rooms(s, "rooms") ||
+            (hs && !json_is_object(hs))) {
+            return "a socket without an id, or with bad rooms or handshake";
+        }
+    }
+    return NULL;
+}
+
+static const char *check_data(sioc__cm_type type, const json_t *data)
+{
+    const char *why = NULL;
+    switch (type) {
+    case SIOC__CM_BROADCAST:
+        why = check_opts(data);
+        why = why ? why : check_request_id(data, false);
+        return why ? why
+               : is_event(json_object_get(json_object_get(data, "packet"), "data"))
+                   ? NULL
+                   : "packet has no event";
+    case SIOC__CM_SOCKETS_JOIN:
+    case SIOC__CM_SOCKETS_LEAVE:
+        why = check_opts(data);
+        return why                                                        ? why
+               : is_string_or_number_list(json_object_get(data, "rooms")) ? NULL
+                                                                          : "rooms is not a list";
+    case SIOC__CM_DISCONNECT_SOCKETS: {
+        const json_t *close = json_object_get(data, "close");
+        why = check_opts(data);
+        return why ? why : close && !json_is_boolean(close) ? "close is not a boolean" : NULL;
+    }
+    case SIOC__CM_FETCH_SOCKETS:
+        why = check_opts(data);
+        return why ? why : check_request_id(data, true);
+    case SIOC__CM_FETCH_SOCKETS_RESPONSE:
+        why = check_request_id(data, true);
+        return why ? why : check_sockets(data);
+    case SIOC__CM_SERVER_SIDE_EMIT:
+        why = check_request_id(data, false);
+        return why ? why : is_event(json_object_get(data, "packet")) ? NULL : "packet has no event";
+    case SIOC__CM_SERVER_SIDE_EMIT_RESPONSE:
+    case SIOC__CM_BROADCAST_ACK:
+        return check_request_id(data, true);
+    case SIOC__CM_BROADCAST_CLIENT_COUNT: {
+        const json_t *n = json_object_get(data, "clientCount");
+        why = check_request_id(data, true);
+        return why                                                ? why
+               : json_is_integer(n) && json_integer_value(n) >= 0 ? NULL
+                                                                  : "clientCount is not a count";
+    }
+    default:
+        return NULL;
+    }
+}
+
+int sioc__cm_decode(const void *bytes, size_t len, sioc__cm *out, const char **why)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *root = NULL;
+    if (len && ((const char *)bytes)[0] == '{') {
+        root = json_loadb(bytes, len, JSON_ALLOW_NUL, NULL); /* JSON.parse takes \u0000 */
+    } else if (sioc__msgpack_decode(bytes, len, &root) != (long)len) {
+        json_decref(root);
+        root = NULL;
+    }
+    const json_t *type = json_object_get(root, "type");
+    json_t *data = json_object_get(root, "data");
+    json_int_t t = json_is_integer(type) ? json_integer_value(type) : 0;
+    const char *bad =
+        !json_is_object(root) ? "neither a JSON nor a msgpack object"
+        : !json_is_string(json_object_get(root, "uid")) ||
+                !json_is_string(json_object_get(root, "nsp"))
+            ? "no uid or nsp"
+        : t < SIOC__CM_INITIAL_HEARTBEAT || t > SIOC__CM_ADAPTER_CLOSE ? "an unknown type"
+        : t >= SIOC__CM_BROADCAST && t <= SIOC__CM_BROADCAST_ACK && !json_is_object(data)
+            ? "data is not an object"
+            : NULL;
+    bad = bad ? bad : check_data((sioc__cm_type)t, data);
+    if (bad) {
+        json_decref(root);
+        *why = bad;
+        return -1;
+    }
+    out->root = root;
+    out->uid = json_string_value(json_object_get(root, "uid"));
+    out->nsp = json_string_value(json_object_get(root, "nsp"));
+    out->type = (sioc__cm_type)t;
+    /* The heartbeats and ADAPTER_CLOSE have none: what one brings is not looked at. */
+    out->data = t >= SIOC__CM_BROADCAST && t <= SIOC__CM_BROADCAST_ACK ? data : NULL;
+    return 0;
+}
+
+void sioc__cm_clear(sioc__cm *m)
+{
+    json_decref(m->root);
+    memset(m, 0, sizeof(*m));
+}
