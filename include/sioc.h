@@ -223,9 +223,12 @@ SIOC_EXPORT int sioc_options_set_redis_requests_timeout(sioc_options *opts, unsi
  * full server on which the program's setup runs; a request of a polling session that reaches a
  * worker other than the session's owner is handed to the owner (the sid names it); HTTP answers
  * then close their connection, as @socket.io/sticky's do. A primary process starts them, starts
- * again one that dies (with a backoff) and stops them all on SIGTERM or SIGINT. Workers are joined
- * through the Redis adapter for now: more than one needs sioc_options_set_redis (a server made
- * with sioc_server_new is always one process). Returns 0 or SIOC_ERR_INVALID. */
+ * again one that dies (with a backoff) and stops them all on SIGTERM or SIGINT. Workers reach each
+ * other's sockets as Node's cluster adapter joins Node's workers (or, with sioc_options_set_redis,
+ * each is a node of the Redis cluster). The setup function runs in each worker after it is
+ * started: what it creates is that worker's; what the program made before sioc_program_main is
+ * copied into each worker (fork), not shared. A server made with sioc_server_new is always one
+ * process. Needs the libuv event loop. Returns 0 or SIOC_ERR_INVALID. */
 SIOC_EXPORT int sioc_options_set_workers(sioc_options *opts, unsigned workers);
 /* The node's name (sioc_server_name), said in the log at start-up (NULL: "<hostname>#<pid>"). */
 SIOC_EXPORT int sioc_options_set_name(sioc_options *opts, const char *name);

@@ -1,8 +1,10 @@
 /* The workers' link (bus.h). Each worker has one outgoing connection to every other worker (what
  * it sends) and accepts one from each (what it receives); the two directions are independent, so
- * neither side waits on the other. An outgoing connection is "up" from its connect() until it
- * fails or its peer closes it (a worker that died: the primary starts it again on the same
- * listening socket, and the connection is made anew). */
+ * neither side waits on the other. An outgoing connection is "up" once the peer has answered its
+ * first frame (the listening socket outlives a worker that died, so connect() alone proves
+ * nothing: the connection would wait in its backlog) until it fails or the peer closes it (a
+ * worker that died: the primary starts it again on the same listening socket, and the connection
+ * is made anew). */
 #include "adapter/bus.h"
 
 #include <errno.h>
@@ -138,12 +140,19 @@ static void drop_out(out_conn *c)
     }
 }
 
-/* Nothing comes this way but the end: the peer closing (or dying). */
+/* What comes this way: the peer's answer to the first frame (it is up), then only the end. */
 static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     (void)buf;
+    out_conn *c = s->data;
     if (nread < 0) {
-        drop_out(s->data);
+        drop_out(c);
+    } else if (nread > 0 && !c->up) {
+        c->up = true;
+        c->backoff_ms = 0;
+        if (c->b->on_peer) {
+            c->b->on_peer(c->b->arg, c->peer, true);
+        }
     }
 }
 
@@ -206,14 +215,10 @@ static void connect_peer(out_conn *c)
         uv_close((uv_handle_t *)&c->pipe, on_out_closed);
         return;
     }
-    c->up = true;
-    c->backoff_ms = 0;
     unsigned char hello[4] = {(unsigned char)(b->self >> 24), (unsigned char)(b->self >> 16),
                               (unsigned char)(b->self >> 8), (unsigned char)b->self};
     uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, on_out_read);
-    if (write_frame(c, hello, sizeof(hello)) == 0 && b->on_peer) {
-        b->on_peer(b->arg, c->peer, true);
-    }
+    write_frame(c, hello, sizeof(hello)); /* up once answered */
 }
 
 int sioc__bus_send(sioc__bus *b, unsigned peer, const void *data, size_t len)
@@ -268,6 +273,23 @@ static void drop_in(in_conn *c)
     }
 }
 
+static void on_answer_written(uv_write_t *req, int status)
+{
+    (void)status;
+    free(req);
+}
+
+/* One byte back: the sender knows this worker is alive and reading. */
+static void answer_hello(in_conn *c)
+{
+    uv_write_t *req = malloc(sizeof(*req));
+    static char byte = 'w';
+    uv_buf_t buf = uv_buf_init(&byte, 1);
+    if (req && uv_write(req, (uv_stream_t *)&c->pipe, &buf, 1, on_answer_written) != 0) {
+        free(req);
+    }
+}
+
 /* Every whole frame in `c->in`, handed on. False when the connection must end (a frame too large,
  * or a first frame that names no worker). */
 static bool take_frames(in_conn *c)
@@ -290,6 +312,7 @@ static bool take_frames(in_conn *c)
                 return false;
             }
             c->from = (int)from;
+            answer_hello(c);
         } else if (b->on_frame && !b->closing) {
             b->on_frame(b->arg, (unsigned)c->from, p + 4, n);
         }

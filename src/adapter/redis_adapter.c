@@ -84,66 +84,6 @@ int sioc__redis_send(sioc__redis *link, const char *channel, json_t *message, bo
     return rc;
 }
 
-const char **sioc__redis_names(json_t *list, json_t *keep, size_t *n)
-{
-    *n = 0;
-    size_t count = json_array_size(list);
-    const char **out = count ? calloc(count, sizeof(*out)) : NULL;
-    size_t i;
-    json_t *v;
-    json_array_foreach (list, i, v) {
-        if (!out) {
-            break;
-        }
-        if (json_is_string(v)) {
-            out[(*n)++] = json_string_value(v);
-        } else if (json_is_integer(v)) {
-            char text[24];
-            snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-            json_t *s = json_string(text);
-            if (s && json_array_append_new(keep, s) == 0) {
-                out[(*n)++] = json_string_value(s);
-            }
-        }
-    }
-    return out;
-}
-
-void sioc__redis_target_of(json_t *opts, sioc__request_target *rt)
-{
-    rt->keep = json_array();
-    size_t nrooms, nexcept;
-    const char **rooms = sioc__redis_names(json_object_get(opts, "rooms"), rt->keep, &nrooms);
-    const char **except = sioc__redis_names(json_object_get(opts, "except"), rt->keep, &nexcept);
-    rt->t = (sioc_target){rooms, nrooms, except, nexcept, NULL, 0};
-}
-
-void sioc__redis_target_free(sioc__request_target *rt)
-{
-    free((void *)rt->t.rooms);
-    free((void *)rt->t.except_rooms);
-    json_decref(rt->keep);
-}
-
-static json_t *strings(const char *const *list, size_t n, const sioc_socket *also)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++) {
-        json_array_append_new(a, json_string(list[i]));
-    }
-    if (a && also) {
-        json_array_append_new(a, json_string(sioc_socket_id(also)));
-    }
-    return a;
-}
-
-json_t *sioc__redis_opts_of(const sioc_target *t)
-{
-    return json_pack(
-        "{s:o,s:o}", "rooms", strings(t ? t->rooms : NULL, t ? t->nrooms : 0, NULL), "except",
-        strings(t ? t->except_rooms : NULL, t ? t->nexcept_rooms : 0, t ? t->except_socket : NULL));
-}
-
 /* ---- receiving broadcasts ---- */
 
 /* [uid, {type, data, nsp}, {rooms, except, flags}] from another node: to the local sockets. */
@@ -166,8 +106,8 @@ static void deliver(sioc__redis_nsp *a, json_t *msg)
     }
     json_t *keep = json_array(); /* the strings made of numeric rooms */
     size_t nrooms, nexcept;
-    const char **rooms = sioc__redis_names(json_object_get(opts, "rooms"), keep, &nrooms);
-    const char **except = sioc__redis_names(json_object_get(opts, "except"), keep, &nexcept);
+    const char **rooms = sioc__wire_names(json_object_get(opts, "rooms"), keep, &nrooms);
+    const char **except = sioc__wire_names(json_object_get(opts, "except"), keep, &nexcept);
     json_t *flags = json_object_get(opts, "flags");
     sioc_target t = {
         rooms,   nrooms, except,
@@ -320,7 +260,7 @@ static int publish(sioc__redis_nsp *a, json_t *data, const sioc_target *t)
     size_t nrooms = t ? t->nrooms : 0;
     json_t *flags =
         t && (t->flags & SIOC_EMIT_VOLATILE) ? json_pack("{s:b}", "volatile", 1) : json_object();
-    json_t *opts = sioc__redis_opts_of(t);
+    json_t *opts = sioc__wire_opts_of(t);
     if (opts && json_object_set_new(opts, "flags", flags) < 0) {
         json_decref(opts);
         opts = NULL;

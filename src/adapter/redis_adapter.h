@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "adapter/redis.h"
+#include "adapter/wire.h"
 #include "util/list.h"
 
 /* The request and response types of @socket.io/redis-adapter's classic adapter. */
@@ -45,19 +46,6 @@ void sioc__redis_bad_message(sioc__redis_nsp *a, const char *why);
 json_t *sioc__redis_decode(sioc__redis_nsp *a, const char *message, size_t len);
 /* Publishes `message` (stolen) on `channel`, as JSON or as msgpack. 0 or a SIOC_ERR_* code. */
 int sioc__redis_send(sioc__redis *link, const char *channel, json_t *message, bool msgpack);
-
-/* A room or except list as strings (Node's rooms may be numbers: io.to(123)); the strings made
- * of numbers are kept in `keep`. The array is the caller's to free(). */
-const char **sioc__redis_names(json_t *list, json_t *keep, size_t *n);
-/* A request's {rooms, except} as a target. The names live in `keep` and the arrays (free()). */
-typedef struct sioc__request_target {
-    sioc_target t;
-    json_t *keep;
-} sioc__request_target;
-void sioc__redis_target_of(json_t *opts, sioc__request_target *rt);
-void sioc__redis_target_free(sioc__request_target *rt);
-/* `t`'s rooms and except rooms (its except socket among them) as {rooms, except}: new. */
-json_t *sioc__redis_opts_of(const sioc_target *t);
 
 /* Answers another node's request (JSON or msgpack, decoded; borrowed). */
 void sioc__redis_answer(sioc__redis_nsp *a, json_t *req);

@@ -11,36 +11,6 @@
 #include "adapter/redis_adapter.h"
 #include "core/sio.h"
 
-static json_t *ids_of(sioc_namespace *nsp, const sioc_target *t, bool described)
-{
-    sioc_socket **list;
-    size_t n;
-    json_t *out = json_array();
-    if (!out || sioc__select_list(nsp, t, &list, &n) < 0) {
-        return out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        sioc_socket *s = list[i];
-        json_t *item = json_string(sioc_socket_id(s));
-        if (described) { /* Node's RemoteSocket: {id, handshake, rooms, data} */
-            const char *rooms[64];
-            size_t nr = sioc_socket_rooms(s, rooms, 64);
-            json_t *names = json_array();
-            for (size_t k = 0; k < nr && k < 64; k++) {
-                json_array_append_new(names, json_string(rooms[k]));
-            }
-            json_decref(item);
-            item = json_pack("{s:s,s:O,s:o,s:O}", "id", sioc_socket_id(s), "handshake",
-                             sioc_socket_handshake(s), "rooms", names, "data",
-                             sioc_socket_data_json(s));
-        }
-        json_array_append_new(out, item);
-        sioc__socket_unref(s);
-    }
-    free(list);
-    return out;
-}
-
 static json_t *all_rooms(sioc_namespace *nsp)
 {
     json_t *out = json_array();
@@ -109,7 +79,7 @@ static void broadcast_done(int err, json_t *responses, void *arg)
 #define FORWARD_TIMEOUT_MS 60000
 
 static void forward_broadcast(sioc__redis_nsp *a, json_t *req, const char *id,
-                              sioc__request_target *rt)
+                              sioc__wire_target *rt)
 {
     json_t *data = json_object_get(json_object_get(req, "packet"), "data");
     answer_to *to = json_is_array(data) ? answer_to_new(a, id) : NULL;
@@ -165,12 +135,12 @@ static void legacy_request(sioc__redis_nsp *a, json_t *req, int type, const char
     }
 }
 
-static void room_request(sioc__redis_nsp *a, json_t *req, int type, sioc__request_target *rt)
+static void room_request(sioc__redis_nsp *a, json_t *req, int type, sioc__wire_target *rt)
 {
     json_t *list = json_object_get(req, "rooms");
     json_t *keep = json_array();
     size_t n;
-    const char **rooms = sioc__redis_names(list, keep, &n);
+    const char **rooms = sioc__wire_names(list, keep, &n);
     if (type == SIOC__REQ_REMOTE_JOIN) {
         sioc__local_add_sockets(a->base.nsp, &rt->t, rooms, n);
     } else {
@@ -205,15 +175,16 @@ void sioc__redis_answer(sioc__redis_nsp *a, json_t *req)
     if (own(a, req, type, id)) {
         return;
     }
-    sioc__request_target rt;
-    sioc__redis_target_of(opts, &rt);
+    sioc__wire_target rt;
+    sioc__wire_target_of(opts, &rt);
     switch (type) {
     case SIOC__REQ_SOCKETS: /* legacy allSockets: the rooms are the request's own */
-        sioc__redis_target_free(&rt);
-        sioc__redis_target_of(req, &rt);
-        sioc__redis_send(
-            a->cfg->link, a->responses,
-            json_pack("{s:s?,s:o}", "requestId", id, "sockets", ids_of(nsp, &rt.t, false)), false);
+        sioc__wire_target_free(&rt);
+        sioc__wire_target_of(req, &rt);
+        sioc__redis_send(a->cfg->link, a->responses,
+                         json_pack("{s:s?,s:o}", "requestId", id, "sockets",
+                                   sioc__wire_sockets(nsp, &rt.t, false)),
+                         false);
         break;
     case SIOC__REQ_ALL_ROOMS:
         sioc__redis_send(a->cfg->link, a->responses,
@@ -232,9 +203,10 @@ void sioc__redis_answer(sioc__redis_nsp *a, json_t *req)
         }
         break;
     case SIOC__REQ_REMOTE_FETCH:
-        sioc__redis_send(
-            a->cfg->link, a->responses,
-            json_pack("{s:s?,s:o}", "requestId", id, "sockets", ids_of(nsp, &rt.t, true)), false);
+        sioc__redis_send(a->cfg->link, a->responses,
+                         json_pack("{s:s?,s:o}", "requestId", id, "sockets",
+                                   sioc__wire_sockets(nsp, &rt.t, true)),
+                         false);
         break;
     case SIOC__REQ_SERVER_SIDE_EMIT:
         server_event(a, req, id);
@@ -247,5 +219,5 @@ void sioc__redis_answer(sioc__redis_nsp *a, json_t *req)
     default:
         break; /* responses to others' requests, and types to come */
     }
-    sioc__redis_target_free(&rt);
+    sioc__wire_target_free(&rt);
 }

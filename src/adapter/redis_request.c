@@ -83,8 +83,8 @@ static void fetch_done(request *r, int err)
 {
     sioc_socket **local = NULL, **all = NULL;
     size_t nlocal = 0, n = 0;
-    sioc__request_target rt;
-    sioc__redis_target_of(r->opts, &rt);
+    sioc__wire_target rt;
+    sioc__wire_target_of(r->opts, &rt);
     if (err == 0 && sioc__select_list(r->a->base.nsp, &rt.t, &local, &nlocal) < 0) {
         err = SIOC_ERR_NOMEM;
     }
@@ -120,7 +120,7 @@ static void fetch_done(request *r, int err)
     }
     free(local);
     free(all);
-    sioc__redis_target_free(&rt);
+    sioc__wire_target_free(&rt);
 }
 
 /* Ends `r` (fetch or server-side emit) once: its caller hears `err`. */
@@ -268,7 +268,7 @@ int sioc__redis_fetch_sockets(sioc__adapter *base, const sioc_target *t, sioc_fe
         return sioc__local_fetch_sockets(base->nsp, t, cb, user_data);
     }
     request *r = request_new(a, SIOC__REQ_REMOTE_FETCH);
-    if (!r || !(r->opts = sioc__redis_opts_of(t)) ||
+    if (!r || !(r->opts = sioc__wire_opts_of(t)) ||
         !(r->message = json_pack("{s:s,s:s,s:i,s:O}", "uid", a->uid, "requestId", r->id, "type",
                                  SIOC__REQ_REMOTE_FETCH, "opts", r->opts))) {
         if (r) {
@@ -320,7 +320,7 @@ int sioc__redis_broadcast_with_ack(sioc__adapter *base, json_t *data, const sioc
     if (r) {
         uint64_t now = sioc__wheel_now(wheel_of(r));
         uint64_t due = sioc__bcast_ack_deadline(b);
-        json_t *opts = sioc__redis_opts_of(t);
+        json_t *opts = sioc__wire_opts_of(t);
         if (opts) {
             json_object_set_new(opts, "flags",
                                 json_pack("{s:I}", "timeout", (json_int_t)(due - now)));
@@ -353,7 +353,7 @@ int sioc__redis_broadcast_with_ack(sioc__adapter *base, json_t *data, const sioc
 static int publish_request(sioc__redis_nsp *a, int type, const sioc_target *t, json_t *extra)
 {
     json_t *req =
-        json_pack("{s:s,s:i,s:o}", "uid", a->uid, "type", type, "opts", sioc__redis_opts_of(t));
+        json_pack("{s:s,s:i,s:o}", "uid", a->uid, "type", type, "opts", sioc__wire_opts_of(t));
     if (!req || json_object_update(req, extra) < 0) {
         json_decref(req);
         json_decref(extra);

@@ -13,6 +13,10 @@ typedef struct sioc__worker_cfg {
     unsigned index;
     unsigned count;
     int route_fds[SIOC__MAX_WORKERS];
+    /* The workers' link (adapter/bus.h): this worker's listening socket, bound by the primary to
+     * the abstract name "\0<group>.<index>". */
+    int bus_fd;
+    char group[48];
 } sioc__worker_cfg;
 
 struct sioc_options {

@@ -391,13 +391,6 @@ int sioc_program_main(const sioc_program *program, sioc_options *opts, int argc,
         sioc_options_free(opts);
         return 2;
     }
-    if (workers > 1 && !opts->redis_url) {
-        /* The workers' own link (without Redis) is still to come. */
-        fprintf(stderr, "%s: --workers needs --redis for now: workers are joined through Redis\n",
-                prog);
-        sioc_options_free(opts);
-        return 2;
-    }
     rc = workers > 1 ? sioc__workers_main(workers, opts, serve, workers_listening, &sv)
                      : serve(opts, -1, &sv);
     sioc_options_free(opts);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "adapter/redis.h"
+#include "adapter/workers.h"
 #include "core/sio.h"
 #include "server/options.h"
 #include "transport/transport.h"
@@ -22,7 +23,8 @@ struct sioc_server {
     sioc__transport *transport;
     sioc__redis *redis; /* with --redis: the link every namespace's adapter uses */
     sioc__redis_config redis_config;
-    char name[300]; /* the node's */
+    sioc__workers_config workers_config; /* a worker without Redis: joined to its siblings */
+    char name[300];                      /* the node's */
 };
 
 static sioc__engine_cfg engine_cfg(const sioc_options *o)
@@ -92,6 +94,29 @@ static int join_cluster(sioc_server *srv)
     return sioc__core_set_adapter(srv->core, &sioc__redis_adapter, &srv->redis_config);
 }
 
+/* A worker process (--workers) without Redis: joined to the other workers by their own link. */
+static int join_workers(sioc_server *srv)
+{
+    const sioc_options *o = srv->opts;
+    const sioc__worker_cfg *w = o->worker;
+    if (!w || o->redis_url) {
+        return 0; /* alone, or every worker is a node of the Redis cluster, as in Node */
+    }
+    uv_loop_t *loop = sioc__transport_uv_loop(srv->transport);
+    sioc__workers_config *cfg = &srv->workers_config;
+    sioc__list_init(&cfg->adapters);
+    cfg->count = w->count;
+    cfg->requests_timeout_ms = o->redis_requests_timeout_ms ? o->redis_requests_timeout_ms : 5000;
+    cfg->bus = loop ? sioc__bus_new(loop, w->group, w->index, w->count, w->bus_fd,
+                                    sioc__workers_on_frame, sioc__workers_on_peer, cfg)
+                    : NULL;
+    if (!cfg->bus) {
+        sioc__log(SIOC_LOG_ERROR, "workers: cannot join the other workers");
+        return SIOC_ERR_SYSTEM;
+    }
+    return sioc__core_set_adapter(srv->core, &sioc__workers_adapter, cfg);
+}
+
 /* The configured name, or Node admin UI's default server id: "<hostname>#<pid>". */
 static void name_node(sioc_server *srv)
 {
@@ -127,6 +152,7 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
     }
     rc = rc ? rc : attach_core(srv);
     rc = rc ? rc : join_cluster(srv);
+    rc = rc ? rc : join_workers(srv);
     if (rc == 0) {
         name_node(srv);
     }
@@ -147,6 +173,8 @@ void sioc_server_free(sioc_server *srv)
      * sessions end (the core hears of each); then the core, whose adapters drop their
      * subscriptions; then the link's memory. */
     sioc__redis_close(srv->redis);
+    sioc__bus_free(srv->workers_config.bus);
+    srv->workers_config.bus = NULL; /* what the adapters still answer goes nowhere */
     sioc__transport_free(srv->transport);
     sioc__core_free(srv->core);
     sioc__redis_free(srv->redis);

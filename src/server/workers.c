@@ -17,10 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "adapter/bus.h"
 #include "util/log.h"
 
 #define BACKOFF_MIN_MS 100
@@ -31,7 +33,8 @@
 #define READY_TIMEOUT_MS 20000
 
 typedef struct worker {
-    pid_t pid;           /* 0 while not running */
+    int bus_fd; /* its listening socket for the workers' link, kept for a worker started again */
+    pid_t pid;  /* 0 while not running */
     uint64_t started_ms; /* when it was last started */
     uint64_t restart_ms; /* when to start it again (0: not waiting) */
     unsigned backoff_ms; /* the next wait after an exit */
@@ -43,9 +46,10 @@ typedef struct primary {
     const char *prog;
     unsigned n;
     worker w[SIOC__MAX_WORKERS];
-    int ready[2]; /* workers write their index here once they listen */
-    int reserved; /* the port, bound */
-    bool unclean; /* a worker stopped with an error */
+    int ready[2];   /* workers write their index here once they listen */
+    int reserved;   /* the port, bound */
+    char group[48]; /* the workers' link's names: "sioc.<primary's pid>" */
+    bool unclean;   /* a worker stopped with an error */
     sioc__worker_main_fn run;
     void *arg;
     sioc_options *opts;
@@ -88,15 +92,37 @@ static int reserve_port(const char *host, int *port)
     return fd;
 }
 
+/* Worker i's listening socket for the workers' link, bound to its abstract name (nothing on disk
+ * to clean up; the name goes with the socket). The descriptor, or -1. */
+static int bus_listener(const char *group, unsigned i)
+{
+    struct sockaddr_un addr;
+    unsigned len;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && (sioc__bus_address(group, i, &addr, &len) < 0 ||
+                    bind(fd, (struct sockaddr *)&addr, len) < 0 || listen(fd, 64) < 0)) {
+        sioc__log(SIOC_LOG_ERROR, "workers: cannot listen for worker %u: %s", i, strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 /* In the new worker process: its configuration, then the server. Never returns. */
 static void become_worker(primary *p, unsigned i)
 {
     static sioc__worker_cfg cfg; /* the options borrow it for the process's life */
     cfg.index = i;
     cfg.count = p->n;
+    snprintf(cfg.group, sizeof(cfg.group), "%s", p->group);
     for (unsigned j = 0; j < p->n; j++) {
         cfg.route_fds[j] = p->w[j].pair[j == i ? 0 : 1];
         close(p->w[j].pair[j == i ? 1 : 0]);
+        if (j == i) {
+            cfg.bus_fd = p->w[j].bus_fd;
+        } else {
+            close(p->w[j].bus_fd);
+        }
     }
     close(p->ready[0]);
     close(p->reserved);
@@ -299,9 +325,11 @@ int sioc__workers_main(unsigned n, sioc_options *opts, sioc__worker_main_fn run,
     opts->port = port;
     p.reserved = reserved;
     bool ok = pipe2(p.ready, O_CLOEXEC | O_NONBLOCK) == 0;
+    snprintf(p.group, sizeof(p.group), "sioc.%ld", (long)getpid());
     for (unsigned i = 0; ok && i < n; i++) {
         p.w[i].backoff_ms = BACKOFF_MIN_MS;
-        ok = socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, p.w[i].pair) == 0;
+        ok = socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, p.w[i].pair) == 0 &&
+             (p.w[i].bus_fd = bus_listener(p.group, i)) >= 0;
     }
     sigset_t set;
     sigemptyset(&set);

@@ -1,10 +1,12 @@
-// Worker processes: feature-tour --workers 2, joined through a real redis-server. Both workers
-// listen on the port (SO_REUSEPORT); every HTTP answer closes its connection, so each polling
-// request is a new connection the kernel gives to either worker, and a request for the other
-// worker's session must be handed to it (the sid's last character names the owner). Polling and
-// WebSocket clients chat across the workers, every message exactly once; upgrades land where they
-// land; a worker killed is started again while the other's clients carry on; SIGTERM to the
-// primary stops everything with exit 0.
+// Worker processes: feature-tour --workers 2, joined by their own link (and, in one case, through
+// a real redis-server instead). Both workers listen on the port (SO_REUSEPORT); every HTTP answer
+// closes its connection, so each polling request is a new connection the kernel gives to either
+// worker, and a request for the other worker's session must be handed to it (the sid's last
+// character names the owner). Polling and WebSocket clients chat across the workers, every
+// message exactly once; upgrades land where they land; fetch, server-side emit, broadcasts with
+// acks, joins and disconnects reach both workers; a worker killed is started again while the
+// other's clients carry on, and what asked it does not wait; SIGTERM to the primary stops
+// everything with exit 0.
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -15,7 +17,7 @@ const path = require('node:path');
 const { io } = require('socket.io-client');
 const { startServer, once, until, sleep, bin, freePort, stopHelper, startRedis } = require('./lib');
 
-let dir, redis, server;
+let dir, redis, redisUrl, server;
 const clients = [];
 
 before(async () => {
@@ -23,10 +25,9 @@ before(async () => {
   const started = await startRedis(dir);
   redis = started.proc;
   const redisPort = started.port;
-  server = await startServer(bin('FEATURE_TOUR'), ['--workers', '2', '--redis', `redis://127.0.0.1:${redisPort}`,
-    '--log-level', 'info']);
+  redisUrl = `redis://127.0.0.1:${redisPort}`;
+  server = await startServer(bin('FEATURE_TOUR'), ['--workers', '2', '--log-level', 'info']);
   assert.match(server.log(), /2 workers listening/);
-  await until(() => (server.log().match(/redis: connected/g) || []).length === 2, 5000, 'both workers on Redis');
 });
 
 after(async () => {
@@ -36,8 +37,8 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function client(opts = {}) {
-  const c = io(`http://127.0.0.1:${server.port}`, { reconnection: false, ...opts });
+function client(opts = {}, port = server.port) {
+  const c = io(`http://127.0.0.1:${port}`, { reconnection: false, ...opts });
   clients.push(c);
   return c;
 }
@@ -56,10 +57,32 @@ async function chat(cs) {
   for (const c of cs) assert.deepEqual([...heard.get(c)].sort(), want(c), 'each message exactly once');
 }
 
+// Every argument of an ack.
+const ackOf = (c, ...args) =>
+  new Promise((resolve, reject) => c.timeout(5000).emit(...args, (err, ...r) => (err ? reject(err) : resolve(r))));
+
+// `n` clients, more while one worker has fewer than two of them (the kernel picks at random).
+async function onBoth(n, opts) {
+  const cs = [];
+  const on = (w) => cs.filter((c) => ownerOf(c) === w);
+  while (cs.length < n || on('A').length < 2 || on('B').length < 2) {
+    assert.ok(cs.length < 40, 'the kernel spreads connections over both workers');
+    const c = client(opts);
+    await once(c, 'connect', 5000);
+    cs.push(c);
+  }
+  return [cs, on('A'), on('B')];
+}
+
+// The clients of an earlier test go (one that failed may have left some).
+function closeAll() {
+  for (const c of clients.splice(0)) c.close();
+}
+
+
+
 test('polling clients on both workers: each request reaches its session\'s worker', async () => {
-  const cs = Array.from({ length: 16 }, () => client({ transports: ['polling'] }));
-  await Promise.all(cs.map((c) => once(c, 'connect', 5000)));
-  assert.deepEqual([...new Set(cs.map(ownerOf))].sort(), ['A', 'B'], 'sessions on both workers');
+  const [cs] = await onBoth(16, { transports: ['polling'] });
   await chat(cs);
   await sleep(1000); // more polls, half of them accepted by the other worker
   assert.ok(cs.every((c) => c.connected), 'no session lost');
@@ -67,19 +90,53 @@ test('polling clients on both workers: each request reaches its session\'s worke
 });
 
 test('WebSocket clients, and polling clients upgrading, chat across the workers', async () => {
+  closeAll();
   const ws = Array.from({ length: 6 }, () => client({ transports: ['websocket'] }));
-  const up = Array.from({ length: 6 }, () => client());
+  await Promise.all(ws.map((c) => once(c, 'connect', 5000)));
+  const [up] = await onBoth(6, {});
   const cs = [...ws, ...up];
-  await Promise.all(cs.map((c) => once(c, 'connect', 5000)));
   await until(() => up.every((c) => c.io.engine.transport.name === 'websocket'), 5000, 'upgraded');
-  assert.deepEqual([...new Set(up.map(ownerOf))].sort(), ['A', 'B']);
   await chat(cs);
   for (const c of cs) c.close();
 });
 
+test('fetch, server-side emit and broadcasts with acks reach both workers', async () => {
+  closeAll();
+  const [cs, a, b] = await onBoth(8, { transports: ['websocket'] });
+  const [all] = await ackOf(a[0], 'fetch', null);
+  assert.deepEqual(all.map((x) => x.id).sort(), cs.map((c) => c.id).sort());
+  const [err, answers] = await ackOf(a[0], 'server-emit', 'hello', 3);
+  assert.equal(err, null);
+  assert.equal(answers.length, 1, 'the other worker answers');
+  assert.equal(answers[0].got, 3);
+  for (const c of cs) c.on('question', (ack) => ack(c.id));
+  b[0].emit('ask-all', 'question', 3000);
+  const [askErr, ids] = await once(b[0], 'ask-all-result', 5000);
+  assert.equal(askErr, null);
+  assert.deepEqual(ids.sort(), cs.map((c) => c.id).sort());
+  for (const c of cs) c.close();
+});
+
+test('joins, leaves and disconnects act on both workers\' sockets', async () => {
+  closeAll();
+  const [cs, a, b] = await onBoth(8, { transports: ['websocket'] });
+  const j1 = [a[0], b[0]];
+  for (const c of j1) assert.equal(await c.timeout(2000).emitWithAck('join', 'j1'), true);
+  assert.equal(await a[1].timeout(2000).emitWithAck('make-join', 'j1', 'j2'), true);
+  await sleep(100);
+  const heard = Promise.all(j1.map((c) => once(c, 'news', 3000)));
+  a[1].emit('to', 'j2', 'news', 'in j2');
+  assert.deepEqual(await heard, ['in j2', 'in j2']);
+  const gone = Promise.all(j1.map((c) => once(c, 'disconnect', 3000)));
+  b[1].emit('kick', 'j2', true);
+  await gone;
+  assert.ok(cs.filter((c) => !j1.includes(c)).every((c) => c.connected));
+  for (const c of cs) c.close();
+});
+
 test('a worker killed: started again; the other worker\'s clients never notice', async () => {
-  const cs = Array.from({ length: 8 }, () => client({ transports: ['websocket'] }));
-  await Promise.all(cs.map((c) => once(c, 'connect', 5000)));
+  closeAll();
+  const [cs] = await onBoth(8, { transports: ['websocket'] });
   const pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
     try {
       return fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(server.proc.pid);
@@ -94,16 +151,37 @@ test('a worker killed: started again; the other worker\'s clients never notice',
   process.kill(first, 'SIGKILL');
   await Promise.all(dropped);
   await chat(others);
+  const asked = Date.now();
+  const [listed] = await ackOf(others[0], 'fetch', null); // the dead worker is not waited for
+  assert.ok(Date.now() - asked < 2000, `answered in ${Date.now() - asked} ms`);
+  assert.deepEqual(listed.map((x) => x.id).sort(), others.map((c) => c.id).sort());
   await until(() => /worker 0 \(pid \d+\) was killed by signal 9; starting it again/.test(server.log()), 5000, 'restart said');
   await sleep(500);
-  const again = Array.from({ length: 8 }, () => client({ transports: ['polling'] }));
-  await Promise.all(again.map((c) => once(c, 'connect', 5000)));
-  assert.deepEqual([...new Set(again.map(ownerOf))].sort(), ['A', 'B'], 'the new worker 0 serves');
+  const [again] = await onBoth(8, { transports: ['polling'] }); // the new worker 0 serves too
   await chat([...others, ...again]);
   for (const c of [...cs, ...again]) c.close();
 });
 
-test('--workers without --redis (for now), or with the poll loop, is refused clearly', async () => {
+test('with --redis the workers are nodes of the Redis cluster, and chat across', async () => {
+  const other = await startServer(bin('FEATURE_TOUR'), ['--workers', '2', '--redis', redisUrl, '--log-level', 'info']);
+  try {
+    await until(() => (other.log().match(/redis: connected/g) || []).length === 2, 5000, 'both workers on Redis');
+    closeAll();
+    const cs = [];
+    while (new Set(cs.map(ownerOf)).size < 2 || cs.length < 8) {
+      assert.ok(cs.length < 40, 'connections spread over both workers');
+      const c = client({ transports: ['polling'] }, other.port);
+      await once(c, 'connect', 5000);
+      cs.push(c);
+    }
+    await chat(cs);
+    for (const c of cs) c.close();
+  } finally {
+    assert.equal(await other.stop(), 0);
+  }
+});
+
+test('--workers with the poll loop is refused clearly', async () => {
   const refused = async (args, why) => {
     const proc = spawn(bin('FEATURE_TOUR'), ['--port', '0', '--workers', '2', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
@@ -112,6 +190,5 @@ test('--workers without --redis (for now), or with the poll loop, is refused cle
     assert.equal(code, 2);
     assert.match(log, why);
   };
-  await refused([], /--workers needs --redis/);
-  await refused(['--redis', 'redis://127.0.0.1:9', '--event-loop', 'poll'], /--workers needs the libuv event loop/);
+  await refused(['--event-loop', 'poll'], /--workers needs the libuv event loop/);
 });

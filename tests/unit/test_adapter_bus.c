@@ -58,10 +58,15 @@ static int listener(unsigned i)
     return fd;
 }
 
+static void start_on(unsigned i, int fd)
+{
+    bus[i] = sioc__bus_new(&loop, group, i, W, fd, on_frame, on_peer, (void *)(size_t)i);
+    ck_assert_ptr_nonnull(bus[i]);
+}
+
 static void start(unsigned i)
 {
-    bus[i] = sioc__bus_new(&loop, group, i, W, listener(i), on_frame, on_peer, (void *)(size_t)i);
-    ck_assert_ptr_nonnull(bus[i]);
+    start_on(i, listener(i));
 }
 
 /* Runs the loop until `done()` or 5 s. */
@@ -174,8 +179,17 @@ START_TEST(a_worker_that_goes_is_said_down_and_reached_again_when_back)
     run_until(one_down);
     ck_assert_int_eq(sioc__bus_send(bus[0], 1, "x", 1), SIOC_ERR_CLOSED);
     ck_assert_uint_eq(sioc__bus_peers_up(bus[0]), 1);
+    /* Its socket listens again (the primary's), nobody reading it: connections wait in its
+     * backlog, and the worker is not taken for alive. */
+    int fd = listener(1);
+    for (int i = 0; i < 300; i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    ck_assert_uint_eq(sioc__bus_peers_up(bus[0]), 1);
+    ck_assert_int_eq(ups[0], W - 1);
     frames[1] = 0;
-    start(1); /* started again, on its own socket again */
+    start_on(1, fd); /* started again, on that socket */
     run_until(one_back);
     ck_assert_int_eq(sioc__bus_send(bus[0], 1, "again", 5), 0);
     run_until(back_got);

@@ -1,0 +1,97 @@
+/* What the adapters' wires share (wire.h). */
+#include "adapter/wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/sio.h"
+
+const char **sioc__wire_names(json_t *list, json_t *keep, size_t *n)
+{
+    *n = 0;
+    size_t count = json_array_size(list);
+    const char **out = count ? calloc(count, sizeof(*out)) : NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach (list, i, v) {
+        if (!out) {
+            break;
+        }
+        if (json_is_string(v)) {
+            out[(*n)++] = json_string_value(v);
+        } else if (json_is_integer(v)) {
+            char text[24];
+            snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            json_t *s = json_string(text);
+            if (s && json_array_append_new(keep, s) == 0) {
+                out[(*n)++] = json_string_value(s);
+            }
+        }
+    }
+    return out;
+}
+
+void sioc__wire_target_of(json_t *opts, sioc__wire_target *rt)
+{
+    rt->keep = json_array();
+    size_t nrooms, nexcept;
+    const char **rooms = sioc__wire_names(json_object_get(opts, "rooms"), rt->keep, &nrooms);
+    const char **except = sioc__wire_names(json_object_get(opts, "except"), rt->keep, &nexcept);
+    rt->t = (sioc_target){rooms, nrooms, except, nexcept, NULL, 0};
+}
+
+void sioc__wire_target_free(sioc__wire_target *rt)
+{
+    free((void *)rt->t.rooms);
+    free((void *)rt->t.except_rooms);
+    json_decref(rt->keep);
+}
+
+static json_t *strings(const char *const *list, size_t n, const sioc_socket *also)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        json_array_append_new(a, json_string(list[i]));
+    }
+    if (a && also) {
+        json_array_append_new(a, json_string(sioc_socket_id(also)));
+    }
+    return a;
+}
+
+json_t *sioc__wire_opts_of(const sioc_target *t)
+{
+    return json_pack(
+        "{s:o,s:o}", "rooms", strings(t ? t->rooms : NULL, t ? t->nrooms : 0, NULL), "except",
+        strings(t ? t->except_rooms : NULL, t ? t->nexcept_rooms : 0, t ? t->except_socket : NULL));
+}
+
+json_t *sioc__wire_sockets(sioc_namespace *nsp, const sioc_target *t, bool described)
+{
+    sioc_socket **list;
+    size_t n;
+    json_t *out = json_array();
+    if (!out || sioc__select_list(nsp, t, &list, &n) < 0) {
+        return out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sioc_socket *s = list[i];
+        json_t *item = json_string(sioc_socket_id(s));
+        if (described) { /* Node's RemoteSocket: {id, handshake, rooms, data} */
+            const char *rooms[64];
+            size_t nr = sioc_socket_rooms(s, rooms, 64);
+            json_t *names = json_array();
+            for (size_t k = 0; k < nr && k < 64; k++) {
+                json_array_append_new(names, json_string(rooms[k]));
+            }
+            json_decref(item);
+            item = json_pack("{s:s,s:O,s:o,s:O}", "id", sioc_socket_id(s), "handshake",
+                             sioc_socket_handshake(s), "rooms", names, "data",
+                             sioc_socket_data_json(s));
+        }
+        json_array_append_new(out, item);
+        sioc__socket_unref(s);
+    }
+    free(list);
+    return out;
+}

@@ -1,0 +1,27 @@
+/* What the adapters' wires share: the {rooms, except} of Node's requests as targets and back,
+ * and the sockets a fetch describes. Rooms may come as numbers (Node's io.to(123)). */
+#ifndef SIOC_ADAPTER_WIRE_H
+#define SIOC_ADAPTER_WIRE_H
+
+#include <jansson.h>
+
+#include "sioc.h"
+
+/* A room or except list as strings (Node's rooms may be numbers: io.to(123)); the strings made
+ * of numbers are kept in `keep`. The array is the caller's to free(). */
+const char **sioc__wire_names(json_t *list, json_t *keep, size_t *n);
+/* A request's {rooms, except} as a target. The names live in `keep` and the arrays (free()). */
+typedef struct sioc__wire_target {
+    sioc_target t;
+    json_t *keep;
+} sioc__wire_target;
+void sioc__wire_target_of(json_t *opts, sioc__wire_target *rt);
+void sioc__wire_target_free(sioc__wire_target *rt);
+/* `t`'s rooms and except rooms (its except socket among them) as {rooms, except}: new. */
+json_t *sioc__wire_opts_of(const sioc_target *t);
+
+/* The sockets `t` selects, as ids, or (`described`) as Node's RemoteSocket descriptions {id,
+ * handshake, rooms, data}. A new array. */
+json_t *sioc__wire_sockets(sioc_namespace *nsp, const sioc_target *t, bool described);
+
+#endif

@@ -1,0 +1,701 @@
+/* The workers adapter (workers.h): what Node's ClusterAdapter does, between the worker processes
+ * of one server. Everything goes to every other worker that is up; answers go back to the worker
+ * that asked (the link knows who sent a frame). A request waits for each worker it went to, and
+ * one that goes down meanwhile is waited for no more (the link says so at once), so a worker's
+ * death never makes a fetch wait out its timeout. */
+#include "adapter/workers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapter/cluster_msg.h"
+#include "adapter/wire.h"
+#include "core/sio.h"
+#include "util/base64.h"
+#include "util/log.h"
+
+#define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
+
+typedef struct wnsp {
+    sioc__adapter base; /* first */
+    sioc__link link;    /* in the config's list */
+    sioc__workers_config *cfg;
+    char uid[17]; /* ClusterAdapter's: 8 random bytes in hex */
+    sioc__link pending;
+} wnsp;
+
+typedef struct request {
+    sioc__link link; /* first: in the adapter's pending list */
+    wnsp *a;
+    char id[17];
+    sioc__cm_type type; /* FETCH_SOCKETS, SERVER_SIDE_EMIT or BROADCAST */
+    uint64_t waiting;   /* the workers not heard from yet (bit i: worker i) */
+    uint64_t counted;   /* broadcasts: the workers whose client count came */
+    sioc__timer timer;
+    json_t *answers;
+    json_t *opts; /* fetches: the local part is taken at the end */
+    sioc__bcast_ack *b;
+    sioc_fetch_cb fetch;
+    sioc_broadcast_ack_cb emit_cb;
+    void *user_data;
+} request;
+
+static void hex_id(char out[17])
+{
+    unsigned char raw[8];
+    if (sioc__random_bytes(raw, sizeof(raw)) < 0) {
+        memset(raw, 0x5a, sizeof(raw));
+    }
+    for (int i = 0; i < 8; i++) {
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    }
+}
+
+static sioc__wheel *wheel_of(wnsp *a)
+{
+    return a->base.nsp->sio->wheel;
+}
+
+static unsigned workers_count(const wnsp *a)
+{
+    return a->cfg->count;
+}
+
+/* Sends {type, data} (borrowed) from `uid` in namespace `nsp` to worker `to`. */
+static void send_to(sioc__workers_config *cfg, const char *uid, const char *nsp, unsigned to,
+                    sioc__cm_type type, json_t *data)
+{
+    sioc__buf out = {0};
+    if (cfg->bus && data && sioc__cm_encode(&out, uid, nsp, type, data, NULL) == 0) {
+        sioc__bus_send(cfg->bus, to, out.data, out.len); /* gone: its request is over */
+    }
+    sioc__buf_free(&out);
+}
+
+/* Sends to every worker that is up; returns the set of those it went to. */
+static uint64_t send_all(wnsp *a, sioc__cm_type type, json_t *data)
+{
+    sioc__buf out = {0};
+    uint64_t sent = 0;
+    if (a->cfg->bus && data &&
+        sioc__cm_encode(&out, a->uid, a->base.nsp->name, type, data, NULL) == 0) {
+        for (unsigned i = 0; i < workers_count(a); i++) {
+            if (sioc__bus_send(a->cfg->bus, i, out.data, out.len) == 0) {
+                sent |= UINT64_C(1) << i;
+            }
+        }
+    }
+    sioc__buf_free(&out);
+    return sent;
+}
+
+static unsigned peers_up(const wnsp *a)
+{
+    return a->cfg->bus ? sioc__bus_peers_up(a->cfg->bus) : 0;
+}
+
+/* ---- this worker's requests ---- */
+
+static request *request_new(wnsp *a, sioc__cm_type type)
+{
+    request *r = calloc(1, sizeof(*r));
+    if (!r || !(r->answers = json_array())) {
+        free(r);
+        return NULL;
+    }
+    r->a = a;
+    r->type = type;
+    hex_id(r->id);
+    sioc__list_append(&a->pending, &r->link);
+    return r;
+}
+
+static void request_free(request *r)
+{
+    sioc__list_remove(&r->link);
+    sioc__timer_stop(wheel_of(r->a), &r->timer);
+    if (r->b) {
+        sioc__bcast_ack_release(r->b);
+    }
+    json_decref(r->answers);
+    json_decref(r->opts);
+    free(r);
+}
+
+static void fetch_done(request *r, int err)
+{
+    sioc_socket **local = NULL, **all = NULL;
+    size_t nlocal = 0, n = 0;
+    sioc__wire_target rt;
+    sioc__wire_target_of(r->opts, &rt);
+    if (err == 0 && sioc__select_list(r->a->base.nsp, &rt.t, &local, &nlocal) < 0) {
+        err = SIOC_ERR_NOMEM;
+    }
+    size_t cap = nlocal + json_array_size(r->answers);
+    if (err == 0 && cap && !(all = calloc(cap, sizeof(*all)))) {
+        err = SIOC_ERR_NOMEM;
+    }
+    for (size_t i = 0; err == 0 && i < nlocal; i++) {
+        all[n++] = local[i];
+        local[i] = NULL;
+    }
+    size_t i;
+    json_t *d;
+    json_array_foreach (r->answers, i, d) {
+        sioc_socket *s = err ? NULL
+                             : sioc__remote_socket_new(
+                                   r->a->base.nsp, json_string_value(json_object_get(d, "id")),
+                                   json_object_get(d, "rooms"), json_object_get(d, "handshake"),
+                                   json_object_get(d, "data"));
+        if (s) {
+            all[n++] = s;
+        }
+    }
+    r->fetch(err, err ? NULL : all, err ? 0 : n, r->user_data);
+    for (size_t k = 0; k < nlocal; k++) {
+        if (local[k]) {
+            sioc__socket_unref(local[k]);
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        sioc__socket_unref(all[k]);
+    }
+    free(local);
+    free(all);
+    sioc__wire_target_free(&rt);
+}
+
+static void finish(request *r, int err)
+{
+    sioc__list_remove(&r->link); /* no answer reaches it from the callback on */
+    sioc__list_init(&r->link);
+    if (r->type == SIOC__CM_FETCH_SOCKETS) {
+        fetch_done(r, err);
+    } else if (r->type == SIOC__CM_SERVER_SIDE_EMIT) {
+        r->emit_cb(err, r->answers, r->user_data);
+    }
+    request_free(r);
+}
+
+static void check(request *r)
+{
+    if (r->type == SIOC__CM_BROADCAST ? sioc__bcast_ack_decided(r->b) : r->waiting == 0) {
+        finish(r, 0);
+    }
+}
+
+static void on_timeout(sioc__timer *t)
+{
+    request *r = CONTAINER(t, request, timer);
+    /* A broadcast times itself out in the core; its hold on it ends. */
+    finish(r, r->type == SIOC__CM_BROADCAST ? 0 : SIOC_ERR_TIMEOUT);
+}
+
+/* Worker `from` is heard from for `r` (or will never be: it went down). */
+static void heard(request *r, unsigned from)
+{
+    uint64_t bit = UINT64_C(1) << from;
+    if (r->type == SIOC__CM_BROADCAST && (r->waiting & bit) && !(r->counted & bit)) {
+        r->counted |= bit;
+        sioc__bcast_ack_count(r->b, 0); /* its count never came: none of its clients will answer */
+    }
+    r->waiting &= ~bit;
+}
+
+static void response(wnsp *a, unsigned from, const sioc__cm *m)
+{
+    const char *id = json_string_value(json_object_get(m->data, "requestId"));
+    request *r = NULL;
+    for (sioc__link *l = a->pending.next; l != &a->pending; l = l->next) {
+        if (strcmp(((request *)l)->id, id) == 0) {
+            r = (request *)l;
+            break;
+        }
+    }
+    uint64_t bit = UINT64_C(1) << from;
+    if (!r || !(r->waiting & bit)) {
+        return; /* late, or not asked */
+    }
+    json_t *packet = json_object_get(m->data, "packet");
+    switch (m->type) {
+    case SIOC__CM_FETCH_SOCKETS_RESPONSE: {
+        size_t i;
+        json_t *d;
+        json_array_foreach (json_object_get(m->data, "sockets"), i, d) {
+            json_array_append(r->answers, d);
+        }
+        r->waiting &= ~bit;
+        break;
+    }
+    case SIOC__CM_SERVER_SIDE_EMIT_RESPONSE:
+        json_array_append(r->answers, packet ? packet : json_null());
+        r->waiting &= ~bit;
+        break;
+    case SIOC__CM_BROADCAST_CLIENT_COUNT:
+        if (!(r->counted & bit)) {
+            r->counted |= bit;
+            sioc__bcast_ack_count(
+                r->b, (size_t)json_integer_value(json_object_get(m->data, "clientCount")));
+        }
+        break;
+    case SIOC__CM_BROADCAST_ACK:
+        sioc__bcast_ack_answer(r->b, packet);
+        break;
+    default:
+        return;
+    }
+    check(r);
+}
+
+static int fetch_sockets(sioc__adapter *base, const sioc_target *t, sioc_fetch_cb cb,
+                         void *user_data)
+{
+    wnsp *a = (wnsp *)base;
+    if ((t && (t->flags & SIOC_EMIT_LOCAL)) || peers_up(a) == 0) {
+        return sioc__local_fetch_sockets(base->nsp, t, cb, user_data);
+    }
+    request *r = request_new(a, SIOC__CM_FETCH_SOCKETS);
+    json_t *data = r && (r->opts = sioc__wire_opts_of(t))
+                       ? json_pack("{s:O,s:s}", "opts", r->opts, "requestId", r->id)
+                       : NULL;
+    if (!data) {
+        if (r) {
+            request_free(r);
+        }
+        return SIOC_ERR_NOMEM;
+    }
+    r->fetch = cb;
+    r->user_data = user_data;
+    r->waiting = send_all(a, SIOC__CM_FETCH_SOCKETS, data);
+    json_decref(data);
+    sioc__timer_start(wheel_of(a), &r->timer,
+                      sioc__wheel_now(wheel_of(a)) + a->cfg->requests_timeout_ms, on_timeout);
+    check(r);
+    return 0;
+}
+
+static int server_side_emit(sioc__adapter *base, json_t *data, unsigned timeout_ms,
+                            sioc_broadcast_ack_cb cb, void *user_data)
+{
+    wnsp *a = (wnsp *)base;
+    request *r = cb ? request_new(a, SIOC__CM_SERVER_SIDE_EMIT) : NULL;
+    json_t *msg = cb ? (r ? json_pack("{s:O,s:s}", "packet", data, "requestId", r->id) : NULL)
+                     : json_pack("{s:O}", "packet", data);
+    if (!msg) {
+        if (r) {
+            request_free(r);
+        }
+        return SIOC_ERR_NOMEM;
+    }
+    uint64_t sent = send_all(a, SIOC__CM_SERVER_SIDE_EMIT, msg);
+    json_decref(msg);
+    if (!r) {
+        return 0;
+    }
+    r->emit_cb = cb;
+    r->user_data = user_data;
+    r->waiting = sent;
+    unsigned ms = timeout_ms ? timeout_ms : a->cfg->requests_timeout_ms;
+    sioc__timer_start(wheel_of(a), &r->timer, sioc__wheel_now(wheel_of(a)) + ms, on_timeout);
+    check(r);
+    return 0;
+}
+
+static int broadcast_with_ack(sioc__adapter *base, json_t *data, const sioc_target *t,
+                              sioc__bcast_ack *b)
+{
+    wnsp *a = (wnsp *)base;
+    request *r = !(t && (t->flags & SIOC_EMIT_LOCAL)) && peers_up(a)
+                     ? request_new(a, SIOC__CM_BROADCAST)
+                     : NULL;
+    json_t *msg = NULL;
+    if (r) {
+        uint64_t due = sioc__bcast_ack_deadline(b);
+        json_t *opts = sioc__wire_opts_of(t);
+        if (opts) {
+            json_object_set_new(
+                opts, "flags",
+                json_pack("{s:I}", "timeout", (json_int_t)(due - sioc__wheel_now(wheel_of(a)))));
+        }
+        msg = json_pack("{s:{s:i,s:O,s:s},s:o,s:s}", "packet", "type", 2, "data", data, "nsp",
+                        base->nsp->name, "opts", opts, "requestId", r->id);
+        if (!msg) {
+            request_free(r);
+            return SIOC_ERR_NOMEM;
+        }
+        r->b = b;
+        sioc__bcast_ack_hold(b);
+        /* Each worker it goes to reports a count; those are expected before this one's, which
+         * must not decide the broadcast alone. */
+        r->waiting = send_all(a, SIOC__CM_BROADCAST, msg);
+        unsigned others = 0;
+        for (uint64_t w = r->waiting; w; w &= w - 1) {
+            others++;
+        }
+        sioc__bcast_ack_expect(b, others);
+        json_decref(msg);
+    }
+    int rc = sioc__local_broadcast_with_ack(base->nsp, data, t, b);
+    if (r && rc < 0) {
+        request_free(r);
+        return rc;
+    }
+    if (r) {
+        sioc__timer_start(wheel_of(a), &r->timer, sioc__bcast_ack_deadline(b), on_timeout);
+        check(r);
+    }
+    return rc;
+}
+
+/* ---- what needs no answer ---- */
+
+static int broadcast(sioc__adapter *base, json_t *data, const sioc_target *t)
+{
+    wnsp *a = (wnsp *)base;
+    if (sioc__local_broadcast(base->nsp, data, t, NULL) < 0) {
+        return SIOC_ERR_NOMEM;
+    }
+    if (!(t && (t->flags & SIOC_EMIT_LOCAL))) {
+        json_t *opts = sioc__wire_opts_of(t);
+        if (opts && t && (t->flags & SIOC_EMIT_VOLATILE)) {
+            json_object_set_new(opts, "flags", json_pack("{s:b}", "volatile", 1));
+        }
+        json_t *msg = opts ? json_pack("{s:{s:i,s:O,s:s},s:o}", "packet", "type", 2, "data", data,
+                                       "nsp", base->nsp->name, "opts", opts)
+                           : NULL;
+        send_all(a, SIOC__CM_BROADCAST, msg);
+        json_decref(msg);
+    }
+    return 0;
+}
+
+static int publish_rooms(wnsp *a, sioc__cm_type type, const sioc_target *t,
+                         const char *const *rooms, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++) {
+        json_array_append_new(list, json_string(rooms[i]));
+    }
+    json_t *msg = json_pack("{s:o,s:o}", "opts", sioc__wire_opts_of(t), "rooms", list);
+    send_all(a, type, msg);
+    json_decref(msg);
+    return 0;
+}
+
+static int add_sockets(sioc__adapter *base, const sioc_target *t, const char *const *rooms,
+                       size_t n)
+{
+    int rc = sioc__local_add_sockets(base->nsp, t, rooms, n);
+    return rc < 0 || (t && (t->flags & SIOC_EMIT_LOCAL))
+               ? rc
+               : publish_rooms((wnsp *)base, SIOC__CM_SOCKETS_JOIN, t, rooms, n);
+}
+
+static int del_sockets(sioc__adapter *base, const sioc_target *t, const char *const *rooms,
+                       size_t n)
+{
+    int rc = sioc__local_del_sockets(base->nsp, t, rooms, n);
+    return rc < 0 || (t && (t->flags & SIOC_EMIT_LOCAL))
+               ? rc
+               : publish_rooms((wnsp *)base, SIOC__CM_SOCKETS_LEAVE, t, rooms, n);
+}
+
+static int disconnect_sockets(sioc__adapter *base, const sioc_target *t, bool close)
+{
+    if (!(t && (t->flags & SIOC_EMIT_LOCAL))) {
+        /* Sent first: the target's rooms may go with the sockets disconnected here. */
+        json_t *msg = json_pack("{s:o,s:b}", "opts", sioc__wire_opts_of(t), "close", close);
+        send_all((wnsp *)base, SIOC__CM_DISCONNECT_SOCKETS, msg);
+        json_decref(msg);
+    }
+    return sioc__local_disconnect_sockets(base->nsp, t, close);
+}
+
+/* ---- the other workers' messages ---- */
+
+/* Where answers to another worker's request go. It holds no adapter: a namespace may go while an
+ * acknowledgement is still awaited. */
+typedef struct answer_to {
+    sioc__workers_config *cfg;
+    unsigned to;
+    char uid[17];
+    char *nsp;
+    char *request_id;
+} answer_to;
+
+static void reply(sioc__workers_config *cfg, const char *uid, const char *nsp, unsigned to,
+                  sioc__cm_type type, const char *id, const char *key, json_t *value)
+{
+    json_t *data = json_pack("{s:s,s:O}", "requestId", id, key, value ? value : json_null());
+    send_to(cfg, uid, nsp, to, type, data);
+    json_decref(data);
+}
+
+static void answer_free(void *ctx)
+{
+    answer_to *t = ctx;
+    free(t->nsp);
+    free(t->request_id);
+    free(t);
+}
+
+static answer_to *answer_new(sioc__workers_config *cfg, const char *uid, const char *nsp,
+                             unsigned to, const char *id)
+{
+    answer_to *t = calloc(1, sizeof(*t));
+    if (t && (!(t->nsp = strdup(nsp)) || !(t->request_id = strdup(id)))) {
+        answer_free(t);
+        return NULL;
+    }
+    if (t) {
+        t->cfg = cfg;
+        t->to = to;
+        snprintf(t->uid, sizeof(t->uid), "%s", uid);
+    }
+    return t;
+}
+
+static void server_ack_answer(void *ctx, json_t *first)
+{
+    answer_to *t = ctx;
+    reply(t->cfg, t->uid, t->nsp, t->to, SIOC__CM_SERVER_SIDE_EMIT_RESPONSE, t->request_id,
+          "packet", first);
+}
+
+static void broadcast_ack_answer(json_t *first, void *ctx)
+{
+    answer_to *t = ctx;
+    reply(t->cfg, t->uid, t->nsp, t->to, SIOC__CM_BROADCAST_ACK, t->request_id, "packet", first);
+}
+
+static void broadcast_done(int err, json_t *responses, void *ctx)
+{
+    answer_free(ctx);
+}
+
+/* Node's receivers wait as long as the sockets live; a bound keeps one that never answers from
+ * holding the wait forever. */
+#define FORWARD_TIMEOUT_MS 60000
+
+static void forward_broadcast(wnsp *a, unsigned from, json_t *data, const char *id,
+                              sioc__wire_target *rt)
+{
+    answer_to *to = answer_new(a->cfg, a->uid, a->base.nsp->name, from, id);
+    long reached = to ? sioc__forward_with_ack(a->base.nsp, data, &rt->t, FORWARD_TIMEOUT_MS,
+                                               broadcast_ack_answer, broadcast_done, to)
+                      : -1;
+    if (reached < 0) {
+        if (to) {
+            answer_free(to);
+        }
+        reached = 0;
+    }
+    /* The count, even 0: the asker waits for it. */
+    json_t *count = json_integer(reached);
+    reply(a->cfg, a->uid, a->base.nsp->name, from, SIOC__CM_BROADCAST_CLIENT_COUNT, id,
+          "clientCount", count);
+    json_decref(count);
+}
+
+static void on_broadcast(wnsp *a, unsigned from, const sioc__cm *m)
+{
+    json_t *opts = json_object_get(m->data, "opts");
+    json_t *data = json_object_get(json_object_get(m->data, "packet"), "data");
+    const char *id = json_string_value(json_object_get(m->data, "requestId"));
+    sioc__wire_target rt;
+    sioc__wire_target_of(opts, &rt);
+    if (id) {
+        forward_broadcast(a, from, data, id, &rt);
+    } else {
+        if (json_is_true(json_object_get(json_object_get(opts, "flags"), "volatile"))) {
+            rt.t.flags |= SIOC_EMIT_VOLATILE;
+        }
+        sioc__local_broadcast(a->base.nsp, data, &rt.t, NULL);
+    }
+    sioc__wire_target_free(&rt);
+}
+
+static void on_request(wnsp *a, unsigned from, const sioc__cm *m)
+{
+    sioc_namespace *nsp = a->base.nsp;
+    sioc__wire_target rt;
+    sioc__wire_target_of(json_object_get(m->data, "opts"), &rt);
+    json_t *list = json_object_get(m->data, "rooms");
+    json_t *keep = json_array();
+    size_t n = 0;
+    const char **rooms = m->type == SIOC__CM_SOCKETS_JOIN || m->type == SIOC__CM_SOCKETS_LEAVE
+                             ? sioc__wire_names(list, keep, &n)
+                             : NULL;
+    const char *id = json_string_value(json_object_get(m->data, "requestId"));
+    switch (m->type) {
+    case SIOC__CM_SOCKETS_JOIN:
+        sioc__local_add_sockets(nsp, &rt.t, rooms, n);
+        break;
+    case SIOC__CM_SOCKETS_LEAVE:
+        sioc__local_del_sockets(nsp, &rt.t, rooms, n);
+        break;
+    case SIOC__CM_DISCONNECT_SOCKETS:
+        sioc__local_disconnect_sockets(nsp, &rt.t, json_is_true(json_object_get(m->data, "close")));
+        break;
+    case SIOC__CM_FETCH_SOCKETS: {
+        json_t *sockets = sioc__wire_sockets(nsp, &rt.t, true);
+        reply(a->cfg, a->uid, nsp->name, from, SIOC__CM_FETCH_SOCKETS_RESPONSE, id, "sockets",
+              sockets);
+        json_decref(sockets);
+        break;
+    }
+    case SIOC__CM_SERVER_SIDE_EMIT: {
+        answer_to *to = id ? answer_new(a->cfg, a->uid, nsp->name, from, id) : NULL;
+        sioc_server_ack *ack =
+            to ? sioc__server_ack_new(nsp, server_ack_answer, answer_free, to) : NULL;
+        if (to && !ack) {
+            answer_free(to);
+        }
+        sioc__namespace_server_event(nsp, json_object_get(m->data, "packet"), ack);
+        break;
+    }
+    default:
+        break;
+    }
+    free(rooms);
+    json_decref(keep);
+    sioc__wire_target_free(&rt);
+}
+
+static wnsp *find(sioc__workers_config *cfg, const char *name)
+{
+    for (sioc__link *l = cfg->adapters.next; l != &cfg->adapters; l = l->next) {
+        wnsp *a = CONTAINER(l, wnsp, link);
+        if (strcmp(a->base.nsp->name, name) == 0) {
+            return a;
+        }
+    }
+    return NULL;
+}
+
+void sioc__workers_on_frame(void *arg, unsigned from, const void *data, size_t len)
+{
+    sioc__workers_config *cfg = arg;
+    sioc__cm m;
+    const char *why;
+    if (sioc__cm_decode(data, len, &m, &why) < 0) {
+        if (!cfg->bad_logged) {
+            cfg->bad_logged = true;
+            sioc__log(SIOC_LOG_WARN, "workers: a message from worker %u dropped (%s)", from, why);
+        }
+        return;
+    }
+    wnsp *a = find(cfg, m.nsp);
+    if (!a) {
+        /* No such namespace here: nothing to deliver, but a request that counts on every worker
+         * gets its empty answer, so that the asker does not wait (Node's workers without the
+         * namespace would stay silent). */
+        const char *id = json_string_value(json_object_get(m.data, "requestId"));
+        json_t *none = m.type == SIOC__CM_FETCH_SOCKETS ? json_array() : json_integer(0);
+        if (id && (m.type == SIOC__CM_FETCH_SOCKETS || m.type == SIOC__CM_BROADCAST)) {
+            reply(cfg, "0000000000000000", m.nsp, from,
+                  m.type == SIOC__CM_FETCH_SOCKETS ? SIOC__CM_FETCH_SOCKETS_RESPONSE
+                                                   : SIOC__CM_BROADCAST_CLIENT_COUNT,
+                  id, m.type == SIOC__CM_FETCH_SOCKETS ? "sockets" : "clientCount", none);
+        }
+        json_decref(none);
+        sioc__cm_clear(&m);
+        return;
+    }
+    switch (m.type) {
+    case SIOC__CM_BROADCAST:
+        on_broadcast(a, from, &m);
+        break;
+    case SIOC__CM_FETCH_SOCKETS_RESPONSE:
+    case SIOC__CM_SERVER_SIDE_EMIT_RESPONSE:
+    case SIOC__CM_BROADCAST_CLIENT_COUNT:
+    case SIOC__CM_BROADCAST_ACK:
+        response(a, from, &m);
+        break;
+    default:
+        on_request(a, from, &m);
+        break;
+    }
+    sioc__cm_clear(&m);
+}
+
+void sioc__workers_on_peer(void *arg, unsigned peer, bool up)
+{
+    sioc__workers_config *cfg = arg;
+    if (up) {
+        return;
+    }
+    /* What waited for it waits no more. */
+    for (sioc__link *l = cfg->adapters.next; l != &cfg->adapters; l = l->next) {
+        wnsp *a = CONTAINER(l, wnsp, link);
+        sioc__link *p = a->pending.next;
+        while (p != &a->pending) {
+            request *r = (request *)p;
+            p = p->next;
+            if (r->waiting & (UINT64_C(1) << peer)) {
+                heard(r, peer);
+                check(r);
+            }
+        }
+    }
+}
+
+/* ---- the instance ---- */
+
+static sioc__adapter *create(sioc_namespace *nsp, const void *config)
+{
+    wnsp *a = calloc(1, sizeof(*a));
+    if (a) {
+        a->cfg = (sioc__workers_config *)config;
+        hex_id(a->uid);
+        sioc__list_init(&a->pending);
+        sioc__list_init(&a->link);
+    }
+    return a ? &a->base : NULL;
+}
+
+static int init(sioc__adapter *base)
+{
+    wnsp *a = (wnsp *)base;
+    sioc__list_append(&a->cfg->adapters, &a->link);
+    return 0;
+}
+
+static void close_adapter(sioc__adapter *base)
+{
+    wnsp *a = (wnsp *)base;
+    while (!sioc__list_empty(&a->pending)) {
+        finish((request *)a->pending.next, SIOC_ERR_CLOSED);
+    }
+    sioc__list_remove(&a->link);
+    free(a);
+}
+
+/* Sessions are not kept across workers yet. */
+static void persist_session(sioc__adapter *base, sioc__saved_session *session)
+{
+    sioc__saved_session_free(session);
+}
+
+static void restore_session(sioc__adapter *base, const char *pid, const char *offset,
+                            sioc__restore_cb cb, void *arg)
+{
+    cb(NULL, NULL, arg);
+}
+
+const sioc__adapter_ops sioc__workers_adapter = {
+    .name = "workers",
+    .create = create,
+    .init = init,
+    .close = close_adapter,
+    .broadcast = broadcast,
+    .broadcast_with_ack = broadcast_with_ack,
+    .fetch_sockets = fetch_sockets,
+    .add_sockets = add_sockets,
+    .del_sockets = del_sockets,
+    .disconnect_sockets = disconnect_sockets,
+    .server_side_emit = server_side_emit,
+    .persist_session = persist_session,
+    .restore_session = restore_session,
+};

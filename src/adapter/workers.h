@@ -1,0 +1,29 @@
+/* The workers adapter (--workers without Redis): the worker processes of one server are joined as
+ * Node's cluster adapter joins Node's workers, with the ClusterAdapter message set
+ * (cluster_msg.h) over the workers' link (bus.h). One instance per namespace, as every adapter. */
+#ifndef SIOC_ADAPTER_WORKERS_H
+#define SIOC_ADAPTER_WORKERS_H
+
+#include <stdint.h>
+
+#include "adapter/bus.h"
+#include "core/adapter.h"
+#include "util/list.h"
+
+/* Shared by a worker's namespaces: the link, how long requests wait, and the namespaces' adapters
+ * (frames name their namespace). */
+typedef struct sioc__workers_config {
+    sioc__bus *bus;
+    unsigned count; /* workers */
+    unsigned requests_timeout_ms;
+    sioc__link adapters;
+    bool bad_logged; /* a malformed message was said */
+} sioc__workers_config;
+
+/* The link's callbacks (`arg`: the config). */
+void sioc__workers_on_frame(void *arg, unsigned from, const void *data, size_t len);
+void sioc__workers_on_peer(void *arg, unsigned peer, bool up);
+
+extern const sioc__adapter_ops sioc__workers_adapter;
+
+#endif
