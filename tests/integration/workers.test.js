@@ -38,7 +38,7 @@ after(async () => {
 });
 
 function client(opts = {}, port = server.port) {
-  const c = io(`http://127.0.0.1:${port}`, { reconnection: false, ...opts });
+  const c = io(`http://127.0.0.1:${port}${opts.nsp || ''}`, { reconnection: false, ...opts });
   clients.push(c);
   return c;
 }
@@ -132,6 +132,17 @@ test('joins, leaves and disconnects act on both workers\' sockets', async () => 
   await gone;
   assert.ok(cs.filter((c) => !j1.includes(c)).every((c) => c.connected));
   for (const c of cs) c.close();
+});
+
+test('a namespace only one worker has: the other answers a fetch with nothing, at once', async () => {
+  closeAll();
+  const c = client({ transports: ['websocket'], nsp: '/dynamic-7' }); // made on its worker only
+  await once(c, 'connect', 5000);
+  const asked = Date.now();
+  const [listed] = await ackOf(c, 'fetch', null);
+  assert.ok(Date.now() - asked < 2000, `answered in ${Date.now() - asked} ms`);
+  assert.deepEqual(listed.map((x) => x.id), [c.id]);
+  c.close();
 });
 
 test('a worker killed: started again; the other worker\'s clients never notice', async () => {
