@@ -77,59 +77,13 @@ static void request_free(request *r)
     free(r);
 }
 
-/* A fetch's outcome: this node's sockets (taken now, so every one is still connected) and the
- * other nodes' descriptions. */
-static void fetch_done(request *r, int err)
-{
-    sioc_socket **local = NULL, **all = NULL;
-    size_t nlocal = 0, n = 0;
-    sioc__wire_target rt;
-    sioc__wire_target_of(r->opts, &rt);
-    if (err == 0 && sioc__select_list(r->a->base.nsp, &rt.t, &local, &nlocal) < 0) {
-        err = SIOC_ERR_NOMEM;
-    }
-    size_t cap = nlocal + json_array_size(r->answers);
-    if (err == 0 && cap && !(all = calloc(cap, sizeof(*all)))) {
-        err = SIOC_ERR_NOMEM;
-    }
-    for (size_t i = 0; err == 0 && i < nlocal; i++) {
-        all[n++] = local[i];
-        local[i] = NULL;
-    }
-    size_t i;
-    json_t *d;
-    json_array_foreach (r->answers, i, d) {
-        const char *id = json_string_value(json_object_get(d, "id"));
-        sioc_socket *s = err == 0 && id ? sioc__remote_socket_new(r->a->base.nsp, id,
-                                                                  json_object_get(d, "rooms"),
-                                                                  json_object_get(d, "handshake"),
-                                                                  json_object_get(d, "data"))
-                                        : NULL;
-        if (s) {
-            all[n++] = s;
-        }
-    }
-    r->fetch(err, err ? NULL : all, err ? 0 : n, r->user_data);
-    for (size_t k = 0; k < nlocal; k++) {
-        if (local[k]) {
-            sioc__socket_unref(local[k]);
-        }
-    }
-    for (size_t k = 0; k < n; k++) {
-        sioc__socket_unref(all[k]);
-    }
-    free(local);
-    free(all);
-    sioc__wire_target_free(&rt);
-}
-
 /* Ends `r` (fetch or server-side emit) once: its caller hears `err`. */
 static void finish(request *r, int err)
 {
     sioc__list_remove(&r->link); /* no answer reaches it from the callback on */
     sioc__list_init(&r->link);
     if (r->type == SIOC__REQ_REMOTE_FETCH) {
-        fetch_done(r, err);
+        sioc__wire_fetch_done(r->a->base.nsp, r->opts, r->answers, err, r->fetch, r->user_data);
     } else if (r->type == SIOC__REQ_SERVER_SIDE_EMIT) {
         r->emit_cb(err, r->answers, r->user_data);
     }

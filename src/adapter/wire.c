@@ -95,3 +95,47 @@ json_t *sioc__wire_sockets(sioc_namespace *nsp, const sioc_target *t, bool descr
     free(list);
     return out;
 }
+
+void sioc__wire_fetch_done(sioc_namespace *nsp, json_t *opts, json_t *described, int err,
+                           sioc_fetch_cb cb, void *user_data)
+{
+    sioc_socket **local = NULL, **all = NULL;
+    size_t nlocal = 0, n = 0;
+    sioc__wire_target rt;
+    sioc__wire_target_of(opts, &rt);
+    if (err == 0 && sioc__select_list(nsp, &rt.t, &local, &nlocal) < 0) {
+        err = SIOC_ERR_NOMEM;
+    }
+    size_t cap = nlocal + json_array_size(described);
+    if (err == 0 && cap && !(all = calloc(cap, sizeof(*all)))) {
+        err = SIOC_ERR_NOMEM;
+    }
+    for (size_t i = 0; err == 0 && i < nlocal; i++) {
+        all[n++] = local[i];
+        local[i] = NULL;
+    }
+    size_t i;
+    json_t *d;
+    json_array_foreach (described, i, d) {
+        const char *id = json_string_value(json_object_get(d, "id"));
+        sioc_socket *s = err || !id ? NULL
+                                    : sioc__remote_socket_new(nsp, id, json_object_get(d, "rooms"),
+                                                              json_object_get(d, "handshake"),
+                                                              json_object_get(d, "data"));
+        if (s) {
+            all[n++] = s;
+        }
+    }
+    cb(err, err ? NULL : all, err ? 0 : n, user_data);
+    for (size_t k = 0; k < nlocal; k++) {
+        if (local[k]) {
+            sioc__socket_unref(local[k]);
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        sioc__socket_unref(all[k]);
+    }
+    free(local);
+    free(all);
+    sioc__wire_target_free(&rt);
+}

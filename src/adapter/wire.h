@@ -23,5 +23,10 @@ json_t *sioc__wire_opts_of(const sioc_target *t);
 /* The sockets `t` selects, as ids, or (`described`) as Node's RemoteSocket descriptions {id,
  * handshake, rooms, data}. A new array. */
 json_t *sioc__wire_sockets(sioc_namespace *nsp, const sioc_target *t, bool described);
+/* A fetch's outcome, given to `cb`: this node's sockets that `opts` ({rooms, except}) selects,
+ * taken now (so every one is still connected), and the other nodes' sockets `described`
+ * (RemoteSocket descriptions, each made a remote socket); or `err` and none. */
+void sioc__wire_fetch_done(sioc_namespace *nsp, json_t *opts, json_t *described, int err,
+                           sioc_fetch_cb cb, void *user_data);
 
 #endif
