@@ -248,11 +248,6 @@ unsigned sioc__bus_peers_up(const sioc__bus *b)
     return n;
 }
 
-bool sioc__bus_peer_up(const sioc__bus *b, unsigned peer)
-{
-    return peer < b->count && peer != b->self && b->out[peer].up;
-}
-
 /* ---- incoming ---- */
 
 static void on_in_closed(uv_handle_t *h)

@@ -31,7 +31,6 @@ sioc__bus *sioc__bus_new(uv_loop_t *loop, const char *group, unsigned self, unsi
 int sioc__bus_send(sioc__bus *b, unsigned peer, const void *data, size_t len);
 /* How many workers can be sent to now, this one not counted. */
 unsigned sioc__bus_peers_up(const sioc__bus *b);
-bool sioc__bus_peer_up(const sioc__bus *b, unsigned peer);
 /* Closes every connection (their handles go with the loop's next turns) and frees the link once
  * they have. Accepts NULL. */
 void sioc__bus_free(sioc__bus *b);

@@ -313,7 +313,7 @@ static int broadcast(sioc__adapter *base, json_t *data, const sioc_target *t)
     if (sioc__local_broadcast(base->nsp, data, t, NULL) < 0) {
         return SIOC_ERR_NOMEM;
     }
-    if (!(t && (t->flags & SIOC_EMIT_LOCAL))) {
+    if (!(t && (t->flags & SIOC_EMIT_LOCAL)) && peers_up(a)) { /* nobody else: nothing built */
         json_t *opts = sioc__wire_opts_of(t);
         if (opts && t && (t->flags & SIOC_EMIT_VOLATILE)) {
             json_object_set_new(opts, "flags", json_pack("{s:b}", "volatile", 1));
