@@ -121,10 +121,16 @@ static void schedule_ping(sioc_conn *s)
 static void on_ping_due(sioc__timer *t)
 {
     sioc_conn *s = CONTAINER(t, sioc_conn, ping_timer);
-    /* pingTimeout counts from when the ping was due, as from Node's exact timers, when the wheel's
-     * tick is all that made it late; from now when the server itself fell behind. */
+    /* pingTimeout counts from when the ping was due, as from Node's exact timers, when the tick
+     * and a busy loop made it a little late (up to a quarter of pingTimeout: the client still has
+     * most of it to answer); from now when the server itself fell far behind, which is not the
+     * client's fault. */
     uint64_t now = sioc__wheel_now(s->eng->wheel);
-    uint64_t from = now - t->due_ms <= SIOC_WHEEL_TICK_MS ? t->due_ms : now;
+    uint64_t slack = s->eng->cfg.ping_timeout_ms / 4;
+    if (slack < 2 * SIOC_WHEEL_TICK_MS) {
+        slack = 2 * SIOC_WHEEL_TICK_MS;
+    }
+    uint64_t from = now - t->due_ms <= slack ? t->due_ms : now;
     sioc__timer_start(s->eng->wheel, &s->timeout_timer, from + s->eng->cfg.ping_timeout_ms,
                       on_ping_timeout);
     if (s->plain) { /* no Engine.IO: a WebSocket PING, which every client answers by itself */

@@ -246,6 +246,30 @@ START_TEST(a_missing_pong_closes_with_ping_timeout_and_forgets_the_sid)
 }
 END_TEST
 
+/* A ping the loop sent a little late (40 ms, within a quarter of the 200 ms pingTimeout) still
+ * times out at pingInterval + pingTimeout, as Node's exact timers would; one sent far late (the
+ * server stalled) leaves the client its whole pingTimeout. */
+START_TEST(ping_timeout_counts_from_the_due_ping_unless_the_server_stalled)
+{
+    sioc_conn *s = handshake();
+    ck_assert(!sioc__session_poll_attach(s, POLL));
+    advance_ms(340);
+    ck_assert_int_eq(wakes[0], 1);
+    advance_ms(161); /* 501 ms after the handshake */
+    ck_assert_int_eq(close_count, 1);
+
+    s = handshake();
+    int woken = wakes[0];
+    ck_assert(!sioc__session_poll_attach(s, POLL));
+    advance_ms(600); /* 300 ms late */
+    ck_assert_int_eq(wakes[0], woken + 1);
+    advance_ms(190);
+    ck_assert_int_eq(close_count, 1);
+    advance_ms(20);
+    ck_assert_int_eq(close_count, 2);
+}
+END_TEST
+
 START_TEST(messages_reach_the_handler_and_a_client_ping_is_an_error)
 {
     sioc_conn *s = handshake();
@@ -755,6 +779,7 @@ int main(void)
     tcase_add_test(tc, a_held_get_is_woken_by_the_first_queued_message_and_gets_all_of_them);
     tcase_add_test(tc, the_server_pings_every_interval_and_a_pong_keeps_the_session);
     tcase_add_test(tc, a_missing_pong_closes_with_ping_timeout_and_forgets_the_sid);
+    tcase_add_test(tc, ping_timeout_counts_from_the_due_ping_unless_the_server_stalled);
     tcase_add_test(tc, messages_reach_the_handler_and_a_client_ping_is_an_error);
     tcase_add_test(tc, a_close_packet_ends_the_session_once_with_transport_close);
     tcase_add_test(tc, an_upgrade_switches_to_websocket_after_probe_and_upgrade_packets);
