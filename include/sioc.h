@@ -225,7 +225,9 @@ SIOC_EXPORT int sioc_options_set_redis_requests_timeout(sioc_options *opts, unsi
  * then close their connection, as @socket.io/sticky's do. A primary process starts them, starts
  * again one that dies (with a backoff) and stops them all on SIGTERM or SIGINT. Workers reach each
  * other's sockets as Node's cluster adapter joins Node's workers (or, with sioc_options_set_redis,
- * each is a node of the Redis cluster). The setup function runs in each worker after it is
+ * each is a node of the Redis cluster). With connection state recovery, a client that comes back
+ * to another worker gets its session from the worker that had it (as long as that one lives). The
+ * setup function runs in each worker after it is
  * started: what it creates is that worker's; what the program made before sioc_program_main is
  * copied into each worker (fork), not shared. A server made with sioc_server_new is always one
  * process. Needs the libuv event loop. Returns 0 or SIOC_ERR_INVALID. */

@@ -133,6 +133,44 @@ static const char *check_sockets(const json_t *data)
     return NULL;
 }
 
+static bool is_string_list(const json_t *v)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach ((json_t *)v, i, item) {
+        if (!json_is_string(item)) {
+            return false;
+        }
+    }
+    return json_is_array(v);
+}
+
+/* A restored session: null, or its ids (short strings, as sioc makes them), rooms and data, with
+ * the events it missed. */
+static const char *check_session(const json_t *data)
+{
+    const json_t *session = json_object_get(data, "session");
+    const json_t *missed = json_object_get(data, "missed");
+    size_t i;
+    json_t *e;
+    if (json_is_null(session)) {
+        return NULL;
+    }
+    const char *pid = json_string_value(json_object_get(session, "pid"));
+    const char *sid = json_string_value(json_object_get(session, "sid"));
+    if (!json_is_object(session) || !pid || !sid || strlen(pid) > 20 || strlen(sid) > 20 ||
+        !is_string_list(json_object_get(session, "rooms")) || !json_object_get(session, "data") ||
+        !json_is_array(missed)) {
+        return "a session without ids, rooms, data or missed events";
+    }
+    json_array_foreach ((json_t *)missed, i, e) {
+        if (!is_event(e)) {
+            return "a missed packet has no event";
+        }
+    }
+    return NULL;
+}
+
 static const char *check_data(sioc__cm_type type, const json_t *data)
 {
     const char *why = NULL;
@@ -174,9 +212,32 @@ static const char *check_data(sioc__cm_type type, const json_t *data)
                : json_is_integer(n) && json_integer_value(n) >= 0 ? NULL
                                                                   : "clientCount is not a count";
     }
+    case SIOC__CM_RESTORE_SESSION:
+        why = check_request_id(data, true);
+        return why ? why
+               : json_is_string(json_object_get(data, "pid")) &&
+                       json_is_string(json_object_get(data, "offset"))
+                   ? NULL
+                   : "no pid or offset";
+    case SIOC__CM_RESTORE_SESSION_RESPONSE:
+        why = check_request_id(data, true);
+        return why ? why : check_session(data);
     default:
         return NULL;
     }
+}
+
+static bool known(json_int_t t)
+{
+    return (t >= SIOC__CM_INITIAL_HEARTBEAT && t <= SIOC__CM_ADAPTER_CLOSE) ||
+           t == SIOC__CM_RESTORE_SESSION || t == SIOC__CM_RESTORE_SESSION_RESPONSE;
+}
+
+/* Every type but the heartbeats and ADAPTER_CLOSE has data. */
+static bool has_data(json_int_t t)
+{
+    return (t >= SIOC__CM_BROADCAST && t <= SIOC__CM_BROADCAST_ACK) ||
+           t == SIOC__CM_RESTORE_SESSION || t == SIOC__CM_RESTORE_SESSION_RESPONSE;
 }
 
 int sioc__cm_decode(const void *bytes, size_t len, sioc__cm *out, const char **why)
@@ -192,15 +253,13 @@ int sioc__cm_decode(const void *bytes, size_t len, sioc__cm *out, const char **w
     const json_t *type = json_object_get(root, "type");
     json_t *data = json_object_get(root, "data");
     json_int_t t = json_is_integer(type) ? json_integer_value(type) : 0;
-    const char *bad =
-        !json_is_object(root) ? "neither a JSON nor a msgpack object"
-        : !json_is_string(json_object_get(root, "uid")) ||
-                !json_is_string(json_object_get(root, "nsp"))
-            ? "no uid or nsp"
-        : t < SIOC__CM_INITIAL_HEARTBEAT || t > SIOC__CM_ADAPTER_CLOSE ? "an unknown type"
-        : t >= SIOC__CM_BROADCAST && t <= SIOC__CM_BROADCAST_ACK && !json_is_object(data)
-            ? "data is not an object"
-            : NULL;
+    const char *bad = !json_is_object(root) ? "neither a JSON nor a msgpack object"
+                      : !json_is_string(json_object_get(root, "uid")) ||
+                              !json_is_string(json_object_get(root, "nsp"))
+                          ? "no uid or nsp"
+                      : !known(t)                            ? "an unknown type"
+                      : has_data(t) && !json_is_object(data) ? "data is not an object"
+                                                             : NULL;
     bad = bad ? bad : check_data((sioc__cm_type)t, data);
     if (bad) {
         json_decref(root);
@@ -212,7 +271,7 @@ int sioc__cm_decode(const void *bytes, size_t len, sioc__cm *out, const char **w
     out->nsp = json_string_value(json_object_get(root, "nsp"));
     out->type = (sioc__cm_type)t;
     /* The heartbeats and ADAPTER_CLOSE have none: what one brings is not looked at. */
-    out->data = t >= SIOC__CM_BROADCAST && t <= SIOC__CM_BROADCAST_ACK ? data : NULL;
+    out->data = has_data(t) ? data : NULL;
     return 0;
 }
 

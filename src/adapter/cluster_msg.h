@@ -27,6 +27,11 @@ typedef enum sioc__cm_type {
     SIOC__CM_BROADCAST_CLIENT_COUNT = 11,    /* {requestId, clientCount} */
     SIOC__CM_BROADCAST_ACK = 12,             /* {requestId, packet} */
     SIOC__CM_ADAPTER_CLOSE = 13,
+    /* sioc's own, between the workers of one server (never sent to a Node peer): connection state
+     * recovery of a client whose reconnection reached another worker. */
+    SIOC__CM_RESTORE_SESSION = 100, /* {requestId, pid, offset} */
+    /* {requestId, session: {pid, sid, rooms, data} or null, missed: [[event, ...args], ...]} */
+    SIOC__CM_RESTORE_SESSION_RESPONSE = 101,
 } sioc__cm_type;
 
 /* A decoded message: the fields point into `root` (one reference, the message's). */

@@ -23,13 +23,17 @@ typedef struct wnsp {
     sioc__workers_config *cfg;
     char uid[17]; /* ClusterAdapter's: 8 random bytes in hex */
     sioc__link pending;
+    /* Connection state recovery: what this worker delivered (its own broadcasts and the others',
+     * each with this worker's offset) and its sockets' sessions. A client that comes back to
+     * another worker is given its session from here. */
+    sioc__recovery_store store;
 } wnsp;
 
 typedef struct request {
     sioc__link link; /* first: in the adapter's pending list */
     wnsp *a;
     char id[17];
-    sioc__cm_type type; /* FETCH_SOCKETS, SERVER_SIDE_EMIT or BROADCAST */
+    sioc__cm_type type; /* FETCH_SOCKETS, SERVER_SIDE_EMIT, BROADCAST or RESTORE_SESSION */
     uint64_t waiting;   /* the workers not heard from yet (bit i: worker i) */
     uint64_t counted;   /* broadcasts: the workers whose client count came */
     sioc__timer timer;
@@ -38,6 +42,9 @@ typedef struct request {
     sioc__bcast_ack *b;
     sioc_fetch_cb fetch;
     sioc_broadcast_ack_cb emit_cb;
+    sioc__restore_cb restore_cb;
+    sioc__saved_session *found; /* restores: the session another worker gave back */
+    json_t *missed;
     void *user_data;
 } request;
 
@@ -120,6 +127,8 @@ static void request_free(request *r)
     }
     json_decref(r->answers);
     json_decref(r->opts);
+    sioc__saved_session_free(r->found);
+    json_decref(r->missed);
     free(r);
 }
 
@@ -131,13 +140,20 @@ static void finish(request *r, int err)
         sioc__wire_fetch_done(r->a->base.nsp, r->opts, r->answers, err, r->fetch, r->user_data);
     } else if (r->type == SIOC__CM_SERVER_SIDE_EMIT) {
         r->emit_cb(err, r->answers, r->user_data);
+    } else if (r->type == SIOC__CM_RESTORE_SESSION) {
+        r->restore_cb(r->found, r->found ? r->missed : NULL, r->user_data); /* taken over */
+        r->found = NULL;
+        r->missed = NULL;
     }
     request_free(r);
 }
 
 static void check(request *r)
 {
-    if (r->type == SIOC__CM_BROADCAST ? sioc__bcast_ack_decided(r->b) : r->waiting == 0) {
+    bool done = r->type == SIOC__CM_BROADCAST         ? sioc__bcast_ack_decided(r->b)
+                : r->type == SIOC__CM_RESTORE_SESSION ? r->found || r->waiting == 0
+                                                      : r->waiting == 0;
+    if (done) {
         finish(r, 0);
     }
 }
@@ -158,6 +174,27 @@ static void heard(request *r, unsigned from)
         sioc__bcast_ack_count(r->b, 0); /* its count never came: none of its clients will answer */
     }
     r->waiting &= ~bit;
+}
+
+/* A session another worker gave back (NULL: none, or no memory). */
+static sioc__saved_session *session_of_json(json_t *j, sioc__wheel *wheel)
+{
+    if (!json_is_object(j)) {
+        return NULL;
+    }
+    sioc__saved_session *session = calloc(1, sizeof(*session));
+    if (!session) {
+        return NULL;
+    }
+    /* The shapes and lengths were checked when the message was decoded. */
+    snprintf(session->pid, sizeof(session->pid), "%s",
+             json_string_value(json_object_get(j, "pid")));
+    snprintf(session->sid, sizeof(session->sid), "%s",
+             json_string_value(json_object_get(j, "sid")));
+    session->rooms = json_incref(json_object_get(j, "rooms"));
+    session->data = json_incref(json_object_get(j, "data"));
+    session->at_ms = sioc__wheel_now(wheel);
+    return session;
 }
 
 static void response(wnsp *a, unsigned from, const sioc__cm *m)
@@ -198,6 +235,13 @@ static void response(wnsp *a, unsigned from, const sioc__cm *m)
         break;
     case SIOC__CM_BROADCAST_ACK:
         sioc__bcast_ack_answer(r->b, packet);
+        break;
+    case SIOC__CM_RESTORE_SESSION_RESPONSE:
+        if (!r->found) {
+            r->found = session_of_json(json_object_get(m->data, "session"), wheel_of(a));
+            r->missed = r->found ? json_incref(json_object_get(m->data, "missed")) : NULL;
+        }
+        r->waiting &= ~bit;
         break;
     default:
         return;
@@ -307,12 +351,20 @@ static int broadcast_with_ack(sioc__adapter *base, json_t *data, const sioc_targ
 
 /* ---- what needs no answer ---- */
 
+/* Connection state recovery's offset, as Node's session-aware adapter adds it to what it
+ * delivers (volatile broadcasts excepted); each worker stamps what it delivers with its own. */
+static int stamp(wnsp *a, json_t *data, const sioc_target *t)
+{
+    const sioc__core *sio = a->base.nsp->sio;
+    if (!sio->recovery_ms || (t && (t->flags & SIOC_EMIT_VOLATILE))) {
+        return 0;
+    }
+    return sioc__recovery_stamp(&a->store, sio, t, data);
+}
+
 static int broadcast(sioc__adapter *base, json_t *data, const sioc_target *t)
 {
     wnsp *a = (wnsp *)base;
-    if (sioc__local_broadcast(base->nsp, data, t, NULL) < 0) {
-        return SIOC_ERR_NOMEM;
-    }
     if (!(t && (t->flags & SIOC_EMIT_LOCAL)) && peers_up(a)) { /* nobody else: nothing built */
         json_t *opts = sioc__wire_opts_of(t);
         if (opts && t && (t->flags & SIOC_EMIT_VOLATILE)) {
@@ -321,8 +373,11 @@ static int broadcast(sioc__adapter *base, json_t *data, const sioc_target *t)
         json_t *msg = opts ? json_pack("{s:{s:i,s:O,s:s},s:o}", "packet", "type", 2, "data", data,
                                        "nsp", base->nsp->name, "opts", opts)
                            : NULL;
-        send_all(a, SIOC__CM_BROADCAST, msg);
+        send_all(a, SIOC__CM_BROADCAST, msg); /* encoded now: without this worker's offset */
         json_decref(msg);
+    }
+    if (stamp(a, data, t) < 0 || sioc__local_broadcast(base->nsp, data, t, NULL) < 0) {
+        return SIOC_ERR_NOMEM;
     }
     return 0;
 }
@@ -468,9 +523,36 @@ static void on_broadcast(wnsp *a, unsigned from, const sioc__cm *m)
         if (json_is_true(json_object_get(json_object_get(opts, "flags"), "volatile"))) {
             rt.t.flags |= SIOC_EMIT_VOLATILE;
         }
-        sioc__local_broadcast(a->base.nsp, data, &rt.t, NULL);
+        if (stamp(a, data, &rt.t) == 0) {
+            sioc__local_broadcast(a->base.nsp, data, &rt.t, NULL);
+        }
     }
     sioc__wire_target_free(&rt);
+}
+
+/* Another worker's client came back with the pid of a socket that was here: its session, and
+ * what it missed, go to that worker (and are no longer here). */
+static void give_session(sioc__workers_config *cfg, wnsp *a, const char *nsp, unsigned from,
+                         const char *id, json_t *data)
+{
+    json_t *missed = NULL;
+    sioc__saved_session *session =
+        a ? sioc__recovery_take(&a->store, a->base.nsp->sio,
+                                json_string_value(json_object_get(data, "pid")),
+                                json_string_value(json_object_get(data, "offset")), &missed)
+          : NULL; /* no such namespace here */
+    json_t *answer = session
+                         ? json_pack("{s:s,s:{s:s,s:s,s:O,s:O},s:o}", "requestId", id, "session",
+                                     "pid", session->pid, "sid", session->sid, "rooms",
+                                     session->rooms, "data", session->data, "missed", missed)
+                         : json_pack("{s:s,s:n}", "requestId", id, "session");
+    if (!session) {
+        json_decref(missed);
+    }
+    send_to(cfg, a ? a->uid : "0000000000000000", nsp, from, SIOC__CM_RESTORE_SESSION_RESPONSE,
+            answer);
+    json_decref(answer);
+    sioc__saved_session_free(session);
 }
 
 static void on_request(wnsp *a, unsigned from, const sioc__cm *m)
@@ -502,6 +584,9 @@ static void on_request(wnsp *a, unsigned from, const sioc__cm *m)
         json_decref(sockets);
         break;
     }
+    case SIOC__CM_RESTORE_SESSION:
+        give_session(a->cfg, a, nsp->name, from, id, m->data);
+        break;
     case SIOC__CM_SERVER_SIDE_EMIT: {
         answer_to *to = id ? answer_new(a->cfg, a->uid, nsp->name, from, id) : NULL;
         sioc_server_ack *ack =
@@ -550,7 +635,9 @@ void sioc__workers_on_frame(void *arg, unsigned from, const void *data, size_t l
          * namespace would stay silent). */
         const char *id = json_string_value(json_object_get(m.data, "requestId"));
         json_t *none = m.type == SIOC__CM_FETCH_SOCKETS ? json_array() : json_integer(0);
-        if (id && (m.type == SIOC__CM_FETCH_SOCKETS || m.type == SIOC__CM_BROADCAST)) {
+        if (id && m.type == SIOC__CM_RESTORE_SESSION) {
+            give_session(cfg, NULL, m.nsp, from, id, m.data);
+        } else if (id && (m.type == SIOC__CM_FETCH_SOCKETS || m.type == SIOC__CM_BROADCAST)) {
             reply(cfg, "0000000000000000", m.nsp, from,
                   m.type == SIOC__CM_FETCH_SOCKETS ? SIOC__CM_FETCH_SOCKETS_RESPONSE
                                                    : SIOC__CM_BROADCAST_CLIENT_COUNT,
@@ -568,6 +655,7 @@ void sioc__workers_on_frame(void *arg, unsigned from, const void *data, size_t l
     case SIOC__CM_SERVER_SIDE_EMIT_RESPONSE:
     case SIOC__CM_BROADCAST_CLIENT_COUNT:
     case SIOC__CM_BROADCAST_ACK:
+    case SIOC__CM_RESTORE_SESSION_RESPONSE:
         response(a, from, &m);
         break;
     default:
@@ -626,19 +714,41 @@ static void close_adapter(sioc__adapter *base)
         finish((request *)a->pending.next, SIOC_ERR_CLOSED);
     }
     sioc__list_remove(&a->link);
+    sioc__recovery_free(&a->store);
     free(a);
 }
 
-/* Sessions are not kept across workers yet. */
 static void persist_session(sioc__adapter *base, sioc__saved_session *session)
 {
-    sioc__saved_session_free(session);
+    sioc__recovery_keep(&((wnsp *)base)->store, base->nsp->sio, session);
 }
 
+/* The session is looked for here first, then asked of every other worker: the one that had the
+ * socket gives it back, with what it missed in the order that worker delivered it. */
 static void restore_session(sioc__adapter *base, const char *pid, const char *offset,
                             sioc__restore_cb cb, void *arg)
 {
-    cb(NULL, NULL, arg);
+    wnsp *a = (wnsp *)base;
+    json_t *missed = NULL;
+    sioc__saved_session *session =
+        sioc__recovery_take(&a->store, base->nsp->sio, pid, offset, &missed);
+    request *r = session || peers_up(a) == 0 ? NULL : request_new(a, SIOC__CM_RESTORE_SESSION);
+    json_t *ask =
+        r ? json_pack("{s:s,s:s,s:s}", "requestId", r->id, "pid", pid, "offset", offset) : NULL;
+    if (!ask) {
+        if (r) {
+            request_free(r);
+        }
+        cb(session, missed, arg);
+        return;
+    }
+    r->restore_cb = cb;
+    r->user_data = arg;
+    r->waiting = send_all(a, SIOC__CM_RESTORE_SESSION, ask);
+    json_decref(ask);
+    sioc__timer_start(wheel_of(a), &r->timer,
+                      sioc__wheel_now(wheel_of(a)) + a->cfg->requests_timeout_ms, on_timeout);
+    check(r);
 }
 
 const sioc__adapter_ops sioc__workers_adapter = {

@@ -192,6 +192,63 @@ test('with --redis the workers are nodes of the Redis cluster, and chat across',
   }
 });
 
+// Connection state recovery across workers: a client whose reconnection reaches the other worker
+// gets its socket back from the worker that had it (id, rooms, data, every tick it missed, in
+// order). The kernel picks the worker of each new connection: the cut is repeated until the
+// client has come back to the other worker at least twice.
+test('a client that reconnects to the other worker recovers its session and what it missed', async () => {
+  const other = await startServer(bin('FEATURE_TOUR'), ['--workers', '2', '--max-disconnection-duration', '10000']);
+  const made = [];
+  const connect = (opts = {}) => {
+    const s = io(other.url, { forceNew: true, reconnectionDelay: 50, randomizationFactor: 0, ...opts });
+    made.push(s);
+    return once(s, 'connect', 5000).then(() => s);
+  };
+  try {
+    const receiver = await connect({ transports: ['websocket'] });
+    const sender = await connect({ transports: ['websocket'] });
+    const id = receiver.id;
+    assert.equal(await receiver.timeout(2000).emitWithAck('join', 'news-room'), true);
+    assert.equal(await receiver.timeout(2000).emitWithAck('set-data', 'k', 'v'), true);
+    const got = [];
+    receiver.on('tick', (n, offset) => {
+      assert.equal(typeof offset, 'string');
+      got.push(n);
+    });
+    let n = 0;
+    const send = () => sender.emit('to', 'news-room', 'tick', n++);
+    let moved = 0;
+    for (let round = 0; moved < 2; round++) {
+      assert.ok(round < 24, 'reconnections reach both workers');
+      const before = ownerOf(receiver);
+      const back = once(receiver, 'connect', 5000);
+      const pump = setInterval(send, 5);
+      try {
+        await sleep(20);
+        receiver.io.engine.close();
+        await back;
+        await sleep(30);
+      } finally {
+        clearInterval(pump);
+      }
+      if (ownerOf(receiver) !== before) moved++;
+      const total = n;
+      await until(() => got.length >= total, 5000, `every tick (round ${round})`);
+      await sleep(50);
+      assert.equal(receiver.recovered, true, `recovered (round ${round})`);
+      assert.equal(receiver.id, id);
+      assert.deepEqual(got, Array.from({ length: total }, (_, i) => i), 'every tick once, in order');
+    }
+    const [data, recovered] = await new Promise((resolve) => receiver.emit('get-data', (...a) => resolve(a)));
+    assert.deepEqual(data, { k: 'v' });
+    assert.equal(recovered, true);
+    assert.deepEqual(await receiver.timeout(2000).emitWithAck('rooms'), [id, 'news-room']);
+  } finally {
+    for (const c of made) c.close();
+    assert.equal(await other.stop(), 0);
+  }
+});
+
 test('--workers with the poll loop is refused clearly', async () => {
   const refused = async (args, why) => {
     const proc = spawn(bin('FEATURE_TOUR'), ['--port', '0', '--workers', '2', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -147,7 +147,45 @@ static const struct {
     {"{\"type\":10,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{}}", "no requestId"},
     {"{\"type\":11,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"clientCount\":-1}}",
      "clientCount is not a count"},
+    {"{\"type\":99,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{}}", "an unknown type"},
+    {"{\"type\":100,\"uid\":\"u\",\"nsp\":\"/\"}", "data is not an object"},
+    {"{\"type\":100,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"pid\":\"p\"}}",
+     "no pid or offset"},
+    {"{\"type\":101,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"session\":{"
+     "\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[1],\"data\":{}},\"missed\":[]}}",
+     "a session without ids, rooms, data or missed events"},
+    {"{\"type\":101,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"session\":{"
+     "\"pid\":\"123456789012345678901\",\"sid\":\"s\",\"rooms\":[],\"data\":{}},\"missed\":[]}}",
+     "a session without ids, rooms, data or missed events"},
+    {"{\"type\":101,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"session\":{"
+     "\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[\"s\"],\"data\":null},\"missed\":[[2]]}}",
+     "a missed packet has no event"},
 };
+
+/* sioc's own messages between workers: a session asked for, and given back (or not). */
+START_TEST(restore_session_messages_decode)
+{
+    static const char *const good[] = {
+        "{\"type\":100,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"pid\":\"p\","
+        "\"offset\":\"1f\"}}",
+        "{\"type\":101,\"uid\":\"u\",\"nsp\":\"/"
+        "\",\"data\":{\"requestId\":\"r\",\"session\":null}}",
+        "{\"type\":101,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"session\":{"
+        "\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[\"s\",\"r\"],\"data\":{\"k\":1}},\"missed\":[["
+        "\"e\",1,"
+        "\"2\"]]}}",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        sioc__cm m;
+        const char *why = NULL;
+        ck_assert_msg(sioc__cm_decode(good[i], strlen(good[i]), &m, &why) == 0, "%s", why);
+        ck_assert_int_eq(m.type,
+                         i == 0 ? SIOC__CM_RESTORE_SESSION : SIOC__CM_RESTORE_SESSION_RESPONSE);
+        ck_assert_ptr_nonnull(m.data);
+        sioc__cm_clear(&m);
+    }
+}
+END_TEST
 
 START_TEST(malformed_messages_are_refused_with_their_reason)
 {
@@ -182,6 +220,7 @@ int main(void)
     tcase_add_test(tc, binary_comes_back_as_binary_values);
     tcase_add_loop_test(tc, malformed_messages_are_refused_with_their_reason, 0, N(bad));
     tcase_add_test(tc, truncated_or_trailing_msgpack_is_refused);
+    tcase_add_test(tc, restore_session_messages_decode);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
