@@ -171,6 +171,44 @@ static const char *check_session(const json_t *data)
     return NULL;
 }
 
+static bool is_count(const json_t *v)
+{
+    return json_is_integer(v) && json_integer_value(v) >= 0;
+}
+
+/* sioc's workers add a broadcast's recovery offset (it already ends the packet's data) and its
+ * place among its worker's broadcasts. */
+static const char *check_offset(const json_t *data)
+{
+    const json_t *offset = json_object_get(data, "offset"), *seq = json_object_get(data, "seq");
+    if (!offset && !seq) {
+        return NULL;
+    }
+    return json_is_string(offset) && json_string_length(offset) < 24 && is_count(seq)
+               ? NULL
+               : "a bad offset or seq";
+}
+
+/* What the answering worker had seen of each worker's broadcasts. */
+static const char *check_top(const json_t *data)
+{
+    const json_t *top = json_object_get(data, "top");
+    size_t i;
+    json_t *n;
+    if (!top) {
+        return NULL;
+    }
+    if (!json_is_array(top)) {
+        return "top is not a list of counts";
+    }
+    json_array_foreach ((json_t *)top, i, n) {
+        if (!is_count(n)) {
+            return "top is not a list of counts";
+        }
+    }
+    return NULL;
+}
+
 static const char *check_data(sioc__cm_type type, const json_t *data)
 {
     const char *why = NULL;
@@ -178,6 +216,7 @@ static const char *check_data(sioc__cm_type type, const json_t *data)
     case SIOC__CM_BROADCAST:
         why = check_opts(data);
         why = why ? why : check_request_id(data, false);
+        why = why ? why : check_offset(data);
         return why ? why
                : is_event(json_object_get(json_object_get(data, "packet"), "data"))
                    ? NULL
@@ -221,7 +260,8 @@ static const char *check_data(sioc__cm_type type, const json_t *data)
                    : "no pid or offset";
     case SIOC__CM_RESTORE_SESSION_RESPONSE:
         why = check_request_id(data, true);
-        return why ? why : check_session(data);
+        why = why ? why : check_session(data);
+        return why ? why : check_top(data);
     default:
         return NULL;
     }

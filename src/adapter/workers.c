@@ -5,6 +5,7 @@
  * death never makes a fetch wait out its timeout. */
 #include "adapter/workers.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "core/sio.h"
 #include "util/base64.h"
 #include "util/log.h"
+#include "util/wheel.h"
 
 #define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
 
@@ -23,10 +25,13 @@ typedef struct wnsp {
     sioc__workers_config *cfg;
     char uid[17]; /* ClusterAdapter's: 8 random bytes in hex */
     sioc__link pending;
-    /* Connection state recovery: what this worker delivered (its own broadcasts and the others',
-     * each with this worker's offset) and its sockets' sessions. A client that comes back to
-     * another worker is given its session from here. */
+    /* Connection state recovery: what this worker delivered and its sockets' sessions. A
+     * broadcast's offset is made where it starts, "<worker>:<seq>" (seq in hex), and travels
+     * with it, so that every worker keeps it under the same offset; seen[i] is the last seq of
+     * worker i's broadcasts that reached this one (each link keeps its order). */
     sioc__recovery_store store;
+    uint64_t next_seq;
+    uint64_t seen[SIOC__WORKERS_MAX];
 } wnsp;
 
 typedef struct request {
@@ -45,6 +50,7 @@ typedef struct request {
     sioc__restore_cb restore_cb;
     sioc__saved_session *found; /* restores: the session another worker gave back */
     json_t *missed;
+    uint64_t top[SIOC__WORKERS_MAX]; /* what that worker had seen of each worker's broadcasts */
     void *user_data;
 } request;
 
@@ -141,6 +147,12 @@ static void finish(request *r, int err)
     } else if (r->type == SIOC__CM_SERVER_SIDE_EMIT) {
         r->emit_cb(err, r->answers, r->user_data);
     } else if (r->type == SIOC__CM_RESTORE_SESSION) {
+        /* What the session's worker had not seen yet, this one delivered: it is missed too. */
+        if (r->found && sioc__recovery_newer(&r->a->store, r->top, workers_count(r->a),
+                                             r->found->rooms, r->missed) < 0) {
+            sioc__saved_session_free(r->found);
+            r->found = NULL;
+        }
         r->restore_cb(r->found, r->found ? r->missed : NULL, r->user_data); /* taken over */
         r->found = NULL;
         r->missed = NULL;
@@ -148,10 +160,26 @@ static void finish(request *r, int err)
     request_free(r);
 }
 
+/* A session given back comes with what its worker had seen of every worker's broadcasts; it is
+ * restored here once this worker has seen as much (each link keeps its order, so what is still
+ * on its way here would otherwise reach the socket live as well as in what it missed). A worker
+ * that is down sends nothing more. */
+static bool caught_up(const request *r)
+{
+    const wnsp *a = r->a;
+    for (unsigned i = 0; i < workers_count(a); i++) {
+        bool up = a->cfg->up & (UINT64_C(1) << i);
+        if (i != a->cfg->index && up && a->seen[i] < r->top[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static void check(request *r)
 {
     bool done = r->type == SIOC__CM_BROADCAST         ? sioc__bcast_ack_decided(r->b)
-                : r->type == SIOC__CM_RESTORE_SESSION ? r->found || r->waiting == 0
+                : r->type == SIOC__CM_RESTORE_SESSION ? r->found ? caught_up(r) : r->waiting == 0
                                                       : r->waiting == 0;
     if (done) {
         finish(r, 0);
@@ -240,6 +268,13 @@ static void response(wnsp *a, unsigned from, const sioc__cm *m)
         if (!r->found) {
             r->found = session_of_json(json_object_get(m->data, "session"), wheel_of(a));
             r->missed = r->found ? json_incref(json_object_get(m->data, "missed")) : NULL;
+            size_t i;
+            json_t *n;
+            json_array_foreach (json_object_get(m->data, "top"), i, n) {
+                if (i < SIOC__WORKERS_MAX) {
+                    r->top[i] = (uint64_t)json_integer_value(n);
+                }
+            }
         }
         r->waiting &= ~bit;
         break;
@@ -351,20 +386,32 @@ static int broadcast_with_ack(sioc__adapter *base, json_t *data, const sioc_targ
 
 /* ---- what needs no answer ---- */
 
-/* Connection state recovery's offset, as Node's session-aware adapter adds it to what it
- * delivers (volatile broadcasts excepted); each worker stamps what it delivers with its own. */
-static int stamp(wnsp *a, json_t *data, const sioc_target *t)
+static bool kept(const wnsp *a, const sioc_target *t)
 {
-    const sioc__core *sio = a->base.nsp->sio;
-    if (!sio->recovery_ms || (t && (t->flags & SIOC_EMIT_VOLATILE))) {
-        return 0;
+    return a->base.nsp->sio->recovery_ms && !(t && (t->flags & SIOC_EMIT_VOLATILE));
+}
+
+/* Connection state recovery's offset, as Node's session-aware adapter adds it to what it
+ * delivers (volatile broadcasts excepted), made here for a broadcast that starts here. */
+static int stamp(wnsp *a, json_t *data, const sioc_target *t, char offset[24])
+{
+    uint64_t seq = ++a->next_seq;
+    snprintf(offset, 24, "%u:%" PRIx64, a->cfg->index, seq);
+    a->seen[a->cfg->index] = seq;
+    if (json_array_append_new(data, json_string(offset)) < 0) {
+        return -1;
     }
-    return sioc__recovery_stamp(&a->store, sio, t, data);
+    return sioc__recovery_keep_packet(&a->store, a->base.nsp->sio, t, data, offset, a->cfg->index,
+                                      seq);
 }
 
 static int broadcast(sioc__adapter *base, json_t *data, const sioc_target *t)
 {
     wnsp *a = (wnsp *)base;
+    char offset[24] = "";
+    if (kept(a, t) && stamp(a, data, t, offset) < 0) {
+        return SIOC_ERR_NOMEM;
+    }
     if (!(t && (t->flags & SIOC_EMIT_LOCAL)) && peers_up(a)) { /* nobody else: nothing built */
         json_t *opts = sioc__wire_opts_of(t);
         if (opts && t && (t->flags & SIOC_EMIT_VOLATILE)) {
@@ -373,13 +420,14 @@ static int broadcast(sioc__adapter *base, json_t *data, const sioc_target *t)
         json_t *msg = opts ? json_pack("{s:{s:i,s:O,s:s},s:o}", "packet", "type", 2, "data", data,
                                        "nsp", base->nsp->name, "opts", opts)
                            : NULL;
-        send_all(a, SIOC__CM_BROADCAST, msg); /* encoded now: without this worker's offset */
+        if (msg && offset[0]) { /* the offset already ends `data` */
+            json_object_set_new(msg, "offset", json_string(offset));
+            json_object_set_new(msg, "seq", json_integer((json_int_t)a->seen[a->cfg->index]));
+        }
+        send_all(a, SIOC__CM_BROADCAST, msg);
         json_decref(msg);
     }
-    if (stamp(a, data, t) < 0 || sioc__local_broadcast(base->nsp, data, t, NULL) < 0) {
-        return SIOC_ERR_NOMEM;
-    }
-    return 0;
+    return sioc__local_broadcast(base->nsp, data, t, NULL) < 0 ? SIOC_ERR_NOMEM : 0;
 }
 
 static int publish_rooms(wnsp *a, sioc__cm_type type, const sioc_target *t,
@@ -510,6 +558,19 @@ static void forward_broadcast(wnsp *a, unsigned from, json_t *data, const char *
     json_decref(count);
 }
 
+/* Sessions given back that waited for this worker to see what their worker had seen. */
+static void restores_go_on(wnsp *a)
+{
+    sioc__link *l = a->pending.next;
+    while (l != &a->pending) {
+        request *r = (request *)l;
+        l = l->next;
+        if (r->type == SIOC__CM_RESTORE_SESSION && r->found) {
+            check(r);
+        }
+    }
+}
+
 static void on_broadcast(wnsp *a, unsigned from, const sioc__cm *m)
 {
     json_t *opts = json_object_get(m->data, "opts");
@@ -523,9 +584,15 @@ static void on_broadcast(wnsp *a, unsigned from, const sioc__cm *m)
         if (json_is_true(json_object_get(json_object_get(opts, "flags"), "volatile"))) {
             rt.t.flags |= SIOC_EMIT_VOLATILE;
         }
-        if (stamp(a, data, &rt.t) == 0) {
-            sioc__local_broadcast(a->base.nsp, data, &rt.t, NULL);
+        const char *offset = json_string_value(json_object_get(m->data, "offset"));
+        json_t *seq = json_object_get(m->data, "seq");
+        if (offset && seq && kept(a, &rt.t)) { /* made where it started; it ends `data` */
+            sioc__recovery_keep_packet(&a->store, a->base.nsp->sio, &rt.t, data, offset, from,
+                                       (uint64_t)json_integer_value(seq));
+            a->seen[from] = (uint64_t)json_integer_value(seq);
         }
+        sioc__local_broadcast(a->base.nsp, data, &rt.t, NULL);
+        restores_go_on(a);
     }
     sioc__wire_target_free(&rt);
 }
@@ -541,11 +608,15 @@ static void give_session(sioc__workers_config *cfg, wnsp *a, const char *nsp, un
                                 json_string_value(json_object_get(data, "pid")),
                                 json_string_value(json_object_get(data, "offset")), &missed)
           : NULL; /* no such namespace here */
-    json_t *answer = session
-                         ? json_pack("{s:s,s:{s:s,s:s,s:O,s:O},s:o}", "requestId", id, "session",
-                                     "pid", session->pid, "sid", session->sid, "rooms",
-                                     session->rooms, "data", session->data, "missed", missed)
-                         : json_pack("{s:s,s:n}", "requestId", id, "session");
+    json_t *top = session ? json_array() : NULL;
+    for (unsigned i = 0; top && i < cfg->count; i++) {
+        json_array_append_new(top, json_integer((json_int_t)a->seen[i]));
+    }
+    json_t *answer =
+        session ? json_pack("{s:s,s:{s:s,s:s,s:O,s:O},s:o,s:o}", "requestId", id, "session", "pid",
+                            session->pid, "sid", session->sid, "rooms", session->rooms, "data",
+                            session->data, "missed", missed, "top", top)
+                : json_pack("{s:s,s:n}", "requestId", id, "session");
     if (!session) {
         json_decref(missed);
     }
@@ -669,8 +740,10 @@ void sioc__workers_on_peer(void *arg, unsigned peer, bool up)
 {
     sioc__workers_config *cfg = arg;
     if (up) {
+        cfg->up |= UINT64_C(1) << peer;
         return;
     }
+    cfg->up &= ~(UINT64_C(1) << peer);
     /* What waited for it waits no more. */
     for (sioc__link *l = cfg->adapters.next; l != &cfg->adapters; l = l->next) {
         wnsp *a = CONTAINER(l, wnsp, link);
@@ -681,6 +754,8 @@ void sioc__workers_on_peer(void *arg, unsigned peer, bool up)
             if (r->waiting & (UINT64_C(1) << peer)) {
                 heard(r, peer);
                 check(r);
+            } else if (r->type == SIOC__CM_RESTORE_SESSION && r->found) {
+                check(r); /* it waited, perhaps, for that worker's broadcasts */
             }
         }
     }
@@ -694,6 +769,9 @@ static sioc__adapter *create(sioc_namespace *nsp, const void *config)
     if (a) {
         a->cfg = (sioc__workers_config *)config;
         hex_id(a->uid);
+        /* Above whatever an earlier run of this worker reached (at fewer than a million
+         * broadcasts a second), so that a worker started again is not taken for behind. */
+        a->next_seq = sioc__now_ms() * 1000;
         sioc__list_init(&a->pending);
         sioc__list_init(&a->link);
     }

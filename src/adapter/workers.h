@@ -10,11 +10,16 @@
 #include "core/adapter.h"
 #include "util/list.h"
 
+/* Workers are sets of bits in a uint64_t. */
+#define SIOC__WORKERS_MAX 64
+
 /* Shared by a worker's namespaces: the link, how long requests wait, and the namespaces' adapters
  * (frames name their namespace). */
 typedef struct sioc__workers_config {
     sioc__bus *bus;
+    unsigned index; /* this worker */
     unsigned count; /* workers */
+    uint64_t up;    /* the other workers that are up (bit i: worker i) */
     unsigned requests_timeout_ms;
     sioc__link adapters;
     bool bad_logged; /* a malformed message was said */

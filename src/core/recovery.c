@@ -71,23 +71,25 @@ static json_t *strings(const char *const *list, size_t n)
     return a;
 }
 
-int sioc__recovery_stamp(sioc__recovery_store *st, const sioc__core *sio, const sioc_target *t,
-                         json_t *data)
+int sioc__recovery_keep_packet(sioc__recovery_store *st, const sioc__core *sio,
+                               const sioc_target *t, json_t *data, const char *offset,
+                               unsigned origin, uint64_t seq)
 {
     purge(st, sio);
     if (st->count == st->cap && stored_grow(st) < 0) {
         return -1;
     }
     sioc__stored *p = stored_at(st, st->count);
-    snprintf(p->offset, sizeof(p->offset), "%" PRIx64, ++st->next_offset);
+    snprintf(p->offset, sizeof(p->offset), "%s", offset);
     p->rooms = strings(t ? t->rooms : NULL, t ? t->nrooms : 0);
     p->except = strings(t ? t->except_rooms : NULL, t ? t->nexcept_rooms : 0);
-    if (t && t->except_socket) {
+    if (p->except && t && t->except_socket) {
         json_array_append_new(p->except, json_string(t->except_socket->id));
     }
     p->at_ms = sioc__wheel_now(sio->wheel);
-    /* The offset goes last, where the client looks for it. */
-    if (!p->rooms || !p->except || json_array_append_new(data, json_string(p->offset)) < 0) {
+    p->origin = origin;
+    p->seq = seq;
+    if (!p->rooms || !p->except) {
         json_decref(p->rooms);
         json_decref(p->except);
         return -1;
@@ -95,6 +97,19 @@ int sioc__recovery_stamp(sioc__recovery_store *st, const sioc__core *sio, const 
     p->data = json_incref(data);
     st->count++;
     return 0;
+}
+
+int sioc__recovery_stamp(sioc__recovery_store *st, const sioc__core *sio, const sioc_target *t,
+                         json_t *data)
+{
+    char offset[24];
+    uint64_t seq = ++st->next_offset;
+    snprintf(offset, sizeof(offset), "%" PRIx64, seq);
+    /* The offset goes last, where the client looks for it. */
+    if (json_array_append_new(data, json_string(offset)) < 0) {
+        return -1;
+    }
+    return sioc__recovery_keep_packet(st, sio, t, data, offset, 0, seq);
 }
 
 void sioc__saved_session_free(sioc__saved_session *session)
@@ -184,6 +199,28 @@ static bool addressed_to(const sioc__stored *p, json_t *rooms)
 {
     bool included = json_array_size(p->rooms) == 0 || has_any(rooms, p->rooms);
     return included && !has_any(rooms, p->except);
+}
+
+/* Walks back from the newest: each worker's broadcasts are kept in the order it sent them, so
+ * once one of an origin's is at or below its top, the older ones of that origin are too; the walk
+ * ends when every origin is past its top (a quiet origin makes it walk the whole store). */
+int sioc__recovery_newer(sioc__recovery_store *st, const uint64_t *top, size_t n, json_t *rooms,
+                         json_t *out)
+{
+    json_t *found = json_array();
+    uint64_t done = 0, all = n >= 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
+    for (size_t i = st->count; found && i-- > 0 && done != all;) {
+        sioc__stored *p = stored_at(st, i);
+        if (p->origin >= n || p->seq <= top[p->origin]) {
+            done |= p->origin < n ? UINT64_C(1) << p->origin : 0;
+        } else if (addressed_to(p, rooms) && json_array_insert(found, 0, p->data) < 0) {
+            json_decref(found);
+            found = NULL;
+        }
+    }
+    int rc = found ? json_array_extend(out, found) : -1;
+    json_decref(found);
+    return rc;
 }
 
 sioc__saved_session *sioc__recovery_take(sioc__recovery_store *st, const sioc__core *sio,

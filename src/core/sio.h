@@ -54,6 +54,8 @@ typedef struct sioc__stored {
     json_t *rooms; /* the target's rooms and except rooms, as string arrays */
     json_t *except;
     uint64_t at_ms;
+    unsigned origin; /* the worker that broadcast it (0 alone) */
+    uint64_t seq;    /* its place among that worker's broadcasts */
 } sioc__stored;
 
 /* A socket that lost its connection, kept for its client's return. */
@@ -337,6 +339,15 @@ void sioc__bcast_close_all(sioc__core *sio);
  * selects. Returns 0 or -1. */
 int sioc__recovery_stamp(sioc__recovery_store *st, const sioc__core *sio, const sioc_target *t,
                          json_t *data);
+/* Keeps `data` (an EVENT payload that already ends with `offset`) for replay to the sockets `t`
+ * selects; it is the `seq`th broadcast of worker `origin`. Returns 0 or -1. */
+int sioc__recovery_keep_packet(sioc__recovery_store *st, const sioc__core *sio,
+                               const sioc_target *t, json_t *data, const char *offset,
+                               unsigned origin, uint64_t seq);
+/* Appends to `out`, in order, the payloads kept here that a session in `rooms` may hear and that
+ * worker `origin` broadcast after its top[origin]th (`n` origins). Returns 0 or -1. */
+int sioc__recovery_newer(sioc__recovery_store *st, const uint64_t *top, size_t n, json_t *rooms,
+                         json_t *out);
 /* A leaving socket's id, rooms and data, for its client's return (NULL on no memory). */
 sioc__saved_session *sioc__recovery_session_of(sioc_socket *s);
 /* Keeps `session` (taken over) until it expires. */

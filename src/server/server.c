@@ -105,6 +105,8 @@ static int join_workers(sioc_server *srv)
     uv_loop_t *loop = sioc__transport_uv_loop(srv->transport);
     sioc__workers_config *cfg = &srv->workers_config;
     sioc__list_init(&cfg->adapters);
+    _Static_assert(SIOC__MAX_WORKERS <= SIOC__WORKERS_MAX, "workers are bits of a uint64_t");
+    cfg->index = w->index;
     cfg->count = w->count;
     cfg->requests_timeout_ms = o->redis_requests_timeout_ms ? o->redis_requests_timeout_ms : 5000;
     cfg->bus = loop ? sioc__bus_new(loop, w->group, w->index, w->count, w->bus_fd,

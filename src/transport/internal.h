@@ -78,7 +78,8 @@ struct sioc__transport {
     uv_poll_t route_poll;
     bool routing;
     bool route_failed_logged;
-    int ws_epoll; /* -1 once lws has closed it */
+    unsigned long routed_out, routed_in; /* requests handed to other workers, taken from them */
+    int ws_epoll;                        /* -1 once lws has closed it */
     struct lws *ws_epoll_wsi;
     struct epoll_event *ws_ready; /* the batch being read, and its length */
     int ws_nready;

@@ -74,6 +74,7 @@ bool sioc__route_away(sioc__transport *tr, int fd, const char *head, size_t len)
         return false;
     }
     close(fd); /* the owner has its own copy now */
+    tr->routed_out++;
     return true;
 }
 
@@ -102,6 +103,7 @@ static void on_routed(uv_poll_t *h, int status, int events)
         if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
             int fd;
             memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+            tr->routed_in++;
             sioc__front_adopt(tr, fd);
         }
     }
@@ -128,6 +130,10 @@ int sioc__route_start(sioc__transport *tr)
 void sioc__route_stop(sioc__transport *tr)
 {
     if (tr->routing) {
+        const sioc__worker_cfg *w = tr->opts->worker;
+        sioc__log(SIOC_LOG_INFO,
+                  "workers: worker %u handed %lu requests to the others and took %lu of theirs",
+                  w->index, tr->routed_out, tr->routed_in);
         tr->routing = false;
         uv_close((uv_handle_t *)&tr->route_poll, NULL);
     }

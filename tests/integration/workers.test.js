@@ -249,6 +249,68 @@ test('a client that reconnects to the other worker recovers its session and what
   }
 });
 
+// The scale of the issue: 200 polling and 200 WebSocket clients over 2 workers chat (each of the
+// 400 messages reaches the 399 others exactly once), a room, acks, a broadcast with acks to all,
+// a fetch of all and a server-side emit; every polling request is a new connection, and the
+// workers' own counts at exit show requests handed over in both directions.
+test('200 polling and 200 WebSocket clients over 2 workers: everything exactly once', async () => {
+  const big = await startServer(bin('FEATURE_TOUR'), ['--workers', '2', '--log-level', 'info']);
+  const made = [];
+  try {
+    const open = async (n, transports) => {
+      const out = [];
+      for (let i = 0; i < n; i += 50) {
+        const batch = Array.from({ length: Math.min(50, n - i) }, () => {
+          const c = io(big.url, { reconnection: false, forceNew: true, transports });
+          made.push(c);
+          return c;
+        });
+        await Promise.all(batch.map((c) => once(c, 'connect', 20000)));
+        out.push(...batch);
+      }
+      return out;
+    };
+    const polling = await open(200, ['polling']);
+    const ws = await open(200, ['websocket']);
+    const cs = [...polling, ...ws];
+    for (const group of [polling, ws]) {
+      const owners = new Set(group.map(ownerOf));
+      assert.deepEqual([...owners].sort(), ['A', 'B'], 'both workers own some');
+    }
+    await chat(cs);
+
+    const half = cs.filter((_, i) => i % 2 === 0);
+    const joined = await Promise.all(half.map((c) => c.timeout(10000).emitWithAck('join', 'half')));
+    assert.ok(joined.every((x) => x === true), 'every join acked');
+    const news = new Map(cs.map((c) => [c, 0]));
+    for (const c of cs) c.on('news', () => news.set(c, news.get(c) + 1));
+    cs[1].emit('to', 'half', 'news', 'for half');
+    await until(() => half.every((c) => news.get(c) === 1), 10000, 'the room hears');
+    await sleep(300);
+    assert.ok(cs.every((c) => news.get(c) === (half.includes(c) ? 1 : 0)), 'the room only, once');
+
+    const [all] = await ackOf(ws[0], 'fetch', null);
+    assert.deepEqual(all.map((x) => x.id).sort(), cs.map((c) => c.id).sort());
+    const [err, answers] = await ackOf(polling[0], 'server-emit', 'hello', 1);
+    assert.equal(err, null);
+    assert.equal(answers.length, 1, 'the other worker answers');
+    for (const c of cs) c.on('question', (ack) => ack(c.id));
+    polling[1].emit('ask-all', 'question', 10000);
+    const [askErr, ids] = await once(polling[1], 'ask-all-result', 15000);
+    assert.equal(askErr, null);
+    assert.deepEqual(ids.sort(), cs.map((c) => c.id).sort());
+    assert.ok(cs.every((c) => c.connected), 'no client lost');
+  } finally {
+    for (const c of made) c.close();
+    assert.equal(await big.stop(), 0);
+  }
+  const counts = [...big.log().matchAll(/worker (\d) handed (\d+) requests to the others and took (\d+)/g)];
+  assert.equal(counts.length, 2, 'both workers said');
+  for (const [, w, out, taken] of counts) {
+    assert.ok(+out > 0 && +taken > 0, `worker ${w} handed ${out} and took ${taken}`);
+  }
+});
+
 test('--workers with the poll loop is refused clearly', async () => {
   const refused = async (args, why) => {
     const proc = spawn(bin('FEATURE_TOUR'), ['--port', '0', '--workers', '2', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -147,6 +147,16 @@ static const struct {
     {"{\"type\":10,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{}}", "no requestId"},
     {"{\"type\":11,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"clientCount\":-1}}",
      "clientCount is not a count"},
+    {"{\"type\":3,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"opts\":{},\"offset\":\"0:1\",\"packet\":{"
+     "\"data\":[\"e\",\"0:1\"]}}}",
+     "a bad offset or seq"},
+    {"{\"type\":3,\"uid\":\"u\",\"nsp\":\"/"
+     "\",\"data\":{\"opts\":{},\"offset\":\"012345678901234567890123\","
+     "\"seq\":1,\"packet\":{\"data\":[\"e\"]}}}",
+     "a bad offset or seq"},
+    {"{\"type\":101,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"session\":null,"
+     "\"top\":[1,-2]}}",
+     "top is not a list of counts"},
     {"{\"type\":99,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{}}", "an unknown type"},
     {"{\"type\":100,\"uid\":\"u\",\"nsp\":\"/\"}", "data is not an object"},
     {"{\"type\":100,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"pid\":\"p\"}}",
@@ -162,7 +172,8 @@ static const struct {
      "a missed packet has no event"},
 };
 
-/* sioc's own messages between workers: a session asked for, and given back (or not). */
+/* sioc's own messages between workers: a session asked for, and given back (or not), and a
+ * broadcast with its recovery offset. */
 START_TEST(restore_session_messages_decode)
 {
     static const char *const good[] = {
@@ -171,16 +182,18 @@ START_TEST(restore_session_messages_decode)
         "{\"type\":101,\"uid\":\"u\",\"nsp\":\"/"
         "\",\"data\":{\"requestId\":\"r\",\"session\":null}}",
         "{\"type\":101,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"session\":{"
-        "\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[\"s\",\"r\"],\"data\":{\"k\":1}},\"missed\":[["
-        "\"e\",1,"
-        "\"2\"]]}}",
+        "\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[\"s\",\"r\"],\"data\":{\"k\":1}},"
+        "\"missed\":[[\"e\",1,\"2\"]],\"top\":[3,0]}}",
+        "{\"type\":3,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"opts\":{},\"offset\":\"0:1f\","
+        "\"seq\":31,\"packet\":{\"type\":2,\"data\":[\"e\",\"0:1f\"],\"nsp\":\"/\"}}}",
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         sioc__cm m;
         const char *why = NULL;
         ck_assert_msg(sioc__cm_decode(good[i], strlen(good[i]), &m, &why) == 0, "%s", why);
-        ck_assert_int_eq(m.type,
-                         i == 0 ? SIOC__CM_RESTORE_SESSION : SIOC__CM_RESTORE_SESSION_RESPONSE);
+        ck_assert_int_eq(m.type, i == 0   ? SIOC__CM_RESTORE_SESSION
+                                 : i == 3 ? SIOC__CM_BROADCAST
+                                          : SIOC__CM_RESTORE_SESSION_RESPONSE);
         ck_assert_ptr_nonnull(m.data);
         sioc__cm_clear(&m);
     }

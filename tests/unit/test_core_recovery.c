@@ -5,6 +5,7 @@
  * recoverable. */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
@@ -122,6 +123,49 @@ START_TEST(too_late_or_a_chosen_leave_gets_a_new_socket)
 }
 END_TEST
 
+/* The workers' part of the store: broadcasts kept under the offset their worker made, and those
+ * a session in some rooms may hear that came after what another worker had seen of each worker
+ * (top), in the order kept here. */
+START_TEST(the_broadcasts_past_another_workers_view_are_found_in_order)
+{
+    sioc__recovery_store st = {0};
+    const char *const r1[] = {"r1"};
+    sioc_target in_r1 = {.rooms = r1, .nrooms = 1};
+    /* worker, seq, to r1 only? */
+    static const struct {
+        unsigned origin;
+        uint64_t seq;
+        bool r1_only;
+    } kept[] = {{0, 1, false}, {1, 7, false}, {0, 2, true}, {1, 8, true},
+                {0, 3, false}, {1, 9, false}, {0, 4, true}};
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        char offset[24];
+        snprintf(offset, sizeof(offset), "%u:%x", kept[i].origin, (unsigned)kept[i].seq);
+        json_t *data = json_pack("[s,i,s]", "e", (int)i, offset);
+        ck_assert_int_eq(sioc__recovery_keep_packet(&st, f.sio, kept[i].r1_only ? &in_r1 : NULL,
+                                                    data, offset, kept[i].origin, kept[i].seq),
+                         0);
+        json_decref(data);
+    }
+    uint64_t top[2] = {2, 8};
+    json_t *out = json_array(), *rooms = json_pack("[s]", "other");
+    ck_assert_int_eq(sioc__recovery_newer(&st, top, 2, rooms, out), 0);
+    char *text = json_dumps(out, JSON_COMPACT);
+    ck_assert_str_eq(text, "[[\"e\",4,\"0:3\"],[\"e\",5,\"1:9\"]]"); /* not r1's 0:4 */
+    free(text);
+    json_array_clear(out);
+    json_decref(rooms);
+    rooms = json_pack("[s]", "r1");
+    ck_assert_int_eq(sioc__recovery_newer(&st, top, 2, rooms, out), 0);
+    text = json_dumps(out, JSON_COMPACT);
+    ck_assert_str_eq(text, "[[\"e\",4,\"0:3\"],[\"e\",5,\"1:9\"],[\"e\",6,\"0:4\"]]");
+    free(text);
+    json_decref(out);
+    json_decref(rooms);
+    sioc__recovery_free(&st);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("core_recovery");
@@ -129,6 +173,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, a_socket_comes_back_with_its_id_rooms_and_what_it_missed);
     tcase_add_test(tc, too_late_or_a_chosen_leave_gets_a_new_socket);
+    tcase_add_test(tc, the_broadcasts_past_another_workers_view_are_found_in_order);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
