@@ -30,6 +30,8 @@ FULL = {
     'idle': dict(clients=19000, duration=60),
     'polling': dict(clients=2000, senders=5, rates='10', duration=5),
     'cluster': dict(clients=510, senders=5, local=5, rates='20,100,200', duration=5),
+    'workers': dict(fanout=dict(clients=1000, senders=10, rates='100,200,300,400,500', duration=5),
+                    echo=dict(clients=100, duration=5)),
 }
 SMOKE = {
     'connect': dict(clients=200),
@@ -39,6 +41,8 @@ SMOKE = {
     'idle': dict(clients=100, duration=1),
     'polling': dict(clients=20, senders=2, rates='10', duration=1),
     'cluster': dict(clients=20, senders=2, local=2, rates='10', duration=1),
+    'workers': dict(fanout=dict(clients=20, senders=2, rates='10', duration=1),
+                    echo=dict(clients=10, duration=1)),
 }
 
 
@@ -48,15 +52,19 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(kind, build, redis_url=None):
+def start(kind, build, redis_url=None, workers=1):
     port = free_port()
+    env = dict(os.environ)
     if kind == 'sioc':
         argv = [os.path.join(build, 'examples', 'feature-tour'), '--port', str(port), '--host', '127.0.0.1']
         argv += ['--redis', redis_url] if redis_url else []
+        argv += ['--workers', str(workers)] if workers > 1 else []
     else:
         argv = ['node', os.path.join(ROOT, 'bench', 'node-server.js'), str(port)]
         argv += [redis_url] if redis_url else []
-    proc = subprocess.Popen(argv, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        env['WORKERS'] = str(workers)
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            text=True)
     deadline = time.time() + 15
     line = ''
     while time.time() < deadline:
@@ -118,11 +126,42 @@ def run_cluster(kind, build, params):
         stop(redis)
 
 
+def children(pid):
+    """The processes whose parent is `pid` (a primary's workers)."""
+    kids = []
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            try:
+                with open(f'/proc/{d}/stat') as f:
+                    if int(f.read().rsplit(')', 1)[1].split()[1]) == pid:
+                        kids.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return kids
+
+
+def run_workers(kind, build, params):
+    """One process against two workers on the same loads: every process's CPU summed."""
+    rows = []
+    for n in (1, 2):
+        for scenario, p in params.items():
+            proc, port = start(kind, build, workers=n)
+            try:
+                time.sleep(1)
+                pids = ','.join(str(x) for x in [proc.pid, *children(proc.pid)])
+                for row in loadgen(build, port, pids, scenario, p):
+                    rows.append(dict(row, workers=n, scenario=scenario))
+            finally:
+                stop(proc)
+    return rows
+
+
 def run_server(kind, build, plan):
     results = {}
     for scenario, params in plan.items():
-        if scenario == 'cluster':
-            results[scenario] = run_cluster(kind, build, params)
+        if scenario in ('cluster', 'workers'):
+            run = run_cluster if scenario == 'cluster' else run_workers
+            results[scenario] = run(kind, build, params)
             print(f'  {kind} {scenario}: done', file=sys.stderr)
             continue
         proc, port = start(kind, build)
@@ -136,34 +175,43 @@ def run_server(kind, build, plan):
 
 
 def summarize(r):
-    """The figures the targets are stated in, from one server's results."""
+    """The figures the targets are stated in, from one server's results (the scenarios run)."""
     s = {}
-    c = r['connect'][0]
-    s['connect: server CPU per connection (us)'] = c['server_cpu_s'] / max(c['ready'], 1) * 1e6
-    s['connect: RSS per connection (bytes)'] = (c['rss_after_kb'] - c['rss_before_kb']) * 1024 / max(c['ready'], 1)
-    fan = r['fanout']
-    best = max(fan, key=lambda x: x['deliveries_s'])
-    s['fan-out: max deliveries/s'] = best['deliveries_s']
-    for row in fan:
-        rate = int(row['offered_deliveries_s'])
-        s[f'fan-out {rate}/s: CPU s per million'] = row['cpu_s_per_million']
-        s[f'fan-out {rate}/s: p99 latency (ms)'] = row['p99_ms']
-    e = r['echo'][0]
-    s['echo: round trips/s'] = e['round_trips_s']
-    s['echo: CPU s per million round trips'] = e['cpu_s_per_million']
-    s['echo: p99 latency (ms)'] = e['p99_ms']
-    ch = r['churn'][0]
-    s['churn: cycles/s'] = ch['cycles_s']
-    s['churn: CPU us per cycle'] = ch['cpu_us_per_cycle']
-    s['churn: RSS after / before (%)'] = 100.0 * ch['rss_after_kb'] / max(ch['rss_before_kb'], 1)
-    i = r['idle']
-    idle = i[1] if len(i) > 1 else i[0]
-    s[f'idle {idle["ready"]} connections: % of a core'] = 100.0 * idle['server_cpu_s'] / max(idle['seconds'], 1e-9)
-    s['idle: RSS per connection (bytes)'] = (i[0]['rss_after_kb'] - i[0]['rss_before_kb']) * 1024 / max(i[0]['ready'], 1)
-    p = r['polling'][0]
-    s['polling: deliveries/s'] = p['deliveries_s']
-    s['polling: CPU s per million deliveries'] = p['cpu_s_per_million']
-    s['polling: p99 latency (ms)'] = p['p99_ms']
+    if 'connect' in r:
+        c = r['connect'][0]
+        s['connect: server CPU per connection (us)'] = c['server_cpu_s'] / max(c['ready'], 1) * 1e6
+        s['connect: RSS per connection (bytes)'] = \
+            (c['rss_after_kb'] - c['rss_before_kb']) * 1024 / max(c['ready'], 1)
+    if 'fanout' in r:
+        fan = r['fanout']
+        best = max(fan, key=lambda x: x['deliveries_s'])
+        s['fan-out: max deliveries/s'] = best['deliveries_s']
+        for row in fan:
+            rate = int(row['offered_deliveries_s'])
+            s[f'fan-out {rate}/s: CPU s per million'] = row['cpu_s_per_million']
+            s[f'fan-out {rate}/s: p99 latency (ms)'] = row['p99_ms']
+    if 'echo' in r:
+        e = r['echo'][0]
+        s['echo: round trips/s'] = e['round_trips_s']
+        s['echo: CPU s per million round trips'] = e['cpu_s_per_million']
+        s['echo: p99 latency (ms)'] = e['p99_ms']
+    if 'churn' in r:
+        ch = r['churn'][0]
+        s['churn: cycles/s'] = ch['cycles_s']
+        s['churn: CPU us per cycle'] = ch['cpu_us_per_cycle']
+        s['churn: RSS after / before (%)'] = 100.0 * ch['rss_after_kb'] / max(ch['rss_before_kb'], 1)
+    if 'idle' in r:
+        i = r['idle']
+        idle = i[1] if len(i) > 1 else i[0]
+        s[f'idle {idle["ready"]} connections: % of a core'] = \
+            100.0 * idle['server_cpu_s'] / max(idle['seconds'], 1e-9)
+        s['idle: RSS per connection (bytes)'] = \
+            (i[0]['rss_after_kb'] - i[0]['rss_before_kb']) * 1024 / max(i[0]['ready'], 1)
+    if 'polling' in r:
+        p = r['polling'][0]
+        s['polling: deliveries/s'] = p['deliveries_s']
+        s['polling: CPU s per million deliveries'] = p['cpu_s_per_million']
+        s['polling: p99 latency (ms)'] = p['p99_ms']
     for row in r.get('cluster', []):
         rate = int(row['offered_deliveries_s'])
         s[f'cluster {rate}/s: cross-node deliveries/s'] = row['deliveries_s']
@@ -171,6 +219,31 @@ def summarize(r):
         s[f'cluster {rate}/s: Redis CPU s per million'] = row['redis_cpu_s_per_million']
         s[f'cluster {rate}/s: p99 latency through Redis (ms)'] = row['p99_ms']
         s[f'cluster {rate}/s: p99 added by Redis (ms)'] = max(row['p99_ms'] - row['p99_local_ms'], 0)
+    s.update(summarize_workers(r.get('workers', [])))
+    return s
+
+
+def summarize_workers(rows):
+    """1 process and 2 workers: saturation (the most delivered at any offered rate), CPU per million
+    deliveries of all processes at each rate both kept up with, echo; and the load generator's own
+    CPU at saturation, which says whether it was the limit."""
+    s = {}
+    fan = {n: [x for x in rows if x['scenario'] == 'fanout' and x['workers'] == n] for n in (1, 2)}
+    for n in (1, 2):
+        if not fan[n]:
+            continue
+        best = max(fan[n], key=lambda x: x['deliveries_s'])
+        s[f'workers {n}: fan-out max deliveries/s'] = best['deliveries_s']
+        s[f'workers {n}: load generator CPU at max (%)'] = best.get('loadgen_cpu_pct', 0)
+        for row in fan[n]:
+            if row['deliveries_s'] >= 0.97 * row['offered_deliveries_s']:
+                s[f'workers {n}: fan-out {int(row["offered_deliveries_s"])}/s CPU s per million'] = \
+                    row['cpu_s_per_million']
+    for n in (1, 2):
+        for e in (x for x in rows if x['scenario'] == 'echo' and x['workers'] == n):
+            s[f'workers {n}: echo round trips/s'] = e['round_trips_s']
+            s[f'workers {n}: echo CPU s per million round trips'] = e['cpu_s_per_million']
+            s[f'workers {n}: load generator CPU in echo (%)'] = e.get('loadgen_cpu_pct', 0)
     return s
 
 
@@ -184,7 +257,7 @@ def table(sioc, node):
     for key in sioc:
         a, b = sioc[key], node.get(key)
         more = key.endswith(MORE_IS_BETTER)
-        if b is None or not a or not b:
+        if b is None or not a or not b or 'load generator' in key:  # not a figure of merit
             ratio = '-'
         else:
             ratio = f'{(a / b if more else b / a):.2f}x'
