@@ -33,12 +33,13 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
 /* ---- options ---- */
 
-#define MAX_PIDS 4
+#define MAX_PIDS 72 /* a primary and its workers */
 
 static struct {
     int port;
@@ -56,6 +57,7 @@ static struct {
     int payload;       /* bytes of padding in each message */
     int concurrency;   /* handshakes in flight at once */
     long cycles;       /* churn: stop after this many (0: duration only) */
+    bool send_one;     /* broadcast: this process's first client sends the message */
 } opt = {.scenario = "connect",
          .path = "/socket.io/",
          .clients = 100,
@@ -799,6 +801,62 @@ static void scenario_connect(bool idle)
     printf("}\n");
 }
 
+/* One broadcast to a great many idle connections, the load spread over several loadgen
+ * processes (each under the descriptor limit): every process connects its clients, says so, and
+ * holds them (answering pings) until SIGUSR1; then the one with --send-one sends one `msg`, relayed
+ * to everyone but its sender, and each prints every latency it saw (in us) for the caller to
+ * merge. The caller measures the servers' idle CPU and RSS meanwhile. */
+static volatile sig_atomic_t go;
+static long expected_heard;
+
+static void on_go(int sig)
+{
+    (void)sig;
+    go = 1;
+}
+
+static bool went(void)
+{
+    return go;
+}
+
+static bool all_heard(void)
+{
+    return delivered >= expected_heard;
+}
+
+static void scenario_broadcast(void)
+{
+    struct sigaction sa = {.sa_handler = on_go};
+    sigaction(SIGUSR1, &sa, NULL);
+    double took = connect_all(300);
+    printf("{\"phase\":\"connected\",\"clients\":%d,\"ready\":%ld,\"failed\":%ld,"
+           "\"seconds\":%.3f}\n",
+           nclients, ready_count, failed_count, took);
+    fflush(stdout);
+    run_until(UINT64_MAX, went, NULL);
+    lat.n = 0;
+    delivered = 0;
+    measuring = true;
+    expected_heard = ready_count - (opt.send_one ? 1 : 0);
+    uint64_t t0 = now_ns();
+    if (opt.send_one && clients[0].state == C_READY) {
+        char buf[64];
+        int n = snprintf(buf, sizeof(buf), "42[\"msg\",\"t=%llu\"]", (unsigned long long)now_ns());
+        send_text(&clients[0], buf, (size_t)n);
+    }
+    run_until(t0 + secs(opt.duration), all_heard, NULL);
+    qsort(lat.us, lat.n, sizeof(*lat.us), cmp_u32);
+    printf("{\"phase\":\"broadcast\",\"ready\":%ld,\"expected\":%ld,\"heard\":%ld,"
+           "\"p99_ms\":%.3f,\"samples_us\":[",
+           ready_count, expected_heard, delivered, pct_ms(&lat, 0.99));
+    for (size_t i = 0; i < lat.n; i++) {
+        printf(i ? ",%u" : "%u", lat.us[i]);
+    }
+    printf("]}\n");
+    fflush(stdout);
+}
+
 /* Fan-out: opt.senders clients send `msg` at `rate` messages per second in all; the server relays
  * each to everyone but its sender. */
 static double send_rate;
@@ -1040,21 +1098,14 @@ static void scenario_polling(void)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"port", required_argument, NULL, 'p'},
-        {"pid", required_argument, NULL, 'P'},
-        {"scenario", required_argument, NULL, 's'},
-        {"clients", required_argument, NULL, 'c'},
-        {"senders", required_argument, NULL, 'S'},
-        {"duration", required_argument, NULL, 'd'},
-        {"rates", required_argument, NULL, 'r'},
-        {"payload", required_argument, NULL, 'l'},
-        {"concurrency", required_argument, NULL, 'C'},
-        {"cycles", required_argument, NULL, 'n'},
-        {"path", required_argument, NULL, 'a'},
-        {"port2", required_argument, NULL, '2'},
-        {"redis-pid", required_argument, NULL, 'R'},
-        {"local", required_argument, NULL, 'L'},
-        {NULL, 0, NULL, 0},
+        {"port", required_argument, NULL, 'p'},        {"pid", required_argument, NULL, 'P'},
+        {"scenario", required_argument, NULL, 's'},    {"clients", required_argument, NULL, 'c'},
+        {"senders", required_argument, NULL, 'S'},     {"duration", required_argument, NULL, 'd'},
+        {"rates", required_argument, NULL, 'r'},       {"payload", required_argument, NULL, 'l'},
+        {"concurrency", required_argument, NULL, 'C'}, {"cycles", required_argument, NULL, 'n'},
+        {"path", required_argument, NULL, 'a'},        {"port2", required_argument, NULL, '2'},
+        {"redis-pid", required_argument, NULL, 'R'},   {"local", required_argument, NULL, 'L'},
+        {"send-one", no_argument, NULL, 'O'},          {NULL, 0, NULL, 0},
     };
     int o;
     while ((o = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -1076,6 +1127,9 @@ int main(int argc, char **argv)
             break;
         case 'L':
             opt.local = atoi(optarg);
+            break;
+        case 'O':
+            opt.send_one = true;
             break;
         case 's':
             opt.scenario = optarg;
@@ -1116,7 +1170,8 @@ int main(int argc, char **argv)
         fprintf(
             stderr,
             "usage: loadgen --port P [--pid PID[,PID...]] --scenario "
-            "connect|idle|fanout|echo|churn|polling [--clients N] [--senders S] "
+            "connect|idle|fanout|echo|churn|polling|broadcast [--send-one] [--clients N] "
+            "[--senders S] "
             "[--rates R,R,...] [--duration S] [--payload B] [--concurrency C] [--cycles N]\n"
             "       loadgen --port A --port2 B --scenario cluster [--local N] [--redis-pid PID] "
             "...\n");
@@ -1147,6 +1202,8 @@ int main(int argc, char **argv)
         scenario_polling();
     } else if (cluster) {
         scenario_cluster();
+    } else if (strcmp(opt.scenario, "broadcast") == 0) {
+        scenario_broadcast();
     } else {
         fprintf(stderr, "loadgen: unknown scenario %s\n", opt.scenario);
         return 2;

@@ -32,6 +32,7 @@ FULL = {
     'cluster': dict(clients=510, senders=5, local=5, rates='20,100,200', duration=5),
     'workers': dict(fanout=dict(clients=1000, senders=10, rates='100,200,300,400,500', duration=5),
                     echo=dict(clients=100, duration=5)),
+    'broadcast': dict(clients=100000, workers=6, loadgens=6, idle=30, duration=20),
 }
 SMOKE = {
     'connect': dict(clients=200),
@@ -43,6 +44,7 @@ SMOKE = {
     'cluster': dict(clients=20, senders=2, local=2, rates='10', duration=1),
     'workers': dict(fanout=dict(clients=20, senders=2, rates='10', duration=1),
                     echo=dict(clients=10, duration=1)),
+    'broadcast': dict(clients=200, workers=2, loadgens=2, idle=1, duration=5),
 }
 
 
@@ -156,11 +158,73 @@ def run_workers(kind, build, params):
     return rows
 
 
+def figures(pids):
+    """CPU seconds and RSS (kB) of `pids`, summed, from /proc."""
+    tick = os.sysconf('SC_CLK_TCK')
+    cpu = rss = 0
+    for pid in pids:
+        try:
+            with open(f'/proc/{pid}/stat') as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) / tick
+            with open(f'/proc/{pid}/status') as f:
+                rss += next(int(l.split()[1]) for l in f if l.startswith('VmRSS:'))
+        except (OSError, StopIteration):
+            pass
+    return cpu, rss
+
+
+def run_broadcast(kind, build, params):
+    """Many idle WebSockets over several workers, the load spread over several loadgens (the
+    descriptor limit applies to each): RSS and idle CPU of all the server's processes, then one
+    broadcast to all of them."""
+    n, k = params['clients'], params['loadgens']
+    proc, port = start(kind, build, workers=params['workers'])
+    gens = []
+    try:
+        time.sleep(1)
+        pids = [proc.pid, *children(proc.pid)]
+        base_cpu, base_rss = figures(pids)
+        t0 = time.time()
+        for i in range(k):
+            argv = [os.path.join(build, 'bench', 'loadgen'), '--port', str(port), '--scenario', 'broadcast',
+                    '--clients', str(n // k + (1 if i < n % k else 0)), '--duration', str(params['duration']),
+                    '--concurrency', '64']
+            gens.append(subprocess.Popen(argv + (['--send-one'] if i == 0 else []), stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL, text=True))
+        connected = [json.loads(g.stdout.readline()) for g in gens]
+        took = time.time() - t0
+        time.sleep(2)  # what connecting left to do settles
+        cpu0, rss = figures(pids)
+        gen_cpu0, _ = figures([g.pid for g in gens])
+        time.sleep(params['idle'])
+        cpu1, rss1 = figures(pids)
+        gen_cpu1, _ = figures([g.pid for g in gens])
+        for g in gens:
+            g.send_signal(signal.SIGUSR1)
+        heard = [json.loads(g.stdout.readline()) for g in gens]
+        for g in gens:
+            g.wait(30)
+    finally:
+        for g in gens:
+            if g.poll() is None:
+                g.kill()
+        stop(proc)
+    samples = sorted(x for h in heard for x in h['samples_us'])
+    pct = lambda q: samples[min(int(q * len(samples)), len(samples) - 1)] / 1000 if samples else 0
+    return [dict(phase='broadcast', workers=params['workers'], loadgens=k, clients=n,
+                 ready=sum(c['ready'] for c in connected), failed=sum(c['failed'] for c in connected),
+                 connect_s=took, rss_kb=max(rss, rss1), rss_base_kb=base_rss,
+                 idle_s=params['idle'], idle_cpu_s=cpu1 - cpu0, loadgen_idle_cpu_s=gen_cpu1 - gen_cpu0,
+                 expected=sum(h['expected'] for h in heard), heard=sum(h['heard'] for h in heard),
+                 p50_ms=pct(0.5), p99_ms=pct(0.99), max_ms=samples[-1] / 1000 if samples else 0)]
+
+
 def run_server(kind, build, plan):
     results = {}
     for scenario, params in plan.items():
-        if scenario in ('cluster', 'workers'):
-            run = run_cluster if scenario == 'cluster' else run_workers
+        if scenario in ('cluster', 'workers', 'broadcast'):
+            run = {'cluster': run_cluster, 'workers': run_workers, 'broadcast': run_broadcast}[scenario]
             results[scenario] = run(kind, build, params)
             print(f'  {kind} {scenario}: done', file=sys.stderr)
             continue
@@ -220,6 +284,15 @@ def summarize(r):
         s[f'cluster {rate}/s: p99 latency through Redis (ms)'] = row['p99_ms']
         s[f'cluster {rate}/s: p99 added by Redis (ms)'] = max(row['p99_ms'] - row['p99_local_ms'], 0)
     s.update(summarize_workers(r.get('workers', [])))
+    for b in r.get('broadcast', []):
+        w = f'{b["clients"]:,} idle WebSockets over {b["workers"]} workers'
+        s[f'{w}: connected (%)'] = 100.0 * b['ready'] / max(b['clients'], 1)
+        s[f'{w}: time to connect them all (s)'] = b['connect_s']
+        s[f'{w}: RSS of all processes (MB)'] = b['rss_kb'] / 1024
+        s[f'{w}: idle CPU (% of a core)'] = 100.0 * b['idle_cpu_s'] / b['idle_s']
+        s[f'{w}: one broadcast to all, p99 (ms)'] = b['p99_ms']
+        s[f'{w}: one broadcast to all, last (ms)'] = b['max_ms']
+        s[f'{w}: broadcast received (%)'] = 100.0 * b['heard'] / max(b['expected'], 1)
     return s
 
 
@@ -248,7 +321,7 @@ def summarize_workers(rows):
 
 
 # Figures where more is better; for every other one (CPU, memory, latency) less is.
-MORE_IS_BETTER = ('deliveries/s', 'round trips/s', 'cycles/s')
+MORE_IS_BETTER = ('deliveries/s', 'round trips/s', 'cycles/s', 'received (%)', 'connected (%)')
 
 
 def table(sioc, node):
