@@ -145,68 +145,45 @@ static bool is_string_list(const json_t *v)
     return json_is_array(v);
 }
 
-/* A restored session: null, or its ids (short strings, as sioc makes them), rooms and data, with
- * the events it missed. */
-static const char *check_session(const json_t *data)
+/* A session: its ids (short strings, as sioc makes them), rooms and data. */
+static const char *check_session(const json_t *session)
 {
-    const json_t *session = json_object_get(data, "session");
-    const json_t *missed = json_object_get(data, "missed");
-    size_t i;
-    json_t *e;
-    if (json_is_null(session)) {
-        return NULL;
-    }
     const char *pid = json_string_value(json_object_get(session, "pid"));
     const char *sid = json_string_value(json_object_get(session, "sid"));
     if (!json_is_object(session) || !pid || !sid || strlen(pid) > 20 || strlen(sid) > 20 ||
-        !is_string_list(json_object_get(session, "rooms")) || !json_object_get(session, "data") ||
-        !json_is_array(missed)) {
-        return "a session without ids, rooms, data or missed events";
-    }
-    json_array_foreach ((json_t *)missed, i, e) {
-        if (!is_event(e)) {
-            return "a missed packet has no event";
-        }
+        !is_string_list(json_object_get(session, "rooms")) || !json_object_get(session, "data")) {
+        return "a session without ids, rooms or data";
     }
     return NULL;
 }
 
-static bool is_count(const json_t *v)
+/* What a session missed, as a worker kept it: absent, or [origin, seq, [event, ...args]]s. */
+static const char *check_missed(const json_t *missed)
 {
-    return json_is_integer(v) && json_integer_value(v) >= 0;
-}
-
-/* sioc's workers add a broadcast's recovery offset (it already ends the packet's data) and its
- * place among its worker's broadcasts. */
-static const char *check_offset(const json_t *data)
-{
-    const json_t *offset = json_object_get(data, "offset"), *seq = json_object_get(data, "seq");
-    if (!offset && !seq) {
-        return NULL;
-    }
-    return json_is_string(offset) && json_string_length(offset) < 24 && is_count(seq)
-               ? NULL
-               : "a bad offset or seq";
-}
-
-/* What the answering worker had seen of each worker's broadcasts. */
-static const char *check_top(const json_t *data)
-{
-    const json_t *top = json_object_get(data, "top");
     size_t i;
-    json_t *n;
-    if (!top) {
+    json_t *p;
+    if (!missed) {
         return NULL;
     }
-    if (!json_is_array(top)) {
-        return "top is not a list of counts";
+    if (!json_is_array(missed)) {
+        return "missed is not a list";
     }
-    json_array_foreach ((json_t *)top, i, n) {
-        if (!is_count(n)) {
-            return "top is not a list of counts";
+    json_array_foreach ((json_t *)missed, i, p) {
+        json_t *o = json_array_get(p, 0), *q = json_array_get(p, 1);
+        if (json_array_size(p) != 3 || !json_is_integer(o) || json_integer_value(o) < 0 ||
+            json_integer_value(o) >= 64 || !json_is_integer(q) || json_integer_value(q) < 0 ||
+            !is_event(json_array_get(p, 2))) {
+            return "a missed packet is not [worker, seq, event]";
         }
     }
     return NULL;
+}
+
+/* sioc's workers say a broadcast's place among its worker's. */
+static const char *check_seq(const json_t *data)
+{
+    const json_t *seq = json_object_get(data, "seq");
+    return !seq || (json_is_integer(seq) && json_integer_value(seq) >= 0) ? NULL : "a bad seq";
 }
 
 static const char *check_data(sioc__cm_type type, const json_t *data)
@@ -216,7 +193,7 @@ static const char *check_data(sioc__cm_type type, const json_t *data)
     case SIOC__CM_BROADCAST:
         why = check_opts(data);
         why = why ? why : check_request_id(data, false);
-        why = why ? why : check_offset(data);
+        why = why ? why : check_seq(data);
         return why ? why
                : is_event(json_object_get(json_object_get(data, "packet"), "data"))
                    ? NULL
@@ -253,31 +230,39 @@ static const char *check_data(sioc__cm_type type, const json_t *data)
     }
     case SIOC__CM_RESTORE_SESSION:
         why = check_request_id(data, true);
-        return why ? why
-               : json_is_string(json_object_get(data, "pid")) &&
-                       json_is_string(json_object_get(data, "offset"))
-                   ? NULL
-                   : "no pid or offset";
-    case SIOC__CM_RESTORE_SESSION_RESPONSE:
+        return why ? why : json_is_string(json_object_get(data, "pid")) ? NULL : "no pid";
+    case SIOC__CM_RESTORE_SESSION_RESPONSE: {
+        const json_t *session = json_object_get(data, "session");
         why = check_request_id(data, true);
-        why = why ? why : check_session(data);
-        return why ? why : check_top(data);
+        why = why ? why : json_is_null(session) ? NULL : check_session(session);
+        return why ? why : check_missed(json_object_get(data, "missed"));
+    }
+    case SIOC__CM_SESSION:
+        why = check_session(data);
+        return why                                              ? why
+               : json_is_boolean(json_object_get(data, "live")) ? NULL
+                                                                : "live is not a boolean";
+    case SIOC__CM_SESSION_GONE:
+        return json_is_string(json_object_get(data, "pid")) ? NULL : "no pid";
     default:
         return NULL;
     }
 }
 
+static bool ours(json_int_t t)
+{
+    return t >= SIOC__CM_RESTORE_SESSION && t <= SIOC__CM_SESSION_GONE;
+}
+
 static bool known(json_int_t t)
 {
-    return (t >= SIOC__CM_INITIAL_HEARTBEAT && t <= SIOC__CM_ADAPTER_CLOSE) ||
-           t == SIOC__CM_RESTORE_SESSION || t == SIOC__CM_RESTORE_SESSION_RESPONSE;
+    return (t >= SIOC__CM_INITIAL_HEARTBEAT && t <= SIOC__CM_ADAPTER_CLOSE) || ours(t);
 }
 
 /* Every type but the heartbeats and ADAPTER_CLOSE has data. */
 static bool has_data(json_int_t t)
 {
-    return (t >= SIOC__CM_BROADCAST && t <= SIOC__CM_BROADCAST_ACK) ||
-           t == SIOC__CM_RESTORE_SESSION || t == SIOC__CM_RESTORE_SESSION_RESPONSE;
+    return (t >= SIOC__CM_BROADCAST && t <= SIOC__CM_BROADCAST_ACK) || ours(t);
 }
 
 int sioc__cm_decode(const void *bytes, size_t len, sioc__cm *out, const char **why)

@@ -28,10 +28,12 @@ typedef enum sioc__cm_type {
     SIOC__CM_BROADCAST_ACK = 12,             /* {requestId, packet} */
     SIOC__CM_ADAPTER_CLOSE = 13,
     /* sioc's own, between the workers of one server (never sent to a Node peer): connection state
-     * recovery of a client whose reconnection reached another worker. */
-    SIOC__CM_RESTORE_SESSION = 100, /* {requestId, pid, offset} */
-    /* {requestId, session: {pid, sid, rooms, data} or null, missed: [[event, ...args], ...]} */
-    SIOC__CM_RESTORE_SESSION_RESPONSE = 101,
+     * recovery across workers (a BROADCAST then also says its place among its worker's, "seq"). */
+    SIOC__CM_RESTORE_SESSION = 100, /* {requestId, pid} */
+    SIOC__CM_RESTORE_SESSION_RESPONSE =
+        101,                     /* {requestId, session: {pid, sid, rooms, data} | null} */
+    SIOC__CM_SESSION = 102,      /* {pid, sid, rooms, data, live} as it now is */
+    SIOC__CM_SESSION_GONE = 103, /* {pid}: its socket left for good */
 } sioc__cm_type;
 
 /* A decoded message: the fields point into `root` (one reference, the message's). */

@@ -17,6 +17,8 @@
 #include "util/log.h"
 #include "util/wheel.h"
 
+#define PURGE_EVERY_MS 1000
+
 #define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
 
 typedef struct wnsp {
@@ -25,13 +27,13 @@ typedef struct wnsp {
     sioc__workers_config *cfg;
     char uid[17]; /* ClusterAdapter's: 8 random bytes in hex */
     sioc__link pending;
-    /* Connection state recovery: what this worker delivered and its sockets' sessions. A
-     * broadcast's offset is made where it starts, "<worker>:<seq>" (seq in hex), and travels
-     * with it, so that every worker keeps it under the same offset; seen[i] is the last seq of
-     * worker i's broadcasts that reached this one (each link keeps its order). */
+    /* Connection state recovery (see the section below): what this worker delivered, and the
+     * sessions of every worker's sockets; seen[i] is the last of worker i's broadcasts that
+     * reached this one. */
     sioc__recovery_store store;
     uint64_t next_seq;
     uint64_t seen[SIOC__WORKERS_MAX];
+    sioc__timer purge_timer;
 } wnsp;
 
 typedef struct request {
@@ -48,9 +50,9 @@ typedef struct request {
     sioc_fetch_cb fetch;
     sioc_broadcast_ack_cb emit_cb;
     sioc__restore_cb restore_cb;
-    sioc__saved_session *found; /* restores: the session another worker gave back */
-    json_t *missed;
-    uint64_t top[SIOC__WORKERS_MAX]; /* what that worker had seen of each worker's broadcasts */
+    sioc__saved_session *found; /* restores: the session, once found */
+    char pid[21];
+    uint64_t top[SIOC__WORKERS_MAX]; /* restores: what the client had seen of each worker's */
     void *user_data;
 } request;
 
@@ -134,9 +136,10 @@ static void request_free(request *r)
     json_decref(r->answers);
     json_decref(r->opts);
     sioc__saved_session_free(r->found);
-    json_decref(r->missed);
     free(r);
 }
+
+static void restored(request *r);
 
 static void finish(request *r, int err)
 {
@@ -147,40 +150,14 @@ static void finish(request *r, int err)
     } else if (r->type == SIOC__CM_SERVER_SIDE_EMIT) {
         r->emit_cb(err, r->answers, r->user_data);
     } else if (r->type == SIOC__CM_RESTORE_SESSION) {
-        /* What the session's worker had not seen yet, this one delivered: it is missed too. */
-        if (r->found && sioc__recovery_newer(&r->a->store, r->top, workers_count(r->a),
-                                             r->found->rooms, r->missed) < 0) {
-            sioc__saved_session_free(r->found);
-            r->found = NULL;
-        }
-        r->restore_cb(r->found, r->found ? r->missed : NULL, r->user_data); /* taken over */
-        r->found = NULL;
-        r->missed = NULL;
+        restored(r);
     }
     request_free(r);
 }
 
-/* A session given back comes with what its worker had seen of every worker's broadcasts; it is
- * restored here once this worker has seen as much (each link keeps its order, so what is still
- * on its way here would otherwise reach the socket live as well as in what it missed). A worker
- * that is down sends nothing more. */
-static bool caught_up(const request *r)
-{
-    const wnsp *a = r->a;
-    for (unsigned i = 0; i < workers_count(a); i++) {
-        bool up = a->cfg->up & (UINT64_C(1) << i);
-        if (i != a->cfg->index && up && a->seen[i] < r->top[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static void check(request *r)
 {
-    bool done = r->type == SIOC__CM_BROADCAST         ? sioc__bcast_ack_decided(r->b)
-                : r->type == SIOC__CM_RESTORE_SESSION ? r->found ? caught_up(r) : r->waiting == 0
-                                                      : r->waiting == 0;
+    bool done = r->type == SIOC__CM_BROADCAST ? sioc__bcast_ack_decided(r->b) : r->waiting == 0;
     if (done) {
         finish(r, 0);
     }
@@ -222,6 +199,7 @@ static sioc__saved_session *session_of_json(json_t *j, sioc__wheel *wheel)
     session->rooms = json_incref(json_object_get(j, "rooms"));
     session->data = json_incref(json_object_get(j, "data"));
     session->at_ms = sioc__wheel_now(wheel);
+    session->live = json_is_true(json_object_get(j, "live"));
     return session;
 }
 
@@ -264,20 +242,18 @@ static void response(wnsp *a, unsigned from, const sioc__cm *m)
     case SIOC__CM_BROADCAST_ACK:
         sioc__bcast_ack_answer(r->b, packet);
         break;
-    case SIOC__CM_RESTORE_SESSION_RESPONSE:
+    case SIOC__CM_RESTORE_SESSION_RESPONSE: {
+        json_t *session = json_object_get(m->data, "session");
         if (!r->found) {
-            r->found = session_of_json(json_object_get(m->data, "session"), wheel_of(a));
-            r->missed = r->found ? json_incref(json_object_get(m->data, "missed")) : NULL;
-            size_t i;
-            json_t *n;
-            json_array_foreach (json_object_get(m->data, "top"), i, n) {
-                if (i < SIOC__WORKERS_MAX) {
-                    r->top[i] = (uint64_t)json_integer_value(n);
-                }
-            }
+            r->found = session_of_json(session, wheel_of(a));
+        }
+        json_t *missed = json_object_get(m->data, "missed");
+        if (json_is_object(session) && missed) {
+            json_array_append(r->answers, missed); /* what that worker kept of it */
         }
         r->waiting &= ~bit;
         break;
+    }
     default:
         return;
     }
@@ -391,27 +367,12 @@ static bool kept(const wnsp *a, const sioc_target *t)
     return a->base.nsp->sio->recovery_ms && !(t && (t->flags & SIOC_EMIT_VOLATILE));
 }
 
-/* Connection state recovery's offset, as Node's session-aware adapter adds it to what it
- * delivers (volatile broadcasts excepted), made here for a broadcast that starts here. */
-static int stamp(wnsp *a, json_t *data, const sioc_target *t, char offset[24])
-{
-    uint64_t seq = ++a->next_seq;
-    snprintf(offset, 24, "%u:%" PRIx64, a->cfg->index, seq);
-    a->seen[a->cfg->index] = seq;
-    if (json_array_append_new(data, json_string(offset)) < 0) {
-        return -1;
-    }
-    return sioc__recovery_keep_packet(&a->store, a->base.nsp->sio, t, data, offset, a->cfg->index,
-                                      seq);
-}
+static int stamp(wnsp *a, json_t *data, const sioc_target *t, unsigned origin, uint64_t seq);
 
 static int broadcast(sioc__adapter *base, json_t *data, const sioc_target *t)
 {
     wnsp *a = (wnsp *)base;
-    char offset[24] = "";
-    if (kept(a, t) && stamp(a, data, t, offset) < 0) {
-        return SIOC_ERR_NOMEM;
-    }
+    uint64_t seq = kept(a, t) ? ++a->next_seq : 0;
     if (!(t && (t->flags & SIOC_EMIT_LOCAL)) && peers_up(a)) { /* nobody else: nothing built */
         json_t *opts = sioc__wire_opts_of(t);
         if (opts && t && (t->flags & SIOC_EMIT_VOLATILE)) {
@@ -420,12 +381,14 @@ static int broadcast(sioc__adapter *base, json_t *data, const sioc_target *t)
         json_t *msg = opts ? json_pack("{s:{s:i,s:O,s:s},s:o}", "packet", "type", 2, "data", data,
                                        "nsp", base->nsp->name, "opts", opts)
                            : NULL;
-        if (msg && offset[0]) { /* the offset already ends `data` */
-            json_object_set_new(msg, "offset", json_string(offset));
-            json_object_set_new(msg, "seq", json_integer((json_int_t)a->seen[a->cfg->index]));
+        if (msg && seq) {
+            json_object_set_new(msg, "seq", json_integer((json_int_t)seq));
         }
-        send_all(a, SIOC__CM_BROADCAST, msg);
+        send_all(a, SIOC__CM_BROADCAST, msg); /* encoded now, before this worker's offset */
         json_decref(msg);
+    }
+    if (seq && stamp(a, data, t, a->cfg->index, seq) < 0) {
+        return SIOC_ERR_NOMEM;
     }
     return sioc__local_broadcast(base->nsp, data, t, NULL) < 0 ? SIOC_ERR_NOMEM : 0;
 }
@@ -558,19 +521,6 @@ static void forward_broadcast(wnsp *a, unsigned from, json_t *data, const char *
     json_decref(count);
 }
 
-/* Sessions given back that waited for this worker to see what their worker had seen. */
-static void restores_go_on(wnsp *a)
-{
-    sioc__link *l = a->pending.next;
-    while (l != &a->pending) {
-        request *r = (request *)l;
-        l = l->next;
-        if (r->type == SIOC__CM_RESTORE_SESSION && r->found) {
-            check(r);
-        }
-    }
-}
-
 static void on_broadcast(wnsp *a, unsigned from, const sioc__cm *m)
 {
     json_t *opts = json_object_get(m->data, "opts");
@@ -584,47 +534,18 @@ static void on_broadcast(wnsp *a, unsigned from, const sioc__cm *m)
         if (json_is_true(json_object_get(json_object_get(opts, "flags"), "volatile"))) {
             rt.t.flags |= SIOC_EMIT_VOLATILE;
         }
-        const char *offset = json_string_value(json_object_get(m->data, "offset"));
         json_t *seq = json_object_get(m->data, "seq");
-        if (offset && seq && kept(a, &rt.t)) { /* made where it started; it ends `data` */
-            sioc__recovery_keep_packet(&a->store, a->base.nsp->sio, &rt.t, data, offset, from,
-                                       (uint64_t)json_integer_value(seq));
-            a->seen[from] = (uint64_t)json_integer_value(seq);
+        if (!seq || !kept(a, &rt.t) ||
+            stamp(a, data, &rt.t, from, (uint64_t)json_integer_value(seq)) == 0) {
+            sioc__local_broadcast(a->base.nsp, data, &rt.t, NULL);
         }
-        sioc__local_broadcast(a->base.nsp, data, &rt.t, NULL);
-        restores_go_on(a);
     }
     sioc__wire_target_free(&rt);
 }
 
-/* Another worker's client came back with the pid of a socket that was here: its session, and
- * what it missed, go to that worker (and are no longer here). */
 static void give_session(sioc__workers_config *cfg, wnsp *a, const char *nsp, unsigned from,
-                         const char *id, json_t *data)
-{
-    json_t *missed = NULL;
-    sioc__saved_session *session =
-        a ? sioc__recovery_take(&a->store, a->base.nsp->sio,
-                                json_string_value(json_object_get(data, "pid")),
-                                json_string_value(json_object_get(data, "offset")), &missed)
-          : NULL; /* no such namespace here */
-    json_t *top = session ? json_array() : NULL;
-    for (unsigned i = 0; top && i < cfg->count; i++) {
-        json_array_append_new(top, json_integer((json_int_t)a->seen[i]));
-    }
-    json_t *answer =
-        session ? json_pack("{s:s,s:{s:s,s:s,s:O,s:O},s:o,s:o}", "requestId", id, "session", "pid",
-                            session->pid, "sid", session->sid, "rooms", session->rooms, "data",
-                            session->data, "missed", missed, "top", top)
-                : json_pack("{s:s,s:n}", "requestId", id, "session");
-    if (!session) {
-        json_decref(missed);
-    }
-    send_to(cfg, a ? a->uid : "0000000000000000", nsp, from, SIOC__CM_RESTORE_SESSION_RESPONSE,
-            answer);
-    json_decref(answer);
-    sioc__saved_session_free(session);
-}
+                         const char *id, json_t *data);
+static void on_session(wnsp *a, unsigned from, const sioc__cm *m);
 
 static void on_request(wnsp *a, unsigned from, const sioc__cm *m)
 {
@@ -657,6 +578,10 @@ static void on_request(wnsp *a, unsigned from, const sioc__cm *m)
     }
     case SIOC__CM_RESTORE_SESSION:
         give_session(a->cfg, a, nsp->name, from, id, m->data);
+        break;
+    case SIOC__CM_SESSION:
+    case SIOC__CM_SESSION_GONE:
+        on_session(a, from, m);
         break;
     case SIOC__CM_SERVER_SIDE_EMIT: {
         answer_to *to = id ? answer_new(a->cfg, a->uid, nsp->name, from, id) : NULL;
@@ -736,6 +661,8 @@ void sioc__workers_on_frame(void *arg, unsigned from, const void *data, size_t l
     sioc__cm_clear(&m);
 }
 
+static void owner_gone(wnsp *a, unsigned peer);
+
 void sioc__workers_on_peer(void *arg, unsigned peer, bool up)
 {
     sioc__workers_config *cfg = arg;
@@ -744,9 +671,10 @@ void sioc__workers_on_peer(void *arg, unsigned peer, bool up)
         return;
     }
     cfg->up &= ~(UINT64_C(1) << peer);
-    /* What waited for it waits no more. */
+    /* What waited for it waits no more; its sockets are gone, their sessions kept. */
     for (sioc__link *l = cfg->adapters.next; l != &cfg->adapters; l = l->next) {
         wnsp *a = CONTAINER(l, wnsp, link);
+        owner_gone(a, peer);
         sioc__link *p = a->pending.next;
         while (p != &a->pending) {
             request *r = (request *)p;
@@ -754,8 +682,6 @@ void sioc__workers_on_peer(void *arg, unsigned peer, bool up)
             if (r->waiting & (UINT64_C(1) << peer)) {
                 heard(r, peer);
                 check(r);
-            } else if (r->type == SIOC__CM_RESTORE_SESSION && r->found) {
-                check(r); /* it waited, perhaps, for that worker's broadcasts */
             }
         }
     }
@@ -778,10 +704,16 @@ static sioc__adapter *create(sioc_namespace *nsp, const void *config)
     return a ? &a->base : NULL;
 }
 
+static void on_purge(sioc__timer *t);
+
 static int init(sioc__adapter *base)
 {
     wnsp *a = (wnsp *)base;
     sioc__list_append(&a->cfg->adapters, &a->link);
+    if (base->nsp->sio->recovery_ms) {
+        sioc__timer_start(wheel_of(a), &a->purge_timer,
+                          sioc__wheel_now(wheel_of(a)) + PURGE_EVERY_MS, on_purge);
+    }
     return 0;
 }
 
@@ -792,41 +724,397 @@ static void close_adapter(sioc__adapter *base)
         finish((request *)a->pending.next, SIOC_ERR_CLOSED);
     }
     sioc__list_remove(&a->link);
+    sioc__timer_stop(wheel_of(a), &a->purge_timer);
     sioc__recovery_free(&a->store);
     free(a);
 }
 
-static void persist_session(sioc__adapter *base, sioc__saved_session *session)
+/* ---- connection state recovery ----
+ *
+ * Each worker stamps what it delivers with its own offset: how far it had then seen each worker's
+ * broadcasts, "s0.s1..." (base 36; si counts worker i's broadcasts, and each link keeps their
+ * order). A client's last offset thus says exactly what it had seen of every worker's broadcasts,
+ * whichever worker it was on, and any worker can tell what it missed: the broadcasts kept there
+ * beyond that, addressed to its rooms. Sessions (id, rooms, data, and whether the socket is still
+ * connected) are copied to every worker as they change, so that the client of a worker that died
+ * can come back too. */
+
+#define DIGITS_MAX 13 /* of a uint64_t in base 36 */
+#define VECTOR_MAX (SIOC__WORKERS_MAX * (DIGITS_MAX + 1))
+
+static void encode_vector(const uint64_t *v, unsigned n, char out[VECTOR_MAX + 1])
 {
-    sioc__recovery_keep(&((wnsp *)base)->store, base->nsp->sio, session);
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    size_t len = 0;
+    for (unsigned i = 0; i < n; i++) {
+        char rev[DIGITS_MAX];
+        int k = 0;
+        uint64_t x = v[i];
+        do {
+            rev[k++] = digits[x % 36];
+            x /= 36;
+        } while (x);
+        if (i) {
+            out[len++] = '.';
+        }
+        while (k) {
+            out[len++] = rev[--k];
+        }
+    }
+    out[len] = '\0';
 }
 
-/* The session is looked for here first, then asked of every other worker: the one that had the
- * socket gives it back, with what it missed in the order that worker delivered it. */
+/* A client's offset: `n` numbers, or false when it is not one of ours. */
+static bool parse_vector(const char *s, unsigned n, uint64_t *v)
+{
+    for (unsigned i = 0; s && i < n; i++) {
+        uint64_t x = 0;
+        int k = 0;
+        for (; (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z'); s++, k++) {
+            if (k == DIGITS_MAX) {
+                return false;
+            }
+            x = x * 36 + (uint64_t)(*s <= '9' ? *s - '0' : *s - 'a' + 10);
+        }
+        v[i] = x;
+        if (k == 0 || *s != (i + 1 < n ? '.' : '\0')) {
+            return false;
+        }
+        s += i + 1 < n;
+    }
+    return s != NULL;
+}
+
+/* Worker `origin`'s broadcast number `seq` is delivered here: it is kept, and ends with this
+ * worker's offset. */
+static int stamp(wnsp *a, json_t *data, const sioc_target *t, unsigned origin, uint64_t seq)
+{
+    if (origin >= SIOC__WORKERS_MAX) {
+        return -1;
+    }
+    if (seq > a->seen[origin]) {
+        a->seen[origin] = seq;
+    }
+    char offset[VECTOR_MAX + 1];
+    encode_vector(a->seen, workers_count(a), offset);
+    if (json_array_append_new(data, json_string(offset)) < 0) {
+        return -1;
+    }
+    return sioc__recovery_keep_packet(&a->store, a->base.nsp->sio, t, data, "", origin, seq);
+}
+
+/* A replayed broadcast's offset says at least what the client had seen: it may have been kept
+ * here before this worker had seen as much as the client's. */
+static void restamp(const wnsp *a, const uint64_t *floor, json_t *missed)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach (missed, i, p) {
+        size_t last = json_array_size(p) - 1;
+        uint64_t v[SIOC__WORKERS_MAX];
+        json_t *copy = json_copy(p);
+        if (!copy ||
+            !parse_vector(json_string_value(json_array_get(p, last)), workers_count(a), v)) {
+            json_decref(copy);
+            continue;
+        }
+        for (unsigned k = 0; k < workers_count(a); k++) {
+            v[k] = v[k] > floor[k] ? v[k] : floor[k];
+        }
+        char offset[VECTOR_MAX + 1];
+        encode_vector(v, workers_count(a), offset);
+        json_array_set_new(copy, last, json_string(offset));
+        json_array_set_new(missed, i, copy);
+    }
+}
+
+/* The session `pid` as it now is, here (`rooms` and `data` borrowed), owned by worker `owner`. */
+static void record_put(wnsp *a, const char *pid, const char *sid, json_t *rooms, json_t *data,
+                       unsigned owner, bool live)
+{
+    sioc__saved_session *r = sioc__map_get(&a->store.sessions, pid, strlen(pid));
+    if (!r) {
+        if (!(r = calloc(1, sizeof(*r)))) {
+            return;
+        }
+        snprintf(r->pid, sizeof(r->pid), "%s", pid);
+        if (sioc__map_put(&a->store.sessions, r->pid, r) < 0) {
+            free(r);
+            return;
+        }
+    }
+    snprintf(r->sid, sizeof(r->sid), "%s", sid);
+    json_t *old_rooms = r->rooms, *old_data = r->data;
+    r->rooms = json_incref(rooms);
+    r->data = data ? json_incref(data) : json_object();
+    json_decref(old_rooms);
+    json_decref(old_data);
+    r->owner = owner;
+    r->live = live;
+    r->at_ms = sioc__wheel_now(wheel_of(a));
+}
+
+/* Takes the session out of the map: the caller owns it. */
+static sioc__saved_session *record_take(wnsp *a, const char *pid)
+{
+    return sioc__map_remove(&a->store.sessions, pid);
+}
+
+static void replicate(wnsp *a, const sioc__saved_session *r)
+{
+    json_t *msg = json_pack("{s:s,s:s,s:O,s:O,s:b}", "pid", r->pid, "sid", r->sid, "rooms",
+                            r->rooms, "data", r->data, "live", r->live);
+    send_all(a, SIOC__CM_SESSION, msg);
+    json_decref(msg);
+}
+
+/* This worker's socket `s` connected, joined or left a room: every worker hears of it. */
+static void socket_changed(sioc_socket *s)
+{
+    sioc__adapter *base = s->nsp->adapter;
+    if (!base || base->ops != &sioc__workers_adapter || !s->pid[0] || !s->connected) {
+        return;
+    }
+    wnsp *a = (wnsp *)base;
+    sioc__saved_session *now = sioc__recovery_session_of(s);
+    if (now) {
+        record_put(a, now->pid, now->sid, now->rooms, now->data, a->cfg->index, true);
+        now->live = true;
+        replicate(a, now);
+        sioc__saved_session_free(now);
+    }
+}
+
+static void on_connected(sioc_socket *s, void *user_data)
+{
+    socket_changed(s);
+}
+
+static void on_room(sioc_socket *s, const char *room, void *user_data)
+{
+    socket_changed(s);
+}
+
+/* A socket that left for good (its client's choice): its session goes everywhere. */
+static void on_disconnected(sioc_socket *s, const char *reason, void *user_data)
+{
+    sioc__adapter *base = s->nsp->adapter;
+    if (!base || base->ops != &sioc__workers_adapter || !s->pid[0] || sioc__recoverable(reason)) {
+        return;
+    }
+    wnsp *a = (wnsp *)base;
+    sioc__saved_session_free(record_take(a, s->pid));
+    json_t *msg = json_pack("{s:s}", "pid", s->pid);
+    send_all(a, SIOC__CM_SESSION_GONE, msg);
+    json_decref(msg);
+}
+
+const sioc_observer sioc__workers_observer = {
+    .socket_connected = on_connected,
+    .socket_disconnected = on_disconnected,
+    .room_joined = on_room,
+    .room_left = on_room,
+};
+
+/* Another worker's session changed. A word from a worker about a session another worker's socket
+ * now holds comes late (that socket came back there): it is not heeded. */
+static void on_session(wnsp *a, unsigned from, const sioc__cm *m)
+{
+    const char *pid = json_string_value(json_object_get(m->data, "pid"));
+    sioc__saved_session *r = sioc__map_get(&a->store.sessions, pid, strlen(pid));
+    if (r && r->owner != from && r->live) {
+        return;
+    }
+    if (m->type == SIOC__CM_SESSION_GONE) {
+        if (r && r->owner == from) {
+            sioc__saved_session_free(record_take(a, pid));
+        }
+        return;
+    }
+    record_put(a, pid, json_string_value(json_object_get(m->data, "sid")),
+               json_object_get(m->data, "rooms"), json_object_get(m->data, "data"), from,
+               json_is_true(json_object_get(m->data, "live")));
+}
+
+typedef struct gone {
+    unsigned peer;
+    uint64_t now;
+} gone;
+
+static void mark_gone(void *value, void *arg)
+{
+    const gone *g = arg;
+    sioc__saved_session *r = value;
+    if (r->owner == g->peer && r->live) {
+        r->live = false;
+        r->at_ms = g->now;
+    }
+}
+
+/* Worker `peer` died: its sockets are gone, and their sessions may come back elsewhere until
+ * maxDisconnectionDuration from now. */
+static void owner_gone(wnsp *a, unsigned peer)
+{
+    gone g = {peer, sioc__wheel_now(wheel_of(a))};
+    sioc__map_each(&a->store.sessions, mark_gone, &g);
+}
+
+static void persist_session(sioc__adapter *base, sioc__saved_session *session)
+{
+    wnsp *a = (wnsp *)base;
+    record_put(a, session->pid, session->sid, session->rooms, session->data, a->cfg->index, false);
+    session->live = false;
+    replicate(a, session);
+    sioc__saved_session_free(session);
+}
+
+/* Another worker's client came back with a pid: the session goes there if its socket has left
+ * (this worker's copy of it: every worker that has one gives it, and forgets it). The answer also
+ * tells the asker that every broadcast this worker sent before it has reached it. */
+static void give_session(sioc__workers_config *cfg, wnsp *a, const char *nsp, unsigned from,
+                         const char *id, json_t *data)
+{
+    const char *pid = json_string_value(json_object_get(data, "pid"));
+    const char *offset = json_string_value(json_object_get(data, "offset"));
+    sioc__saved_session *r = a ? sioc__map_get(&a->store.sessions, pid, strlen(pid)) : NULL;
+    uint64_t top[SIOC__WORKERS_MAX];
+    json_t *missed = json_array();
+    if (!r || r->live || !offset || !parse_vector(offset, cfg->count, top) ||
+        sioc__recovery_newer(&a->store, top, cfg->count, r->rooms, missed) < 0) {
+        r = NULL;
+    }
+    json_t *answer =
+        r ? json_pack("{s:s,s:{s:s,s:s,s:O,s:O},s:O}", "requestId", id, "session", "pid", r->pid,
+                      "sid", r->sid, "rooms", r->rooms, "data", r->data, "missed", missed)
+          : json_pack("{s:s,s:n}", "requestId", id, "session");
+    json_decref(missed);
+    send_to(cfg, a ? a->uid : "0000000000000000", nsp, from, SIOC__CM_RESTORE_SESSION_RESPONSE,
+            answer);
+    json_decref(answer);
+    if (r) {
+        sioc__saved_session_free(record_take(a, pid));
+    }
+}
+
+/* Whether `r` may come back now: its socket has left, or its worker is gone. */
+static bool returnable(const wnsp *a, const sioc__saved_session *r)
+{
+    bool owner_up = r->owner != a->cfg->index && (a->cfg->up & (UINT64_C(1) << r->owner));
+    return !r->live || (r->owner != a->cfg->index && !owner_up);
+}
+
+/* Whether [origin, seq, payload] `p` is in `list`. */
+static bool has_packet(json_t *list, json_t *p)
+{
+    size_t i;
+    json_t *q;
+    json_array_foreach (list, i, q) {
+        if (json_equal(json_array_get(q, 0), json_array_get(p, 0)) &&
+            json_equal(json_array_get(q, 1), json_array_get(p, 1))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* What the client missed, from the lists of [origin, seq, payload] this worker and those that
+ * gave the session kept: the longest in its order (a worker started again since may have kept
+ * little), then what the others have beyond it. A new array of payloads, or NULL. */
+static json_t *merge_missed(json_t *lists)
+{
+    size_t i, k, longest = 0;
+    json_t *list, *p;
+    json_array_foreach (lists, i, list) {
+        if (json_array_size(list) > json_array_size(json_array_get(lists, longest))) {
+            longest = i;
+        }
+    }
+    json_t *all = json_copy(json_array_get(lists, longest));
+    json_array_foreach (lists, i, list) {
+        if (i == longest) {
+            continue;
+        }
+        json_array_foreach (list, k, p) {
+            if (all && !has_packet(all, p) && json_array_append(all, p) < 0) {
+                json_decref(all);
+                all = NULL;
+            }
+        }
+    }
+    json_t *missed = all ? json_array() : NULL;
+    json_array_foreach (all, i, p) {
+        json_array_append(missed, json_array_get(p, 2));
+    }
+    json_decref(all);
+    return missed;
+}
+
+/* The session, once every worker has answered, with what its client missed. */
+static void restored(request *r)
+{
+    wnsp *a = r->a;
+    if (!r->found) { /* nobody gave it: perhaps its worker's word that it left came meanwhile */
+        sioc__saved_session *rec = sioc__map_get(&a->store.sessions, r->pid, strlen(r->pid));
+        r->found = rec && returnable(a, rec) ? record_take(a, r->pid) : NULL;
+    }
+    json_t *own = r->found ? json_array() : NULL;
+    json_t *missed = NULL;
+    if (own &&
+        sioc__recovery_newer(&a->store, r->top, workers_count(a), r->found->rooms, own) == 0 &&
+        json_array_insert(r->answers, 0, own) == 0 && (missed = merge_missed(r->answers))) {
+        restamp(a, r->top, missed);
+    }
+    json_decref(own);
+    if (r->found && !missed) { /* no memory */
+        sioc__saved_session_free(r->found);
+        r->found = NULL;
+    }
+    r->restore_cb(r->found, missed, r->user_data); /* both taken over */
+    r->found = NULL;
+}
+
+/* The session is looked for here (every worker has every session), and every other worker is
+ * asked for it too: one whose word that the socket left has not come yet may have it. The
+ * restore waits for every answer: each link keeps its order, so once a worker has answered,
+ * every broadcast it sent before has reached this one, and what the client missed is all here
+ * (what comes later reaches the socket live). */
 static void restore_session(sioc__adapter *base, const char *pid, const char *offset,
                             sioc__restore_cb cb, void *arg)
 {
     wnsp *a = (wnsp *)base;
-    json_t *missed = NULL;
-    sioc__saved_session *session =
-        sioc__recovery_take(&a->store, base->nsp->sio, pid, offset, &missed);
-    request *r = session || peers_up(a) == 0 ? NULL : request_new(a, SIOC__CM_RESTORE_SESSION);
-    json_t *ask =
-        r ? json_pack("{s:s,s:s,s:s}", "requestId", r->id, "pid", pid, "offset", offset) : NULL;
-    if (!ask) {
+    request *r = request_new(a, SIOC__CM_RESTORE_SESSION);
+    if (!r || !parse_vector(offset, workers_count(a), r->top) || strlen(pid) >= sizeof(r->pid)) {
         if (r) {
             request_free(r);
         }
-        cb(session, missed, arg);
+        cb(NULL, NULL, arg);
         return;
     }
+    snprintf(r->pid, sizeof(r->pid), "%s", pid);
     r->restore_cb = cb;
     r->user_data = arg;
-    r->waiting = send_all(a, SIOC__CM_RESTORE_SESSION, ask);
-    json_decref(ask);
+    sioc__saved_session *rec = sioc__map_get(&a->store.sessions, pid, strlen(pid));
+    bool connected_here = rec && rec->owner == a->cfg->index && rec->live;
+    if (rec && returnable(a, rec)) {
+        r->found = record_take(a, pid);
+    }
+    if (!connected_here) { /* a socket still connected here keeps its session */
+        json_t *ask = json_pack("{s:s,s:s,s:s}", "requestId", r->id, "pid", pid, "offset", offset);
+        r->waiting = send_all(a, SIOC__CM_RESTORE_SESSION, ask);
+        json_decref(ask);
+    }
     sioc__timer_start(wheel_of(a), &r->timer,
                       sioc__wheel_now(wheel_of(a)) + a->cfg->requests_timeout_ms, on_timeout);
     check(r);
+}
+
+/* Sessions past maxDisconnectionDuration go, now and then. */
+static void on_purge(sioc__timer *t)
+{
+    wnsp *a = CONTAINER(t, wnsp, purge_timer);
+    const sioc__core *sio = a->base.nsp->sio;
+    sioc__recovery_purge_sessions(&a->store, sio);
+    sioc__timer_start(wheel_of(a), t, sioc__wheel_now(wheel_of(a)) + PURGE_EVERY_MS, on_purge);
 }
 
 const sioc__adapter_ops sioc__workers_adapter = {

@@ -30,5 +30,8 @@ void sioc__workers_on_frame(void *arg, unsigned from, const void *data, size_t l
 void sioc__workers_on_peer(void *arg, unsigned peer, bool up);
 
 extern const sioc__adapter_ops sioc__workers_adapter;
+/* With connection state recovery: keeps every worker told of this worker's sockets' sessions
+ * (sioc__core_observe, `user_data`: the config). */
+extern const sioc_observer sioc__workers_observer;
 
 #endif

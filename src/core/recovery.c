@@ -123,26 +123,43 @@ void sioc__saved_session_free(sioc__saved_session *session)
 
 static bool expired(const sioc__saved_session *session, const sioc__core *sio)
 {
-    return session->at_ms + sio->recovery_ms < sioc__wheel_now(sio->wheel);
+    return !session->live && session->at_ms + sio->recovery_ms < sioc__wheel_now(sio->wheel);
 }
 
-/* sioc__map_each may not see the map change under it: expired sessions go one at a time. */
-static void purge_sessions(sioc__recovery_store *st, const sioc__core *sio)
+typedef struct expiry {
+    const sioc__core *sio;
+    sioc__saved_session **list;
+    size_t n, cap;
+} expiry;
+
+static void collect_expired(void *value, void *arg)
 {
-    size_t before;
-    do {
-        before = st->sessions.count;
-        for (size_t b = 0; b < st->sessions.nbuckets && before == st->sessions.count; b++) {
-            for (sioc__map_entry *e = st->sessions.buckets[b]; e; e = e->next) {
-                sioc__saved_session *session = e->value;
-                if (expired(session, sio)) {
-                    sioc__map_remove(&st->sessions, session->pid);
-                    sioc__saved_session_free(session);
-                    break;
-                }
-            }
+    expiry *e = arg;
+    if (!expired(value, e->sio)) {
+        return;
+    }
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? 2 * e->cap : 16;
+        sioc__saved_session **grown = realloc(e->list, cap * sizeof(*grown));
+        if (!grown) {
+            return; /* the rest go next time */
         }
-    } while (before != st->sessions.count);
+        e->list = grown;
+        e->cap = cap;
+    }
+    e->list[e->n++] = value;
+}
+
+/* sioc__map_each may not see the map change under it: the expired are listed, then removed. */
+void sioc__recovery_purge_sessions(sioc__recovery_store *st, const sioc__core *sio)
+{
+    expiry e = {sio, NULL, 0, 0};
+    sioc__map_each(&st->sessions, collect_expired, &e);
+    for (size_t i = 0; i < e.n; i++) {
+        sioc__map_remove(&st->sessions, e.list[i]->pid);
+        sioc__saved_session_free(e.list[i]);
+    }
+    free(e.list);
 }
 
 sioc__saved_session *sioc__recovery_session_of(sioc_socket *s)
@@ -169,7 +186,7 @@ sioc__saved_session *sioc__recovery_session_of(sioc_socket *s)
 void sioc__recovery_keep(sioc__recovery_store *st, const sioc__core *sio,
                          sioc__saved_session *session)
 {
-    purge_sessions(st, sio);
+    sioc__recovery_purge_sessions(st, sio);
     sioc__saved_session *old = sioc__map_get(&st->sessions, session->pid, strlen(session->pid));
     if (old) { /* the same pid again (its socket came back, then left again) */
         sioc__map_remove(&st->sessions, old->pid);
@@ -213,7 +230,10 @@ int sioc__recovery_newer(sioc__recovery_store *st, const uint64_t *top, size_t n
         sioc__stored *p = stored_at(st, i);
         if (p->origin >= n || p->seq <= top[p->origin]) {
             done |= p->origin < n ? UINT64_C(1) << p->origin : 0;
-        } else if (addressed_to(p, rooms) && json_array_insert(found, 0, p->data) < 0) {
+        } else if (addressed_to(p, rooms) &&
+                   json_array_insert_new(found, 0,
+                                         json_pack("[I,I,O]", (json_int_t)p->origin,
+                                                   (json_int_t)p->seq, p->data)) < 0) {
             json_decref(found);
             found = NULL;
         }

@@ -64,7 +64,9 @@ typedef struct sioc__saved_session {
     char sid[21];
     json_t *rooms;
     json_t *data;
-    uint64_t at_ms;
+    uint64_t at_ms; /* when it left (live: when last heard of) */
+    unsigned owner; /* workers: the worker whose socket it is or was */
+    bool live;      /* workers: its socket is still connected there; it does not expire */
 } sioc__saved_session;
 
 /* Connection state recovery's storage, as the in-memory adapter keeps it (recovery.c):
@@ -344,8 +346,9 @@ int sioc__recovery_stamp(sioc__recovery_store *st, const sioc__core *sio, const 
 int sioc__recovery_keep_packet(sioc__recovery_store *st, const sioc__core *sio,
                                const sioc_target *t, json_t *data, const char *offset,
                                unsigned origin, uint64_t seq);
-/* Appends to `out`, in order, the payloads kept here that a session in `rooms` may hear and that
- * worker `origin` broadcast after its top[origin]th (`n` origins). Returns 0 or -1. */
+/* Appends to `out`, in order, [origin, seq, payload] for each broadcast kept here that a session
+ * in `rooms` may hear and that worker `origin` sent after its top[origin]th (`n` origins).
+ * Returns 0 or -1. */
 int sioc__recovery_newer(sioc__recovery_store *st, const uint64_t *top, size_t n, json_t *rooms,
                          json_t *out);
 /* A leaving socket's id, rooms and data, for its client's return (NULL on no memory). */
@@ -359,6 +362,8 @@ void sioc__recovery_keep(sioc__recovery_store *st, const sioc__core *sio,
 sioc__saved_session *sioc__recovery_take(sioc__recovery_store *st, const sioc__core *sio,
                                          const char *pid, const char *offset, json_t **missed);
 void sioc__saved_session_free(sioc__saved_session *session);
+/* Forgets the sessions past maxDisconnectionDuration. */
+void sioc__recovery_purge_sessions(sioc__recovery_store *st, const sioc__core *sio);
 void sioc__recovery_free(sioc__recovery_store *st);
 bool sioc__recoverable(const char *reason);
 

@@ -116,7 +116,11 @@ static int join_workers(sioc_server *srv)
         sioc__log(SIOC_LOG_ERROR, "workers: cannot join the other workers");
         return SIOC_ERR_SYSTEM;
     }
-    return sioc__core_set_adapter(srv->core, &sioc__workers_adapter, cfg);
+    int rc = sioc__core_set_adapter(srv->core, &sioc__workers_adapter, cfg);
+    if (rc == 0 && o->recovery_ms) {
+        rc = sioc__core_observe(srv->core, &sioc__workers_observer, cfg);
+    }
+    return rc < 0 ? rc : 0;
 }
 
 /* The configured name, or Node admin UI's default server id: "<hostname>#<pid>". */

@@ -249,6 +249,77 @@ test('a client that reconnects to the other worker recovers its session and what
   }
 });
 
+// A worker killed with SIGKILL tells nobody anything: its clients come back, to the other worker
+// or to the one started again, recovered (id, rooms, data as of their last join, every tick
+// sent while they were away, in order), as the other worker's clients carry on.
+test('the clients of a worker killed with SIGKILL recover on reconnection', async () => {
+  const other = await startServer(bin('FEATURE_TOUR'), ['--workers', '2', '--max-disconnection-duration', '10000']);
+  const made = [];
+  const connect = async () => {
+    const c = io(other.url, { forceNew: true, transports: ['websocket'], reconnectionDelay: 50, randomizationFactor: 0 });
+    made.push(c);
+    await once(c, 'connect', 5000);
+    return c;
+  };
+  try {
+    const cs = [];
+    const on = (w) => cs.filter((c) => ownerOf(c) === w);
+    while (cs.length < 6 || on('A').length < 2 || on('B').length < 2) {
+      assert.ok(cs.length < 40, 'the kernel spreads connections over both workers');
+      cs.push(await connect());
+    }
+    const victims = on('A'), survivors = on('B');
+    const got = new Map(cs.map((c) => [c, []]));
+    const before = new Map();
+    for (const [i, c] of cs.entries()) {
+      assert.equal(await c.timeout(2000).emitWithAck('set-data', 'k', i), true);
+      assert.equal(await c.timeout(2000).emitWithAck('join', 'news-room'), true);
+      c.on('tick', (n) => got.get(c).push(n));
+      before.set(c, c.id);
+    }
+    let sender = await connect(); // not in the room: socket.to() leaves the sender out
+    while (ownerOf(sender) !== 'B') sender = await connect();
+    let n = 0;
+    const send = () => sender.emit('to', 'news-room', 'tick', n++);
+    for (let i = 0; i < 5; i++) send();
+    await until(() => cs.every((c) => got.get(c).length === 5), 3000, 'the first ticks');
+
+    const pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+      try {
+        return fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(other.proc.pid);
+      } catch { return false; }
+    });
+    assert.equal(pids.length, 2, 'two workers');
+    const back = victims.map((c) => new Promise((resolve) => c.once('disconnect', () => c.once('connect', resolve))));
+    const pump = setInterval(send, 10);
+    try {
+      process.kill(Math.min(...pids.map(Number)), 'SIGKILL'); // worker 0, the first started
+      await Promise.race([Promise.all(back), sleep(8000).then(() => { throw new Error('victims did not come back'); })]);
+      await sleep(100);
+    } finally {
+      clearInterval(pump);
+    }
+    const total = n;
+    await until(() => cs.every((c) => got.get(c).length >= total), 5000, 'every tick, everywhere');
+    await sleep(200);
+    for (const [i, c] of cs.entries()) {
+      assert.deepEqual(got.get(c), Array.from({ length: total }, (_, k) => k), `client ${i}: every tick once, in order`);
+      assert.equal(c.id, before.get(c));
+    }
+    for (const c of victims) {
+      assert.equal(c.recovered, true, 'a victim recovered');
+      const [data, recovered] = await new Promise((resolve) => c.emit('get-data', (...a) => resolve(a)));
+      assert.deepEqual(data, { k: cs.indexOf(c) });
+      assert.equal(recovered, true);
+      assert.deepEqual(await c.timeout(2000).emitWithAck('rooms'), [c.id, 'news-room']);
+    }
+    assert.ok(survivors.every((c) => c.connected && !c.recovered), 'the others never noticed');
+  } finally {
+    for (const c of made) c.close();
+    assert.equal(await other.stop(), 0);
+  }
+});
+
 // The scale of the issue: 200 polling and 200 WebSocket clients over 2 workers chat (each of the
 // 400 messages reaches the 399 others exactly once), a room, acks, a broadcast with acks to all,
 // a fetch of all and a server-side emit; every polling request is a new connection, and the

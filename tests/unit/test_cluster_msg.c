@@ -147,53 +147,68 @@ static const struct {
     {"{\"type\":10,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{}}", "no requestId"},
     {"{\"type\":11,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"clientCount\":-1}}",
      "clientCount is not a count"},
-    {"{\"type\":3,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"opts\":{},\"offset\":\"0:1\",\"packet\":{"
-     "\"data\":[\"e\",\"0:1\"]}}}",
-     "a bad offset or seq"},
     {"{\"type\":3,\"uid\":\"u\",\"nsp\":\"/"
-     "\",\"data\":{\"opts\":{},\"offset\":\"012345678901234567890123\","
-     "\"seq\":1,\"packet\":{\"data\":[\"e\"]}}}",
-     "a bad offset or seq"},
-    {"{\"type\":101,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"session\":null,"
-     "\"top\":[1,-2]}}",
-     "top is not a list of counts"},
+     "\",\"data\":{\"opts\":{},\"seq\":-1,\"packet\":{\"data\":[\"e\"]}}}",
+     "a bad seq"},
+    {"{\"type\":3,\"uid\":\"u\",\"nsp\":\"/"
+     "\",\"data\":{\"opts\":{},\"seq\":\"1\",\"packet\":{\"data\":[\"e\"]}}}",
+     "a bad seq"},
     {"{\"type\":99,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{}}", "an unknown type"},
     {"{\"type\":100,\"uid\":\"u\",\"nsp\":\"/\"}", "data is not an object"},
-    {"{\"type\":100,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"pid\":\"p\"}}",
-     "no pid or offset"},
-    {"{\"type\":101,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"session\":{"
-     "\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[1],\"data\":{}},\"missed\":[]}}",
-     "a session without ids, rooms, data or missed events"},
-    {"{\"type\":101,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"session\":{"
-     "\"pid\":\"123456789012345678901\",\"sid\":\"s\",\"rooms\":[],\"data\":{}},\"missed\":[]}}",
-     "a session without ids, rooms, data or missed events"},
-    {"{\"type\":101,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"session\":{"
-     "\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[\"s\"],\"data\":null},\"missed\":[[2]]}}",
-     "a missed packet has no event"},
+    {"{\"type\":100,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\"}}", "no pid"},
+    {"{\"type\":101,\"uid\":\"u\",\"nsp\":\"/"
+     "\",\"data\":{\"requestId\":\"r\",\"session\":{\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[1],"
+     "\"data\":{}}}}",
+     "a session without ids, rooms or data"},
+    {"{\"type\":101,\"uid\":\"u\",\"nsp\":\"/"
+     "\",\"data\":{\"requestId\":\"r\",\"session\":{\"pid\":\"123456789012345678901\",\"sid\":"
+     "\"s\",\"rooms\":[],\"data\":{}}}}",
+     "a session without ids, rooms or data"},
+    {"{\"type\":102,\"uid\":\"u\",\"nsp\":\"/"
+     "\",\"data\":{\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[],\"data\":{}}}",
+     "live is not a boolean"},
+    {"{\"type\":102,\"uid\":\"u\",\"nsp\":\"/"
+     "\",\"data\":{\"pid\":\"p\",\"rooms\":[],\"data\":{},\"live\":true}}",
+     "a session without ids, rooms or data"},
+    {"{\"type\":101,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"session\":{\"pid\":"
+     "\"p\",\"sid\":\"s\",\"rooms\":[],\"data\":{}},\"missed\":[[0,5]]}}",
+     "a missed packet is not [worker, seq, event]"},
+    {"{\"type\":101,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"session\":null,"
+     "\"missed\":{}}}",
+     "missed is not a list"},
+    {"{\"type\":103,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{}}", "no pid"},
+    {"{\"type\":104,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{}}", "an unknown type"},
 };
 
-/* sioc's own messages between workers: a session asked for, and given back (or not), and a
- * broadcast with its recovery offset. */
+/* sioc's own messages between workers: a session asked for, given back (or not), told of as it
+ * changes or gone, and a broadcast with its place among its worker's. */
 START_TEST(restore_session_messages_decode)
 {
     static const char *const good[] = {
-        "{\"type\":100,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"pid\":\"p\","
-        "\"offset\":\"1f\"}}",
+        "{\"type\":100,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"pid\":\"p\"}}",
         "{\"type\":101,\"uid\":\"u\",\"nsp\":\"/"
         "\",\"data\":{\"requestId\":\"r\",\"session\":null}}",
-        "{\"type\":101,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"requestId\":\"r\",\"session\":{"
-        "\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[\"s\",\"r\"],\"data\":{\"k\":1}},"
-        "\"missed\":[[\"e\",1,\"2\"]],\"top\":[3,0]}}",
-        "{\"type\":3,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"opts\":{},\"offset\":\"0:1f\","
-        "\"seq\":31,\"packet\":{\"type\":2,\"data\":[\"e\",\"0:1f\"],\"nsp\":\"/\"}}}",
+        "{\"type\":101,\"uid\":\"u\",\"nsp\":\"/"
+        "\",\"data\":{\"requestId\":\"r\",\"session\":{\"pid\":\"p\",\"sid\":\"s\",\"rooms\":["
+        "\"s\",\"r\"],\"data\":{\"k\":1}},\"missed\":[[0,5,[\"e\",1,\"2.0\"]]]}}",
+        "{\"type\":3,\"uid\":\"u\",\"nsp\":\"/"
+        "\",\"data\":{\"opts\":{},\"seq\":31,\"packet\":{\"type\":2,\"data\":[\"e\"],\"nsp\":\"/"
+        "\"}}}",
+        "{\"type\":102,\"uid\":\"u\",\"nsp\":\"/"
+        "\",\"data\":{\"pid\":\"p\",\"sid\":\"s\",\"rooms\":[\"s\"],\"data\":null,\"live\":false}}",
+        "{\"type\":103,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"pid\":\"p\"}}",
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         sioc__cm m;
         const char *why = NULL;
         ck_assert_msg(sioc__cm_decode(good[i], strlen(good[i]), &m, &why) == 0, "%s", why);
-        ck_assert_int_eq(m.type, i == 0   ? SIOC__CM_RESTORE_SESSION
-                                 : i == 3 ? SIOC__CM_BROADCAST
-                                          : SIOC__CM_RESTORE_SESSION_RESPONSE);
+        static const sioc__cm_type types[] = {SIOC__CM_RESTORE_SESSION,
+                                              SIOC__CM_RESTORE_SESSION_RESPONSE,
+                                              SIOC__CM_RESTORE_SESSION_RESPONSE,
+                                              SIOC__CM_BROADCAST,
+                                              SIOC__CM_SESSION,
+                                              SIOC__CM_SESSION_GONE};
+        ck_assert_int_eq(m.type, types[i]);
         ck_assert_ptr_nonnull(m.data);
         sioc__cm_clear(&m);
     }
