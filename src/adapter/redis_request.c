@@ -18,8 +18,7 @@
 
 #include "adapter/redis_adapter.h"
 #include "core/sio.h"
-
-#define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
+#include "util/container.h"
 
 typedef struct request {
     sioc__link link; /* first: in the adapter's pending list */

@@ -1,12 +1,11 @@
 /* Acknowledgements the server asks for: from one socket (with an optional timeout), or from every
  * socket a broadcast reaches (collected until all have answered or the timeout). */
 #include "core/sio.h"
+#include "util/container.h"
 
 #include <assert.h>
 #include <stddef.h>
 #include <stdlib.h>
-
-#define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
 
 void sioc__pending_init(sioc_socket *s)
 {

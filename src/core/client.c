@@ -9,8 +9,7 @@
 
 #include "util/log.h"
 #include "util/query.h"
-
-#define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
+#include "util/container.h"
 
 static void client_unref(sioc__client *c)
 {

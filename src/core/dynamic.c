@@ -7,8 +7,7 @@
 #include <string.h>
 
 #include "util/log.h"
-
-#define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
+#include "util/container.h"
 
 sioc_namespace *sioc__core_parent_new(sioc__core *sio, const char *pattern,
                                       sioc_namespace_match_cb cb, void *user_data)

@@ -5,8 +5,7 @@
 #include <stddef.h>
 
 #include "eio/engine.h"
-
-#define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
+#include "util/container.h"
 
 /* How often held GETs are checked for a client that hung up. */
 #define SWEEP_MS 1000

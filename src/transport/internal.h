@@ -17,8 +17,7 @@
 #include "util/buf.h"
 #include "util/list.h"
 #include "util/wheel.h"
-
-#define CONTAINER(ptr, type, member) ((type *)(void *)(((char *)(ptr)) - offsetof(type, member)))
+#include "util/container.h"
 
 /* Node's maxHeaderSize: the request line and headers, at most. */
 #define SIOC__MAX_HEAD (16 * 1024)
