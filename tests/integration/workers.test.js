@@ -74,6 +74,15 @@ async function onBoth(n, opts) {
   return [cs, on('A'), on('B')];
 }
 
+// The pids of a primary's workers (children), as numbers.
+function workerPids(primary) {
+  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      return fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(primary.proc.pid);
+    } catch { return false; }
+  }).map(Number);
+}
+
 // The clients of an earlier test go (one that failed may have left some).
 function closeAll() {
   for (const c of clients.splice(0)) c.close();
@@ -148,16 +157,12 @@ test('a namespace only one worker has: the other answers a fetch with nothing, a
 test('a worker killed: started again; the other worker\'s clients never notice', async () => {
   closeAll();
   const [cs] = await onBoth(8, { transports: ['websocket'] });
-  const pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
-    try {
-      return fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(server.proc.pid);
-    } catch { return false; }
-  });
+  const pids = workerPids(server);
   assert.equal(pids.length, 2, 'two workers');
   const victims = cs.filter((c) => ownerOf(c) === 'A'), others = cs.filter((c) => ownerOf(c) === 'B');
   assert.ok(victims.length && others.length);
   // Worker 0 is the one started first: the lower pid.
-  const first = Math.min(...pids.map(Number));
+  const first = Math.min(...pids);
   const dropped = victims.map((c) => once(c, 'disconnect', 5000));
   process.kill(first, 'SIGKILL');
   await Promise.all(dropped);
@@ -284,16 +289,12 @@ test('the clients of a worker killed with SIGKILL recover on reconnection', asyn
     for (let i = 0; i < 5; i++) send();
     await until(() => cs.every((c) => got.get(c).length === 5), 3000, 'the first ticks');
 
-    const pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
-      try {
-        return fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(other.proc.pid);
-      } catch { return false; }
-    });
+    const pids = workerPids(other);
     assert.equal(pids.length, 2, 'two workers');
     const back = victims.map((c) => new Promise((resolve) => c.once('disconnect', () => c.once('connect', resolve))));
     const pump = setInterval(send, 10);
     try {
-      process.kill(Math.min(...pids.map(Number)), 'SIGKILL'); // worker 0, the first started
+      process.kill(Math.min(...pids), 'SIGKILL'); // worker 0, the first started
       await Promise.race([Promise.all(back), sleep(8000).then(() => { throw new Error('victims did not come back'); })]);
       await sleep(100);
     } finally {
