@@ -1,22 +1,24 @@
-/* The link to Redis (redis.h): two hiredis asynchronous connections on the server's libuv loop,
- * one for commands (PUBLISH) and one for subscriptions, each reconnected on its own with a backoff
- * from 100 ms to 5 s. A lost link is logged once, and once again when it is back; subscriptions
- * are made again on every new subscription connection, exactly once each, so that the cluster
- * counts this node once. */
+/* The link to Redis (redis.h): two connections of our own on the server's libuv loop — a TCP
+ * socket each, Redis's protocol spoken by resp.c — one for commands (PUBLISH, PUBSUB NUMSUB) and
+ * one for subscriptions, each reconnected on its own with a backoff from 100 ms to 5 s. A lost
+ * link is logged once, and once again when it is back; subscriptions are made again on every new
+ * subscription connection, exactly once each, so that the cluster counts this node once. */
 #include "adapter/redis.h"
 
-#include <hiredis/adapters/libuv.h>
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapter/resp.h"
+#include "util/buf.h"
+#include "util/container.h"
 #include "util/list.h"
 #include "util/log.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define READ_SIZE 65536
 
 struct sioc__redis_sub {
     sioc__link link; /* first: in the link's list */
@@ -27,15 +29,31 @@ struct sioc__redis_sub {
     bool live; /* subscribed on the current subscription connection */
 };
 
+typedef struct conn conn;
+
+/* One attempt at a connection: its socket outlives the connection until libuv lets go of it. */
+typedef struct sock {
+    conn *c; /* NULL once let go of */
+    bool resolving, tcp_open, writing;
+    uv_getaddrinfo_t resolve;
+    uv_tcp_t tcp;
+    uv_connect_t connect;
+    uv_write_t write;
+    sioc__buf wbuf; /* what the write in flight holds */
+    char rbuf[READ_SIZE];
+} sock;
+
 /* One of the two connections. */
-typedef struct conn {
+struct conn {
     sioc__redis *r;
-    redisAsyncContext *ac; /* NULL while down */
-    bool ready;            /* connected, authenticated */
+    sock *sk; /* NULL while down */
+    sioc__resp *proto;
+    sioc__buf out; /* commands not yet handed to the socket */
+    bool ready;    /* connected, authenticated */
     bool subscriber;
     uv_timer_t retry;
     unsigned backoff_ms;
-} conn;
+};
 
 struct sioc__redis {
     uv_loop_t *loop;
@@ -112,14 +130,46 @@ static void became_up(sioc__redis *r)
     }
 }
 
+static void on_sock_closed(uv_handle_t *h)
+{
+    sock *sk = h->data;
+    sioc__buf_free(&sk->wbuf);
+    free(sk);
+}
+
+/* The socket is let go of: closed (freed once libuv is done with it), or its resolution
+ * cancelled (freed when it reports). What awaited a reply hears NULL. */
+static void let_go(conn *c)
+{
+    sock *sk = c->sk;
+    c->sk = NULL;
+    c->ready = false;
+    c->out.len = 0;
+    if (sk) {
+        sk->c = NULL;
+        if (sk->tcp_open) {
+            uv_close((uv_handle_t *)&sk->tcp, on_sock_closed);
+        } else {
+            assert(sk->resolving);
+            uv_cancel((uv_req_t *)&sk->resolve); /* it reports, cancelled or not, and is freed */
+        }
+    }
+    for (sioc__link *l = c->r->subs.next; c->subscriber && l != &c->r->subs; l = l->next) {
+        ((sioc__redis_sub *)l)->live = false;
+    }
+    sioc__resp_reset(c->proto);
+}
+
+static void on_retry(uv_timer_t *t)
+{
+    connect_conn(t->data);
+}
+
+/* The connection is lost (or never came): said once for the link, tried again later. */
 static void went_down(conn *c, const char *why)
 {
     sioc__redis *r = c->r;
-    c->ac = NULL;
-    c->ready = false;
-    for (sioc__link *l = r->subs.next; c->subscriber && l != &r->subs; l = l->next) {
-        ((sioc__redis_sub *)l)->live = false;
-    }
+    let_go(c);
     if (r->closing) {
         return;
     }
@@ -132,59 +182,97 @@ static void went_down(conn *c, const char *why)
     if (c->backoff_ms > BACKOFF_MAX_MS) {
         c->backoff_ms = BACKOFF_MAX_MS;
     }
+    uv_timer_start(&c->retry, on_retry, c->backoff_ms, 0);
 }
 
-static void on_retry(uv_timer_t *t)
-{
-    connect_conn(t->data);
-}
+static void flush(conn *c);
 
-static void schedule_retry(conn *c)
+static void on_written(uv_write_t *w, int status)
 {
-    if (!c->r->closing) {
-        uv_timer_start(&c->retry, on_retry, c->backoff_ms, 0);
+    sock *sk = CONTAINER(w, sock, write);
+    sk->writing = false;
+    sk->wbuf.len = 0;
+    if (!sk->c) {
+        return; /* let go of meanwhile */
+    }
+    if (status < 0) {
+        went_down(sk->c, uv_strerror(status));
+    } else {
+        flush(sk->c);
     }
 }
 
-static void on_message(redisAsyncContext *ac, void *reply, void *priv)
+/* Hands what is queued to the socket, one write at a time. */
+static void flush(conn *c)
 {
-    redisReply *m = reply;
-    sioc__redis_sub *sub = priv;
-    if (!m || m->type != REDIS_REPLY_ARRAY || m->elements < 3 || !sub->cb ||
-        m->element[0]->type != REDIS_REPLY_STRING) {
-        return; /* the connection going, a subscription's confirmation, or a sub let go of */
+    sock *sk = c->sk;
+    if (!sk || !sk->tcp_open || sk->writing || c->out.len == 0) {
+        return;
     }
-    size_t ch = m->elements == 4 ? 2 : 1; /* pmessage: pattern, channel, payload */
-    bool message = (m->elements == 3 && strcmp(m->element[0]->str, "message") == 0) ||
-                   (m->elements == 4 && strcmp(m->element[0]->str, "pmessage") == 0);
-    if (message && m->element[ch]->type == REDIS_REPLY_STRING &&
-        m->element[ch + 1]->type == REDIS_REPLY_STRING) {
-        sub->cb(sub->arg, m->element[ch]->str, m->element[ch]->len, m->element[ch + 1]->str,
-                m->element[ch + 1]->len);
+    sioc__buf swap = sk->wbuf; /* empty: the last write is done */
+    sk->wbuf = c->out;
+    c->out = swap;
+    uv_buf_t b = uv_buf_init((char *)sk->wbuf.data, (unsigned)sk->wbuf.len);
+    sk->writing = true;
+    int rc = uv_write(&sk->write, (uv_stream_t *)&sk->tcp, &b, 1, on_written);
+    if (rc < 0) {
+        sk->writing = false;
+        went_down(c, uv_strerror(rc));
+    }
+}
+
+/* Queues a command (binary-safe) and sends it; `cb` hears its reply, or NULL if the connection
+ * goes first. 0, or -1 while the connection is down or on no memory (then `cb` is not called). */
+static int command(conn *c, int argc, const char *const *argv, const size_t *lens,
+                   sioc__resp_reply_cb cb, void *arg)
+{
+    if (!c->sk || !c->sk->tcp_open ||
+        sioc__resp_command(c->proto, &c->out, argc, argv, lens, cb, arg) < 0) {
+        return -1;
+    }
+    flush(c);
+    return 0;
+}
+
+static void on_message(void *arg, const sioc__resp_message *m)
+{
+    conn *c = arg;
+    for (sioc__link *l = c->r->subs.next; l != &c->r->subs; l = l->next) {
+        sioc__redis_sub *sub = (sioc__redis_sub *)l;
+        const char *name = m->pattern ? m->pattern : m->channel;
+        size_t len = m->pattern ? m->pattern_len : m->channel_len;
+        if (sub->cb && sub->pattern == (m->pattern != NULL) && strlen(sub->channel) == len &&
+            memcmp(sub->channel, name, len) == 0) {
+            sub->cb(sub->arg, m->channel, m->channel_len, m->data, m->len);
+        }
     }
 }
 
 static void send_subscribe(conn *c, sioc__redis_sub *sub)
 {
-    sub->live = true;
     const char *argv[] = {sub->pattern ? "PSUBSCRIBE" : "SUBSCRIBE", sub->channel};
     size_t lens[] = {strlen(argv[0]), strlen(sub->channel)};
-    redisAsyncCommandArgv(c->ac, on_message, sub, 2, argv, lens);
+    sub->live = command(c, 2, argv, lens, NULL, NULL) == 0;
 }
 
-/* The first reply on a new connection (AUTH, SELECT or PING): it is ready. */
-static void on_ready(redisAsyncContext *ac, void *reply, void *priv)
+/* The reply to the last command of the greeting (PING), or an error to one before it (AUTH). */
+static void on_ready(const redisReply *reply, void *arg)
 {
-    conn *c = priv;
-    redisReply *rr = reply;
-    if (!rr || c->ac != ac) {
+    conn *c = arg;
+    if (!reply) {
+        return; /* lost meanwhile: said there */
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        sioc__log(SIOC_LOG_ERROR, "redis: %s:%d refused the %s connection: %.*s", c->r->host,
+                  c->r->port, name_of(c), (int)reply->len, reply->str);
+        went_down(c, "refused");
         return;
     }
-    if (rr->type == REDIS_REPLY_ERROR) {
-        sioc__log(SIOC_LOG_ERROR, "redis: %s:%d refused the %s connection: %s", c->r->host,
-                  c->r->port, name_of(c), rr->str);
-        redisAsyncDisconnect(ac);
-        return;
+    if (c->ready) {
+        return; /* AUTH's OK: PING's answer is the one */
+    }
+    if (reply->type == REDIS_REPLY_STATUS && strcmp(reply->str, "OK") == 0) {
+        return; /* AUTH or SELECT accepted */
     }
     c->ready = true;
     c->backoff_ms = 0;
@@ -199,49 +287,112 @@ static void on_ready(redisAsyncContext *ac, void *reply, void *priv)
     became_up(c->r);
 }
 
-static void on_connect(const redisAsyncContext *ac, int status)
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    conn *c = ac->data;
-    if (status != REDIS_OK) {
-        went_down(c, ac->errstr);
-        schedule_retry(c);
+    sock *sk = h->data;
+    (void)suggested;
+    *buf = uv_buf_init(sk->rbuf, sizeof(sk->rbuf));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    sock *sk = s->data;
+    conn *c = sk->c;
+    const char *why = NULL;
+    if (!c || n == 0) {
+        return;
+    }
+    if (n < 0) {
+        went_down(c, n == UV_EOF ? "closed by Redis" : uv_strerror((int)n));
+    } else if (sioc__resp_feed(c->proto, buf->base, (size_t)n, &why) < 0) {
+        sioc__log(SIOC_LOG_ERROR,
+                  "redis: %s:%d sent what is not Redis's protocol (%s): reconnecting", c->r->host,
+                  c->r->port, why);
+        went_down(c, why);
     }
 }
 
-static void on_disconnect(const redisAsyncContext *ac, int status)
+/* Connected: the greeting (AUTH, SELECT for commands, PING), whose last answer makes it ready. */
+static void on_connected(uv_connect_t *req, int status)
 {
-    conn *c = ac->data;
-    went_down(c, status == REDIS_OK ? NULL : ac->errstr);
-    schedule_retry(c);
+    sock *sk = CONTAINER(req, sock, connect);
+    conn *c = sk->c;
+    if (!c) {
+        return;
+    }
+    if (status < 0 || uv_read_start((uv_stream_t *)&sk->tcp, on_alloc, on_read) < 0) {
+        went_down(c, status < 0 ? uv_strerror(status) : "cannot read");
+        return;
+    }
+    sioc__redis *r = c->r;
+    int rc = 0;
+    if (r->password) {
+        const char *argv[] = {"AUTH", r->password};
+        size_t lens[] = {4, strlen(r->password)};
+        rc |= command(c, 2, argv, lens, on_ready, c);
+    }
+    if (!c->subscriber && r->db) {
+        char db[16];
+        snprintf(db, sizeof(db), "%d", r->db);
+        const char *argv[] = {"SELECT", db};
+        size_t lens[] = {6, strlen(db)};
+        rc |= command(c, 2, argv, lens, on_ready, c);
+    }
+    const char *ping[] = {"PING"};
+    size_t lens[] = {4};
+    rc |= command(c, 1, ping, lens, on_ready, c);
+    if (rc < 0) {
+        went_down(c, "out of memory");
+    }
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    sock *sk = CONTAINER(req, sock, resolve);
+    conn *c = sk->c;
+    sk->resolving = false;
+    if (!c) { /* let go of while resolving */
+        uv_freeaddrinfo(res);
+        free(sk);
+        return;
+    }
+    if (status < 0) {
+        uv_freeaddrinfo(res);
+        c->sk = NULL; /* nothing of libuv's holds it any more */
+        free(sk);
+        went_down(c, uv_strerror(status));
+        return;
+    }
+    uv_tcp_init(c->r->loop, &sk->tcp);
+    sk->tcp.data = sk;
+    sk->tcp_open = true;
+    uv_tcp_nodelay(&sk->tcp, 1);
+    int rc = uv_tcp_connect(&sk->connect, &sk->tcp, res->ai_addr, on_connected);
+    uv_freeaddrinfo(res);
+    if (rc < 0) {
+        went_down(c, uv_strerror(rc));
+    }
 }
 
 static void connect_conn(conn *c)
 {
     sioc__redis *r = c->r;
-    redisAsyncContext *ac = redisAsyncConnect(r->host, r->port);
-    if (!ac || ac->err || redisLibuvAttach(ac, r->loop) != REDIS_OK) {
-        went_down(c, ac ? ac->errstr : "out of memory");
-        if (ac) {
-            redisAsyncFree(ac);
-        }
-        schedule_retry(c);
+    sock *sk = calloc(1, sizeof(*sk));
+    if (!sk) {
+        went_down(c, "out of memory");
         return;
     }
-    ac->data = c;
-    c->ac = ac;
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    /* hiredis reports the connection with its first command's write: one goes at once. */
-    if (r->password) {
-        const char *argv[] = {"AUTH", r->password};
-        size_t lens[] = {4, strlen(r->password)};
-        redisAsyncCommandArgv(ac, c->subscriber ? on_ready : NULL, c, 2, argv, lens);
-    }
-    if (!c->subscriber && r->db) {
-        redisAsyncCommand(ac, NULL, NULL, "SELECT %d", r->db);
-    }
-    if (!r->password || !c->subscriber) {
-        redisAsyncCommand(ac, on_ready, c, "PING");
+    sk->c = c;
+    sk->resolving = true;
+    c->sk = sk;
+    char port[8];
+    snprintf(port, sizeof(port), "%d", r->port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    int rc = uv_getaddrinfo(r->loop, &sk->resolve, on_resolved, r->host, port, &hints);
+    if (rc < 0) {
+        c->sk = NULL;
+        free(sk);
+        went_down(c, uv_strerror(rc));
     }
 }
 
@@ -270,6 +421,17 @@ sioc__redis *sioc__redis_new(const char *url, uv_loop_t *loop)
         return NULL;
     }
     r->loop = loop;
+    /* Before any handle exists, so that giving up needs no turn of the loop. */
+    r->pub.proto = sioc__resp_new(on_message, &r->pub);
+    r->sub.proto = sioc__resp_new(on_message, &r->sub);
+    if (!r->pub.proto || !r->sub.proto) {
+        sioc__resp_free(r->pub.proto);
+        sioc__resp_free(r->sub.proto);
+        free(r->host);
+        free(r->password);
+        free(r);
+        return NULL;
+    }
     init_conn(r, &r->pub, false);
     init_conn(r, &r->sub, true);
     connect_conn(&r->pub);
@@ -289,9 +451,7 @@ int sioc__redis_publish(sioc__redis *r, const char *channel, const void *message
     }
     const char *argv[] = {"PUBLISH", channel, message};
     size_t lens[] = {7, strlen(channel), len};
-    return redisAsyncCommandArgv(r->pub.ac, NULL, NULL, 3, argv, lens) == REDIS_OK
-               ? 0
-               : SIOC_ERR_CLOSED;
+    return command(&r->pub, 3, argv, lens, NULL, NULL) == 0 ? 0 : SIOC_ERR_CLOSED;
 }
 
 struct sioc__redis_query {
@@ -299,11 +459,10 @@ struct sioc__redis_query {
     void *arg;
 };
 
-/* hiredis calls every command's callback exactly once, with NULL when the connection goes. */
-static void on_numsub(redisAsyncContext *ac, void *reply, void *priv)
+/* Called exactly once, with NULL when the connection goes first. */
+static void on_numsub(const redisReply *rr, void *priv)
 {
     sioc__redis_query *q = priv;
-    redisReply *rr = reply;
     long count = -1;
     if (rr && rr->type == REDIS_REPLY_ARRAY && rr->elements == 2 &&
         rr->element[1]->type == REDIS_REPLY_INTEGER) {
@@ -326,7 +485,7 @@ sioc__redis_query *sioc__redis_numsub(sioc__redis *r, const char *channel, sioc_
     q->arg = arg;
     const char *argv[] = {"PUBSUB", "NUMSUB", channel};
     size_t lens[] = {6, 6, strlen(channel)};
-    if (redisAsyncCommandArgv(r->pub.ac, on_numsub, q, 3, argv, lens) != REDIS_OK) {
+    if (command(&r->pub, 3, argv, lens, on_numsub, q) < 0) {
         free(q);
         return NULL;
     }
@@ -369,9 +528,9 @@ sioc__redis_sub *sioc__redis_subscribe(sioc__redis *r, const char *channel, bool
     return sub;
 }
 
-/* The subscription stays with Redis, unheard: hiredis 0.14 files a callback per channel, and an
- * UNSUBSCRIBE's confirmation arriving after the same channel was subscribed to again would take
- * the new callback away. A namespace made again under the name takes it back (above). */
+/* The subscription stays with Redis, unheard (a namespace made again under the name takes it back,
+ * above): the cluster keeps counting this node, as Node's adapter's subscriptions outlive a
+ * namespace too. */
 void sioc__redis_unsubscribe(sioc__redis *r, sioc__redis_sub *sub)
 {
     (void)r;
@@ -383,11 +542,7 @@ static void close_conn(conn *c)
 {
     uv_timer_stop(&c->retry);
     uv_close((uv_handle_t *)&c->retry, NULL);
-    if (c->ac) {
-        redisAsyncContext *ac = c->ac;
-        c->ac = NULL;
-        redisAsyncFree(ac); /* the disconnect callback runs: closing, it only clears */
-    }
+    let_go(c);
 }
 
 void sioc__redis_close(sioc__redis *r)
@@ -411,6 +566,10 @@ void sioc__redis_free(sioc__redis *r)
         free(sub->channel);
         free(sub);
     }
+    sioc__resp_free(r->pub.proto);
+    sioc__resp_free(r->sub.proto);
+    sioc__buf_free(&r->pub.out);
+    sioc__buf_free(&r->sub.out);
     free(r->host);
     free(r->password);
     free(r);
