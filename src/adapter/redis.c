@@ -23,7 +23,7 @@
 struct sioc__redis_sub {
     sioc__link link; /* first: in the link's list */
     char *channel;
-    bool pattern;
+    sioc__redis_kind kind;
     sioc__redis_message_cb cb; /* NULL once unsubscribed */
     void *arg;
     bool live; /* subscribed on the current subscription connection */
@@ -241,16 +241,21 @@ static void on_message(void *arg, const sioc__resp_message *m)
         sioc__redis_sub *sub = (sioc__redis_sub *)l;
         const char *name = m->pattern ? m->pattern : m->channel;
         size_t len = m->pattern ? m->pattern_len : m->channel_len;
-        if (sub->cb && sub->pattern == (m->pattern != NULL) && strlen(sub->channel) == len &&
+        sioc__redis_kind kind = m->pattern   ? SIOC__REDIS_PATTERN
+                                : m->sharded ? SIOC__REDIS_SHARDED
+                                             : SIOC__REDIS_CHANNEL;
+        if (sub->cb && sub->kind == kind && strlen(sub->channel) == len &&
             memcmp(sub->channel, name, len) == 0) {
             sub->cb(sub->arg, m->channel, m->channel_len, m->data, m->len);
         }
     }
 }
 
+static const char *const subscribe_cmd[] = {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"};
+
 static void send_subscribe(conn *c, sioc__redis_sub *sub)
 {
-    const char *argv[] = {sub->pattern ? "PSUBSCRIBE" : "SUBSCRIBE", sub->channel};
+    const char *argv[] = {subscribe_cmd[sub->kind], sub->channel};
     size_t lens[] = {strlen(argv[0]), strlen(sub->channel)};
     sub->live = command(c, 2, argv, lens, NULL, NULL) == 0;
 }
@@ -474,8 +479,8 @@ static void on_numsub(const redisReply *rr, void *priv)
     free(q);
 }
 
-sioc__redis_query *sioc__redis_numsub(sioc__redis *r, const char *channel, sioc__redis_count_cb cb,
-                                      void *arg)
+sioc__redis_query *sioc__redis_numsub(sioc__redis *r, const char *channel, bool sharded,
+                                      sioc__redis_count_cb cb, void *arg)
 {
     sioc__redis_query *q = sioc__redis_up(r) ? calloc(1, sizeof(*q)) : NULL;
     if (!q) {
@@ -483,8 +488,8 @@ sioc__redis_query *sioc__redis_numsub(sioc__redis *r, const char *channel, sioc_
     }
     q->cb = cb;
     q->arg = arg;
-    const char *argv[] = {"PUBSUB", "NUMSUB", channel};
-    size_t lens[] = {6, 6, strlen(channel)};
+    const char *argv[] = {"PUBSUB", sharded ? "SHARDNUMSUB" : "NUMSUB", channel};
+    size_t lens[] = {6, strlen(argv[1]), strlen(channel)};
     if (command(&r->pub, 3, argv, lens, on_numsub, q) < 0) {
         free(q);
         return NULL;
@@ -498,13 +503,13 @@ void sioc__redis_query_cancel(sioc__redis_query *q)
     q->arg = NULL;
 }
 
-sioc__redis_sub *sioc__redis_subscribe(sioc__redis *r, const char *channel, bool pattern,
+sioc__redis_sub *sioc__redis_subscribe(sioc__redis *r, const char *channel, sioc__redis_kind kind,
                                        sioc__redis_message_cb cb, void *arg)
 {
     /* The same channel again (a dynamic namespace made anew): its subscription still stands. */
     for (sioc__link *l = r->subs.next; l != &r->subs; l = l->next) {
         sioc__redis_sub *old = (sioc__redis_sub *)l;
-        if (!old->cb && old->pattern == pattern && strcmp(old->channel, channel) == 0) {
+        if (!old->cb && old->kind == kind && strcmp(old->channel, channel) == 0) {
             old->cb = cb;
             old->arg = arg;
             if (!old->live && r->sub.ready) {
@@ -518,7 +523,7 @@ sioc__redis_sub *sioc__redis_subscribe(sioc__redis *r, const char *channel, bool
         free(sub);
         return NULL;
     }
-    sub->pattern = pattern;
+    sub->kind = kind;
     sub->cb = cb;
     sub->arg = arg;
     sioc__list_append(&r->subs, &sub->link);
@@ -536,6 +541,29 @@ void sioc__redis_unsubscribe(sioc__redis *r, sioc__redis_sub *sub)
     (void)r;
     sub->cb = NULL;
     sub->arg = NULL;
+}
+
+void sioc__redis_sunsubscribe(sioc__redis *r, sioc__redis_sub *sub)
+{
+    assert(sub->kind == SIOC__REDIS_SHARDED);
+    if (sub->live && r->sub.ready) {
+        const char *argv[] = {"SUNSUBSCRIBE", sub->channel};
+        size_t lens[] = {12, strlen(sub->channel)};
+        command(&r->sub, 2, argv, lens, NULL, NULL); /* what it still hears finds no one */
+    }
+    sioc__list_remove(&sub->link);
+    free(sub->channel);
+    free(sub);
+}
+
+int sioc__redis_spublish(sioc__redis *r, const char *channel, const void *message, size_t len)
+{
+    if (!r->pub.ready) {
+        return SIOC_ERR_CLOSED;
+    }
+    const char *argv[] = {"SPUBLISH", channel, message};
+    size_t lens[] = {8, strlen(channel), len};
+    return command(&r->pub, 3, argv, lens, NULL, NULL) == 0 ? 0 : SIOC_ERR_CLOSED;
 }
 
 static void close_conn(conn *c)

@@ -30,26 +30,40 @@ void sioc__redis_close(sioc__redis *r);
 void sioc__redis_free(sioc__redis *r);
 /* Whether the link is up (both connections ready). */
 bool sioc__redis_up(const sioc__redis *r);
-/* PUBLISH `message` (`len` bytes, copied) on `channel`. Returns 0, or SIOC_ERR_CLOSED while the
- * link is down (nothing is queued for later: a broadcast is for now). */
+/* PUBLISH (SPUBLISH: Redis 7's sharded pub/sub) `message` (`len` bytes, copied) on `channel`.
+ * Returns 0, or SIOC_ERR_CLOSED while the link is down (nothing is queued for later: a broadcast
+ * is for now). */
 int sioc__redis_publish(sioc__redis *r, const char *channel, const void *message, size_t len);
+int sioc__redis_spublish(sioc__redis *r, const char *channel, const void *message, size_t len);
 /* A PUBSUB NUMSUB in flight: `cb` gets the number of connections subscribed to the channel, or
  * -1 when the link went down first; exactly once, unless cancelled. */
 typedef void (*sioc__redis_count_cb)(long count, void *arg);
 typedef struct sioc__redis_query sioc__redis_query;
-/* Asks how many connections are subscribed to `channel` (Node's server count). Returns the
- * query (the link frees it once answered), or NULL while the link is down or on no memory. */
-sioc__redis_query *sioc__redis_numsub(sioc__redis *r, const char *channel, sioc__redis_count_cb cb,
-                                      void *arg);
+/* Asks how many connections are subscribed to `channel` (Node's server count; PUBSUB
+ * SHARDNUMSUB with `sharded`). Returns the query (the link frees it once answered), or NULL while
+ * the link is down or on no memory. */
+sioc__redis_query *sioc__redis_numsub(sioc__redis *r, const char *channel, bool sharded,
+                                      sioc__redis_count_cb cb, void *arg);
 /* The query's callback will not be called (its `arg` may go). */
 void sioc__redis_query_cancel(sioc__redis_query *q);
-/* Subscribes to `channel` (a pattern with `pattern`), now and after every reconnection, exactly
- * once. `cb` gets its messages until sioc__redis_unsubscribe. NULL on no memory. */
-sioc__redis_sub *sioc__redis_subscribe(sioc__redis *r, const char *channel, bool pattern,
+/* What a subscription listens to: a channel (SUBSCRIBE), a pattern (PSUBSCRIBE) or a sharded
+ * channel (SSUBSCRIBE, Redis 7). */
+typedef enum sioc__redis_kind {
+    SIOC__REDIS_CHANNEL,
+    SIOC__REDIS_PATTERN,
+    SIOC__REDIS_SHARDED,
+} sioc__redis_kind;
+/* Subscribes to `channel`, now and after every reconnection, exactly once. `cb` gets its messages
+ * until sioc__redis_unsubscribe (sioc__redis_sunsubscribe for a sharded one). NULL on no
+ * memory. */
+sioc__redis_sub *sioc__redis_subscribe(sioc__redis *r, const char *channel, sioc__redis_kind kind,
                                        sioc__redis_message_cb cb, void *arg);
 /* No more messages for `sub` (freed with the link; Redis keeps the subscription, for a namespace
  * that comes back under the same name). */
 void sioc__redis_unsubscribe(sioc__redis *r, sioc__redis_sub *sub);
+/* Undoes a sharded subscription at once (SUNSUBSCRIBE; the sharded adapter's room channels come
+ * and go with their rooms); `sub` is freed. */
+void sioc__redis_sunsubscribe(sioc__redis *r, sioc__redis_sub *sub);
 
 /* The adapter's configuration: the link, the key prefix ("socket.io"), and how long this node's
  * requests (fetches, server-side emits with acks) wait for the other nodes (Node's

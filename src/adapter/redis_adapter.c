@@ -224,16 +224,20 @@ static int redis_init(sioc__adapter *base)
         return SIOC_ERR_NOMEM;
     }
     snprintf(pattern, n, "%s*", a->channel); /* the namespace is not glob-escaped, as Node's */
-    a->sub = sioc__redis_subscribe(link, pattern, true, on_message, a);
+    a->sub = sioc__redis_subscribe(link, pattern, SIOC__REDIS_PATTERN, on_message, a);
     free(pattern);
     /* Subscribed once per node: PUBSUB NUMSUB on it is how requesters count the answers they
      * wait for, and this node answers every request type. */
-    a->request_sub = a->sub ? sioc__redis_subscribe(link, a->requests, false, on_request, a) : NULL;
-    a->response_sub =
-        a->request_sub ? sioc__redis_subscribe(link, a->responses, false, on_response, a) : NULL;
-    a->own_response_sub = a->response_sub
-                              ? sioc__redis_subscribe(link, a->own_responses, false, on_response, a)
-                              : NULL;
+    a->request_sub =
+        a->sub ? sioc__redis_subscribe(link, a->requests, SIOC__REDIS_CHANNEL, on_request, a)
+               : NULL;
+    a->response_sub = a->request_sub ? sioc__redis_subscribe(link, a->responses,
+                                                             SIOC__REDIS_CHANNEL, on_response, a)
+                                     : NULL;
+    a->own_response_sub =
+        a->response_sub
+            ? sioc__redis_subscribe(link, a->own_responses, SIOC__REDIS_CHANNEL, on_response, a)
+            : NULL;
     return a->own_response_sub ? 0 : SIOC_ERR_NOMEM;
 }
 

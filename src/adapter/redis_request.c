@@ -145,7 +145,7 @@ static void on_count(long nodes, void *arg)
 static int start(request *r)
 {
     if (!sioc__redis_up(r->a->cfg->link) ||
-        !(r->count = sioc__redis_numsub(r->a->cfg->link, r->a->requests, on_count, r))) {
+        !(r->count = sioc__redis_numsub(r->a->cfg->link, r->a->requests, false, on_count, r))) {
         request_free(r);
         return SIOC_ERR_CLOSED;
     }
