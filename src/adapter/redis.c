@@ -51,8 +51,9 @@ struct conn {
     sioc__buf out; /* commands not yet handed to the socket */
     bool ready;    /* connected, authenticated */
     bool subscriber;
-    uv_timer_t retry;
+    uv_timer_t retry; /* the next attempt, or a write's failure told */
     unsigned backoff_ms;
+    int write_error;
 };
 
 struct sioc__redis {
@@ -187,6 +188,12 @@ static void went_down(conn *c, const char *why)
 
 static void flush(conn *c);
 
+static void on_write_failed(uv_timer_t *t)
+{
+    conn *c = t->data;
+    went_down(c, uv_strerror(c->write_error));
+}
+
 static void on_written(uv_write_t *w, int status)
 {
     sock *sk = CONTAINER(w, sock, write);
@@ -216,8 +223,12 @@ static void flush(conn *c)
     sk->writing = true;
     int rc = uv_write(&sk->write, (uv_stream_t *)&sk->tcp, &b, 1, on_written);
     if (rc < 0) {
+        /* Not from here: the caller may be queueing the command whose callback would hear
+         * of the loss before the caller hears that it was queued. The connection goes at once
+         * after. */
         sk->writing = false;
-        went_down(c, uv_strerror(rc));
+        c->write_error = rc;
+        uv_timer_start(&c->retry, on_write_failed, 0, 0);
     }
 }
 
