@@ -215,6 +215,21 @@ SIOC_EXPORT int sioc_options_set_max_dynamic_namespaces(sioc_options *opts, size
  * (SIOC_ERR_CLOSED), joins, leaves and disconnects act here only (SIOC_ERR_CLOSED), and a
  * broadcast with acks waits for this node's clients only. */
 SIOC_EXPORT int sioc_options_set_redis(sioc_options *opts, const char *url, const char *prefix);
+/* Which of @socket.io/redis-adapter 8.3.0's adapters joins the cluster of sioc_options_set_redis
+ * (the same on every node): the classic one (PUBLISH/PSUBSCRIBE; the default), or the sharded one
+ * (createShardedAdapter: Node's ClusterAdapter messages over Redis 7's SPUBLISH/SSUBSCRIBE, the
+ * key given to sioc_options_set_redis as its channelPrefix) with its subscriptionMode: static
+ * (one channel per namespace), dynamic (and one per room that is not a socket's own; the
+ * default) or dynamic-private (one per room). With the sharded adapter, as with Node's, a client
+ * that comes back gets a new socket (no connection state recovery). 0 or SIOC_ERR_INVALID. */
+typedef enum sioc_redis_adapter { SIOC_REDIS_CLASSIC, SIOC_REDIS_SHARDED } sioc_redis_adapter;
+typedef enum sioc_redis_subscription_mode {
+    SIOC_REDIS_DYNAMIC,
+    SIOC_REDIS_STATIC,
+    SIOC_REDIS_DYNAMIC_PRIVATE
+} sioc_redis_subscription_mode;
+SIOC_EXPORT int sioc_options_set_redis_adapter(sioc_options *opts, sioc_redis_adapter adapter,
+                                               sioc_redis_subscription_mode mode);
 /* How long this node's fetches and server-side emits wait for the other nodes of a Redis cluster
  * (Node's requestsTimeout) before they end with SIOC_ERR_TIMEOUT. Default and 0: 5000 ms. */
 SIOC_EXPORT int sioc_options_set_redis_requests_timeout(sioc_options *opts, unsigned ms);

@@ -429,6 +429,19 @@ int sioc_options_set_redis(sioc_options *o, const char *url, const char *prefix)
     return rc ? rc : set_string(&o->redis_prefix, prefix, true);
 }
 
+int sioc_options_set_redis_adapter(sioc_options *o, sioc_redis_adapter adapter,
+                                   sioc_redis_subscription_mode mode)
+{
+    if (!o || (adapter != SIOC_REDIS_CLASSIC && adapter != SIOC_REDIS_SHARDED) ||
+        (mode != SIOC_REDIS_DYNAMIC && mode != SIOC_REDIS_STATIC &&
+         mode != SIOC_REDIS_DYNAMIC_PRIVATE)) {
+        return SIOC_ERR_INVALID;
+    }
+    o->redis_adapter = adapter;
+    o->redis_mode = mode;
+    return 0;
+}
+
 int sioc_options_set_redis_requests_timeout(sioc_options *o, unsigned ms)
 {
     if (!o) {

@@ -62,7 +62,9 @@ struct sioc_options {
     char *redis_url;                    /* NULL: the in-memory adapter */
     char *redis_prefix;                 /* the adapter's key, "socket.io" */
     unsigned redis_requests_timeout_ms; /* requestsTimeout: 0 for Node's 5000 */
-    char *name;                         /* the node's name, for logs (NULL: none) */
+    sioc_redis_adapter redis_adapter;
+    sioc_redis_subscription_mode redis_mode; /* the sharded adapter's subscriptionMode */
+    char *name;                              /* the node's name, for logs (NULL: none) */
     unsigned workers; /* worker processes sioc_program_main starts (0: one per core) */
     /* In a worker process (set by the primary, program.c): who it is and how it reaches the
      * others. NULL in a single process. Borrowed: it lives as long as the process. */

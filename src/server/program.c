@@ -43,6 +43,9 @@ static void usage(FILE *to, const char *prog, const char *summary)
         "  --redis URL                join a cluster through Redis "
         "(redis://[:pass@]host:port[/db])\n"
         "  --redis-key PREFIX         the Redis adapter's key (default socket.io)\n"
+        "  --redis-adapter classic|sharded  @socket.io/redis-adapter's adapter (default classic)\n"
+        "  --redis-subscription-mode static|dynamic|dynamic-private  the sharded adapter's\n"
+        "                             subscriptionMode (default dynamic)\n"
         "  --name NAME                this node's name\n"
         "  --cookie NAME              set a cookie holding the sid (load-balancer stickiness)\n"
         "  --workers N|auto           N processes on the port (auto: one per core; default 1)\n"
@@ -57,6 +60,8 @@ typedef struct parsed {
     bool eio3;
     const char *redis_url;
     const char *redis_key; /* applied with the URL, whatever their order */
+    int redis_adapter;     /* sioc_redis_adapter; -1: not said */
+    int redis_mode;        /* sioc_redis_subscription_mode; -1: not said */
 } parsed;
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
@@ -123,6 +128,8 @@ enum {
     O_KEEPALIVE,
     O_REDIS,
     O_REDIS_KEY,
+    O_REDIS_ADAPTER,
+    O_REDIS_MODE,
     O_NAME,
     O_COOKIE,
     O_WORKERS,
@@ -187,6 +194,17 @@ static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
     case O_REDIS_KEY:
         said->redis_key = arg;
         return arg[0] ? 0 : -1;
+    case O_REDIS_ADAPTER:
+        said->redis_adapter = strcmp(arg, "classic") == 0   ? SIOC_REDIS_CLASSIC
+                              : strcmp(arg, "sharded") == 0 ? SIOC_REDIS_SHARDED
+                                                            : -1;
+        return said->redis_adapter < 0 ? -1 : 0;
+    case O_REDIS_MODE:
+        said->redis_mode = strcmp(arg, "dynamic") == 0           ? SIOC_REDIS_DYNAMIC
+                           : strcmp(arg, "static") == 0          ? SIOC_REDIS_STATIC
+                           : strcmp(arg, "dynamic-private") == 0 ? SIOC_REDIS_DYNAMIC_PRIVATE
+                                                                 : -1;
+        return said->redis_mode < 0 ? -1 : 0;
     case O_NAME:
         return sioc_options_set_name(o, arg);
     case O_WORKERS: /* a number, or "auto": one per core */
@@ -234,6 +252,8 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
         {"keepalive-timeout", required_argument, NULL, O_KEEPALIVE},
         {"redis", required_argument, NULL, O_REDIS},
         {"redis-key", required_argument, NULL, O_REDIS_KEY},
+        {"redis-adapter", required_argument, NULL, O_REDIS_ADAPTER},
+        {"redis-subscription-mode", required_argument, NULL, O_REDIS_MODE},
         {"name", required_argument, NULL, O_NAME},
         {"cookie", required_argument, NULL, O_COOKIE},
         {"workers", required_argument, NULL, O_WORKERS},
@@ -265,8 +285,22 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
         fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
         return -1;
     }
-    if (said->redis_key && !said->redis_url) {
-        fprintf(stderr, "%s: --redis-key needs --redis\n", prog);
+    if ((said->redis_key || said->redis_adapter >= 0 || said->redis_mode >= 0) &&
+        !said->redis_url) {
+        fprintf(stderr,
+                "%s: --redis-key, --redis-adapter and --redis-subscription-mode need --redis\n",
+                prog);
+        return -1;
+    }
+    if (said->redis_mode >= 0 && said->redis_adapter != SIOC_REDIS_SHARDED) {
+        fprintf(stderr, "%s: --redis-subscription-mode is the sharded adapter's\n", prog);
+        return -1;
+    }
+    if (said->redis_adapter >= 0 &&
+        sioc_options_set_redis_adapter(opts, (sioc_redis_adapter)said->redis_adapter,
+                                       said->redis_mode >= 0
+                                           ? (sioc_redis_subscription_mode)said->redis_mode
+                                           : SIOC_REDIS_DYNAMIC) < 0) {
         return -1;
     }
     if (said->redis_url && sioc_options_set_redis(opts, said->redis_url, said->redis_key) < 0) {
@@ -372,7 +406,7 @@ int sioc_program_main(const sioc_program *program, sioc_options *opts, int argc,
         return 2;
     }
     const char *prog = program->name;
-    serving sv = {program, {false, program->allow_eio3, NULL, NULL}, false};
+    serving sv = {program, {false, program->allow_eio3, NULL, NULL, -1, -1}, false};
     sioc_options_set_allow_eio3(opts, program->allow_eio3);
     int rc = parse(argc, argv, prog, program->summary ? program->summary : "", opts, &sv.said);
     if (rc != 0) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "adapter/redis.h"
+#include "adapter/sharded.h"
 #include "adapter/workers.h"
 #include "core/sio.h"
 #include "server/options.h"
@@ -23,6 +24,7 @@ struct sioc_server {
     sioc__transport *transport;
     sioc__redis *redis; /* with --redis: the link every namespace's adapter uses */
     sioc__redis_config redis_config;
+    sioc__sharded_config sharded_config;
     sioc__workers_config workers_config; /* a worker without Redis: joined to its siblings */
     char name[300];                      /* the node's */
 };
@@ -87,10 +89,29 @@ static int join_cluster(sioc_server *srv)
     if (!(srv->redis = sioc__redis_new(o->redis_url, loop))) {
         return SIOC_ERR_INVALID;
     }
+    const char *prefix = o->redis_prefix ? o->redis_prefix : "socket.io";
+    unsigned timeout_ms = o->redis_requests_timeout_ms ? o->redis_requests_timeout_ms : 5000;
+    if (o->redis_adapter == SIOC_REDIS_SHARDED) {
+        static const sioc__sharded_mode modes[] = {
+            [SIOC_REDIS_DYNAMIC] = SIOC__SHARDED_DYNAMIC,
+            [SIOC_REDIS_STATIC] = SIOC__SHARDED_STATIC,
+            [SIOC_REDIS_DYNAMIC_PRIVATE] = SIOC__SHARDED_DYNAMIC_PRIVATE,
+        };
+        sioc__sharded_config *sc = &srv->sharded_config;
+        sc->link = srv->redis;
+        sc->prefix = prefix;
+        sc->mode = modes[o->redis_mode];
+        sc->requests_timeout_ms = timeout_ms;
+        sioc__list_init(&sc->adapters);
+        int rc = sioc__core_set_adapter(srv->core, &sioc__sharded_adapter, sc);
+        if (rc == 0 && sc->mode != SIOC__SHARDED_STATIC) {
+            rc = sioc__core_observe(srv->core, &sioc__sharded_observer, sc);
+        }
+        return rc < 0 ? rc : 0;
+    }
     srv->redis_config.link = srv->redis;
-    srv->redis_config.prefix = o->redis_prefix ? o->redis_prefix : "socket.io";
-    srv->redis_config.requests_timeout_ms =
-        o->redis_requests_timeout_ms ? o->redis_requests_timeout_ms : 5000;
+    srv->redis_config.prefix = prefix;
+    srv->redis_config.requests_timeout_ms = timeout_ms;
     return sioc__core_set_adapter(srv->core, &sioc__redis_adapter, &srv->redis_config);
 }
 

@@ -8,14 +8,15 @@
 // `make-leave` (room, other: io.in(room).socketsLeave(other)), `kick` (room:
 // io.in(room).disconnectSockets(true)), `all-rooms`, `poke-all` (each socket fetchSockets() finds
 // gets `poke` with its own id through its RemoteSocket), each in its namespace. It answers the server-side
-// event `hello (x, ack)` as feature-tour does, with {node: "node", got: x}. Usage: node
-// node_peer.js PORT REDIS_URL
+// event `hello (x, ack)` as feature-tour does, with {node: "node", got: x}. With a third argument
+// `sharded:MODE` the adapter is createShardedAdapter's (Redis 7's sharded pub/sub, subscriptionMode
+// MODE) instead. Usage: node node_peer.js PORT REDIS_URL [sharded:MODE]
 'use strict';
 const { Server } = require('socket.io');
-const { createAdapter } = require('@socket.io/redis-adapter');
+const { createAdapter, createShardedAdapter } = require('@socket.io/redis-adapter');
 const { createClient } = require('redis');
 
-const [port, url] = [Number(process.argv[2]), process.argv[3]];
+const [port, url, kind] = [Number(process.argv[2]), process.argv[3], process.argv[4] || ''];
 
 async function main() {
   const pub = createClient({ url });
@@ -24,7 +25,11 @@ async function main() {
   sub.on('error', () => {});
   await Promise.all([pub.connect(), sub.connect()]);
   const io = new Server({ cors: { origin: '*' } });
-  io.adapter(createAdapter(pub, sub));
+  if (kind.startsWith('sharded:')) {
+    io.adapter(createShardedAdapter(pub, sub, { subscriptionMode: kind.slice(8) }));
+  } else {
+    io.adapter(createAdapter(pub, sub));
+  }
   const handlers = (socket) => {
     socket.on('msg', (m) => socket.broadcast.emit('serverMsg', m));
     socket.on('join', (room, ack) => {

@@ -1,0 +1,750 @@
+/* The sharded Redis adapter (sharded.h): what Node's ClusterAdapter does (socket.io-adapter
+ * 2.5 lib/cluster-adapter.ts), over SPUBLISH. A request of this node (fetch, server-side emit
+ * with acks, broadcast with acks) first counts the nodes (SHARDNUMSUB of the namespace's
+ * channel, this node included), then is published and waits for the others' answers on this
+ * node's response channel, or its timeout; while Redis is unreachable it fails at once. What
+ * acts on sockets (joins, leaves, disconnects) is applied here, then published; this node's own
+ * messages, heard back, are skipped by uid. */
+#include "adapter/sharded.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapter/cluster_msg.h"
+#include "adapter/wire.h"
+#include "core/sio.h"
+#include "util/base64.h"
+#include "util/container.h"
+#include "util/log.h"
+
+typedef struct snsp {
+    sioc__adapter base; /* first */
+    sioc__link link;    /* in the config's list */
+    sioc__sharded_config *cfg;
+    char uid[17];
+    char *channel;   /* "<prefix>#<nsp>#" */
+    char *responses; /* "<prefix>#<nsp>#<uid>#" */
+    sioc__redis_sub *main_sub, *response_sub;
+    sioc__link rooms;   /* room_sub: the dynamic modes' room channels */
+    sioc__link pending; /* request */
+} snsp;
+
+typedef struct room_sub {
+    sioc__link link; /* first */
+    char *room;
+    sioc__redis_sub *sub;
+} room_sub;
+
+typedef struct request {
+    sioc__link link; /* first: in the adapter's pending list */
+    snsp *a;
+    char id[17];
+    sioc__cm_type type;       /* FETCH_SOCKETS, SERVER_SIDE_EMIT or BROADCAST */
+    json_t *message;          /* the request's data, published once the node count is known */
+    sioc__redis_query *count; /* the SHARDNUMSUB in flight, or NULL */
+    size_t expected, received;
+    unsigned timeout_ms;
+    sioc__timer timer;
+    json_t *answers;
+    json_t *opts;       /* a fetch's {rooms, except}: the local part is taken at the end */
+    sioc__bcast_ack *b; /* a broadcast's, held while this waits */
+    sioc_fetch_cb fetch;
+    sioc_broadcast_ack_cb emit_cb;
+    void *user_data;
+} request;
+
+static void hex_id(char out[17])
+{
+    unsigned char raw[8];
+    if (sioc__random_bytes(raw, sizeof(raw)) < 0) {
+        memset(raw, 0x5a, sizeof(raw));
+    }
+    for (int i = 0; i < 8; i++) {
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    }
+}
+
+static sioc__wheel *wheel_of(const snsp *a)
+{
+    return a->base.nsp->sio->wheel;
+}
+
+/* "<prefix>#<nsp>#<tail>#" (tail NULL: without it). A new string, or NULL. */
+static char *channel_of(const snsp *a, const char *tail)
+{
+    size_t n = strlen(a->cfg->prefix) + strlen(a->base.nsp->name) + (tail ? strlen(tail) : 0) + 4;
+    char *s = malloc(n);
+    if (s) {
+        snprintf(s, n, "%s#%s#%s%s", a->cfg->prefix, a->base.nsp->name, tail ? tail : "",
+                 tail ? "#" : "");
+    }
+    return s;
+}
+
+/* SPUBLISHes {uid, nsp, type, data} (`data` borrowed) on `channel`. 0 or SIOC_ERR_CLOSED. */
+static int publish(const snsp *a, const char *channel, sioc__cm_type type, json_t *data)
+{
+    sioc__buf out = {0};
+    int rc = SIOC_ERR_NOMEM;
+    if (data && sioc__cm_encode(&out, a->uid, a->base.nsp->name, type, data, NULL) == 0) {
+        rc = sioc__redis_spublish(a->cfg->link, channel, out.data, out.len);
+    }
+    sioc__buf_free(&out);
+    return rc;
+}
+
+/* Node's looksLikeASocketId. */
+static bool looks_like_a_socket_id(const char *room)
+{
+    return strlen(room) == 20;
+}
+
+/* ---- this node's requests ---- */
+
+static request *request_new(snsp *a, sioc__cm_type type)
+{
+    request *r = calloc(1, sizeof(*r));
+    if (!r || !(r->answers = json_array())) {
+        free(r);
+        return NULL;
+    }
+    r->a = a;
+    r->type = type;
+    hex_id(r->id);
+    sioc__list_append(&a->pending, &r->link);
+    return r;
+}
+
+static void request_free(request *r)
+{
+    sioc__list_remove(&r->link);
+    sioc__timer_stop(wheel_of(r->a), &r->timer);
+    if (r->count) {
+        sioc__redis_query_cancel(r->count);
+    }
+    if (r->b) {
+        sioc__bcast_ack_release(r->b);
+    }
+    json_decref(r->message);
+    json_decref(r->answers);
+    json_decref(r->opts);
+    free(r);
+}
+
+static void finish(request *r, int err)
+{
+    sioc__list_remove(&r->link); /* no answer reaches it from the callback on */
+    sioc__list_init(&r->link);
+    if (r->type == SIOC__CM_FETCH_SOCKETS) {
+        sioc__wire_fetch_done(r->a->base.nsp, r->opts, r->answers, err, r->fetch, r->user_data);
+    } else if (r->type == SIOC__CM_SERVER_SIDE_EMIT) {
+        r->emit_cb(err, r->answers, r->user_data);
+    }
+    request_free(r);
+}
+
+static void on_timeout(sioc__timer *t)
+{
+    request *r = CONTAINER(t, request, timer);
+    /* A broadcast times itself out in the core; its hold on it simply ends. */
+    finish(r, r->type == SIOC__CM_BROADCAST ? 0 : SIOC_ERR_TIMEOUT);
+}
+
+static void check(request *r)
+{
+    if (r->type == SIOC__CM_BROADCAST ? sioc__bcast_ack_decided(r->b)
+                                      : r->received >= r->expected) {
+        finish(r, 0);
+    }
+}
+
+/* The node count is in (-1: Redis went): the request goes out, or there is nobody to ask. */
+static void on_count(long nodes, void *arg)
+{
+    request *r = arg;
+    r->count = NULL;
+    size_t others = nodes > 1 ? (size_t)nodes - 1 : 0; /* SHARDNUMSUB counts this node too */
+    if (r->type == SIOC__CM_BROADCAST) {
+        if (others && publish(r->a, r->a->channel, r->type, r->message) == 0) {
+            sioc__bcast_ack_expect(r->b, others);
+        }
+        sioc__bcast_ack_count(r->b, 0); /* the stand-in for the cluster (broadcast_with_ack) */
+        sioc__timer_start(wheel_of(r->a), &r->timer, sioc__bcast_ack_deadline(r->b), on_timeout);
+        check(r);
+        return;
+    }
+    if (nodes < 0 || (others && publish(r->a, r->a->channel, r->type, r->message) < 0)) {
+        finish(r, SIOC_ERR_CLOSED);
+        return;
+    }
+    r->expected = others;
+    sioc__timer_start(wheel_of(r->a), &r->timer, sioc__wheel_now(wheel_of(r->a)) + r->timeout_ms,
+                      on_timeout);
+    check(r);
+}
+
+/* Asks for the node count. SIOC_ERR_CLOSED (and `r` freed) while Redis is unreachable. */
+static int start(request *r)
+{
+    sioc__redis *link = r->a->cfg->link;
+    if (!sioc__redis_up(link) ||
+        !(r->count = sioc__redis_numsub(link, r->a->channel, true, on_count, r))) {
+        request_free(r);
+        return SIOC_ERR_CLOSED;
+    }
+    return 0;
+}
+
+/* An answer on this node's response channel. */
+static void response(snsp *a, const sioc__cm *m)
+{
+    const char *id = json_string_value(json_object_get(m->data, "requestId"));
+    request *r = NULL;
+    for (sioc__link *l = a->pending.next; id && l != &a->pending; l = l->next) {
+        if (strcmp(((request *)l)->id, id) == 0) {
+            r = (request *)l;
+            break;
+        }
+    }
+    if (!r || r->count) {
+        return; /* late, or not one of ours */
+    }
+    json_t *packet = json_object_get(m->data, "packet");
+    size_t i;
+    json_t *d;
+    switch (m->type) {
+    case SIOC__CM_FETCH_SOCKETS_RESPONSE:
+        if (r->type != SIOC__CM_FETCH_SOCKETS) {
+            return;
+        }
+        json_array_foreach (json_object_get(m->data, "sockets"), i, d) {
+            json_array_append(r->answers, d);
+        }
+        r->received++;
+        break;
+    case SIOC__CM_SERVER_SIDE_EMIT_RESPONSE:
+        if (r->type != SIOC__CM_SERVER_SIDE_EMIT) {
+            return;
+        }
+        json_array_append(r->answers, packet ? packet : json_null());
+        r->received++;
+        break;
+    case SIOC__CM_BROADCAST_CLIENT_COUNT:
+        if (r->type == SIOC__CM_BROADCAST) {
+            sioc__bcast_ack_count(
+                r->b, (size_t)json_integer_value(json_object_get(m->data, "clientCount")));
+        }
+        break;
+    case SIOC__CM_BROADCAST_ACK:
+        if (r->type == SIOC__CM_BROADCAST) {
+            sioc__bcast_ack_answer(r->b, packet);
+        }
+        break;
+    default:
+        return;
+    }
+    check(r);
+}
+
+static int fetch_sockets(sioc__adapter *base, const sioc_target *t, sioc_fetch_cb cb,
+                         void *user_data)
+{
+    snsp *a = (snsp *)base;
+    if (t && (t->flags & SIOC_EMIT_LOCAL)) {
+        return sioc__local_fetch_sockets(base->nsp, t, cb, user_data);
+    }
+    request *r = request_new(a, SIOC__CM_FETCH_SOCKETS);
+    if (!r || !(r->opts = sioc__wire_opts_of(t)) ||
+        !(r->message = json_pack("{s:O,s:s}", "opts", r->opts, "requestId", r->id))) {
+        if (r) {
+            request_free(r);
+        }
+        return SIOC_ERR_NOMEM;
+    }
+    r->fetch = cb;
+    r->user_data = user_data;
+    r->timeout_ms = a->cfg->requests_timeout_ms;
+    if (start(r) < 0) {
+        cb(SIOC_ERR_CLOSED, NULL, 0, user_data); /* the cluster cannot be asked: at once */
+    }
+    return 0;
+}
+
+static int server_side_emit(sioc__adapter *base, json_t *data, unsigned timeout_ms,
+                            sioc_broadcast_ack_cb cb, void *user_data)
+{
+    snsp *a = (snsp *)base;
+    if (!cb) {
+        json_t *msg = json_pack("{s:O}", "packet", data);
+        int rc = publish(a, a->channel, SIOC__CM_SERVER_SIDE_EMIT, msg);
+        json_decref(msg);
+        return rc;
+    }
+    request *r = request_new(a, SIOC__CM_SERVER_SIDE_EMIT);
+    if (!r || !(r->message = json_pack("{s:O,s:s}", "packet", data, "requestId", r->id))) {
+        if (r) {
+            request_free(r);
+        }
+        return SIOC_ERR_NOMEM;
+    }
+    r->emit_cb = cb;
+    r->user_data = user_data;
+    r->timeout_ms = timeout_ms ? timeout_ms : a->cfg->requests_timeout_ms;
+    return start(r);
+}
+
+static int broadcast_with_ack(sioc__adapter *base, json_t *data, const sioc_target *t,
+                              sioc__bcast_ack *b)
+{
+    snsp *a = (snsp *)base;
+    request *r = NULL;
+    if (!(t && (t->flags & SIOC_EMIT_LOCAL)) && sioc__redis_up(a->cfg->link)) {
+        r = request_new(a, SIOC__CM_BROADCAST);
+    }
+    if (r) {
+        uint64_t due = sioc__bcast_ack_deadline(b);
+        json_t *opts = sioc__wire_opts_of(t);
+        if (opts) {
+            json_object_set_new(
+                opts, "flags",
+                json_pack("{s:I}", "timeout", (json_int_t)(due - sioc__wheel_now(wheel_of(a)))));
+        }
+        r->message = json_pack("{s:{s:i,s:O,s:s},s:o,s:s}", "packet", "type", 2, "data", data,
+                               "nsp", base->nsp->name, "opts", opts, "requestId", r->id);
+        if (!r->message) {
+            request_free(r);
+            return SIOC_ERR_NOMEM;
+        }
+        /* The cluster's count stands in as one more node until SHARDNUMSUB has told how many
+         * there are: this node's count, below, must not decide the broadcast alone. */
+        r->b = b;
+        sioc__bcast_ack_hold(b);
+        sioc__bcast_ack_expect(b, 1);
+    }
+    int rc = sioc__local_broadcast_with_ack(base->nsp, data, t, b);
+    if (r && rc < 0) {
+        request_free(r); /* the core cancels the broadcast */
+    } else if (r && start(r) < 0) {
+        sioc__bcast_ack_count(b, 0); /* Redis is gone: this node's answers only */
+    }
+    return rc;
+}
+
+/* ---- what needs no answer ---- */
+
+/* Node's computeChannel: a broadcast to one room goes to the room's channel in the dynamic
+ * modes ("dynamic": unless the room looks like a socket's id). */
+static char *broadcast_channel(const snsp *a, const sioc_target *t)
+{
+    sioc__sharded_mode mode = a->cfg->mode;
+    bool one_room = t && t->nrooms == 1;
+    if (one_room && (mode == SIOC__SHARDED_DYNAMIC_PRIVATE ||
+                     (mode == SIOC__SHARDED_DYNAMIC && !looks_like_a_socket_id(t->rooms[0])))) {
+        return channel_of(a, t->rooms[0]);
+    }
+    return strdup(a->channel);
+}
+
+static int broadcast(sioc__adapter *base, json_t *data, const sioc_target *t)
+{
+    snsp *a = (snsp *)base;
+    if (!(t && (t->flags & SIOC_EMIT_LOCAL))) {
+        json_t *opts = sioc__wire_opts_of(t);
+        if (opts && t && (t->flags & SIOC_EMIT_VOLATILE)) {
+            json_object_set_new(opts, "flags", json_pack("{s:b}", "volatile", 1));
+        }
+        json_t *msg = opts ? json_pack("{s:{s:i,s:O,s:s},s:o}", "packet", "type", 2, "data", data,
+                                       "nsp", base->nsp->name, "opts", opts)
+                           : NULL;
+        char *channel = broadcast_channel(a, t);
+        if (channel) {
+            publish(a, channel, SIOC__CM_BROADCAST, msg); /* Redis gone: local delivery only */
+        }
+        free(channel);
+        json_decref(msg);
+    }
+    return sioc__local_broadcast(base->nsp, data, t, NULL) < 0 ? SIOC_ERR_NOMEM : 0;
+}
+
+static int publish_rooms(snsp *a, sioc__cm_type type, const sioc_target *t,
+                         const char *const *rooms, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++) {
+        json_array_append_new(list, json_string(rooms[i]));
+    }
+    json_t *msg = json_pack("{s:o,s:o}", "opts", sioc__wire_opts_of(t), "rooms", list);
+    int rc = publish(a, a->channel, type, msg);
+    json_decref(msg);
+    return rc == SIOC_ERR_NOMEM ? rc : 0; /* applied here: Redis gone is not this call's fault */
+}
+
+static int add_sockets(sioc__adapter *base, const sioc_target *t, const char *const *rooms,
+                       size_t n)
+{
+    int rc = sioc__local_add_sockets(base->nsp, t, rooms, n);
+    return rc < 0 || (t && (t->flags & SIOC_EMIT_LOCAL))
+               ? rc
+               : publish_rooms((snsp *)base, SIOC__CM_SOCKETS_JOIN, t, rooms, n);
+}
+
+static int del_sockets(sioc__adapter *base, const sioc_target *t, const char *const *rooms,
+                       size_t n)
+{
+    int rc = sioc__local_del_sockets(base->nsp, t, rooms, n);
+    return rc < 0 || (t && (t->flags & SIOC_EMIT_LOCAL))
+               ? rc
+               : publish_rooms((snsp *)base, SIOC__CM_SOCKETS_LEAVE, t, rooms, n);
+}
+
+static int disconnect_sockets(sioc__adapter *base, const sioc_target *t, bool close)
+{
+    if (!(t && (t->flags & SIOC_EMIT_LOCAL))) {
+        /* Published first: the target's rooms may go with the sockets disconnected here. */
+        json_t *msg = json_pack("{s:o,s:b}", "opts", sioc__wire_opts_of(t), "close", close);
+        publish((snsp *)base, ((snsp *)base)->channel, SIOC__CM_DISCONNECT_SOCKETS, msg);
+        json_decref(msg);
+    }
+    return sioc__local_disconnect_sockets(base->nsp, t, close);
+}
+
+/* ---- the other nodes' messages ---- */
+
+/* Where answers to another node's request go: its response channel. It holds no adapter: a
+ * namespace may go while an acknowledgement is still awaited. */
+typedef struct answer_to {
+    sioc__redis *link;
+    char uid[17];
+    char *nsp;
+    char *channel;
+    char *request_id;
+} answer_to;
+
+static void answer_free(void *ctx)
+{
+    answer_to *t = ctx;
+    free(t->nsp);
+    free(t->channel);
+    free(t->request_id);
+    free(t);
+}
+
+/* `requester`'s response channel in `a`'s namespace. */
+static answer_to *answer_new(const snsp *a, const char *requester, const char *id)
+{
+    answer_to *t = calloc(1, sizeof(*t));
+    if (t && (!(t->nsp = strdup(a->base.nsp->name)) || !(t->channel = channel_of(a, requester)) ||
+              !(t->request_id = strdup(id)))) {
+        answer_free(t);
+        return NULL;
+    }
+    if (t) {
+        t->link = a->cfg->link;
+        memcpy(t->uid, a->uid, sizeof(t->uid));
+    }
+    return t;
+}
+
+/* Publishes {requestId, key: value} (borrowed) as `type` to the requester. */
+static void reply(const answer_to *t, sioc__cm_type type, const char *key, json_t *value)
+{
+    json_t *data =
+        json_pack("{s:s,s:O}", "requestId", t->request_id, key, value ? value : json_null());
+    sioc__buf out = {0};
+    if (data && sioc__cm_encode(&out, t->uid, t->nsp, type, data, NULL) == 0) {
+        sioc__redis_spublish(t->link, t->channel, out.data, out.len);
+    }
+    sioc__buf_free(&out);
+    json_decref(data);
+}
+
+static void server_ack_answer(void *ctx, json_t *first)
+{
+    reply(ctx, SIOC__CM_SERVER_SIDE_EMIT_RESPONSE, "packet", first);
+}
+
+static void broadcast_ack_answer(json_t *first, void *ctx)
+{
+    reply(ctx, SIOC__CM_BROADCAST_ACK, "packet", first);
+}
+
+static void broadcast_done(int err, json_t *responses, void *ctx)
+{
+    answer_free(ctx);
+}
+
+/* Node's receivers wait as long as the sockets live; a bound keeps one that never answers from
+ * holding the wait forever. */
+#define FORWARD_TIMEOUT_MS 60000
+
+static void on_broadcast(snsp *a, const sioc__cm *m)
+{
+    json_t *opts = json_object_get(m->data, "opts");
+    json_t *data = json_object_get(json_object_get(m->data, "packet"), "data");
+    const char *id = json_string_value(json_object_get(m->data, "requestId"));
+    sioc__wire_target rt;
+    sioc__wire_target_of(opts, &rt);
+    if (!id) {
+        if (json_is_true(json_object_get(json_object_get(opts, "flags"), "volatile"))) {
+            rt.t.flags |= SIOC_EMIT_VOLATILE;
+        }
+        sioc__local_broadcast(a->base.nsp, data, &rt.t, NULL);
+        sioc__wire_target_free(&rt);
+        return;
+    }
+    answer_to *to = answer_new(a, m->uid, id);
+    long reached = to ? sioc__forward_with_ack(a->base.nsp, data, &rt.t, FORWARD_TIMEOUT_MS,
+                                               broadcast_ack_answer, broadcast_done, to)
+                      : -1;
+    if (to) {
+        json_t *count = json_integer(reached > 0 ? reached : 0); /* even 0: the asker waits */
+        reply(to, SIOC__CM_BROADCAST_CLIENT_COUNT, "clientCount", count);
+        json_decref(count);
+        if (reached < 0) {
+            answer_free(to);
+        }
+    }
+    sioc__wire_target_free(&rt);
+}
+
+static void on_request(snsp *a, const sioc__cm *m)
+{
+    sioc_namespace *nsp = a->base.nsp;
+    sioc__wire_target rt;
+    sioc__wire_target_of(json_object_get(m->data, "opts"), &rt);
+    json_t *keep = json_array();
+    size_t n = 0;
+    const char **rooms = m->type == SIOC__CM_SOCKETS_JOIN || m->type == SIOC__CM_SOCKETS_LEAVE
+                             ? sioc__wire_names(json_object_get(m->data, "rooms"), keep, &n)
+                             : NULL;
+    const char *id = json_string_value(json_object_get(m->data, "requestId"));
+    answer_to *to = id ? answer_new(a, m->uid, id) : NULL;
+    switch (m->type) {
+    case SIOC__CM_SOCKETS_JOIN:
+        sioc__local_add_sockets(nsp, &rt.t, rooms, n);
+        break;
+    case SIOC__CM_SOCKETS_LEAVE:
+        sioc__local_del_sockets(nsp, &rt.t, rooms, n);
+        break;
+    case SIOC__CM_DISCONNECT_SOCKETS:
+        sioc__local_disconnect_sockets(nsp, &rt.t, json_is_true(json_object_get(m->data, "close")));
+        break;
+    case SIOC__CM_FETCH_SOCKETS:
+        if (to) {
+            json_t *sockets = sioc__wire_sockets(nsp, &rt.t, true);
+            reply(to, SIOC__CM_FETCH_SOCKETS_RESPONSE, "sockets", sockets);
+            json_decref(sockets);
+        }
+        break;
+    case SIOC__CM_SERVER_SIDE_EMIT: {
+        sioc_server_ack *ack =
+            to ? sioc__server_ack_new(nsp, server_ack_answer, answer_free, to) : NULL;
+        if (ack) {
+            to = NULL; /* the ack owns it now */
+        }
+        sioc__namespace_server_event(nsp, json_object_get(m->data, "packet"), ack);
+        break;
+    }
+    default:
+        break;
+    }
+    if (to) {
+        answer_free(to);
+    }
+    free(rooms);
+    json_decref(keep);
+    sioc__wire_target_free(&rt);
+}
+
+/* A message on the namespace's channel or a room's, or on this node's response channel. */
+static void on_message(void *arg, const char *channel, size_t channel_len, const char *bytes,
+                       size_t len)
+{
+    snsp *a = arg;
+    sioc__cm m;
+    const char *why;
+    if (sioc__cm_decode(bytes, len, &m, &why) < 0) {
+        sioc__log(SIOC_LOG_INFO, "redis: a message on %.*s dropped (%s)", (int)channel_len, channel,
+                  why);
+        return;
+    }
+    if (strcmp(m.uid, a->uid) != 0 && strcmp(m.nsp, a->base.nsp->name) == 0) {
+        switch (m.type) {
+        case SIOC__CM_BROADCAST:
+            on_broadcast(a, &m);
+            break;
+        case SIOC__CM_FETCH_SOCKETS_RESPONSE:
+        case SIOC__CM_SERVER_SIDE_EMIT_RESPONSE:
+        case SIOC__CM_BROADCAST_CLIENT_COUNT:
+        case SIOC__CM_BROADCAST_ACK:
+            response(a, &m);
+            break;
+        default:
+            on_request(a, &m);
+            break;
+        }
+    }
+    sioc__cm_clear(&m);
+}
+
+/* ---- room channels (the dynamic modes) ---- */
+
+/* Node's shouldUseASeparateNamespace: every room in "dynamic-private"; in "dynamic", a room that
+ * is not a socket's own. */
+static bool own_channel(const snsp *a, const char *room)
+{
+    if (a->cfg->mode == SIOC__SHARDED_DYNAMIC_PRIVATE) {
+        return true;
+    }
+    return a->cfg->mode == SIOC__SHARDED_DYNAMIC &&
+           !sioc__map_get(&a->base.nsp->sockets, room, strlen(room));
+}
+
+static room_sub *room_find(snsp *a, const char *room)
+{
+    for (sioc__link *l = a->rooms.next; l != &a->rooms; l = l->next) {
+        if (strcmp(((room_sub *)l)->room, room) == 0) {
+            return (room_sub *)l;
+        }
+    }
+    return NULL;
+}
+
+static void room_drop(snsp *a, room_sub *rs)
+{
+    sioc__list_remove(&rs->link);
+    if (rs->sub) {
+        sioc__redis_sunsubscribe(a->cfg->link, rs->sub);
+    }
+    free(rs->room);
+    free(rs);
+}
+
+static size_t room_size(sioc_namespace *nsp, const char *room)
+{
+    sioc__room *r = sioc__map_get(&nsp->rooms, room, strlen(room));
+    return r ? r->count : 0;
+}
+
+static snsp *sharded_of(sioc_socket *s)
+{
+    sioc__adapter *base = s->nsp->adapter;
+    return base && base->ops == &sioc__sharded_adapter ? (snsp *)base : NULL;
+}
+
+/* A room that came to exist (its first member): its channel is listened to. */
+static void on_room_joined(sioc_socket *s, const char *room, void *user_data)
+{
+    snsp *a = sharded_of(s);
+    if (!a || room_size(s->nsp, room) != 1 || !own_channel(a, room) || room_find(a, room)) {
+        return;
+    }
+    room_sub *rs = calloc(1, sizeof(*rs));
+    char *channel = rs ? channel_of(a, room) : NULL;
+    if (!channel || !(rs->room = strdup(room))) {
+        free(channel);
+        free(rs);
+        return;
+    }
+    rs->sub = sioc__redis_subscribe(a->cfg->link, channel, SIOC__REDIS_SHARDED, on_message, a);
+    free(channel);
+    sioc__list_append(&a->rooms, &rs->link);
+}
+
+/* A room about to go (its last member left): its channel is not listened to any more. */
+static void on_room_left(sioc_socket *s, const char *room, void *user_data)
+{
+    snsp *a = sharded_of(s);
+    room_sub *rs = a && room_size(s->nsp, room) == 0 ? room_find(a, room) : NULL;
+    if (rs) {
+        room_drop(a, rs);
+    }
+}
+
+const sioc_observer sioc__sharded_observer = {
+    .room_joined = on_room_joined,
+    .room_left = on_room_left,
+};
+
+/* ---- the instance ---- */
+
+static sioc__adapter *create(sioc_namespace *nsp, const void *config)
+{
+    snsp *a = calloc(1, sizeof(*a));
+    if (a) {
+        a->cfg = (sioc__sharded_config *)config;
+        hex_id(a->uid);
+        sioc__list_init(&a->link);
+        sioc__list_init(&a->rooms);
+        sioc__list_init(&a->pending);
+    }
+    return a ? &a->base : NULL;
+}
+
+static int init(sioc__adapter *base)
+{
+    snsp *a = (snsp *)base;
+    if (!(a->channel = channel_of(a, NULL)) || !(a->responses = channel_of(a, a->uid))) {
+        return SIOC_ERR_NOMEM;
+    }
+    sioc__redis *link = a->cfg->link;
+    a->main_sub = sioc__redis_subscribe(link, a->channel, SIOC__REDIS_SHARDED, on_message, a);
+    a->response_sub = sioc__redis_subscribe(link, a->responses, SIOC__REDIS_SHARDED, on_message, a);
+    if (!a->main_sub || !a->response_sub) {
+        return SIOC_ERR_NOMEM;
+    }
+    sioc__list_append(&a->cfg->adapters, &a->link);
+    return 0;
+}
+
+/* Node's close(): every channel of the namespace is given up. */
+static void close_adapter(sioc__adapter *base)
+{
+    snsp *a = (snsp *)base;
+    while (!sioc__list_empty(&a->pending)) {
+        finish((request *)a->pending.next, SIOC_ERR_CLOSED);
+    }
+    while (!sioc__list_empty(&a->rooms)) {
+        room_drop(a, (room_sub *)a->rooms.next);
+    }
+    if (a->main_sub) {
+        sioc__redis_sunsubscribe(a->cfg->link, a->main_sub);
+    }
+    if (a->response_sub) {
+        sioc__redis_sunsubscribe(a->cfg->link, a->response_sub);
+    }
+    sioc__list_remove(&a->link);
+    free(a->channel);
+    free(a->responses);
+    free(a);
+}
+
+/* Node's ClusterAdapter keeps no sessions: with this adapter, as with Node's, a client that
+ * comes back gets a new socket. */
+static void persist_session(sioc__adapter *base, sioc__saved_session *session)
+{
+    sioc__saved_session_free(session);
+}
+
+static void restore_session(sioc__adapter *base, const char *pid, const char *offset,
+                            sioc__restore_cb cb, void *arg)
+{
+    cb(NULL, NULL, arg);
+}
+
+const sioc__adapter_ops sioc__sharded_adapter = {
+    .name = "sharded",
+    .create = create,
+    .init = init,
+    .close = close_adapter,
+    .broadcast = broadcast,
+    .broadcast_with_ack = broadcast_with_ack,
+    .fetch_sockets = fetch_sockets,
+    .add_sockets = add_sockets,
+    .del_sockets = del_sockets,
+    .disconnect_sockets = disconnect_sockets,
+    .server_side_emit = server_side_emit,
+    .persist_session = persist_session,
+    .restore_session = restore_session,
+};
