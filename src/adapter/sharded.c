@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapter/cluster_answer.h"
 #include "adapter/cluster_msg.h"
 #include "adapter/wire.h"
 #include "core/sio.h"
-#include "util/base64.h"
 #include "util/container.h"
 #include "util/log.h"
 
@@ -53,17 +53,6 @@ typedef struct request {
     sioc_broadcast_ack_cb emit_cb;
     void *user_data;
 } request;
-
-static void hex_id(char out[17])
-{
-    unsigned char raw[8];
-    if (sioc__random_bytes(raw, sizeof(raw)) < 0) {
-        memset(raw, 0x5a, sizeof(raw));
-    }
-    for (int i = 0; i < 8; i++) {
-        snprintf(out + 2 * i, 3, "%02x", raw[i]);
-    }
-}
 
 static sioc__wheel *wheel_of(const snsp *a)
 {
@@ -111,7 +100,7 @@ static request *request_new(snsp *a, sioc__cm_type type)
     }
     r->a = a;
     r->type = type;
-    hex_id(r->id);
+    sioc__wire_random_id(r->id);
     sioc__list_append(&a->pending, &r->link);
     return r;
 }
@@ -304,14 +293,8 @@ static int broadcast_with_ack(sioc__adapter *base, json_t *data, const sioc_targ
     }
     if (r) {
         uint64_t due = sioc__bcast_ack_deadline(b);
-        json_t *opts = sioc__wire_opts_of(t);
-        if (opts) {
-            json_object_set_new(
-                opts, "flags",
-                json_pack("{s:I}", "timeout", (json_int_t)(due - sioc__wheel_now(wheel_of(a)))));
-        }
-        r->message = json_pack("{s:{s:i,s:O,s:s},s:o,s:s}", "packet", "type", 2, "data", data,
-                               "nsp", base->nsp->name, "opts", opts, "requestId", r->id);
+        r->message = sioc__wire_cm_broadcast_ack(base->nsp->name, data, t,
+                                                 due - sioc__wheel_now(wheel_of(a)), r->id);
         if (!r->message) {
             request_free(r);
             return SIOC_ERR_NOMEM;
@@ -350,13 +333,7 @@ static int broadcast(sioc__adapter *base, json_t *data, const sioc_target *t)
 {
     snsp *a = (snsp *)base;
     if (!(t && (t->flags & SIOC_EMIT_LOCAL))) {
-        json_t *opts = sioc__wire_opts_of(t);
-        if (opts && t && (t->flags & SIOC_EMIT_VOLATILE)) {
-            json_object_set_new(opts, "flags", json_pack("{s:b}", "volatile", 1));
-        }
-        json_t *msg = opts ? json_pack("{s:{s:i,s:O,s:s},s:o}", "packet", "type", 2, "data", data,
-                                       "nsp", base->nsp->name, "opts", opts)
-                           : NULL;
+        json_t *msg = sioc__wire_cm_broadcast(base->nsp->name, data, t);
         char *channel = broadcast_channel(a, t);
         if (channel) {
             publish(a, channel, SIOC__CM_BROADCAST, msg); /* Redis gone: local delivery only */
@@ -370,11 +347,7 @@ static int broadcast(sioc__adapter *base, json_t *data, const sioc_target *t)
 static int publish_rooms(snsp *a, sioc__cm_type type, const sioc_target *t,
                          const char *const *rooms, size_t n)
 {
-    json_t *list = json_array();
-    for (size_t i = 0; list && i < n; i++) {
-        json_array_append_new(list, json_string(rooms[i]));
-    }
-    json_t *msg = json_pack("{s:o,s:o}", "opts", sioc__wire_opts_of(t), "rooms", list);
+    json_t *msg = sioc__wire_cm_rooms(t, rooms, n);
     int rc = publish(a, a->channel, type, msg);
     json_decref(msg);
     return rc == SIOC_ERR_NOMEM ? rc : 0; /* applied here: Redis gone is not this call's fault */
@@ -402,7 +375,7 @@ static int disconnect_sockets(sioc__adapter *base, const sioc_target *t, bool cl
 {
     if (!(t && (t->flags & SIOC_EMIT_LOCAL))) {
         /* Published first: the target's rooms may go with the sockets disconnected here. */
-        json_t *msg = json_pack("{s:o,s:b}", "opts", sioc__wire_opts_of(t), "close", close);
+        json_t *msg = sioc__wire_cm_disconnect(t, close);
         publish((snsp *)base, ((snsp *)base)->channel, SIOC__CM_DISCONNECT_SOCKETS, msg);
         json_decref(msg);
     }
@@ -411,149 +384,63 @@ static int disconnect_sockets(sioc__adapter *base, const sioc_target *t, bool cl
 
 /* ---- the other nodes' messages ---- */
 
-/* Where answers to another node's request go: its response channel. It holds no adapter: a
- * namespace may go while an acknowledgement is still awaited. */
-typedef struct answer_to {
+/* Answers to another node's request go to its response channel. */
+typedef struct node_replier {
+    sioc__cm_replier base; /* first */
     sioc__redis *link;
     char uid[17];
     char *nsp;
     char *channel;
-    char *request_id;
-} answer_to;
+} node_replier;
 
-static void answer_free(void *ctx)
+static void node_send(sioc__cm_replier *base, sioc__cm_type type, json_t *data)
 {
-    answer_to *t = ctx;
-    free(t->nsp);
-    free(t->channel);
-    free(t->request_id);
-    free(t);
-}
-
-/* `requester`'s response channel in `a`'s namespace. */
-static answer_to *answer_new(const snsp *a, const char *requester, const char *id)
-{
-    answer_to *t = calloc(1, sizeof(*t));
-    if (t && (!(t->nsp = strdup(a->base.nsp->name)) || !(t->channel = channel_of(a, requester)) ||
-              !(t->request_id = strdup(id)))) {
-        answer_free(t);
-        return NULL;
-    }
-    if (t) {
-        t->link = a->cfg->link;
-        memcpy(t->uid, a->uid, sizeof(t->uid));
-    }
-    return t;
-}
-
-/* Publishes {requestId, key: value} (borrowed) as `type` to the requester. */
-static void reply(const answer_to *t, sioc__cm_type type, const char *key, json_t *value)
-{
-    json_t *data =
-        json_pack("{s:s,s:O}", "requestId", t->request_id, key, value ? value : json_null());
+    node_replier *n = (node_replier *)base;
     sioc__buf out = {0};
-    if (data && sioc__cm_encode(&out, t->uid, t->nsp, type, data, NULL) == 0) {
-        sioc__redis_spublish(t->link, t->channel, out.data, out.len);
+    if (sioc__cm_encode(&out, n->uid, n->nsp, type, data, NULL) == 0) {
+        sioc__redis_spublish(n->link, n->channel, out.data, out.len);
     }
     sioc__buf_free(&out);
-    json_decref(data);
 }
 
-static void server_ack_answer(void *ctx, json_t *first)
+static void node_free(sioc__cm_replier *base)
 {
-    reply(ctx, SIOC__CM_SERVER_SIDE_EMIT_RESPONSE, "packet", first);
+    node_replier *n = (node_replier *)base;
+    free(n->nsp);
+    free(n->channel);
+    free(n);
 }
 
-static void broadcast_ack_answer(json_t *first, void *ctx)
+/* The way back to the node that sent `m` (NULL: `m` asks for no answer, or no memory). */
+static sioc__cm_replier *replier_to(const snsp *a, const sioc__cm *m)
 {
-    reply(ctx, SIOC__CM_BROADCAST_ACK, "packet", first);
+    const char *id = json_string_value(json_object_get(m->data, "requestId"));
+    node_replier *n = id ? calloc(1, sizeof(*n)) : NULL;
+    if (n && (!(n->nsp = strdup(a->base.nsp->name)) || !(n->channel = channel_of(a, m->uid)))) {
+        node_free(&n->base);
+        n = NULL;
+    }
+    if (n) {
+        n->base.send = node_send;
+        n->base.free = node_free;
+        snprintf(n->base.request_id, sizeof(n->base.request_id), "%s", id);
+        n->link = a->cfg->link;
+        memcpy(n->uid, a->uid, sizeof(n->uid));
+    }
+    return n ? &n->base : NULL;
 }
 
-static void broadcast_done(int err, json_t *responses, void *ctx)
-{
-    answer_free(ctx);
-}
-
-/* Node's receivers wait as long as the sockets live; a bound keeps one that never answers from
- * holding the wait forever. */
-#define FORWARD_TIMEOUT_MS 60000
-
-static void on_broadcast(snsp *a, const sioc__cm *m)
+/* A broadcast without acks: delivered here. */
+static void deliver(snsp *a, const sioc__cm *m)
 {
     json_t *opts = json_object_get(m->data, "opts");
-    json_t *data = json_object_get(json_object_get(m->data, "packet"), "data");
-    const char *id = json_string_value(json_object_get(m->data, "requestId"));
     sioc__wire_target rt;
     sioc__wire_target_of(opts, &rt);
-    if (!id) {
-        if (json_is_true(json_object_get(json_object_get(opts, "flags"), "volatile"))) {
-            rt.t.flags |= SIOC_EMIT_VOLATILE;
-        }
-        sioc__local_broadcast(a->base.nsp, data, &rt.t, NULL);
-        sioc__wire_target_free(&rt);
-        return;
+    if (json_is_true(json_object_get(json_object_get(opts, "flags"), "volatile"))) {
+        rt.t.flags |= SIOC_EMIT_VOLATILE;
     }
-    answer_to *to = answer_new(a, m->uid, id);
-    long reached = to ? sioc__forward_with_ack(a->base.nsp, data, &rt.t, FORWARD_TIMEOUT_MS,
-                                               broadcast_ack_answer, broadcast_done, to)
-                      : -1;
-    if (to) {
-        json_t *count = json_integer(reached > 0 ? reached : 0); /* even 0: the asker waits */
-        reply(to, SIOC__CM_BROADCAST_CLIENT_COUNT, "clientCount", count);
-        json_decref(count);
-        if (reached < 0) {
-            answer_free(to);
-        }
-    }
-    sioc__wire_target_free(&rt);
-}
-
-static void on_request(snsp *a, const sioc__cm *m)
-{
-    sioc_namespace *nsp = a->base.nsp;
-    sioc__wire_target rt;
-    sioc__wire_target_of(json_object_get(m->data, "opts"), &rt);
-    json_t *keep = json_array();
-    size_t n = 0;
-    const char **rooms = m->type == SIOC__CM_SOCKETS_JOIN || m->type == SIOC__CM_SOCKETS_LEAVE
-                             ? sioc__wire_names(json_object_get(m->data, "rooms"), keep, &n)
-                             : NULL;
-    const char *id = json_string_value(json_object_get(m->data, "requestId"));
-    answer_to *to = id ? answer_new(a, m->uid, id) : NULL;
-    switch (m->type) {
-    case SIOC__CM_SOCKETS_JOIN:
-        sioc__local_add_sockets(nsp, &rt.t, rooms, n);
-        break;
-    case SIOC__CM_SOCKETS_LEAVE:
-        sioc__local_del_sockets(nsp, &rt.t, rooms, n);
-        break;
-    case SIOC__CM_DISCONNECT_SOCKETS:
-        sioc__local_disconnect_sockets(nsp, &rt.t, json_is_true(json_object_get(m->data, "close")));
-        break;
-    case SIOC__CM_FETCH_SOCKETS:
-        if (to) {
-            json_t *sockets = sioc__wire_sockets(nsp, &rt.t, true);
-            reply(to, SIOC__CM_FETCH_SOCKETS_RESPONSE, "sockets", sockets);
-            json_decref(sockets);
-        }
-        break;
-    case SIOC__CM_SERVER_SIDE_EMIT: {
-        sioc_server_ack *ack =
-            to ? sioc__server_ack_new(nsp, server_ack_answer, answer_free, to) : NULL;
-        if (ack) {
-            to = NULL; /* the ack owns it now */
-        }
-        sioc__namespace_server_event(nsp, json_object_get(m->data, "packet"), ack);
-        break;
-    }
-    default:
-        break;
-    }
-    if (to) {
-        answer_free(to);
-    }
-    free(rooms);
-    json_decref(keep);
+    sioc__local_broadcast(a->base.nsp, json_object_get(json_object_get(m->data, "packet"), "data"),
+                          &rt.t, NULL);
     sioc__wire_target_free(&rt);
 }
 
@@ -571,17 +458,21 @@ static void on_message(void *arg, const char *channel, size_t channel_len, const
     }
     if (strcmp(m.uid, a->uid) != 0 && strcmp(m.nsp, a->base.nsp->name) == 0) {
         switch (m.type) {
-        case SIOC__CM_BROADCAST:
-            on_broadcast(a, &m);
-            break;
         case SIOC__CM_FETCH_SOCKETS_RESPONSE:
         case SIOC__CM_SERVER_SIDE_EMIT_RESPONSE:
         case SIOC__CM_BROADCAST_CLIENT_COUNT:
         case SIOC__CM_BROADCAST_ACK:
             response(a, &m);
             break;
+        case SIOC__CM_BROADCAST: /* without acks: delivered here; with: answered below */
+            if (!json_object_get(m.data, "requestId")) {
+                deliver(a, &m);
+            } else {
+                sioc__cm_answer(a->base.nsp, &m, replier_to(a, &m));
+            }
+            break;
         default:
-            on_request(a, &m);
+            sioc__cm_answer(a->base.nsp, &m, replier_to(a, &m));
             break;
         }
     }
@@ -674,7 +565,7 @@ static sioc__adapter *create(sioc_namespace *nsp, const void *config)
     snsp *a = calloc(1, sizeof(*a));
     if (a) {
         a->cfg = (sioc__sharded_config *)config;
-        hex_id(a->uid);
+        sioc__wire_random_id(a->uid);
         sioc__list_init(&a->link);
         sioc__list_init(&a->rooms);
         sioc__list_init(&a->pending);

@@ -3,8 +3,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/sio.h"
+#include "util/base64.h"
 
 const char **sioc__wire_names(json_t *list, json_t *keep, size_t *n)
 {
@@ -138,4 +140,55 @@ void sioc__wire_fetch_done(sioc_namespace *nsp, json_t *opts, json_t *described,
     free(local);
     free(all);
     sioc__wire_target_free(&rt);
+}
+
+static json_t *event_packet(const char *nsp, json_t *data)
+{
+    return json_pack("{s:i,s:O,s:s}", "type", 2, "data", data, "nsp", nsp);
+}
+
+json_t *sioc__wire_cm_broadcast(const char *nsp, json_t *data, const sioc_target *t)
+{
+    json_t *opts = sioc__wire_opts_of(t);
+    if (opts && t && (t->flags & SIOC_EMIT_VOLATILE)) {
+        json_object_set_new(opts, "flags", json_pack("{s:b}", "volatile", 1));
+    }
+    return opts ? json_pack("{s:o,s:o}", "packet", event_packet(nsp, data), "opts", opts) : NULL;
+}
+
+json_t *sioc__wire_cm_broadcast_ack(const char *nsp, json_t *data, const sioc_target *t,
+                                    uint64_t timeout_ms, const char *request_id)
+{
+    json_t *opts = sioc__wire_opts_of(t);
+    if (opts) {
+        json_object_set_new(opts, "flags", json_pack("{s:I}", "timeout", (json_int_t)timeout_ms));
+    }
+    return opts ? json_pack("{s:o,s:o,s:s}", "packet", event_packet(nsp, data), "opts", opts,
+                            "requestId", request_id)
+                : NULL;
+}
+
+json_t *sioc__wire_cm_rooms(const sioc_target *t, const char *const *rooms, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++) {
+        json_array_append_new(list, json_string(rooms[i]));
+    }
+    return json_pack("{s:o,s:o}", "opts", sioc__wire_opts_of(t), "rooms", list);
+}
+
+json_t *sioc__wire_cm_disconnect(const sioc_target *t, bool close)
+{
+    return json_pack("{s:o,s:b}", "opts", sioc__wire_opts_of(t), "close", close);
+}
+
+void sioc__wire_random_id(char out[17])
+{
+    unsigned char raw[8];
+    if (sioc__random_bytes(raw, sizeof(raw)) < 0) {
+        memset(raw, 0x5a, sizeof(raw));
+    }
+    for (int i = 0; i < 8; i++) {
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    }
 }

@@ -4,6 +4,8 @@
 #define SIOC_ADAPTER_WIRE_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "sioc.h"
 
@@ -28,5 +30,18 @@ json_t *sioc__wire_sockets(sioc_namespace *nsp, const sioc_target *t, bool descr
  * (RemoteSocket descriptions, each made a remote socket); or `err` and none. */
 void sioc__wire_fetch_done(sioc_namespace *nsp, json_t *opts, json_t *described, int err,
                            sioc_fetch_cb cb, void *user_data);
+
+/* The data of Node's ClusterAdapter messages (cluster_msg.h), as it builds them; new, or NULL on
+ * no memory. A BROADCAST of `data` (borrowed, ["event", args...]) in namespace `nsp` to `t`
+ * ({packet, opts}, flags.volatile when volatile); with acks (`request_id`), opts.flags.timeout
+ * in ms and the requestId. SOCKETS_JOIN/LEAVE's {opts, rooms}, DISCONNECT_SOCKETS's
+ * {opts, close}. */
+json_t *sioc__wire_cm_broadcast(const char *nsp, json_t *data, const sioc_target *t);
+json_t *sioc__wire_cm_broadcast_ack(const char *nsp, json_t *data, const sioc_target *t,
+                                    uint64_t timeout_ms, const char *request_id);
+json_t *sioc__wire_cm_rooms(const sioc_target *t, const char *const *rooms, size_t n);
+json_t *sioc__wire_cm_disconnect(const sioc_target *t, bool close);
+/* ClusterAdapter's uids and request ids: 8 random bytes in hex. */
+void sioc__wire_random_id(char out[17]);
 
 #endif

@@ -7,21 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapter/cluster_answer.h"
 #include "adapter/wire.h"
 #include "adapter/workers_internal.h"
-#include "util/base64.h"
 #include "util/log.h"
-
-static void hex_id(char out[17])
-{
-    unsigned char raw[8];
-    if (sioc__random_bytes(raw, sizeof(raw)) < 0) {
-        memset(raw, 0x5a, sizeof(raw));
-    }
-    for (int i = 0; i < 8; i++) {
-        snprintf(out + 2 * i, 3, "%02x", raw[i]);
-    }
-}
 
 /* Sends {type, data} (borrowed) from `uid` in namespace `nsp` to worker `to`. */
 void sioc__workers_send_to(sioc__workers_config *cfg, const char *uid, const char *nsp, unsigned to,
@@ -67,7 +56,7 @@ sioc__wrequest *sioc__workers_request_new(sioc__wnsp *a, sioc__cm_type type)
     }
     r->a = a;
     r->type = type;
-    hex_id(r->id);
+    sioc__wire_random_id(r->id);
     sioc__list_append(&a->pending, &r->link);
     return r;
 }
@@ -248,15 +237,8 @@ static int broadcast_with_ack(sioc__adapter *base, json_t *data, const sioc_targ
     json_t *msg = NULL;
     if (r) {
         uint64_t due = sioc__bcast_ack_deadline(b);
-        json_t *opts = sioc__wire_opts_of(t);
-        if (opts) {
-            json_object_set_new(
-                opts, "flags",
-                json_pack("{s:I}", "timeout",
-                          (json_int_t)(due - sioc__wheel_now(sioc__wnsp_wheel(a)))));
-        }
-        msg = json_pack("{s:{s:i,s:O,s:s},s:o,s:s}", "packet", "type", 2, "data", data, "nsp",
-                        base->nsp->name, "opts", opts, "requestId", r->id);
+        msg = sioc__wire_cm_broadcast_ack(base->nsp->name, data, t,
+                                          due - sioc__wheel_now(sioc__wnsp_wheel(a)), r->id);
         if (!msg) {
             sioc__workers_request_free(r);
             return SIOC_ERR_NOMEM;
@@ -294,13 +276,7 @@ static int broadcast(sioc__adapter *base, json_t *data, const sioc_target *t)
     uint64_t seq = sioc__workers_kept(a, t) ? ++a->next_seq : 0;
     if (!(t && (t->flags & SIOC_EMIT_LOCAL)) &&
         sioc__wnsp_peers_up(a)) { /* nobody else: nothing built */
-        json_t *opts = sioc__wire_opts_of(t);
-        if (opts && t && (t->flags & SIOC_EMIT_VOLATILE)) {
-            json_object_set_new(opts, "flags", json_pack("{s:b}", "volatile", 1));
-        }
-        json_t *msg = opts ? json_pack("{s:{s:i,s:O,s:s},s:o}", "packet", "type", 2, "data", data,
-                                       "nsp", base->nsp->name, "opts", opts)
-                           : NULL;
+        json_t *msg = sioc__wire_cm_broadcast(base->nsp->name, data, t);
         if (msg && seq) {
             json_object_set_new(msg, "seq", json_integer((json_int_t)seq));
         }
@@ -317,11 +293,7 @@ static int broadcast(sioc__adapter *base, json_t *data, const sioc_target *t)
 static int publish_rooms(sioc__wnsp *a, sioc__cm_type type, const sioc_target *t,
                          const char *const *rooms, size_t n)
 {
-    json_t *list = json_array();
-    for (size_t i = 0; list && i < n; i++) {
-        json_array_append_new(list, json_string(rooms[i]));
-    }
-    json_t *msg = json_pack("{s:o,s:o}", "opts", sioc__wire_opts_of(t), "rooms", list);
+    json_t *msg = sioc__wire_cm_rooms(t, rooms, n);
     sioc__workers_send_all(a, type, msg);
     json_decref(msg);
     return 0;
@@ -349,7 +321,7 @@ static int disconnect_sockets(sioc__adapter *base, const sioc_target *t, bool cl
 {
     if (!(t && (t->flags & SIOC_EMIT_LOCAL))) {
         /* Sent first: the target's rooms may go with the sockets disconnected here. */
-        json_t *msg = json_pack("{s:o,s:b}", "opts", sioc__wire_opts_of(t), "close", close);
+        json_t *msg = sioc__wire_cm_disconnect(t, close);
         sioc__workers_send_all((sioc__wnsp *)base, SIOC__CM_DISCONNECT_SOCKETS, msg);
         json_decref(msg);
     }
@@ -358,164 +330,83 @@ static int disconnect_sockets(sioc__adapter *base, const sioc_target *t, bool cl
 
 /* ---- the other workers' messages ---- */
 
-/* Where answers to another worker's request go. It holds no adapter: a namespace may go while an
- * acknowledgement is still awaited. */
-typedef struct answer_to {
+/* Answers to another worker's request go back over the link. */
+typedef struct worker_replier {
+    sioc__cm_replier base; /* first */
     sioc__workers_config *cfg;
     unsigned to;
     char uid[17];
     char *nsp;
-    char *request_id;
-} answer_to;
+} worker_replier;
 
-static void reply(sioc__workers_config *cfg, const char *uid, const char *nsp, unsigned to,
-                  sioc__cm_type type, const char *id, const char *key, json_t *value)
+static void worker_send(sioc__cm_replier *base, sioc__cm_type type, json_t *data)
 {
-    json_t *data = json_pack("{s:s,s:O}", "requestId", id, key, value ? value : json_null());
-    sioc__workers_send_to(cfg, uid, nsp, to, type, data);
-    json_decref(data);
+    worker_replier *w = (worker_replier *)base;
+    sioc__workers_send_to(w->cfg, w->uid, w->nsp, w->to, type, data);
 }
 
-static void answer_free(void *ctx)
+static void worker_free(sioc__cm_replier *base)
 {
-    answer_to *t = ctx;
-    free(t->nsp);
-    free(t->request_id);
-    free(t);
+    free(((worker_replier *)base)->nsp);
+    free(base);
 }
 
-static answer_to *answer_new(sioc__workers_config *cfg, const char *uid, const char *nsp,
-                             unsigned to, const char *id)
+/* The way back to worker `to` for `m` (NULL: `m` asks for no answer, or no memory). */
+static sioc__cm_replier *replier_to(sioc__wnsp *a, unsigned to, const sioc__cm *m)
 {
-    answer_to *t = calloc(1, sizeof(*t));
-    if (t && (!(t->nsp = strdup(nsp)) || !(t->request_id = strdup(id)))) {
-        answer_free(t);
-        return NULL;
+    const char *id = json_string_value(json_object_get(m->data, "requestId"));
+    worker_replier *w = id ? calloc(1, sizeof(*w)) : NULL;
+    if (w && !(w->nsp = strdup(a->base.nsp->name))) {
+        free(w);
+        w = NULL;
     }
-    if (t) {
-        t->cfg = cfg;
-        t->to = to;
-        snprintf(t->uid, sizeof(t->uid), "%s", uid);
+    if (w) {
+        w->base.send = worker_send;
+        w->base.free = worker_free;
+        snprintf(w->base.request_id, sizeof(w->base.request_id), "%s", id);
+        w->cfg = a->cfg;
+        w->to = to;
+        memcpy(w->uid, a->uid, sizeof(w->uid));
     }
-    return t;
-}
-
-static void server_ack_answer(void *ctx, json_t *first)
-{
-    answer_to *t = ctx;
-    reply(t->cfg, t->uid, t->nsp, t->to, SIOC__CM_SERVER_SIDE_EMIT_RESPONSE, t->request_id,
-          "packet", first);
-}
-
-static void broadcast_ack_answer(json_t *first, void *ctx)
-{
-    answer_to *t = ctx;
-    reply(t->cfg, t->uid, t->nsp, t->to, SIOC__CM_BROADCAST_ACK, t->request_id, "packet", first);
-}
-
-static void broadcast_done(int err, json_t *responses, void *ctx)
-{
-    answer_free(ctx);
-}
-
-/* Node's receivers wait as long as the sockets live; a bound keeps one that never answers from
- * holding the wait forever. */
-#define FORWARD_TIMEOUT_MS 60000
-
-static void forward_broadcast(sioc__wnsp *a, unsigned from, json_t *data, const char *id,
-                              sioc__wire_target *rt)
-{
-    answer_to *to = answer_new(a->cfg, a->uid, a->base.nsp->name, from, id);
-    long reached = to ? sioc__forward_with_ack(a->base.nsp, data, &rt->t, FORWARD_TIMEOUT_MS,
-                                               broadcast_ack_answer, broadcast_done, to)
-                      : -1;
-    if (reached < 0) {
-        if (to) {
-            answer_free(to);
-        }
-        reached = 0;
-    }
-    /* The count, even 0: the asker waits for it. */
-    json_t *count = json_integer(reached);
-    reply(a->cfg, a->uid, a->base.nsp->name, from, SIOC__CM_BROADCAST_CLIENT_COUNT, id,
-          "clientCount", count);
-    json_decref(count);
+    return w ? &w->base : NULL;
 }
 
 static void on_broadcast(sioc__wnsp *a, unsigned from, const sioc__cm *m)
 {
+    if (json_object_get(m->data, "requestId")) { /* with acks */
+        sioc__cm_answer(a->base.nsp, m, replier_to(a, from, m));
+        return;
+    }
     json_t *opts = json_object_get(m->data, "opts");
     json_t *data = json_object_get(json_object_get(m->data, "packet"), "data");
-    const char *id = json_string_value(json_object_get(m->data, "requestId"));
     sioc__wire_target rt;
     sioc__wire_target_of(opts, &rt);
-    if (id) {
-        forward_broadcast(a, from, data, id, &rt);
-    } else {
-        if (json_is_true(json_object_get(json_object_get(opts, "flags"), "volatile"))) {
-            rt.t.flags |= SIOC_EMIT_VOLATILE;
-        }
-        json_t *seq = json_object_get(m->data, "seq");
-        if (!seq || !sioc__workers_kept(a, &rt.t) ||
-            sioc__workers_stamp(a, data, &rt.t, from, (uint64_t)json_integer_value(seq)) == 0) {
-            sioc__local_broadcast(a->base.nsp, data, &rt.t, NULL);
-        }
+    if (json_is_true(json_object_get(json_object_get(opts, "flags"), "volatile"))) {
+        rt.t.flags |= SIOC_EMIT_VOLATILE;
+    }
+    json_t *seq = json_object_get(m->data, "seq");
+    if (!seq || !sioc__workers_kept(a, &rt.t) ||
+        sioc__workers_stamp(a, data, &rt.t, from, (uint64_t)json_integer_value(seq)) == 0) {
+        sioc__local_broadcast(a->base.nsp, data, &rt.t, NULL);
     }
     sioc__wire_target_free(&rt);
 }
 
 static void on_request(sioc__wnsp *a, unsigned from, const sioc__cm *m)
 {
-    sioc_namespace *nsp = a->base.nsp;
-    sioc__wire_target rt;
-    sioc__wire_target_of(json_object_get(m->data, "opts"), &rt);
-    json_t *list = json_object_get(m->data, "rooms");
-    json_t *keep = json_array();
-    size_t n = 0;
-    const char **rooms = m->type == SIOC__CM_SOCKETS_JOIN || m->type == SIOC__CM_SOCKETS_LEAVE
-                             ? sioc__wire_names(list, keep, &n)
-                             : NULL;
     const char *id = json_string_value(json_object_get(m->data, "requestId"));
     switch (m->type) {
-    case SIOC__CM_SOCKETS_JOIN:
-        sioc__local_add_sockets(nsp, &rt.t, rooms, n);
-        break;
-    case SIOC__CM_SOCKETS_LEAVE:
-        sioc__local_del_sockets(nsp, &rt.t, rooms, n);
-        break;
-    case SIOC__CM_DISCONNECT_SOCKETS:
-        sioc__local_disconnect_sockets(nsp, &rt.t, json_is_true(json_object_get(m->data, "close")));
-        break;
-    case SIOC__CM_FETCH_SOCKETS: {
-        json_t *sockets = sioc__wire_sockets(nsp, &rt.t, true);
-        reply(a->cfg, a->uid, nsp->name, from, SIOC__CM_FETCH_SOCKETS_RESPONSE, id, "sockets",
-              sockets);
-        json_decref(sockets);
-        break;
-    }
     case SIOC__CM_RESTORE_SESSION:
-        sioc__workers_give_session(a->cfg, a, nsp->name, from, id, m->data);
+        sioc__workers_give_session(a->cfg, a, a->base.nsp->name, from, id, m->data);
         break;
     case SIOC__CM_SESSION:
     case SIOC__CM_SESSION_GONE:
         sioc__workers_on_session(a, from, m);
         break;
-    case SIOC__CM_SERVER_SIDE_EMIT: {
-        answer_to *to = id ? answer_new(a->cfg, a->uid, nsp->name, from, id) : NULL;
-        sioc_server_ack *ack =
-            to ? sioc__server_ack_new(nsp, server_ack_answer, answer_free, to) : NULL;
-        if (to && !ack) {
-            answer_free(to);
-        }
-        sioc__namespace_server_event(nsp, json_object_get(m->data, "packet"), ack);
-        break;
-    }
     default:
+        sioc__cm_answer(a->base.nsp, m, replier_to(a, from, m));
         break;
     }
-    free(rooms);
-    json_decref(keep);
-    sioc__wire_target_free(&rt);
 }
 
 static sioc__wnsp *find(sioc__workers_config *cfg, const char *name)
@@ -547,16 +438,18 @@ void sioc__workers_on_frame(void *arg, unsigned from, const void *data, size_t l
          * gets its empty answer, so that the asker does not wait (Node's workers without the
          * namespace would stay silent). */
         const char *id = json_string_value(json_object_get(m.data, "requestId"));
-        json_t *none = m.type == SIOC__CM_FETCH_SOCKETS ? json_array() : json_integer(0);
+        bool fetch = m.type == SIOC__CM_FETCH_SOCKETS;
         if (id && m.type == SIOC__CM_RESTORE_SESSION) {
             sioc__workers_give_session(cfg, NULL, m.nsp, from, id, m.data);
-        } else if (id && (m.type == SIOC__CM_FETCH_SOCKETS || m.type == SIOC__CM_BROADCAST)) {
-            reply(cfg, "0000000000000000", m.nsp, from,
-                  m.type == SIOC__CM_FETCH_SOCKETS ? SIOC__CM_FETCH_SOCKETS_RESPONSE
-                                                   : SIOC__CM_BROADCAST_CLIENT_COUNT,
-                  id, m.type == SIOC__CM_FETCH_SOCKETS ? "sockets" : "clientCount", none);
+        } else if (id && (fetch || m.type == SIOC__CM_BROADCAST)) {
+            json_t *none =
+                json_pack("{s:s,s:o}", "requestId", id, fetch ? "sockets" : "clientCount",
+                          fetch ? json_array() : json_integer(0));
+            sioc__workers_send_to(
+                cfg, "0000000000000000", m.nsp, from,
+                fetch ? SIOC__CM_FETCH_SOCKETS_RESPONSE : SIOC__CM_BROADCAST_CLIENT_COUNT, none);
+            json_decref(none);
         }
-        json_decref(none);
         sioc__cm_clear(&m);
         return;
     }
@@ -609,7 +502,7 @@ static sioc__adapter *create(sioc_namespace *nsp, const void *config)
     sioc__wnsp *a = calloc(1, sizeof(*a));
     if (a) {
         a->cfg = (sioc__workers_config *)config;
-        hex_id(a->uid);
+        sioc__wire_random_id(a->uid);
         /* Above whatever an earlier run of this worker reached (at fewer than a million
          * broadcasts a second), so that a worker started again is not taken for behind. */
         a->next_seq = sioc__now_ms() * 1000;
