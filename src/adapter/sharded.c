@@ -28,6 +28,7 @@ typedef struct snsp {
     sioc__redis_sub *main_sub, *response_sub;
     sioc__link rooms;   /* room_sub: the dynamic modes' room channels */
     sioc__link pending; /* request */
+    bool bad_logged;    /* a malformed message was said */
 } snsp;
 
 typedef struct room_sub {
@@ -452,8 +453,11 @@ static void on_message(void *arg, const char *channel, size_t channel_len, const
     sioc__cm m;
     const char *why;
     if (sioc__cm_decode(bytes, len, &m, &why) < 0) {
-        sioc__log(SIOC_LOG_INFO, "redis: a message on %.*s dropped (%s)", (int)channel_len, channel,
-                  why);
+        if (!a->bad_logged) { /* said once: a stream of garbage must not flood the log */
+            a->bad_logged = true;
+            sioc__log(SIOC_LOG_WARN, "redis: %.*s: a message dropped (%s); further ones silently",
+                      (int)channel_len, channel, why);
+        }
         return;
     }
     if (strcmp(m.uid, a->uid) != 0 && strcmp(m.nsp, a->base.nsp->name) == 0) {

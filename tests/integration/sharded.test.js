@@ -171,6 +171,26 @@ test('static mode: no room channels, and a pair of nodes still chats and answers
   }
 });
 
+test('garbage on the sharded channels is dropped and said once; the nodes carry on', async () => {
+  closeAll();
+  const r = createClient({ url: redisUrl });
+  await r.connect();
+  try {
+    for (const junk of ['not json', '{"uid":1}', '\x93\x01']) {
+      await r.sendCommand(['SPUBLISH', 'socket.io#/#', junk]);
+    }
+  } finally {
+    await r.quit();
+  }
+  await sleep(200);
+  assert.equal((a.log().match(/socket\.io#\/#: a message dropped/g) || []).length, 1, 'said once');
+  const x = client(a.port), y = client(peerPort);
+  await connected(x, y);
+  await sleep(100);
+  x.emit('msg', 'still here');
+  assert.equal(await once(y, 'serverMsg'), 'still here');
+});
+
 test('--redis-subscription-mode without the sharded adapter is refused clearly', async () => {
   const { spawn } = require('node:child_process');
   const proc = spawn(bin('FEATURE_TOUR'), ['--port', '0', '--redis', redisUrl, '--redis-subscription-mode', 'static'], { stdio: ['ignore', 'ignore', 'pipe'] });
