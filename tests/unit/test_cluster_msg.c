@@ -44,17 +44,6 @@ static const char *const msgpack_vectors[] = {
     "64346535663630373138a36e7370a12f",
 };
 
-static size_t unhex(const char *hex, unsigned char *out)
-{
-    size_t n = 0;
-    for (; hex[0] && hex[1]; hex += 2) {
-        unsigned v;
-        sscanf(hex, "%2x", &v);
-        out[n++] = (unsigned char)v;
-    }
-    return n;
-}
-
 /* Decodes `bytes`, encodes what came out again: the same bytes, in the same form. */
 static void round_trip(const void *bytes, size_t len, bool is_msgpack)
 {

@@ -9,17 +9,6 @@
 #include "sio/msgpack.h"
 #include "sioc.h"
 
-static size_t unhex(const char *hex, unsigned char *out)
-{
-    size_t n = 0;
-    for (; hex[0] && hex[1]; hex += 2) {
-        unsigned v;
-        sscanf(hex, "%2x", &v);
-        out[n++] = (unsigned char)v;
-    }
-    return n;
-}
-
 /* The first 4095 bytes of `b` in hex (all of it, for the vectors). */
 static char *tohex(const sioc__buf *b)
 {
