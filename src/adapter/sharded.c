@@ -13,9 +13,9 @@
 
 #include "adapter/cluster_answer.h"
 #include "adapter/cluster_msg.h"
+#include "adapter/counted.h"
 #include "adapter/wire.h"
 #include "core/sio.h"
-#include "util/container.h"
 #include "util/log.h"
 
 typedef struct snsp {
@@ -27,7 +27,7 @@ typedef struct snsp {
     char *responses; /* "<prefix>#<nsp>#<uid>#" */
     sioc__redis_sub *main_sub, *response_sub;
     sioc__link rooms;   /* room_sub: the dynamic modes' room channels */
-    sioc__link pending; /* request */
+    sioc__link pending; /* sioc__counted: this node's requests */
     bool bad_logged;    /* a malformed message was said */
 } snsp;
 
@@ -36,24 +36,6 @@ typedef struct room_sub {
     char *room;
     sioc__redis_sub *sub;
 } room_sub;
-
-typedef struct request {
-    sioc__link link; /* first: in the adapter's pending list */
-    snsp *a;
-    char id[17];
-    sioc__cm_type type;       /* FETCH_SOCKETS, SERVER_SIDE_EMIT or BROADCAST */
-    json_t *message;          /* the request's data, published once the node count is known */
-    sioc__redis_query *count; /* the SHARDNUMSUB in flight, or NULL */
-    size_t expected, received;
-    unsigned timeout_ms;
-    sioc__timer timer;
-    json_t *answers;
-    json_t *opts;       /* a fetch's {rooms, except}: the local part is taken at the end */
-    sioc__bcast_ack *b; /* a broadcast's, held while this waits */
-    sioc_fetch_cb fetch;
-    sioc_broadcast_ack_cb emit_cb;
-    void *user_data;
-} request;
 
 static sioc__wheel *wheel_of(const snsp *a)
 {
@@ -90,151 +72,61 @@ static bool looks_like_a_socket_id(const char *room)
     return strlen(room) == 20;
 }
 
-/* ---- this node's requests ---- */
+/* ---- this node's requests (counted.c) ---- */
 
-static request *request_new(snsp *a, sioc__cm_type type)
+static sioc__redis_query *count(sioc__counted *r, sioc__redis_count_cb cb)
 {
-    request *r = calloc(1, sizeof(*r));
-    if (!r || !(r->answers = json_array())) {
-        free(r);
-        return NULL;
-    }
-    r->a = a;
-    r->type = type;
-    sioc__wire_random_id(r->id);
-    sioc__list_append(&a->pending, &r->link);
-    return r;
+    snsp *a = r->adapter;
+    return sioc__redis_numsub(a->cfg->link, a->channel, true, cb, r);
 }
 
-static void request_free(request *r)
+static const sioc__cm_type request_type[] = {
+    [SIOC__COUNTED_FETCH] = SIOC__CM_FETCH_SOCKETS,
+    [SIOC__COUNTED_EMIT] = SIOC__CM_SERVER_SIDE_EMIT,
+    [SIOC__COUNTED_BROADCAST] = SIOC__CM_BROADCAST,
+};
+
+static int publish_request(sioc__counted *r)
 {
-    sioc__list_remove(&r->link);
-    sioc__timer_stop(wheel_of(r->a), &r->timer);
-    if (r->count) {
-        sioc__redis_query_cancel(r->count);
-    }
-    if (r->b) {
-        sioc__bcast_ack_release(r->b);
-    }
-    json_decref(r->message);
-    json_decref(r->answers);
-    json_decref(r->opts);
-    free(r);
+    snsp *a = r->adapter;
+    return publish(a, a->channel, request_type[r->kind], r->message);
 }
 
-static void finish(request *r, int err)
-{
-    sioc__list_remove(&r->link); /* no answer reaches it from the callback on */
-    sioc__list_init(&r->link);
-    if (r->type == SIOC__CM_FETCH_SOCKETS) {
-        sioc__wire_fetch_done(r->a->base.nsp, r->opts, r->answers, err, r->fetch, r->user_data);
-    } else if (r->type == SIOC__CM_SERVER_SIDE_EMIT) {
-        r->emit_cb(err, r->answers, r->user_data);
-    }
-    request_free(r);
-}
+static const sioc__counted_ops ops = {count, publish_request};
 
-static void on_timeout(sioc__timer *t)
+static sioc__counted *request_new(snsp *a, sioc__counted_kind kind)
 {
-    request *r = CONTAINER(t, request, timer);
-    /* A broadcast times itself out in the core; its hold on it simply ends. */
-    finish(r, r->type == SIOC__CM_BROADCAST ? 0 : SIOC_ERR_TIMEOUT);
-}
-
-static void check(request *r)
-{
-    if (r->type == SIOC__CM_BROADCAST ? sioc__bcast_ack_decided(r->b)
-                                      : r->received >= r->expected) {
-        finish(r, 0);
-    }
-}
-
-/* The node count is in (-1: Redis went): the request goes out, or there is nobody to ask. */
-static void on_count(long nodes, void *arg)
-{
-    request *r = arg;
-    r->count = NULL;
-    size_t others = nodes > 1 ? (size_t)nodes - 1 : 0; /* SHARDNUMSUB counts this node too */
-    if (r->type == SIOC__CM_BROADCAST) {
-        if (others && publish(r->a, r->a->channel, r->type, r->message) == 0) {
-            sioc__bcast_ack_expect(r->b, others);
-        }
-        sioc__bcast_ack_count(r->b, 0); /* the stand-in for the cluster (broadcast_with_ack) */
-        sioc__timer_start(wheel_of(r->a), &r->timer, sioc__bcast_ack_deadline(r->b), on_timeout);
-        check(r);
-        return;
-    }
-    if (nodes < 0 || (others && publish(r->a, r->a->channel, r->type, r->message) < 0)) {
-        finish(r, SIOC_ERR_CLOSED);
-        return;
-    }
-    r->expected = others;
-    sioc__timer_start(wheel_of(r->a), &r->timer, sioc__wheel_now(wheel_of(r->a)) + r->timeout_ms,
-                      on_timeout);
-    check(r);
-}
-
-/* Asks for the node count. SIOC_ERR_CLOSED (and `r` freed) while Redis is unreachable. */
-static int start(request *r)
-{
-    sioc__redis *link = r->a->cfg->link;
-    if (!sioc__redis_up(link) ||
-        !(r->count = sioc__redis_numsub(link, r->a->channel, true, on_count, r))) {
-        request_free(r);
-        return SIOC_ERR_CLOSED;
-    }
-    return 0;
+    char id[17];
+    sioc__wire_random_id(id);
+    return sioc__counted_new(&a->pending, &ops, a, a->base.nsp, a->cfg->link, kind, id);
 }
 
 /* An answer on this node's response channel. */
 static void response(snsp *a, const sioc__cm *m)
 {
-    const char *id = json_string_value(json_object_get(m->data, "requestId"));
-    request *r = NULL;
-    for (sioc__link *l = a->pending.next; id && l != &a->pending; l = l->next) {
-        if (strcmp(((request *)l)->id, id) == 0) {
-            r = (request *)l;
-            break;
-        }
-    }
-    if (!r || r->count) {
+    sioc__counted *r =
+        sioc__counted_find(&a->pending, json_string_value(json_object_get(m->data, "requestId")));
+    if (!r) {
         return; /* late, or not one of ours */
     }
     json_t *packet = json_object_get(m->data, "packet");
-    size_t i;
-    json_t *d;
     switch (m->type) {
     case SIOC__CM_FETCH_SOCKETS_RESPONSE:
-        if (r->type != SIOC__CM_FETCH_SOCKETS) {
-            return;
-        }
-        json_array_foreach (json_object_get(m->data, "sockets"), i, d) {
-            json_array_append(r->answers, d);
-        }
-        r->received++;
+        sioc__counted_sockets(r, json_object_get(m->data, "sockets"));
         break;
     case SIOC__CM_SERVER_SIDE_EMIT_RESPONSE:
-        if (r->type != SIOC__CM_SERVER_SIDE_EMIT) {
-            return;
-        }
-        json_array_append(r->answers, packet ? packet : json_null());
-        r->received++;
+        sioc__counted_emitted(r, packet);
         break;
     case SIOC__CM_BROADCAST_CLIENT_COUNT:
-        if (r->type == SIOC__CM_BROADCAST) {
-            sioc__bcast_ack_count(
-                r->b, (size_t)json_integer_value(json_object_get(m->data, "clientCount")));
-        }
+        sioc__counted_client_count(
+            r, (size_t)json_integer_value(json_object_get(m->data, "clientCount")));
         break;
     case SIOC__CM_BROADCAST_ACK:
-        if (r->type == SIOC__CM_BROADCAST) {
-            sioc__bcast_ack_answer(r->b, packet);
-        }
+        sioc__counted_ack(r, packet);
         break;
     default:
-        return;
+        break;
     }
-    check(r);
 }
 
 static int fetch_sockets(sioc__adapter *base, const sioc_target *t, sioc_fetch_cb cb,
@@ -244,21 +136,15 @@ static int fetch_sockets(sioc__adapter *base, const sioc_target *t, sioc_fetch_c
     if (t && (t->flags & SIOC_EMIT_LOCAL)) {
         return sioc__local_fetch_sockets(base->nsp, t, cb, user_data);
     }
-    request *r = request_new(a, SIOC__CM_FETCH_SOCKETS);
+    sioc__counted *r = request_new(a, SIOC__COUNTED_FETCH);
     if (!r || !(r->opts = sioc__wire_opts_of(t)) ||
         !(r->message = json_pack("{s:O,s:s}", "opts", r->opts, "requestId", r->id))) {
         if (r) {
-            request_free(r);
+            sioc__counted_free(r);
         }
         return SIOC_ERR_NOMEM;
     }
-    r->fetch = cb;
-    r->user_data = user_data;
-    r->timeout_ms = a->cfg->requests_timeout_ms;
-    if (start(r) < 0) {
-        cb(SIOC_ERR_CLOSED, NULL, 0, user_data); /* the cluster cannot be asked: at once */
-    }
-    return 0;
+    return sioc__counted_fetch(r, cb, user_data, a->cfg->requests_timeout_ms);
 }
 
 static int server_side_emit(sioc__adapter *base, json_t *data, unsigned timeout_ms,
@@ -271,48 +157,35 @@ static int server_side_emit(sioc__adapter *base, json_t *data, unsigned timeout_
         json_decref(msg);
         return rc;
     }
-    request *r = request_new(a, SIOC__CM_SERVER_SIDE_EMIT);
+    sioc__counted *r = request_new(a, SIOC__COUNTED_EMIT);
     if (!r || !(r->message = json_pack("{s:O,s:s}", "packet", data, "requestId", r->id))) {
         if (r) {
-            request_free(r);
+            sioc__counted_free(r);
         }
         return SIOC_ERR_NOMEM;
     }
-    r->emit_cb = cb;
-    r->user_data = user_data;
-    r->timeout_ms = timeout_ms ? timeout_ms : a->cfg->requests_timeout_ms;
-    return start(r);
+    return sioc__counted_emit(r, cb, user_data,
+                              timeout_ms ? timeout_ms : a->cfg->requests_timeout_ms);
 }
 
 static int broadcast_with_ack(sioc__adapter *base, json_t *data, const sioc_target *t,
                               sioc__bcast_ack *b)
 {
     snsp *a = (snsp *)base;
-    request *r = NULL;
+    sioc__counted *r = NULL;
     if (!(t && (t->flags & SIOC_EMIT_LOCAL)) && sioc__redis_up(a->cfg->link)) {
-        r = request_new(a, SIOC__CM_BROADCAST);
+        r = request_new(a, SIOC__COUNTED_BROADCAST);
     }
     if (r) {
         uint64_t due = sioc__bcast_ack_deadline(b);
         r->message = sioc__wire_cm_broadcast_ack(base->nsp->name, data, t,
                                                  due - sioc__wheel_now(wheel_of(a)), r->id);
         if (!r->message) {
-            request_free(r);
+            sioc__counted_free(r);
             return SIOC_ERR_NOMEM;
         }
-        /* The cluster's count stands in as one more node until SHARDNUMSUB has told how many
-         * there are: this node's count, below, must not decide the broadcast alone. */
-        r->b = b;
-        sioc__bcast_ack_hold(b);
-        sioc__bcast_ack_expect(b, 1);
     }
-    int rc = sioc__local_broadcast_with_ack(base->nsp, data, t, b);
-    if (r && rc < 0) {
-        request_free(r); /* the core cancels the broadcast */
-    } else if (r && start(r) < 0) {
-        sioc__bcast_ack_count(b, 0); /* Redis is gone: this node's answers only */
-    }
-    return rc;
+    return sioc__counted_broadcast(r, base->nsp, data, t, b);
 }
 
 /* ---- what needs no answer ---- */
@@ -597,9 +470,7 @@ static int init(sioc__adapter *base)
 static void close_adapter(sioc__adapter *base)
 {
     snsp *a = (snsp *)base;
-    while (!sioc__list_empty(&a->pending)) {
-        finish((request *)a->pending.next, SIOC_ERR_CLOSED);
-    }
+    sioc__counted_close_all(&a->pending);
     while (!sioc__list_empty(&a->rooms)) {
         room_drop(a, (room_sub *)a->rooms.next);
     }
