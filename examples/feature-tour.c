@@ -349,6 +349,7 @@ static void on_set_data(sioc_socket *socket, json_t *args, sioc_ack *ack, void *
     const char *key = json_string_value(json_array_get(args, 0));
     json_t *value = json_array_get(args, 1);
     if (key && value && json_object_set(sioc_socket_data_json(socket), key, value) == 0) {
+        sioc_socket_data_changed(socket); /* a cluster keeping sessions current writes it out */
         ack_true(ack);
     }
 }

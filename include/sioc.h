@@ -221,8 +221,15 @@ SIOC_EXPORT int sioc_options_set_redis(sioc_options *opts, const char *url, cons
  * key given to sioc_options_set_redis as its channelPrefix) with its subscriptionMode: static
  * (one channel per namespace), dynamic (and one per room that is not a socket's own; the
  * default) or dynamic-private (one per room). With the sharded adapter, as with Node's, a client
- * that comes back gets a new socket (no connection state recovery). 0 or SIOC_ERR_INVALID. */
-typedef enum sioc_redis_adapter { SIOC_REDIS_CLASSIC, SIOC_REDIS_SHARDED } sioc_redis_adapter;
+ * that comes back gets a new socket (no connection state recovery). Or the Streams one
+ * (@socket.io/redis-streams-adapter 0.3.1; options: sioc_options_set_redis_streams), with which
+ * connection state recovery spans the cluster: a client comes back on any node, sioc or Node.
+ * `mode` is the sharded adapter's only. 0 or SIOC_ERR_INVALID. */
+typedef enum sioc_redis_adapter {
+    SIOC_REDIS_CLASSIC,
+    SIOC_REDIS_SHARDED,
+    SIOC_REDIS_STREAMS
+} sioc_redis_adapter;
 typedef enum sioc_redis_subscription_mode {
     SIOC_REDIS_DYNAMIC,
     SIOC_REDIS_STATIC,
@@ -230,6 +237,22 @@ typedef enum sioc_redis_subscription_mode {
 } sioc_redis_subscription_mode;
 SIOC_EXPORT int sioc_options_set_redis_adapter(sioc_options *opts, sioc_redis_adapter adapter,
                                                sioc_redis_subscription_mode mode);
+/* The Streams adapter's options, named as Node's createAdapter(redisClient, opts) of
+ * @socket.io/redis-streams-adapter 0.3.1 (its channelPrefix is the key given to
+ * sioc_options_set_redis); a NULL or 0 member keeps the default, in brackets. They must be the
+ * same on every node. */
+typedef struct sioc_redis_streams_options {
+    const char *stream_name;        /* streamName ["socket.io"]; "<name>-<i>" with several */
+    unsigned stream_count;          /* streamCount [1]: namespaces spread by a hash of the name */
+    bool use_sharded_pubsub;        /* useShardedPubSub [false]: SPUBLISH/SSUBSCRIBE (Redis 7) */
+    unsigned max_len;               /* maxLen [10000]: XADD ... MAXLEN ~ max_len */
+    unsigned read_count;            /* readCount [100]: entries per XREAD */
+    unsigned block_time_ms;         /* blockTimeInMs [5000]: XREAD BLOCK */
+    const char *session_key_prefix; /* sessionKeyPrefix ["sio:session:"] */
+} sioc_redis_streams_options;
+/* Sets them (copied). 0, SIOC_ERR_INVALID or SIOC_ERR_NOMEM. */
+SIOC_EXPORT int sioc_options_set_redis_streams(sioc_options *opts,
+                                               const sioc_redis_streams_options *streams);
 /* How long this node's fetches and server-side emits wait for the other nodes of a Redis cluster
  * (Node's requestsTimeout) before they end with SIOC_ERR_TIMEOUT. Default and 0: 5000 ms. */
 SIOC_EXPORT int sioc_options_set_redis_requests_timeout(sioc_options *opts, unsigned ms);
@@ -394,6 +417,8 @@ typedef struct sioc_observer {
     /* An event queued for a local socket (Node's onAnyOutgoing): once per socket reached by an
      * emit, a broadcast or an emit with an ack; `args` is borrowed for the call. */
     void (*event_sent)(sioc_socket *socket, const char *event, json_t *args, void *user_data);
+    /* The application said that the socket's data changed (sioc_socket_data_changed). */
+    void (*data_changed)(sioc_socket *socket, void *user_data);
 } sioc_observer;
 /* Adds an observer (`observer` is copied; `user_data` is passed to each of its callbacks).
  * Returns its id (> 0, for sioc_server_unobserve), SIOC_ERR_INVALID or SIOC_ERR_NOMEM. */
@@ -577,6 +602,11 @@ SIOC_EXPORT json_t *sioc_socket_handshake(const sioc_socket *socket);
 /* Node's `socket.data`: a JSON object (borrowed, never NULL) the application may fill; unlike
  * sioc_socket_set_data() it survives a recovered reconnection. */
 SIOC_EXPORT json_t *sioc_socket_data_json(const sioc_socket *socket);
+/* Says that sioc_socket_data_json()'s object was changed. An adapter that keeps sessions in
+ * Redis while their sockets are connected (the Streams adapter) writes it out then, so that the
+ * client of a node that dies comes back elsewhere with it; otherwise the data is taken as it is
+ * when the socket leaves, joins or leaves a room. */
+SIOC_EXPORT void sioc_socket_data_changed(sioc_socket *socket);
 /* Node's `socket.recovered`: whether this socket was restored by connection state recovery. */
 SIOC_EXPORT bool sioc_socket_recovered(const sioc_socket *socket);
 /* The rooms the socket is in, its own id's first: up to `cap` names (borrowed, valid until the

@@ -109,3 +109,19 @@ void sioc__cm_answer(sioc_namespace *nsp, const sioc__cm *m, sioc__cm_replier *r
     json_decref(keep);
     sioc__wire_target_free(&rt);
 }
+
+void sioc__cm_deliver(sioc_namespace *nsp, const sioc__cm *m, const char *offset)
+{
+    json_t *opts = json_object_get(m->data, "opts");
+    json_t *data = json_object_get(json_object_get(m->data, "packet"), "data");
+    sioc__wire_target rt;
+    sioc__wire_target_of(opts, &rt);
+    if (json_is_true(json_object_get(json_object_get(opts, "flags"), "volatile"))) {
+        rt.t.flags |= SIOC_EMIT_VOLATILE;
+    }
+    if (offset && nsp->sio->recovery_ms && !(rt.t.flags & SIOC_EMIT_VOLATILE)) {
+        json_array_append_new(data, json_string(offset)); /* the message's own copy */
+    }
+    sioc__local_broadcast(nsp, data, &rt.t, NULL);
+    sioc__wire_target_free(&rt);
+}

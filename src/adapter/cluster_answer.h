@@ -28,4 +28,10 @@ struct sioc__cm_replier {
  * count (even 0: the asker waits for it) and each client's ack. */
 void sioc__cm_answer(sioc_namespace *nsp, const sioc__cm *m, sioc__cm_replier *replier);
 
+/* A BROADCAST without requestId (each node delivers its own) delivered to `nsp`'s sockets. With
+ * `offset` (the Streams adapter's stream entry id), as Node's addOffsetIfNecessary: appended to
+ * the event's arguments when connection state recovery is on and the broadcast is not volatile,
+ * so that the client can say how far it got. */
+void sioc__cm_deliver(sioc_namespace *nsp, const sioc__cm *m, const char *offset);
+
 #endif

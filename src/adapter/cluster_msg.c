@@ -39,26 +39,53 @@ static int dump_cb(const char *buffer, size_t size, void *data)
     return sioc__buf_append(data, buffer, size);
 }
 
-int sioc__cm_encode(sioc__buf *out, const char *uid, const char *nsp, sioc__cm_type type,
-                    json_t *data, bool *msgpack)
+/* {type, data, uid, nsp}: Node's key order (ClusterAdapter.publish() adds uid and nsp to
+ * {type, data}). New, or NULL. */
+static json_t *envelope(const char *uid, const char *nsp, sioc__cm_type type, json_t *data)
 {
-    /* Node's key order: ClusterAdapter.publish() adds uid and nsp to {type, data}. */
     json_t *msg = json_pack("{s:i}", "type", (int)type);
     if (!msg || (data && json_object_set(msg, "data", data) < 0) ||
         json_object_set_new(msg, "uid", json_string(uid)) < 0 ||
         json_object_set_new(msg, "nsp", json_string(nsp)) < 0) {
         json_decref(msg);
-        return -1;
+        return NULL;
     }
+    return msg;
+}
+
+/* `v` as JSON, or as msgpack when JSON could not carry it (*used says which). */
+static int encode_value(sioc__buf *out, json_t *v, bool *used)
+{
     /* Node sends binary only in the types that may carry it; JSON could not hold it anyway. */
-    bool binary = data && needs_msgpack(data);
-    int rc = binary ? sioc__msgpack_encode(out, msg)
-                    : json_dump_callback(msg, dump_cb, out, JSON_COMPACT);
-    json_decref(msg);
-    if (msgpack) {
-        *msgpack = binary;
+    bool binary = needs_msgpack(v);
+    if (used) {
+        *used = binary;
     }
+    return binary ? sioc__msgpack_encode(out, v)
+                  : json_dump_callback(v, dump_cb, out, JSON_COMPACT);
+}
+
+int sioc__cm_encode(sioc__buf *out, const char *uid, const char *nsp, sioc__cm_type type,
+                    json_t *data, bool *msgpack)
+{
+    json_t *msg = envelope(uid, nsp, type, data);
+    int rc = msg ? encode_value(out, msg, msgpack) : -1;
+    json_decref(msg);
     return rc < 0 ? -1 : 0;
+}
+
+int sioc__cm_encode_msgpack(sioc__buf *out, const char *uid, const char *nsp, sioc__cm_type type,
+                            json_t *data)
+{
+    json_t *msg = envelope(uid, nsp, type, data);
+    int rc = msg ? sioc__msgpack_encode(out, msg) : -1;
+    json_decref(msg);
+    return rc < 0 ? -1 : 0;
+}
+
+int sioc__cm_encode_data(sioc__buf *out, json_t *data, bool *msgpack)
+{
+    return encode_value(out, data, msgpack) < 0 ? -1 : 0;
 }
 
 /* ---- checking ---- */
@@ -267,7 +294,6 @@ static bool has_data(json_int_t t)
 
 int sioc__cm_decode(const void *bytes, size_t len, sioc__cm *out, const char **why)
 {
-    memset(out, 0, sizeof(*out));
     json_t *root = NULL;
     if (len && ((const char *)bytes)[0] == '{') {
         root = json_loadb(bytes, len, JSON_ALLOW_NUL, NULL); /* JSON.parse takes \u0000 */
@@ -275,6 +301,12 @@ int sioc__cm_decode(const void *bytes, size_t len, sioc__cm *out, const char **w
         json_decref(root);
         root = NULL;
     }
+    return sioc__cm_check(root, out, why);
+}
+
+int sioc__cm_check(json_t *root, sioc__cm *out, const char **why)
+{
+    memset(out, 0, sizeof(*out));
     const json_t *type = json_object_get(root, "type");
     json_t *data = json_object_get(root, "data");
     json_int_t t = json_is_integer(type) ? json_integer_value(type) : 0;

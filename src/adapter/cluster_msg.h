@@ -55,6 +55,14 @@ int sioc__cm_encode(sioc__buf *out, const char *uid, const char *nsp, sioc__cm_t
  * packet an array or, for BROADCAST, an object with a data array, ...). 0, or -1 with *why (a
  * static string) saying what is wrong. Clear *out with sioc__cm_clear on success. */
 int sioc__cm_decode(const void *bytes, size_t len, sioc__cm *out, const char **why);
+/* The same for a message already parsed: `root` (taken over: kept in *out, or released). */
+int sioc__cm_check(json_t *root, sioc__cm *out, const char **why);
+/* The Streams adapter's encodings: the envelope always as msgpack (its pub/sub messages), and
+ * `data` alone (a stream entry's field) as JSON, or as msgpack (*msgpack set) when it holds
+ * binary. 0, or -1 on no memory. */
+int sioc__cm_encode_msgpack(sioc__buf *out, const char *uid, const char *nsp, sioc__cm_type type,
+                            json_t *data);
+int sioc__cm_encode_data(sioc__buf *out, json_t *data, bool *msgpack);
 void sioc__cm_clear(sioc__cm *m);
 
 #endif

@@ -218,3 +218,87 @@ void sioc__counted_ack(sioc__counted *r, json_t *answer)
         check(r);
     }
 }
+
+bool sioc__counted_response(sioc__link *pending, const sioc__cm *m)
+{
+    switch (m->type) {
+    case SIOC__CM_FETCH_SOCKETS_RESPONSE:
+    case SIOC__CM_SERVER_SIDE_EMIT_RESPONSE:
+    case SIOC__CM_BROADCAST_CLIENT_COUNT:
+    case SIOC__CM_BROADCAST_ACK:
+        break;
+    default:
+        return false;
+    }
+    sioc__counted *r =
+        sioc__counted_find(pending, json_string_value(json_object_get(m->data, "requestId")));
+    json_t *packet = json_object_get(m->data, "packet");
+    if (!r) {
+        return true; /* late, or not one of ours */
+    }
+    if (m->type == SIOC__CM_FETCH_SOCKETS_RESPONSE) {
+        sioc__counted_sockets(r, json_object_get(m->data, "sockets"));
+    } else if (m->type == SIOC__CM_SERVER_SIDE_EMIT_RESPONSE) {
+        sioc__counted_emitted(r, packet);
+    } else if (m->type == SIOC__CM_BROADCAST_CLIENT_COUNT) {
+        sioc__counted_client_count(
+            r, (size_t)json_integer_value(json_object_get(m->data, "clientCount")));
+    } else {
+        sioc__counted_ack(r, packet);
+    }
+    return true;
+}
+
+/* ---- answers to another node's request ---- */
+
+typedef struct node_replier {
+    sioc__cm_replier base; /* first */
+    sioc__redis *link;
+    char uid[17];
+    char *nsp;
+    char *channel;
+    bool sharded, msgpack;
+} node_replier;
+
+static void node_send(sioc__cm_replier *base, sioc__cm_type type, json_t *data)
+{
+    node_replier *n = (node_replier *)base;
+    sioc__buf out = {0};
+    int rc = n->msgpack ? sioc__cm_encode_msgpack(&out, n->uid, n->nsp, type, data)
+                        : sioc__cm_encode(&out, n->uid, n->nsp, type, data, NULL);
+    if (rc == 0) {
+        (n->sharded ? sioc__redis_spublish : sioc__redis_publish)(n->link, n->channel, out.data,
+                                                                  out.len);
+    }
+    sioc__buf_free(&out);
+}
+
+static void node_free(sioc__cm_replier *base)
+{
+    node_replier *n = (node_replier *)base;
+    free(n->nsp);
+    free(n->channel);
+    free(n);
+}
+
+sioc__cm_replier *sioc__counted_replier(sioc__redis *link, const char *uid, const char *nsp,
+                                        const char *channel, const char *request_id, bool sharded,
+                                        bool msgpack)
+{
+    node_replier *n = calloc(1, sizeof(*n));
+    if (n && (!(n->nsp = strdup(nsp)) || !(n->channel = strdup(channel)))) {
+        node_free(&n->base);
+        n = NULL;
+    }
+    if (!n) {
+        return NULL;
+    }
+    n->base.send = node_send;
+    n->base.free = node_free;
+    snprintf(n->base.request_id, sizeof(n->base.request_id), "%s", request_id);
+    snprintf(n->uid, sizeof(n->uid), "%s", uid);
+    n->link = link;
+    n->sharded = sharded;
+    n->msgpack = msgpack;
+    return &n->base;
+}

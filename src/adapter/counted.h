@@ -16,6 +16,8 @@
 
 #include <jansson.h>
 
+#include "adapter/cluster_answer.h"
+#include "adapter/cluster_msg.h"
 #include "adapter/redis.h"
 #include "core/adapter.h"
 #include "util/list.h"
@@ -79,6 +81,17 @@ int sioc__counted_emit(sioc__counted *r, sioc_broadcast_ack_cb cb, void *user_da
 int sioc__counted_broadcast(sioc__counted *r, sioc_namespace *nsp, json_t *data,
                             const sioc_target *t, sioc__bcast_ack *b);
 
+/* Another node's answer `m` (FETCH_SOCKETS_RESPONSE, SERVER_SIDE_EMIT_RESPONSE,
+ * BROADCAST_CLIENT_COUNT or BROADCAST_ACK) given to the request in `pending` it names. Returns
+ * false when `m` is not an answer; one that is late, or not for this node, is dropped. */
+bool sioc__counted_response(sioc__link *pending, const sioc__cm *m);
+/* How answers to another node's request go back over Redis: PUBLISH or SPUBLISH (`sharded`) on
+ * the asker's `channel` (copied), as JSON or msgpack (cluster_msg.h) or always as msgpack
+ * (`msgpack`, the Streams adapter's), from `uid` in `nsp` (copied). A new replier for
+ * sioc__cm_answer, or NULL (no memory). */
+sioc__cm_replier *sioc__counted_replier(sioc__redis *link, const char *uid, const char *nsp,
+                                        const char *channel, const char *request_id, bool sharded,
+                                        bool msgpack);
 /* The answers (borrowed), as the adapter decodes them; each may end the request. */
 void sioc__counted_sockets(sioc__counted *r, json_t *sockets);
 void sioc__counted_emitted(sioc__counted *r, json_t *answer);

@@ -1,6 +1,7 @@
-/* The link to Redis (redis.h): two connections of our own on the server's libuv loop — a TCP
- * socket each, Redis's protocol spoken by resp.c — one for commands (PUBLISH, PUBSUB NUMSUB) and
- * one for subscriptions, each reconnected on its own with a backoff from 100 ms to 5 s. A lost
+/* The link to Redis (redis.h): connections of our own on the server's libuv loop — a TCP
+ * socket each, Redis's protocol spoken by resp.c — one for commands (PUBLISH, PUBSUB NUMSUB, ...),
+ * one for subscriptions and, when asked for, one for blocking reads (XREAD BLOCK would hold up
+ * every command behind it), each reconnected on its own with a backoff from 100 ms to 5 s. A lost
  * link is logged once, and once again when it is back; subscriptions are made again on every new
  * subscription connection, exactly once each, so that the cluster counts this node once. */
 #include "adapter/redis.h"
@@ -51,6 +52,7 @@ struct conn {
     sioc__buf out; /* commands not yet handed to the socket */
     bool ready;    /* connected, authenticated */
     bool subscriber;
+    bool blocking;
     uv_timer_t retry; /* the next attempt, or a write's failure told */
     unsigned backoff_ms;
     int write_error;
@@ -62,8 +64,11 @@ struct sioc__redis {
     int port;
     char *password;
     int db;
-    conn pub, sub;
+    conn pub, sub, block;
+    bool use_block;  /* the blocking connection was asked for */
     sioc__link subs; /* sioc__redis_sub */
+    void (*on_ready)(void *arg, bool blocking);
+    void *ready_arg;
     bool closing;
     bool down_logged; /* the loss was said: the return will be */
 };
@@ -118,16 +123,25 @@ static int parse_url(sioc__redis *r, const char *url)
 
 static const char *name_of(const conn *c)
 {
-    return c->subscriber ? "subscriptions" : "commands";
+    return c->subscriber ? "subscriptions" : c->blocking ? "blocking reads" : "commands";
 }
 
-static void became_up(sioc__redis *r)
+static bool all_ready(const sioc__redis *r)
 {
-    if (r->pub.ready && r->sub.ready && r->down_logged) {
+    return r->pub.ready && r->sub.ready && (!r->use_block || r->block.ready);
+}
+
+/* Connection `c` is ready: said when the whole link is, and told to the hook. */
+static void became_up(sioc__redis *r, conn *c)
+{
+    if (all_ready(r) && r->down_logged) {
         r->down_logged = false;
         sioc__log(SIOC_LOG_WARN, "redis: connected to %s:%d again", r->host, r->port);
-    } else if (r->pub.ready && r->sub.ready) {
+    } else if (all_ready(r)) {
         sioc__log(SIOC_LOG_INFO, "redis: connected to %s:%d", r->host, r->port);
+    }
+    if (r->on_ready && !c->subscriber) {
+        r->on_ready(r->ready_arg, c->blocking);
     }
 }
 
@@ -300,7 +314,7 @@ static void on_ready(const redisReply *reply, void *arg)
             }
         }
     }
-    became_up(c->r);
+    became_up(c->r, c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -440,9 +454,11 @@ sioc__redis *sioc__redis_new(const char *url, uv_loop_t *loop)
     /* Before any handle exists, so that giving up needs no turn of the loop. */
     r->pub.proto = sioc__resp_new(on_message, &r->pub);
     r->sub.proto = sioc__resp_new(on_message, &r->sub);
-    if (!r->pub.proto || !r->sub.proto) {
+    r->block.proto = sioc__resp_new(NULL, NULL);
+    if (!r->pub.proto || !r->sub.proto || !r->block.proto) {
         sioc__resp_free(r->pub.proto);
         sioc__resp_free(r->sub.proto);
+        sioc__resp_free(r->block.proto);
         free(r->host);
         free(r->password);
         free(r);
@@ -450,6 +466,8 @@ sioc__redis *sioc__redis_new(const char *url, uv_loop_t *loop)
     }
     init_conn(r, &r->pub, false);
     init_conn(r, &r->sub, true);
+    init_conn(r, &r->block, false);
+    r->block.blocking = true;
     connect_conn(&r->pub);
     connect_conn(&r->sub);
     return r;
@@ -457,7 +475,7 @@ sioc__redis *sioc__redis_new(const char *url, uv_loop_t *loop)
 
 bool sioc__redis_up(const sioc__redis *r)
 {
-    return r->pub.ready && r->sub.ready;
+    return all_ready(r);
 }
 
 int sioc__redis_publish(sioc__redis *r, const char *channel, const void *message, size_t len)
@@ -471,7 +489,8 @@ int sioc__redis_publish(sioc__redis *r, const char *channel, const void *message
 }
 
 struct sioc__redis_query {
-    sioc__redis_count_cb cb; /* NULL once cancelled */
+    sioc__redis_count_cb count; /* one of these, NULL once cancelled */
+    sioc__redis_reply_cb reply;
     void *arg;
 };
 
@@ -484,10 +503,74 @@ static void on_numsub(const redisReply *rr, void *priv)
         rr->element[1]->type == REDIS_REPLY_INTEGER) {
         count = (long)rr->element[1]->integer;
     }
-    if (q->cb) {
-        q->cb(count, q->arg);
+    if (q->count) {
+        q->count(count, q->arg);
     }
     free(q);
+}
+
+static void on_reply(const redisReply *rr, void *priv)
+{
+    sioc__redis_query *q = priv;
+    if (q->reply) {
+        q->reply(rr, q->arg);
+    }
+    free(q);
+}
+
+/* A command on `c` whose reply goes to `cb`: the query, or NULL (down, or no memory). */
+static sioc__redis_query *query(conn *c, int argc, const char *const *argv, const size_t *lens,
+                                sioc__redis_reply_cb cb, void *arg)
+{
+    sioc__redis_query *q = c->ready ? calloc(1, sizeof(*q)) : NULL;
+    if (!q) {
+        return NULL;
+    }
+    q->reply = cb;
+    q->arg = arg;
+    if (command(c, argc, argv, lens, on_reply, q) < 0) {
+        free(q);
+        return NULL;
+    }
+    return q;
+}
+
+sioc__redis_query *sioc__redis_command(sioc__redis *r, int argc, const char *const *argv,
+                                       const size_t *lens, sioc__redis_reply_cb cb, void *arg)
+{
+    return query(&r->pub, argc, argv, lens, cb, arg);
+}
+
+sioc__redis_query *sioc__redis_blocking_command(sioc__redis *r, int argc, const char *const *argv,
+                                                const size_t *lens, sioc__redis_reply_cb cb,
+                                                void *arg)
+{
+    assert(r->use_block);
+    return query(&r->block, argc, argv, lens, cb, arg);
+}
+
+void sioc__redis_use_blocking(sioc__redis *r)
+{
+    if (!r->use_block && !r->closing) {
+        r->use_block = true;
+        connect_conn(&r->block);
+    }
+}
+
+bool sioc__redis_blocking_ready(const sioc__redis *r)
+{
+    return r->block.ready;
+}
+
+bool sioc__redis_commands_ready(const sioc__redis *r)
+{
+    return r->pub.ready;
+}
+
+void sioc__redis_on_ready(sioc__redis *r, void (*cb)(void *arg, bool blocking), void *arg)
+{
+    r->on_ready = cb;
+    r->ready_arg = arg;
 }
 
 sioc__redis_query *sioc__redis_numsub(sioc__redis *r, const char *channel, bool sharded,
@@ -497,7 +580,7 @@ sioc__redis_query *sioc__redis_numsub(sioc__redis *r, const char *channel, bool 
     if (!q) {
         return NULL;
     }
-    q->cb = cb;
+    q->count = cb;
     q->arg = arg;
     const char *argv[] = {"PUBSUB", sharded ? "SHARDNUMSUB" : "NUMSUB", channel};
     size_t lens[] = {6, strlen(argv[1]), strlen(channel)};
@@ -510,7 +593,8 @@ sioc__redis_query *sioc__redis_numsub(sioc__redis *r, const char *channel, bool 
 
 void sioc__redis_query_cancel(sioc__redis_query *q)
 {
-    q->cb = NULL;
+    q->count = NULL;
+    q->reply = NULL;
     q->arg = NULL;
 }
 
@@ -590,6 +674,7 @@ void sioc__redis_close(sioc__redis *r)
         r->closing = true;
         close_conn(&r->pub);
         close_conn(&r->sub);
+        close_conn(&r->block);
     }
 }
 
@@ -607,8 +692,10 @@ void sioc__redis_free(sioc__redis *r)
     }
     sioc__resp_free(r->pub.proto);
     sioc__resp_free(r->sub.proto);
+    sioc__resp_free(r->block.proto);
     sioc__buf_free(&r->pub.out);
     sioc__buf_free(&r->sub.out);
+    sioc__buf_free(&r->block.out);
     free(r->host);
     free(r->password);
     free(r);

@@ -1,8 +1,8 @@
 /* The Redis adapter, wire-compatible with @socket.io/redis-adapter 8.3.0's classic adapter: a
  * sioc node joins a cluster of Node socket.io servers through Redis (PUBLISH/PSUBSCRIBE, msgpack
- * as notepack.io writes it). One link per server (redis.c: two connections to Redis, one for
- * commands and one for subscriptions, on the server's libuv loop, reconnected with a capped
- * backoff); one adapter per namespace (redis_adapter.c). */
+ * as notepack.io writes it). One link per server (redis.c: connections to Redis for commands,
+ * for subscriptions and, for the Streams adapter, for blocking reads, on the server's libuv
+ * loop, reconnected with a capped backoff); one adapter per namespace (redis_adapter.c). */
 #ifndef SIOC_ADAPTER_REDIS_H
 #define SIOC_ADAPTER_REDIS_H
 
@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "adapter/resp.h"
 #include "core/adapter.h"
 
 typedef struct sioc__redis sioc__redis;
@@ -46,6 +47,27 @@ sioc__redis_query *sioc__redis_numsub(sioc__redis *r, const char *channel, bool 
                                       sioc__redis_count_cb cb, void *arg);
 /* The query's callback will not be called (its `arg` may go). */
 void sioc__redis_query_cancel(sioc__redis_query *q);
+/* A command's reply (borrowed for the call), or NULL when the connection went first. */
+typedef sioc__resp_reply_cb sioc__redis_reply_cb;
+/* Sends `argv` (`argc` arguments of `lens` bytes, borrowed; binary-safe) on the commands
+ * connection; `cb` gets the reply, exactly once unless cancelled, in the order the commands were
+ * sent. Returns the query (the link frees it once answered), or NULL while that connection is
+ * down or on no memory (then `cb` is not called). */
+sioc__redis_query *sioc__redis_command(sioc__redis *r, int argc, const char *const *argv,
+                                       const size_t *lens, sioc__redis_reply_cb cb, void *arg);
+/* A third connection for commands that block (XREAD BLOCK): opened by the first call, kept up
+ * from then on, and counted in sioc__redis_up. */
+void sioc__redis_use_blocking(sioc__redis *r);
+/* sioc__redis_command on that connection (sioc__redis_use_blocking first). */
+sioc__redis_query *sioc__redis_blocking_command(sioc__redis *r, int argc, const char *const *argv,
+                                                const size_t *lens, sioc__redis_reply_cb cb,
+                                                void *arg);
+bool sioc__redis_blocking_ready(const sioc__redis *r);
+bool sioc__redis_commands_ready(const sioc__redis *r);
+/* `cb` hears each time the commands connection (`blocking` false) or the blocking one becomes
+ * ready, the first time and after every reconnection (Redis may have lost everything). One hook
+ * per link. */
+void sioc__redis_on_ready(sioc__redis *r, void (*cb)(void *arg, bool blocking), void *arg);
 /* What a subscription listens to: a channel (SUBSCRIBE), a pattern (PSUBSCRIBE) or a sharded
  * channel (SSUBSCRIBE, Redis 7). */
 typedef enum sioc__redis_kind {

@@ -101,34 +101,6 @@ static sioc__counted *request_new(snsp *a, sioc__counted_kind kind)
     return sioc__counted_new(&a->pending, &ops, a, a->base.nsp, a->cfg->link, kind, id);
 }
 
-/* An answer on this node's response channel. */
-static void response(snsp *a, const sioc__cm *m)
-{
-    sioc__counted *r =
-        sioc__counted_find(&a->pending, json_string_value(json_object_get(m->data, "requestId")));
-    if (!r) {
-        return; /* late, or not one of ours */
-    }
-    json_t *packet = json_object_get(m->data, "packet");
-    switch (m->type) {
-    case SIOC__CM_FETCH_SOCKETS_RESPONSE:
-        sioc__counted_sockets(r, json_object_get(m->data, "sockets"));
-        break;
-    case SIOC__CM_SERVER_SIDE_EMIT_RESPONSE:
-        sioc__counted_emitted(r, packet);
-        break;
-    case SIOC__CM_BROADCAST_CLIENT_COUNT:
-        sioc__counted_client_count(
-            r, (size_t)json_integer_value(json_object_get(m->data, "clientCount")));
-        break;
-    case SIOC__CM_BROADCAST_ACK:
-        sioc__counted_ack(r, packet);
-        break;
-    default:
-        break;
-    }
-}
-
 static int fetch_sockets(sioc__adapter *base, const sioc_target *t, sioc_fetch_cb cb,
                          void *user_data)
 {
@@ -258,64 +230,16 @@ static int disconnect_sockets(sioc__adapter *base, const sioc_target *t, bool cl
 
 /* ---- the other nodes' messages ---- */
 
-/* Answers to another node's request go to its response channel. */
-typedef struct node_replier {
-    sioc__cm_replier base; /* first */
-    sioc__redis *link;
-    char uid[17];
-    char *nsp;
-    char *channel;
-} node_replier;
-
-static void node_send(sioc__cm_replier *base, sioc__cm_type type, json_t *data)
-{
-    node_replier *n = (node_replier *)base;
-    sioc__buf out = {0};
-    if (sioc__cm_encode(&out, n->uid, n->nsp, type, data, NULL) == 0) {
-        sioc__redis_spublish(n->link, n->channel, out.data, out.len);
-    }
-    sioc__buf_free(&out);
-}
-
-static void node_free(sioc__cm_replier *base)
-{
-    node_replier *n = (node_replier *)base;
-    free(n->nsp);
-    free(n->channel);
-    free(n);
-}
-
 /* The way back to the node that sent `m` (NULL: `m` asks for no answer, or no memory). */
 static sioc__cm_replier *replier_to(const snsp *a, const sioc__cm *m)
 {
     const char *id = json_string_value(json_object_get(m->data, "requestId"));
-    node_replier *n = id ? calloc(1, sizeof(*n)) : NULL;
-    if (n && (!(n->nsp = strdup(a->base.nsp->name)) || !(n->channel = channel_of(a, m->uid)))) {
-        node_free(&n->base);
-        n = NULL;
-    }
-    if (n) {
-        n->base.send = node_send;
-        n->base.free = node_free;
-        snprintf(n->base.request_id, sizeof(n->base.request_id), "%s", id);
-        n->link = a->cfg->link;
-        memcpy(n->uid, a->uid, sizeof(n->uid));
-    }
-    return n ? &n->base : NULL;
-}
-
-/* A broadcast without acks: delivered here. */
-static void deliver(snsp *a, const sioc__cm *m)
-{
-    json_t *opts = json_object_get(m->data, "opts");
-    sioc__wire_target rt;
-    sioc__wire_target_of(opts, &rt);
-    if (json_is_true(json_object_get(json_object_get(opts, "flags"), "volatile"))) {
-        rt.t.flags |= SIOC_EMIT_VOLATILE;
-    }
-    sioc__local_broadcast(a->base.nsp, json_object_get(json_object_get(m->data, "packet"), "data"),
-                          &rt.t, NULL);
-    sioc__wire_target_free(&rt);
+    char *channel = id ? channel_of(a, m->uid) : NULL;
+    sioc__cm_replier *r = channel ? sioc__counted_replier(a->cfg->link, a->uid, a->base.nsp->name,
+                                                          channel, id, true, false)
+                                  : NULL;
+    free(channel);
+    return r;
 }
 
 /* A message on the namespace's channel or a room's, or on this node's response channel. */
@@ -333,24 +257,12 @@ static void on_message(void *arg, const char *channel, size_t channel_len, const
         }
         return;
     }
-    if (strcmp(m.uid, a->uid) != 0 && strcmp(m.nsp, a->base.nsp->name) == 0) {
-        switch (m.type) {
-        case SIOC__CM_FETCH_SOCKETS_RESPONSE:
-        case SIOC__CM_SERVER_SIDE_EMIT_RESPONSE:
-        case SIOC__CM_BROADCAST_CLIENT_COUNT:
-        case SIOC__CM_BROADCAST_ACK:
-            response(a, &m);
-            break;
-        case SIOC__CM_BROADCAST: /* without acks: delivered here; with: answered below */
-            if (!json_object_get(m.data, "requestId")) {
-                deliver(a, &m);
-            } else {
-                sioc__cm_answer(a->base.nsp, &m, replier_to(a, &m));
-            }
-            break;
-        default:
+    if (strcmp(m.uid, a->uid) != 0 && strcmp(m.nsp, a->base.nsp->name) == 0 &&
+        !sioc__counted_response(&a->pending, &m)) {
+        if (m.type == SIOC__CM_BROADCAST && !json_object_get(m.data, "requestId")) {
+            sioc__cm_deliver(a->base.nsp, &m, NULL); /* with acks: answered below */
+        } else {
             sioc__cm_answer(a->base.nsp, &m, replier_to(a, &m));
-            break;
         }
     }
     sioc__cm_clear(&m);

@@ -341,6 +341,13 @@ json_t *sioc_socket_handshake(const sioc_socket *s)
     return m->handshake;
 }
 
+void sioc_socket_data_changed(sioc_socket *s)
+{
+    if (s && !s->remote && s->connected) {
+        SIOC__NOTIFY(s->nsp->sio, data_changed, s);
+    }
+}
+
 json_t *sioc_socket_data_json(const sioc_socket *s)
 {
     return lazy_object(&((sioc_socket *)s)->data_json);

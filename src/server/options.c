@@ -127,6 +127,8 @@ void sioc_options_free(sioc_options *o)
     free(o->cookie_same_site);
     free(o->redis_url);
     free(o->redis_prefix);
+    free((char *)o->streams.stream_name);
+    free((char *)o->streams.session_key_prefix);
     free(o->name);
     free_list(&o->cors_origins, &o->cors_count);
     free_list(&o->cors_patterns, &o->cors_pattern_count);
@@ -432,13 +434,36 @@ int sioc_options_set_redis(sioc_options *o, const char *url, const char *prefix)
 int sioc_options_set_redis_adapter(sioc_options *o, sioc_redis_adapter adapter,
                                    sioc_redis_subscription_mode mode)
 {
-    if (!o || (adapter != SIOC_REDIS_CLASSIC && adapter != SIOC_REDIS_SHARDED) ||
+    if (!o ||
+        (adapter != SIOC_REDIS_CLASSIC && adapter != SIOC_REDIS_SHARDED &&
+         adapter != SIOC_REDIS_STREAMS) ||
         (mode != SIOC_REDIS_DYNAMIC && mode != SIOC_REDIS_STATIC &&
          mode != SIOC_REDIS_DYNAMIC_PRIVATE)) {
         return SIOC_ERR_INVALID;
     }
     o->redis_adapter = adapter;
     o->redis_mode = mode;
+    return 0;
+}
+
+int sioc_options_set_redis_streams(sioc_options *o, const sioc_redis_streams_options *streams)
+{
+    if (!o || !streams || (streams->stream_name && !streams->stream_name[0])) {
+        return SIOC_ERR_INVALID;
+    }
+    sioc_redis_streams_options copy = *streams;
+    copy.stream_name = copy.session_key_prefix = NULL;
+    int rc = set_string((char **)&copy.stream_name, streams->stream_name, true);
+    if (rc == 0) {
+        rc = set_string((char **)&copy.session_key_prefix, streams->session_key_prefix, true);
+    }
+    if (rc < 0) {
+        free((char *)copy.stream_name);
+        return rc;
+    }
+    free((char *)o->streams.stream_name);
+    free((char *)o->streams.session_key_prefix);
+    o->streams = copy;
     return 0;
 }
 
@@ -482,6 +507,7 @@ int sioc__options_copy(const sioc_options *src, sioc_options **out)
     o->host = o->public_dir = o->cors_headers = NULL;
     o->cookie_name = o->cookie_path = o->cookie_same_site = NULL;
     o->redis_url = o->redis_prefix = o->name = NULL;
+    o->streams.stream_name = o->streams.session_key_prefix = NULL;
     o->cors_origins = o->cors_patterns = NULL;
     o->cors_count = o->cors_pattern_count = 0;
     rc = set_string(&o->path, src->path, false);
@@ -496,6 +522,7 @@ int sioc__options_copy(const sioc_options *src, sioc_options **out)
     rc = rc ? rc : set_string(&o->redis_url, src->redis_url, true);
     rc = rc ? rc : set_string(&o->redis_prefix, src->redis_prefix, true);
     rc = rc ? rc : set_string(&o->name, src->name, true);
+    rc = rc ? rc : sioc_options_set_redis_streams(o, &src->streams);
     for (size_t i = 0; rc == 0 && i < src->cors_count; i++) {
         rc = add_to_list(&o->cors_origins, &o->cors_count, src->cors_origins[i]);
     }

@@ -64,6 +64,7 @@ struct sioc_options {
     unsigned redis_requests_timeout_ms; /* requestsTimeout: 0 for Node's 5000 */
     sioc_redis_adapter redis_adapter;
     sioc_redis_subscription_mode redis_mode; /* the sharded adapter's subscriptionMode */
+    sioc_redis_streams_options streams;      /* the Streams adapter's; strings owned */
     char *name;                              /* the node's name, for logs (NULL: none) */
     unsigned workers; /* worker processes sioc_program_main starts (0: one per core) */
     /* In a worker process (set by the primary, program.c): who it is and how it reaches the

@@ -43,9 +43,15 @@ static void usage(FILE *to, const char *prog, const char *summary)
         "  --redis URL                join a cluster through Redis "
         "(redis://[:pass@]host:port[/db])\n"
         "  --redis-key PREFIX         the Redis adapter's key (default socket.io)\n"
-        "  --redis-adapter classic|sharded  @socket.io/redis-adapter's adapter (default classic)\n"
+        "  --redis-adapter classic|sharded|streams  the Redis adapter (default classic;\n"
+        "                             streams: @socket.io/redis-streams-adapter's)\n"
         "  --redis-subscription-mode static|dynamic|dynamic-private  the sharded adapter's\n"
         "                             subscriptionMode (default dynamic)\n"
+        "  --redis-stream-name NAME   the Streams adapter's streamName (default socket.io)\n"
+        "  --redis-stream-count N     its streamCount (default 1)\n"
+        "  --redis-max-len N          its maxLen (default 10000)\n"
+        "  --redis-sharded-pubsub     its useShardedPubSub\n"
+        "  --redis-session-key-prefix P  its sessionKeyPrefix (default sio:session:)\n"
         "  --name NAME                this node's name\n"
         "  --cookie NAME              set a cookie holding the sid (load-balancer stickiness)\n"
         "  --workers N|auto           N processes on the port (auto: one per core; default 1)\n"
@@ -59,9 +65,11 @@ typedef struct parsed {
     bool cors_given;
     bool eio3;
     const char *redis_url;
-    const char *redis_key; /* applied with the URL, whatever their order */
-    int redis_adapter;     /* sioc_redis_adapter; -1: not said */
-    int redis_mode;        /* sioc_redis_subscription_mode; -1: not said */
+    const char *redis_key;              /* applied with the URL, whatever their order */
+    int redis_adapter;                  /* sioc_redis_adapter; -1: not said */
+    int redis_mode;                     /* sioc_redis_subscription_mode; -1: not said */
+    sioc_redis_streams_options streams; /* the Streams adapter's, borrowed from argv */
+    bool streams_said;
 } parsed;
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
@@ -130,6 +138,11 @@ enum {
     O_REDIS_KEY,
     O_REDIS_ADAPTER,
     O_REDIS_MODE,
+    O_STREAM_NAME,
+    O_STREAM_COUNT,
+    O_MAX_LEN,
+    O_SHARDED_PUBSUB,
+    O_SESSION_PREFIX,
     O_NAME,
     O_COOKIE,
     O_WORKERS,
@@ -197,6 +210,7 @@ static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
     case O_REDIS_ADAPTER:
         said->redis_adapter = strcmp(arg, "classic") == 0   ? SIOC_REDIS_CLASSIC
                               : strcmp(arg, "sharded") == 0 ? SIOC_REDIS_SHARDED
+                              : strcmp(arg, "streams") == 0 ? SIOC_REDIS_STREAMS
                                                             : -1;
         return said->redis_adapter < 0 ? -1 : 0;
     case O_REDIS_MODE:
@@ -205,6 +219,25 @@ static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
                            : strcmp(arg, "dynamic-private") == 0 ? SIOC_REDIS_DYNAMIC_PRIVATE
                                                                  : -1;
         return said->redis_mode < 0 ? -1 : 0;
+    case O_STREAM_NAME:
+        said->streams_said = true;
+        said->streams.stream_name = arg;
+        return arg[0] ? 0 : -1;
+    case O_STREAM_COUNT:
+        said->streams_said = true;
+        return parse_ulong(arg, 1024, &v) || !v ? -1
+                                                : (said->streams.stream_count = (unsigned)v, 0);
+    case O_MAX_LEN:
+        said->streams_said = true;
+        return parse_ulong(arg, UINT_MAX, &v) || !v ? -1 : (said->streams.max_len = (unsigned)v, 0);
+    case O_SHARDED_PUBSUB:
+        said->streams_said = true;
+        said->streams.use_sharded_pubsub = true;
+        return 0;
+    case O_SESSION_PREFIX:
+        said->streams_said = true;
+        said->streams.session_key_prefix = arg;
+        return 0;
     case O_NAME:
         return sioc_options_set_name(o, arg);
     case O_WORKERS: /* a number, or "auto": one per core */
@@ -254,6 +287,11 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
         {"redis-key", required_argument, NULL, O_REDIS_KEY},
         {"redis-adapter", required_argument, NULL, O_REDIS_ADAPTER},
         {"redis-subscription-mode", required_argument, NULL, O_REDIS_MODE},
+        {"redis-stream-name", required_argument, NULL, O_STREAM_NAME},
+        {"redis-stream-count", required_argument, NULL, O_STREAM_COUNT},
+        {"redis-max-len", required_argument, NULL, O_MAX_LEN},
+        {"redis-sharded-pubsub", no_argument, NULL, O_SHARDED_PUBSUB},
+        {"redis-session-key-prefix", required_argument, NULL, O_SESSION_PREFIX},
         {"name", required_argument, NULL, O_NAME},
         {"cookie", required_argument, NULL, O_COOKIE},
         {"workers", required_argument, NULL, O_WORKERS},
@@ -294,6 +332,16 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
     }
     if (said->redis_mode >= 0 && said->redis_adapter != SIOC_REDIS_SHARDED) {
         fprintf(stderr, "%s: --redis-subscription-mode is the sharded adapter's\n", prog);
+        return -1;
+    }
+    if (said->streams_said && said->redis_adapter != SIOC_REDIS_STREAMS) {
+        fprintf(stderr,
+                "%s: --redis-stream-*, --redis-max-len, --redis-sharded-pubsub and "
+                "--redis-session-key-prefix are the Streams adapter's\n",
+                prog);
+        return -1;
+    }
+    if (said->streams_said && sioc_options_set_redis_streams(opts, &said->streams) < 0) {
         return -1;
     }
     if (said->redis_adapter >= 0 &&
@@ -406,7 +454,8 @@ int sioc_program_main(const sioc_program *program, sioc_options *opts, int argc,
         return 2;
     }
     const char *prog = program->name;
-    serving sv = {program, {false, program->allow_eio3, NULL, NULL, -1, -1}, false};
+    serving sv = {
+        program, {.eio3 = program->allow_eio3, .redis_adapter = -1, .redis_mode = -1}, false};
     sioc_options_set_allow_eio3(opts, program->allow_eio3);
     int rc = parse(argc, argv, prog, program->summary ? program->summary : "", opts, &sv.said);
     if (rc != 0) {

@@ -10,6 +10,7 @@
 
 #include "adapter/redis.h"
 #include "adapter/sharded.h"
+#include "adapter/streams.h"
 #include "adapter/workers.h"
 #include "core/sio.h"
 #include "server/options.h"
@@ -25,6 +26,7 @@ struct sioc_server {
     sioc__redis *redis; /* with --redis: the link every namespace's adapter uses */
     sioc__redis_config redis_config;
     sioc__sharded_config sharded_config;
+    sioc__streams_config streams_config;
     sioc__workers_config workers_config; /* a worker without Redis: joined to its siblings */
     char name[300];                      /* the node's */
 };
@@ -74,6 +76,28 @@ static int attach_core(sioc_server *srv)
     return rc;
 }
 
+/* The Streams adapter, with Node's defaults for what the options leave out. */
+static int join_streams(sioc_server *srv, const char *prefix, unsigned timeout_ms)
+{
+    const sioc_redis_streams_options *so = &srv->opts->streams;
+    sioc__streams_config *sc = &srv->streams_config;
+    sc->link = srv->redis;
+    sc->wheel = &srv->wheel;
+    sc->channel_prefix = prefix;
+    sc->stream_name = so->stream_name ? so->stream_name : "socket.io";
+    sc->stream_count = so->stream_count ? so->stream_count : 1;
+    sc->sharded_pubsub = so->use_sharded_pubsub;
+    sc->max_len = so->max_len ? so->max_len : 10000;
+    sc->read_count = so->read_count ? so->read_count : 100;
+    sc->block_ms = so->block_time_ms ? so->block_time_ms : 5000;
+    sc->session_prefix = so->session_key_prefix ? so->session_key_prefix : "sio:session:";
+    sc->requests_timeout_ms = timeout_ms;
+    int rc = sioc__streams_start(sc);
+    rc = rc < 0 ? rc : sioc__core_set_adapter(srv->core, &sioc__streams_adapter, sc);
+    rc = rc < 0 ? rc : sioc__core_observe(srv->core, &sioc__streams_observer, sc);
+    return rc < 0 ? rc : 0;
+}
+
 /* With Redis configured: every namespace's adapter is the Redis one, over one link. */
 static int join_cluster(sioc_server *srv)
 {
@@ -108,6 +132,9 @@ static int join_cluster(sioc_server *srv)
             rc = sioc__core_observe(srv->core, &sioc__sharded_observer, sc);
         }
         return rc < 0 ? rc : 0;
+    }
+    if (o->redis_adapter == SIOC_REDIS_STREAMS) {
+        return join_streams(srv, prefix, timeout_ms);
     }
     srv->redis_config.link = srv->redis;
     srv->redis_config.prefix = prefix;
@@ -204,6 +231,7 @@ void sioc_server_free(sioc_server *srv)
     srv->workers_config.bus = NULL; /* what the adapters still answer goes nowhere */
     sioc__transport_free(srv->transport);
     sioc__core_free(srv->core);
+    sioc__streams_stop(&srv->streams_config);
     sioc__redis_free(srv->redis);
     sioc_options_free(srv->opts);
     free(srv);

@@ -10,10 +10,14 @@
 // gets `poke` with its own id through its RemoteSocket), each in its namespace. It answers the server-side
 // event `hello (x, ack)` as feature-tour does, with {node: "node", got: x}. With a third argument
 // `sharded:MODE` the adapter is createShardedAdapter's (Redis 7's sharded pub/sub, subscriptionMode
-// MODE) instead. Usage: node node_peer.js PORT REDIS_URL [sharded:MODE]
+// MODE) instead; with `streams[:MS]`, @socket.io/redis-streams-adapter 0.3.1's, connection state
+// recovery on when MS (maxDisconnectionDuration) is given, and events `whoami` (acked {id,
+// recovered, rooms, data}) and `set-data` (object: socket.data = it). Usage:
+// node node_peer.js PORT REDIS_URL [sharded:MODE | streams[:MS]]
 'use strict';
 const { Server } = require('socket.io');
 const { createAdapter, createShardedAdapter } = require('@socket.io/redis-adapter');
+const { createAdapter: createStreamsAdapter } = require('@socket.io/redis-streams-adapter');
 const { createClient } = require('redis');
 
 const [port, url, kind] = [Number(process.argv[2]), process.argv[3], process.argv[4] || ''];
@@ -24,8 +28,14 @@ async function main() {
   pub.on('error', () => {});
   sub.on('error', () => {});
   await Promise.all([pub.connect(), sub.connect()]);
-  const io = new Server({ cors: { origin: '*' } });
-  if (kind.startsWith('sharded:')) {
+  const recoveryMs = kind.startsWith('streams:') ? Number(kind.slice(8)) : 0;
+  const io = new Server({
+    cors: { origin: '*' },
+    ...(recoveryMs ? { connectionStateRecovery: { maxDisconnectionDuration: recoveryMs } } : {}),
+  });
+  if (kind.startsWith('streams')) {
+    io.adapter(createStreamsAdapter(pub));
+  } else if (kind.startsWith('sharded:')) {
     io.adapter(createShardedAdapter(pub, sub, { subscriptionMode: kind.slice(8) }));
   } else {
     io.adapter(createAdapter(pub, sub));
@@ -58,6 +68,11 @@ async function main() {
       ack(sockets.length);
     });
     socket.on('kick', (room) => nsp.in(room).disconnectSockets(true));
+    socket.on('whoami', (ack) => ack({ id: socket.id, recovered: socket.recovered, rooms: [...socket.rooms], data: socket.data }));
+    socket.on('set-data', (data, ack) => {
+      socket.data = data;
+      if (typeof ack === 'function') ack(true);
+    });
     socket.on('all-rooms', async (ack) => ack([...(await io.of('/').adapter.allRooms())]));
   };
   io.on('connection', handlers);

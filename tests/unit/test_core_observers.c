@@ -94,8 +94,13 @@ static void sent_to(sioc_socket *s, const char *event, json_t *args, void *ud)
     free(text);
 }
 
-static const sioc_observer all = {created, connected, disconnecting, disconnected,
-                                  joined,  left,      received,      sent_to};
+static void data_changed(sioc_socket *s, void *ud)
+{
+    add(ud, "data %s%s;", nsp_of(s), "");
+}
+
+static const sioc_observer all = {created, connected, disconnecting, disconnected, joined,
+                                  left,    received,  sent_to,       data_changed};
 
 static void app_connection(sioc_socket *s, void *user_data)
 {
@@ -129,11 +134,12 @@ START_TEST(every_observer_hears_every_event_in_order_after_the_application)
     sioc_socket_join(list[0], "blue");
     sioc_socket_leave(list[0], "blue");
     sioc_socket_join(list[0], "red");
+    sioc_socket_data_changed(list[0]);
     sioc__socket_unref(list[0]);
-    free(list);
     receive(f.sessions[0], "1/chat,");
+    free(list);
     ck_assert_str_eq(a.trace, "created /chat;join self;connected /chat after app;"
-                              "event hi [1,{\"x\":true}];join blue;leave blue;join red;"
+                              "event hi [1,{\"x\":true}];join blue;leave blue;join red;data /chat;"
                               "disconnecting /chat client namespace disconnect;leave red;"
                               "leave self;disconnected /chat client namespace disconnect;");
     ck_assert_str_eq(b.trace, "connected /chat after app;");
