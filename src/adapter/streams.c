@@ -27,94 +27,6 @@
 
 #define READ_RETRY_MS 1000
 
-/* ---- stream ids ---- */
-
-bool sioc__stream_id_parse(const char *s, size_t len, sioc__stream_id *out)
-{
-    uint64_t part[2] = {0, 0};
-    size_t i = 0;
-    for (int k = 0; k < 2; k++) {
-        size_t start = i;
-        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-            if (part[k] > (UINT64_MAX - 9) / 10) {
-                return false;
-            }
-            part[k] = part[k] * 10 + (uint64_t)(s[i] - '0');
-        }
-        if (i == start || (k == 0 && (i == len || s[i++] != '-'))) {
-            return false;
-        }
-    }
-    out->ms = part[0];
-    out->seq = part[1];
-    return i == len;
-}
-
-int sioc__stream_id_cmp(sioc__stream_id a, sioc__stream_id b)
-{
-    if (a.ms != b.ms) {
-        return a.ms < b.ms ? -1 : 1;
-    }
-    return a.seq < b.seq ? -1 : a.seq > b.seq;
-}
-
-/* ---- names ---- */
-
-/* Node's hashCode: Java's String.hashCode over the UTF-16 code units of `s` (UTF-8), in 32-bit
- * two's complement. */
-static int32_t js_hash(const char *s)
-{
-    uint32_t h = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        uint32_t cp = *p++;
-        int extra = cp >= 0xF0 ? 3 : cp >= 0xE0 ? 2 : cp >= 0xC0 ? 1 : 0;
-        cp &= extra ? 0x3Fu >> extra : 0x7Fu;
-        for (; extra && (*p & 0xC0) == 0x80; extra--) {
-            cp = cp << 6 | (*p++ & 0x3Fu);
-        }
-        if (cp >= 0x10000) { /* a surrogate pair */
-            cp -= 0x10000;
-            h = h * 31 + (0xD800 + (cp >> 10));
-            cp = 0xDC00 + (cp & 0x3FF);
-        }
-        h = h * 31 + cp;
-    }
-    return (int32_t)h;
-}
-
-/* How many streams this node reads: streamCount, and as many again less one for the names a
- * negative hash gives (below). */
-static unsigned streams_read(const sioc__streams_config *cfg)
-{
-    return cfg->stream_count <= 1 ? 1 : 2 * cfg->stream_count - 1;
-}
-
-/* Node's computeStreamName, as an index into the streams read: which stream a namespace's
- * messages go to, so that they stay in order. JavaScript's % keeps the sign, as C's does: a
- * negative hash names a stream "<name>--<i>", which Node's nodes write to but never read (they
- * read "<name>-0" to "<name>-<count-1>"). This node writes where Node's do, so that either can
- * replay the other's, and reads those streams too. */
-static unsigned stream_of(const sioc__streams_config *cfg, const char *nsp)
-{
-    int i = cfg->stream_count <= 1 ? 0 : (int)(js_hash(nsp) % (int32_t)cfg->stream_count);
-    return i >= 0 ? (unsigned)i : cfg->stream_count - 1 + (unsigned)-i;
-}
-
-static char *stream_name(const sioc__streams_config *cfg, unsigned index)
-{
-    if (cfg->stream_count <= 1) {
-        return strdup(cfg->stream_name);
-    }
-    int i = index < cfg->stream_count ? (int)index : -(int)(index - cfg->stream_count + 1);
-    size_t n = strlen(cfg->stream_name) + 16;
-    char *s = malloc(n);
-    if (s) {
-        snprintf(s, n, "%s-%d", cfg->stream_name, i);
-    }
-    return s;
-}
-
 /* "<prefix>#<nsp>#<tail>#" (tail NULL: without it). A new string, or NULL. */
 static char *channel_of(const sioc__stnsp *a, const char *tail)
 {
@@ -156,36 +68,13 @@ static int publish_ephemeral(const sioc__stnsp *a, const char *channel, sioc__cm
     return rc;
 }
 
-/* `data` as a stream entry's field: JSON, or base64 of msgpack when it holds binary. */
-static int entry_data(json_t *data, sioc__buf *out)
-{
-    bool msgpack;
-    sioc__buf raw = {0};
-    if (sioc__cm_encode_data(&raw, data, &msgpack) < 0) {
-        sioc__buf_free(&raw);
-        return -1;
-    }
-    if (!msgpack) {
-        *out = raw;
-        return 0;
-    }
-    size_t n = sioc__base64_encoded_len(raw.len);
-    int rc = sioc__buf_reserve(out, n);
-    if (rc == 0) {
-        sioc__base64_encode((const unsigned char *)raw.data, raw.len, (char *)out->data);
-        out->len = n;
-    }
-    sioc__buf_free(&raw);
-    return rc < 0 ? -1 : 0;
-}
-
 /* XADD <stream> MAXLEN ~ <maxLen> * uid <uid> nsp <nsp> type <type> data <data>. `cb` hears the
  * entry's id. The query, or NULL (Redis unreachable, or no memory: then `cb` is not called). */
 static sioc__redis_query *xadd(const sioc__stnsp *a, sioc__cm_type type, json_t *data,
                                sioc__redis_reply_cb cb, void *arg)
 {
     sioc__buf d = {0};
-    if (!data || entry_data(data, &d) < 0) {
+    if (!data || sioc__streams_entry_data(data, &d) < 0) {
         sioc__buf_free(&d);
         return NULL;
     }
@@ -462,55 +351,6 @@ static void on_message(void *arg, const char *channel, size_t channel_len, const
     sioc__cm_clear(&m);
 }
 
-/* A field's value in an entry's [field, value, ...] (NULL: absent). */
-static const redisReply *field(const redisReply *fields, const char *name)
-{
-    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
-        const redisReply *k = fields->element[i];
-        if (k->type == REDIS_REPLY_STRING && k->len == strlen(name) &&
-            memcmp(k->str, name, k->len) == 0) {
-            return fields->element[i + 1]->type == REDIS_REPLY_STRING ? fields->element[i + 1]
-                                                                      : NULL;
-        }
-    }
-    return NULL;
-}
-
-/* Node's RedisStreamsAdapter.decode: JSON when it starts with '{', else base64 of msgpack. */
-static json_t *decode_data(const redisReply *d)
-{
-    if (d->len && d->str[0] == '{') {
-        return json_loadb(d->str, d->len, JSON_ALLOW_NUL, NULL);
-    }
-    unsigned char *raw = malloc(d->len / 4 * 3 + 3);
-    long n = raw ? sioc__base64_decode(d->str, d->len, raw) : -1;
-    json_t *v = NULL;
-    if (n >= 0 && sioc__msgpack_decode(raw, (size_t)n, &v) != n) {
-        json_decref(v);
-        v = NULL;
-    }
-    free(raw);
-    return v;
-}
-
-int sioc__streams_entry(const redisReply *fields, sioc__cm *out, const char **why)
-{
-    const redisReply *uid = field(fields, "uid"), *nsp = field(fields, "nsp");
-    const redisReply *type = field(fields, "type"), *data = field(fields, "data");
-    json_t *root = uid && nsp && type ? json_object() : NULL;
-    if (root) {
-        /* parseInt: the digits it starts with */
-        json_object_set_new(root, "type", json_integer(strtol(type->str, NULL, 10)));
-        json_object_set_new(root, "uid", json_stringn(uid->str, uid->len));
-        json_object_set_new(root, "nsp", json_stringn(nsp->str, nsp->len));
-        json_t *d = data ? decode_data(data) : NULL;
-        if (d) {
-            json_object_set_new(root, "data", d);
-        }
-    }
-    return sioc__cm_check(root, out, why);
-}
-
 /* ---- reading the streams ---- */
 
 static void read_more(sioc__streams *st);
@@ -538,7 +378,8 @@ static void on_entry(sioc__streams *st, sioc__stream_pos *pos, const redisReply 
     memcpy(pos->last, e->element[0]->str, e->element[0]->len);
     pos->last[e->element[0]->len] = '\0';
     const redisReply *fields = e->element[1];
-    const redisReply *nsp = fields->type == REDIS_REPLY_ARRAY ? field(fields, "nsp") : NULL;
+    const redisReply *nsp =
+        fields->type == REDIS_REPLY_ARRAY ? sioc__streams_field(fields, "nsp") : NULL;
     sioc__stnsp *a = nsp ? adapter_for(st, nsp) : NULL;
     if (!a) {
         return; /* Node's: no nsp, or a namespace this node does not have */
@@ -555,7 +396,8 @@ static void on_entry(sioc__streams *st, sioc__stream_pos *pos, const redisReply 
 
 static sioc__stream_pos *pos_named(sioc__streams *st, const redisReply *name)
 {
-    for (unsigned i = 0; name->type == REDIS_REPLY_STRING && i < streams_read(st->cfg); i++) {
+    for (unsigned i = 0; name->type == REDIS_REPLY_STRING && i < sioc__streams_count(st->cfg);
+         i++) {
         if (strlen(st->streams[i].name) == name->len &&
             memcmp(st->streams[i].name, name->str, name->len) == 0) {
             return &st->streams[i];
@@ -632,7 +474,7 @@ static void on_probe(const redisReply *reply, void *arg)
  * it asked. */
 static bool probe(sioc__streams *st)
 {
-    for (unsigned i = 0; i < streams_read(st->cfg); i++) {
+    for (unsigned i = 0; i < sioc__streams_count(st->cfg); i++) {
         sioc__stream_pos *pos = &st->streams[i];
         if (strcmp(pos->last, "$") == 0) {
             const char *argv[] = {"XREVRANGE", pos->name, "+", "-", "COUNT", "1"};
@@ -648,7 +490,7 @@ static bool probe(sioc__streams *st)
 static void read_more(sioc__streams *st)
 {
     const sioc__streams_config *cfg = st->cfg;
-    unsigned n = streams_read(cfg);
+    unsigned n = sioc__streams_count(cfg);
     if (st->read || st->probing || sioc__timer_armed(&st->retry) ||
         !sioc__redis_blocking_ready(cfg->link) || probe(st)) {
         return;
@@ -692,17 +534,17 @@ static void on_ready(void *arg, bool blocking)
 int sioc__streams_start(sioc__streams_config *cfg)
 {
     sioc__streams *st = calloc(1, sizeof(*st));
-    if (!st || !(st->streams = calloc(streams_read(cfg), sizeof(*st->streams)))) {
+    if (!st || !(st->streams = calloc(sioc__streams_count(cfg), sizeof(*st->streams)))) {
         free(st);
         return SIOC_ERR_NOMEM;
     }
     st->cfg = cfg;
     cfg->state = st;
     sioc__list_init(&st->adapters);
-    for (unsigned i = 0; i < streams_read(cfg); i++) {
+    for (unsigned i = 0; i < sioc__streams_count(cfg); i++) {
         strcpy(st->streams[i].last, "$");
         st->streams[i].st = st;
-        if (!(st->streams[i].name = stream_name(cfg, i))) {
+        if (!(st->streams[i].name = sioc__streams_name(cfg, i))) {
             sioc__streams_stop(cfg);
             return SIOC_ERR_NOMEM;
         }
@@ -724,7 +566,7 @@ void sioc__streams_stop(sioc__streams_config *cfg)
         sioc__redis_query_cancel(st->read);
     }
     sioc__timer_stop(cfg->wheel, &st->retry);
-    for (unsigned i = 0; i < streams_read(cfg); i++) {
+    for (unsigned i = 0; i < sioc__streams_count(cfg); i++) {
         if (st->streams[i].probe) {
             sioc__redis_query_cancel(st->streams[i].probe);
         }
@@ -759,7 +601,7 @@ static int init(sioc__adapter *base)
     if (!(a->channel = channel_of(a, NULL)) || !(a->responses = channel_of(a, a->uid))) {
         return SIOC_ERR_NOMEM;
     }
-    a->stream = stream_of(a->cfg, base->nsp->name);
+    a->stream = sioc__streams_index(a->cfg, base->nsp->name);
     sioc__redis_kind kind = a->cfg->sharded_pubsub ? SIOC__REDIS_SHARDED : SIOC__REDIS_CHANNEL;
     sioc__redis *link = a->cfg->link;
     a->main_sub = sioc__redis_subscribe(link, a->channel, kind, on_message, a);

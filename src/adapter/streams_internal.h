@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "adapter/cluster_msg.h"
 #include "adapter/streams.h"
 #include "util/map.h"
 
@@ -61,9 +62,27 @@ typedef struct sioc__stnsp {
 sioc__stnsp *sioc__streams_of(sioc_namespace *nsp);
 const sioc__stream_pos *sioc__stnsp_pos(const sioc__stnsp *a);
 
+/* ---- streams_wire.c: sans-I/O ---- */
+
+/* How many streams a node reads: streamCount, and as many again less one for the names a
+ * negative hash gives. Node's computeStreamName for `nsp`, as an index into those; and the name
+ * of stream `index` (a new string, or NULL). */
+unsigned sioc__streams_count(const sioc__streams_config *cfg);
+unsigned sioc__streams_index(const sioc__streams_config *cfg, const char *nsp);
+char *sioc__streams_name(const sioc__streams_config *cfg, unsigned index);
+/* `data` as a stream entry's field, appended to `out`: JSON, or base64 of msgpack when it holds
+ * binary. 0, or -1 on no memory. */
+int sioc__streams_entry_data(json_t *data, sioc__buf *out);
+/* A field's value (a string) in an entry's [field, value, ...]; NULL when absent. */
+const redisReply *sioc__streams_field(const redisReply *fields, const char *name);
 /* A stream entry's fields as a message: {uid, nsp, type, data} (data decoded from JSON or from
  * base64 of msgpack), checked (cluster_msg.h). 0, or -1 with *why. */
 int sioc__streams_entry(const redisReply *fields, sioc__cm *out, const char **why);
+/* A session record: base64 of msgpack {sid, pid, rooms, data}, as Node's adapter writes it. A
+ * new string, or NULL. And back (`now_ms` its time): a new session, or NULL when it is not
+ * one. */
+char *sioc__streams_session_encode(const sioc__saved_session *session);
+sioc__saved_session *sioc__streams_session_decode(const char *text, size_t len, uint64_t now_ms);
 
 /* streams_session.c */
 void sioc__streams_sessions_init(sioc__stnsp *a);

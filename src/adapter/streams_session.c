@@ -79,23 +79,6 @@ static char *key_of(const sioc__stnsp *a, const char *pid)
     return k;
 }
 
-/* base64 of msgpack {sid, pid, rooms, data}: a new string, or NULL. */
-static char *encode_session(const sioc__saved_session *session)
-{
-    json_t *j = json_pack("{s:s,s:s,s:O,s:O}", "sid", session->sid, "pid", session->pid, "rooms",
-                          session->rooms, "data", session->data);
-    sioc__buf raw = {0};
-    char *out = NULL;
-    if (j && sioc__msgpack_encode(&raw, j) == 0 &&
-        (out = malloc(sioc__base64_encoded_len(raw.len) + 1))) {
-        sioc__base64_encode((const unsigned char *)raw.data, raw.len, out);
-        out[sioc__base64_encoded_len(raw.len)] = '\0';
-    }
-    json_decref(j);
-    sioc__buf_free(&raw);
-    return out;
-}
-
 /* ---- writing ---- */
 
 static void on_written(const redisReply *reply, void *arg)
@@ -178,7 +161,7 @@ static void flush_record(sioc__stnsp *a, record *r)
         return;
     }
     sioc__saved_session *now = sioc__recovery_session_of(r->s);
-    char *value = now ? encode_session(now) : NULL;
+    char *value = now ? sioc__streams_session_encode(now) : NULL;
     sioc__saved_session_free(now);
     if (value && r->value && strcmp(value, r->value) == 0) {
         free(value); /* unchanged */
@@ -367,7 +350,7 @@ void sioc__streams_persist_session(sioc__adapter *base, sioc__saved_session *ses
 {
     sioc__stnsp *a = (sioc__stnsp *)base;
     record *r = sioc__map_get(&a->records, session->pid, strlen(session->pid));
-    char *value = !r || !r->lost ? encode_session(session) : NULL;
+    char *value = !r || !r->lost ? sioc__streams_session_encode(session) : NULL;
     if (value) {
         send_write(a, session->pid, r ? r->value : NULL, value, recovery_ms(a), NULL, NULL);
     }
@@ -410,46 +393,6 @@ static void restore_end(restoring *rs, bool ok)
         rs->cb(NULL, NULL, rs->arg);
     }
     free(rs);
-}
-
-/* The record, as Node's adapter or this one wrote it (NULL: not one). */
-static sioc__saved_session *decode_session(const sioc__stnsp *a, const redisReply *reply)
-{
-    if (!reply || reply->type != REDIS_REPLY_STRING) {
-        return NULL;
-    }
-    unsigned char *raw = malloc(reply->len / 4 * 3 + 3);
-    long n = raw ? sioc__base64_decode(reply->str, reply->len, raw) : -1;
-    json_t *j = NULL;
-    if (n < 0 || sioc__msgpack_decode(raw, (size_t)n, &j) != n) {
-        json_decref(j);
-        j = NULL;
-    }
-    free(raw);
-    const char *sid = json_string_value(json_object_get(j, "sid"));
-    const char *pid = json_string_value(json_object_get(j, "pid"));
-    json_t *rooms = json_object_get(j, "rooms");
-    json_t *data = json_object_get(j, "data");
-    sioc__saved_session *session = NULL;
-    json_t *keep = json_array();
-    size_t nrooms = 0;
-    const char **names = sioc__wire_names(rooms, keep, &nrooms);
-    if (sid && pid && strlen(sid) < 21 && strlen(pid) < 21 && json_is_array(rooms) &&
-        nrooms == json_array_size(rooms) && (session = calloc(1, sizeof(*session)))) {
-        snprintf(session->sid, sizeof(session->sid), "%s", sid);
-        snprintf(session->pid, sizeof(session->pid), "%s", pid);
-        session->rooms = json_array();
-        for (size_t i = 0; i < nrooms; i++) {
-            json_array_append_new(session->rooms, json_string(names[i]));
-        }
-        /* Node's socket.data is {} unless set; what is not an object is not sioc's to give */
-        session->data = json_is_object(data) ? json_incref(data) : json_object();
-        session->at_ms = now_of(a);
-    }
-    free(names);
-    json_decref(keep);
-    json_decref(j);
-    return session;
 }
 
 static bool any_in(json_t *session_rooms, const sioc_target *t, bool except)
@@ -573,7 +516,9 @@ static void on_session(const redisReply *reply, void *arg)
 {
     restoring *rs = arg;
     rs->q[0] = NULL;
-    rs->session = decode_session(rs->a, reply);
+    rs->session = reply && reply->type == REDIS_REPLY_STRING
+                      ? sioc__streams_session_decode(reply->str, reply->len, now_of(rs->a))
+                      : NULL;
     first_answers(rs);
 }
 
