@@ -5,7 +5,8 @@
  * port picked at connect time) so that ports never run out, even with churn's TIME_WAITs. One
  * process holds at most the file-descriptor limit of connections.
  *
- *   loadgen --port P [--pid SERVER_PID] --scenario connect|idle|fanout|echo|churn|polling [options]
+ *   loadgen --port P [--pid SERVER_PID] --scenario connect|idle|fanout|echo|churn|polling|rooms
+ *           [options]
  *   loadgen --port A --port2 B --pid PID_A,PID_B [--redis-pid PID] --scenario cluster [options]
  *
  * Each result is printed as one JSON object per line (a phase or a rate step) on stdout; the
@@ -191,7 +192,8 @@ typedef struct client {
     size_t out_len, out_off, out_cap;
     uint64_t sent_at; /* echo: the outstanding request */
     unsigned ack_id;
-    bool local; /* cluster: on the first server (its deliveries did not cross Redis) */
+    bool local;   /* cluster: on the first server (its deliveries did not cross Redis) */
+    bool in_room; /* rooms: joined its room, next to leave it */
 } client;
 
 static client *clients;
@@ -205,6 +207,7 @@ static samples lat_local;
 static bool measuring;
 static bool echo_mode;
 static bool churn_mode;
+static bool rooms_mode;
 static long churn_cycles;
 
 static int set_nonblock_socket(int idx)
@@ -401,6 +404,7 @@ static uint64_t stamp_of(const char *s, size_t n)
 }
 
 static void send_echo(client *c);
+static void send_room_op(client *c);
 
 static void on_socketio(client *c, const char *s, size_t n)
 {
@@ -417,6 +421,8 @@ static void on_socketio(client *c, const char *s, size_t n)
                 drop(c, false);
             } else if (echo_mode) {
                 send_echo(c);
+            } else if (rooms_mode) {
+                send_room_op(c);
             }
         }
         break;
@@ -437,6 +443,8 @@ static void on_socketio(client *c, const char *s, size_t n)
         }
         if (echo_mode) {
             send_echo(c);
+        } else if (rooms_mode) {
+            send_room_op(c);
         }
         break;
     }
@@ -1012,6 +1020,40 @@ static void scenario_echo(void)
     print_rates(&w);
 }
 
+/* The next of a client's joins and leaves of its own room, with an ack. */
+static void send_room_op(client *c)
+{
+    char buf[96];
+    int n = snprintf(buf, sizeof(buf), "42%u[\"%s\",\"room-%d\"]", ++c->ack_id,
+                     c->in_room ? "leave" : "join", (int)(c - clients));
+    c->in_room = !c->in_room;
+    send_text(c, buf, (size_t)n);
+}
+
+/* Rooms: each client joins and leaves a room of its own, one request with ack outstanding at a
+ * time; what a change of a socket's rooms costs the server (and Redis, with --redis-pid). */
+static void scenario_rooms(void)
+{
+    double took = connect_all(60);
+    fprintf(stderr, "loadgen: %ld of %d connected in %.1f s\n", ready_count, nclients, took);
+    rooms_mode = true;
+    for (int i = 0; i < nclients; i++) {
+        if (clients[i].state == C_READY) {
+            send_room_op(&clients[i]);
+        }
+    }
+    run_until(now_ns() + secs(1), NULL, NULL);
+    proc_figures r0 = pid_figures(opt.redis_pid);
+    window w = measure(&acked, NULL);
+    proc_figures r1 = pid_figures(opt.redis_pid);
+    print_figures("rooms", w.a, w.b, w.seconds);
+    printf(",\"changes\":%ld,\"changes_s\":%.1f,\"server_cpu_us_per_change\":%.3f,"
+           "\"redis_cpu_us_per_change\":%.3f,",
+           w.got, w.got / w.seconds, w.got ? (w.b.cpu_s - w.a.cpu_s) * 1e6 / (double)w.got : 0,
+           w.got && opt.redis_pid ? (r1.cpu_s - r0.cpu_s) * 1e6 / (double)w.got : 0);
+    print_rates(&w);
+}
+
 /* Churn: opt.concurrency clients at a time connect, join "/", and leave, over and over. */
 static long
     start_errors; /* the client side could not open a socket: tried again, not the server's fault */
@@ -1170,7 +1212,7 @@ int main(int argc, char **argv)
         fprintf(
             stderr,
             "usage: loadgen --port P [--pid PID[,PID...]] --scenario "
-            "connect|idle|fanout|echo|churn|polling|broadcast [--send-one] [--clients N] "
+            "connect|idle|fanout|echo|churn|polling|rooms|broadcast [--send-one] [--clients N] "
             "[--senders S] "
             "[--rates R,R,...] [--duration S] [--payload B] [--concurrency C] [--cycles N]\n"
             "       loadgen --port A --port2 B --scenario cluster [--local N] [--redis-pid PID] "
@@ -1196,6 +1238,8 @@ int main(int argc, char **argv)
         scenario_fanout();
     } else if (strcmp(opt.scenario, "echo") == 0) {
         scenario_echo();
+    } else if (strcmp(opt.scenario, "rooms") == 0) {
+        scenario_rooms();
     } else if (strcmp(opt.scenario, "churn") == 0) {
         scenario_churn();
     } else if (strcmp(opt.scenario, "polling") == 0) {

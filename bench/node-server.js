@@ -1,11 +1,14 @@
 // The Node peer for the benchmarks: socket.io 4.8.x (pinned in package.json) with the events the
 // benchmark drives on feature-tour — `msg` relayed as `serverMsg` to everyone but the sender (the
 // seed's chat), `echo` acked with its arguments — and the same defaults as sioc. With a Redis URL
-// it joins a cluster as users run one: @socket.io/redis-adapter 8.3.0, the classic adapter. With
+// it joins a cluster as users run one: @socket.io/redis-adapter 8.3.0, the classic adapter, or
+// with ADAPTER=streams[:MS] @socket.io/redis-streams-adapter 0.3.1 (connection state recovery
+// on, maxDisconnectionDuration MS, when MS is given). Rooms: `join` and `leave` (room, acked
+// true), as feature-tour's. With
 // WORKERS=N (N > 1) in the environment it runs as Node users spread a server over cores: `cluster`
 // with N workers, @socket.io/sticky in the primary (least-connection) and
 // @socket.io/cluster-adapter joining the workers, as those packages' READMEs set them up.
-// Usage: [WORKERS=N] node node-server.js PORT [REDIS_URL]
+// Usage: [WORKERS=N] [ADAPTER=classic|streams[:MS]] node node-server.js PORT [REDIS_URL]
 'use strict';
 const cluster = require('node:cluster');
 const http = require('node:http');
@@ -14,6 +17,9 @@ const { Server } = require('socket.io');
 const port = Number(process.argv[2] || 8000);
 const redisUrl = process.argv[3];
 const workers = Number(process.env.WORKERS || 1);
+const adapter = process.env.ADAPTER || 'classic';
+const recoveryMs = adapter.startsWith('streams:') ? Number(adapter.slice(8)) : 0;
+const recovery = recoveryMs ? { connectionStateRecovery: { maxDisconnectionDuration: recoveryMs } } : {};
 
 function serve(io) {
   io.on('connection', (socket) => {
@@ -23,13 +29,26 @@ function serve(io) {
       if (ack) ack(...args);
       else socket.emit('echo', ...args);
     });
+    socket.on('join', (room, ack) => {
+      socket.join(room);
+      if (typeof ack === 'function') ack(true);
+    });
+    socket.on('leave', (room, ack) => {
+      socket.leave(room);
+      if (typeof ack === 'function') ack(true);
+    });
   });
 }
 
 async function redisAdapter(io) {
   const { createClient } = require('redis');
-  const { createAdapter } = require('@socket.io/redis-adapter');
   const pub = createClient({ url: redisUrl });
+  if (adapter.startsWith('streams')) {
+    await pub.connect();
+    io.adapter(require('@socket.io/redis-streams-adapter').createAdapter(pub));
+    return;
+  }
+  const { createAdapter } = require('@socket.io/redis-adapter');
   const sub = pub.duplicate();
   await Promise.all([pub.connect(), sub.connect()]);
   io.adapter(createAdapter(pub, sub));
@@ -65,7 +84,7 @@ if (workers > 1 && cluster.isPrimary) {
   process.send('ready');
 } else {
   const server = http.createServer();
-  const io = new Server(server, { serveClient: false });
+  const io = new Server(server, { serveClient: false, ...recovery });
   serve(io);
   (redisUrl ? redisAdapter(io) : Promise.resolve()).then(() =>
     server.listen(port, '127.0.0.1', () => console.error(`node socket.io listening on port ${server.address().port}`)));

@@ -33,6 +33,8 @@ FULL = {
     'workers': dict(fanout=dict(clients=1000, senders=10, rates='100,200,300,400,500', duration=5),
                     echo=dict(clients=100, duration=5)),
     'broadcast': dict(clients=100000, workers=6, loadgens=6, idle=30, duration=20),
+    'streams': dict(clients=510, senders=5, local=5, rates='20,100,200', duration=5),
+    'sessions': dict(clients=2000, duration=5),
 }
 SMOKE = {
     'connect': dict(clients=200),
@@ -45,6 +47,17 @@ SMOKE = {
     'workers': dict(fanout=dict(clients=20, senders=2, rates='10', duration=1),
                     echo=dict(clients=10, duration=1)),
     'broadcast': dict(clients=200, workers=2, loadgens=2, idle=1, duration=5),
+    'streams': dict(clients=20, senders=2, local=2, rates='10', duration=1),
+    'sessions': dict(clients=10, duration=1),
+}
+
+RECOVERY_MS = 120000
+# The Redis adapters a server may join with: sioc's flags, and the Node server's ADAPTER.
+ADAPTERS = {
+    'classic': ([], 'classic'),
+    'streams': (['--redis-adapter', 'streams', '--max-disconnection-duration', str(RECOVERY_MS)],
+                f'streams:{RECOVERY_MS}'),
+    'streams-norecovery': (['--redis-adapter', 'streams'], 'streams'),
 }
 
 
@@ -54,17 +67,18 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(kind, build, redis_url=None, workers=1):
+def start(kind, build, redis_url=None, workers=1, adapter='classic'):
     port = free_port()
     env = dict(os.environ)
     if kind == 'sioc':
         argv = [os.path.join(build, 'examples', 'feature-tour'), '--port', str(port), '--host', '127.0.0.1']
-        argv += ['--redis', redis_url] if redis_url else []
+        argv += ['--redis', redis_url, *ADAPTERS[adapter][0]] if redis_url else []
         argv += ['--workers', str(workers)] if workers > 1 else []
     else:
         argv = ['node', os.path.join(ROOT, 'bench', 'node-server.js'), str(port)]
         argv += [redis_url] if redis_url else []
         env['WORKERS'] = str(workers)
+        env['ADAPTER'] = ADAPTERS[adapter][1]
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             text=True)
     deadline = time.time() + 15
@@ -112,12 +126,12 @@ def start_redis():
     raise SystemExit('redis-server did not start')
 
 
-def run_cluster(kind, build, params):
+def run_cluster(kind, build, params, adapter='classic'):
     """Two servers of `kind` joined by a fresh redis-server: the senders on the first."""
     redis, url = start_redis()
     nodes = []
     try:
-        nodes = [start(kind, build, url) for _ in range(2)]
+        nodes = [start(kind, build, url, adapter=adapter) for _ in range(2)]
         time.sleep(1)
         (pa, porta), (pb, portb) = nodes
         return loadgen(build, porta, f'{pa.pid},{pb.pid}', 'cluster', params,
@@ -126,6 +140,33 @@ def run_cluster(kind, build, params):
         for proc, _ in nodes:
             stop(proc)
         stop(redis)
+
+
+def run_streams(kind, build, params):
+    """The cluster scenario with the Streams adapter, connection state recovery on."""
+    return run_cluster(kind, build, params, 'streams')
+
+
+def run_sessions(kind, build, params):
+    """What a change of a socket's rooms costs one server of a Streams cluster and its Redis,
+    with connection state recovery (sioc then keeps each session current in Redis) and without
+    (sioc alone: without Redis)."""
+    rows = []
+    variants = [('streams', 'streams'), ('streams-norecovery', 'streams-norecovery'), ('alone', None)]
+    for name, adapter in variants:
+        redis, url = start_redis() if adapter else (None, None)
+        proc = None
+        try:
+            proc, port = start(kind, build, url, adapter=adapter or 'classic')
+            time.sleep(1)
+            extra = ('--redis-pid', str(redis.pid)) if redis else ()
+            rows += [dict(r, variant=name) for r in loadgen(build, port, proc.pid, 'rooms', params, extra)]
+        finally:
+            if proc:
+                stop(proc)
+            if redis:
+                stop(redis)
+    return rows
 
 
 def children(pid):
@@ -223,8 +264,9 @@ def run_broadcast(kind, build, params):
 def run_server(kind, build, plan):
     results = {}
     for scenario, params in plan.items():
-        if scenario in ('cluster', 'workers', 'broadcast'):
-            run = {'cluster': run_cluster, 'workers': run_workers, 'broadcast': run_broadcast}[scenario]
+        if scenario in ('cluster', 'workers', 'broadcast', 'streams', 'sessions'):
+            run = {'cluster': run_cluster, 'workers': run_workers, 'broadcast': run_broadcast,
+                   'streams': run_streams, 'sessions': run_sessions}[scenario]
             results[scenario] = run(kind, build, params)
             print(f'  {kind} {scenario}: done', file=sys.stderr)
             continue
@@ -283,6 +325,19 @@ def summarize(r):
         s[f'cluster {rate}/s: Redis CPU s per million'] = row['redis_cpu_s_per_million']
         s[f'cluster {rate}/s: p99 latency through Redis (ms)'] = row['p99_ms']
         s[f'cluster {rate}/s: p99 added by Redis (ms)'] = max(row['p99_ms'] - row['p99_local_ms'], 0)
+    for row in r.get('streams', []):
+        rate = int(row['offered_deliveries_s'])
+        s[f'streams {rate}/s: cross-node deliveries/s'] = row['deliveries_s']
+        s[f'streams {rate}/s: both servers\' CPU s per million'] = row['cpu_s_per_million']
+        s[f'streams {rate}/s: Redis CPU s per million'] = row['redis_cpu_s_per_million']
+        s[f'streams {rate}/s: p99 latency through Redis (ms)'] = row['p99_ms']
+        s[f'streams {rate}/s: p99 added by Redis (ms)'] = max(row['p99_ms'] - row['p99_local_ms'], 0)
+    for row in r.get('sessions', []):
+        v = row['variant']
+        s[f'room changes ({v}): changes/s'] = row['changes_s']
+        s[f'room changes ({v}): server CPU us per change'] = row['server_cpu_us_per_change']
+        if v != 'alone':
+            s[f'room changes ({v}): Redis CPU us per change'] = row['redis_cpu_us_per_change']
     s.update(summarize_workers(r.get('workers', [])))
     for b in r.get('broadcast', []):
         w = f'{b["clients"]:,} idle WebSockets over {b["workers"]} workers'
@@ -321,7 +376,8 @@ def summarize_workers(rows):
 
 
 # Figures where more is better; for every other one (CPU, memory, latency) less is.
-MORE_IS_BETTER = ('deliveries/s', 'round trips/s', 'cycles/s', 'received (%)', 'connected (%)')
+MORE_IS_BETTER = ('deliveries/s', 'round trips/s', 'cycles/s', 'received (%)', 'connected (%)',
+                  'changes/s')
 
 
 def table(sioc, node):

@@ -10,10 +10,11 @@
 // gets `poke` with its own id through its RemoteSocket), each in its namespace. It answers the server-side
 // event `hello (x, ack)` as feature-tour does, with {node: "node", got: x}. With a third argument
 // `sharded:MODE` the adapter is createShardedAdapter's (Redis 7's sharded pub/sub, subscriptionMode
-// MODE) instead; with `streams[:MS]`, @socket.io/redis-streams-adapter 0.3.1's, connection state
-// recovery on when MS (maxDisconnectionDuration) is given, and events `whoami` (acked {id,
+// MODE) instead; with `streams[:MS]`, @socket.io/redis-streams-adapter 0.3.1's (`streams-sharded`:
+// with useShardedPubSub, on the stream "sh"), connection state recovery on when MS (maxDisconnectionDuration) is
+// given, and events `whoami` (acked {id,
 // recovered, rooms, data}) and `set-data` (object: socket.data = it). Usage:
-// node node_peer.js PORT REDIS_URL [sharded:MODE | streams[:MS]]
+// node node_peer.js PORT REDIS_URL [sharded:MODE | streams[:MS] | streams-sharded[:MS]]
 'use strict';
 const { Server } = require('socket.io');
 const { createAdapter, createShardedAdapter } = require('@socket.io/redis-adapter');
@@ -28,13 +29,14 @@ async function main() {
   pub.on('error', () => {});
   sub.on('error', () => {});
   await Promise.all([pub.connect(), sub.connect()]);
-  const recoveryMs = kind.startsWith('streams:') ? Number(kind.slice(8)) : 0;
+  const recoveryMs = kind.startsWith('streams') && kind.includes(':') ? Number(kind.split(':')[1]) : 0;
   const io = new Server({
     cors: { origin: '*' },
     ...(recoveryMs ? { connectionStateRecovery: { maxDisconnectionDuration: recoveryMs } } : {}),
   });
   if (kind.startsWith('streams')) {
-    io.adapter(createStreamsAdapter(pub));
+    const sharded = kind.startsWith('streams-sharded');
+    io.adapter(createStreamsAdapter(pub, sharded ? { useShardedPubSub: true, streamName: 'sh' } : {}));
   } else if (kind.startsWith('sharded:')) {
     io.adapter(createShardedAdapter(pub, sub, { subscriptionMode: kind.slice(8) }));
   } else {

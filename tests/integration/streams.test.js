@@ -212,6 +212,37 @@ test('a session taken back elsewhere is not written again by its old node', asyn
   await until(() => /was taken back elsewhere/.test(a.log()), 2000, 'said in the log');
 });
 
+test('useShardedPubSub: requests and answers over SPUBLISH, both directions', async () => {
+  closeAll();
+  const args = ['--redis', redisUrl, '--redis-adapter', 'streams', '--redis-sharded-pubsub', '--redis-stream-name', 'sh'];
+  const x = await startServer(bin('FEATURE_TOUR'), [...args, '--log-level', 'info', '--name', 'sioc-x']);
+  const port = await freePort();
+  const np = await startProcess('node', [path.join(__dirname, 'node_peer.js'), String(port), redisUrl, 'streams-sharded'], /listening on port/);
+  try {
+    await until(() => /redis: connected/.test(x.log()), 5000, 'connected');
+    let count;
+    for (let i = 0; i < 50 && (count = (await r.sendCommand(['PUBSUB', 'SHARDNUMSUB', 'socket.io#/#']))[1]) !== 2; i++) {
+      await sleep(100); // both nodes subscribe once connected
+    }
+    assert.equal(count, 2);
+    const s = client(x.port), n = client(port);
+    await connected(s, n);
+    const [fromSioc] = await ackOf(s, 'fetch', null);
+    assert.deepEqual(fromSioc.map((v) => v.id).sort(), [s.id, n.id].sort());
+    const [err, answers] = await ackOf(n, 'sse', 1);
+    assert.equal(err, null);
+    assert.deepEqual(answers, [{ node: 'sioc-x', got: 1 }]);
+    const heard = once(n, 'serverMsg');
+    s.emit('msg', 'through stream "sh"');
+    assert.equal(await heard, 'through stream "sh"'); // no recovery on these nodes: no offset
+    assert.ok((await r.xLen('sh')) > 0);
+  } finally {
+    closeAll();
+    assert.equal(await x.stop(), 0, 'clean exit (no sanitizer report)');
+    await stopHelper(np);
+  }
+});
+
 // ---- failover without loss, behind haproxy ----
 
 const accepts = (port) =>
