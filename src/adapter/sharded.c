@@ -13,6 +13,7 @@
 
 #include "adapter/cluster_answer.h"
 #include "adapter/cluster_msg.h"
+#include "adapter/cluster_requests.h"
 #include "adapter/counted.h"
 #include "adapter/wire.h"
 #include "core/sio.h"
@@ -26,9 +27,9 @@ typedef struct snsp {
     char *channel;   /* "<prefix>#<nsp>#" */
     char *responses; /* "<prefix>#<nsp>#<uid>#" */
     sioc__redis_sub *main_sub, *response_sub;
-    sioc__link rooms;   /* room_sub: the dynamic modes' room channels */
-    sioc__link pending; /* sioc__counted: this node's requests */
-    bool bad_logged;    /* a malformed message was said */
+    sioc__link rooms;                /* room_sub: the dynamic modes' room channels */
+    sioc__cluster_requests requests; /* this node's */
+    bool bad_logged;                 /* a malformed message was said */
 } snsp;
 
 typedef struct room_sub {
@@ -36,11 +37,6 @@ typedef struct room_sub {
     char *room;
     sioc__redis_sub *sub;
 } room_sub;
-
-static sioc__wheel *wheel_of(const snsp *a)
-{
-    return a->base.nsp->sio->wheel;
-}
 
 /* "<prefix>#<nsp>#<tail>#" (tail NULL: without it). A new string, or NULL. */
 static char *channel_of(const snsp *a, const char *tail)
@@ -80,84 +76,30 @@ static sioc__redis_query *count(sioc__counted *r, sioc__redis_count_cb cb)
     return sioc__redis_numsub(a->cfg->link, a->channel, true, cb, r);
 }
 
-static const sioc__cm_type request_type[] = {
-    [SIOC__COUNTED_FETCH] = SIOC__CM_FETCH_SOCKETS,
-    [SIOC__COUNTED_EMIT] = SIOC__CM_SERVER_SIDE_EMIT,
-    [SIOC__COUNTED_BROADCAST] = SIOC__CM_BROADCAST,
-};
-
 static int publish_request(sioc__counted *r)
 {
     snsp *a = r->adapter;
-    return publish(a, a->channel, request_type[r->kind], r->message);
+    return publish(a, a->channel, sioc__cluster_request_type(r), r->message);
 }
 
 static const sioc__counted_ops ops = {count, publish_request};
 
-static sioc__counted *request_new(snsp *a, sioc__counted_kind kind)
-{
-    char id[17];
-    sioc__wire_random_id(id);
-    return sioc__counted_new(&a->pending, &ops, a, a->base.nsp, a->cfg->link, kind, id);
-}
-
 static int fetch_sockets(sioc__adapter *base, const sioc_target *t, sioc_fetch_cb cb,
                          void *user_data)
 {
-    snsp *a = (snsp *)base;
-    if (t && (t->flags & SIOC_EMIT_LOCAL)) {
-        return sioc__local_fetch_sockets(base->nsp, t, cb, user_data);
-    }
-    sioc__counted *r = request_new(a, SIOC__COUNTED_FETCH);
-    if (!r || !(r->opts = sioc__wire_opts_of(t)) ||
-        !(r->message = json_pack("{s:O,s:s}", "opts", r->opts, "requestId", r->id))) {
-        if (r) {
-            sioc__counted_free(r);
-        }
-        return SIOC_ERR_NOMEM;
-    }
-    return sioc__counted_fetch(r, cb, user_data, a->cfg->requests_timeout_ms);
+    return sioc__cluster_fetch(&((snsp *)base)->requests, t, cb, user_data);
 }
 
 static int server_side_emit(sioc__adapter *base, json_t *data, unsigned timeout_ms,
                             sioc_broadcast_ack_cb cb, void *user_data)
 {
-    snsp *a = (snsp *)base;
-    if (!cb) {
-        json_t *msg = json_pack("{s:O}", "packet", data);
-        int rc = publish(a, a->channel, SIOC__CM_SERVER_SIDE_EMIT, msg);
-        json_decref(msg);
-        return rc;
-    }
-    sioc__counted *r = request_new(a, SIOC__COUNTED_EMIT);
-    if (!r || !(r->message = json_pack("{s:O,s:s}", "packet", data, "requestId", r->id))) {
-        if (r) {
-            sioc__counted_free(r);
-        }
-        return SIOC_ERR_NOMEM;
-    }
-    return sioc__counted_emit(r, cb, user_data,
-                              timeout_ms ? timeout_ms : a->cfg->requests_timeout_ms);
+    return sioc__cluster_emit(&((snsp *)base)->requests, data, timeout_ms, cb, user_data);
 }
 
 static int broadcast_with_ack(sioc__adapter *base, json_t *data, const sioc_target *t,
                               sioc__bcast_ack *b)
 {
-    snsp *a = (snsp *)base;
-    sioc__counted *r = NULL;
-    if (!(t && (t->flags & SIOC_EMIT_LOCAL)) && sioc__redis_up(a->cfg->link)) {
-        r = request_new(a, SIOC__COUNTED_BROADCAST);
-    }
-    if (r) {
-        uint64_t due = sioc__bcast_ack_deadline(b);
-        r->message = sioc__wire_cm_broadcast_ack(base->nsp->name, data, t,
-                                                 due - sioc__wheel_now(wheel_of(a)), r->id);
-        if (!r->message) {
-            sioc__counted_free(r);
-            return SIOC_ERR_NOMEM;
-        }
-    }
-    return sioc__counted_broadcast(r, base->nsp, data, t, b);
+    return sioc__cluster_broadcast_with_ack(&((snsp *)base)->requests, data, t, b);
 }
 
 /* ---- what needs no answer ---- */
@@ -258,7 +200,7 @@ static void on_message(void *arg, const char *channel, size_t channel_len, const
         return;
     }
     if (strcmp(m.uid, a->uid) != 0 && strcmp(m.nsp, a->base.nsp->name) == 0 &&
-        !sioc__counted_response(&a->pending, &m)) {
+        !sioc__counted_response(&a->requests.pending, &m)) {
         if (m.type == SIOC__CM_BROADCAST && !json_object_get(m.data, "requestId")) {
             sioc__cm_deliver(a->base.nsp, &m, NULL); /* with acks: answered below */
         } else {
@@ -357,7 +299,8 @@ static sioc__adapter *create(sioc_namespace *nsp, const void *config)
         sioc__wire_random_id(a->uid);
         sioc__list_init(&a->link);
         sioc__list_init(&a->rooms);
-        sioc__list_init(&a->pending);
+        sioc__cluster_requests_init(&a->requests, &ops, a, nsp, a->cfg->link,
+                                    a->cfg->requests_timeout_ms);
     }
     return a ? &a->base : NULL;
 }
@@ -382,7 +325,7 @@ static int init(sioc__adapter *base)
 static void close_adapter(sioc__adapter *base)
 {
     snsp *a = (snsp *)base;
-    sioc__counted_close_all(&a->pending);
+    sioc__counted_close_all(&a->requests.pending);
     while (!sioc__list_empty(&a->rooms)) {
         room_drop(a, (room_sub *)a->rooms.next);
     }

@@ -4,8 +4,9 @@
  * - a broadcast, a join, a leave, a disconnect: XADD to the namespace's stream, fields uid, nsp,
  *   type ("3") and data (JSON, or base64 of msgpack when it holds binary); a broadcast reaches
  *   this node's sockets once Redis has given the entry its id, which goes with it as the offset;
- * - the other nodes' entries come from one XREAD BLOCK over every stream, from where the last one
- *   ended ("$" at first), on the link's blocking connection;
+ * - the other nodes' entries come from one XREAD BLOCK over every stream, on the link's blocking
+ *   connection, from where each stream ended when this node started (XREVRANGE), then from the
+ *   last entry read;
  * - requests (fetches, server-side emits, broadcasts with acks) and every answer: msgpack of the
  *   whole message, PUBLISH (SPUBLISH with useShardedPubSub) on "<prefix>#<nsp>#" and on the
  *   asker's "<prefix>#<nsp>#<uid>#"; the nodes are counted by (SHARD)NUMSUB of the first. */
@@ -16,12 +17,11 @@
 
 #include "adapter/cluster_answer.h"
 #include "adapter/cluster_msg.h"
+#include "adapter/cluster_requests.h"
 #include "adapter/counted.h"
 #include "adapter/streams_internal.h"
 #include "adapter/wire.h"
 #include "core/sio.h"
-#include "sio/msgpack.h"
-#include "util/base64.h"
 #include "util/container.h"
 #include "util/log.h"
 
@@ -103,84 +103,30 @@ static sioc__redis_query *count(sioc__counted *r, sioc__redis_count_cb cb)
     return sioc__redis_numsub(a->cfg->link, a->channel, a->cfg->sharded_pubsub, cb, r);
 }
 
-static const sioc__cm_type request_type[] = {
-    [SIOC__COUNTED_FETCH] = SIOC__CM_FETCH_SOCKETS,
-    [SIOC__COUNTED_EMIT] = SIOC__CM_SERVER_SIDE_EMIT,
-    [SIOC__COUNTED_BROADCAST] = SIOC__CM_BROADCAST,
-};
-
 static int publish_request(sioc__counted *r)
 {
     sioc__stnsp *a = r->adapter;
-    return publish_ephemeral(a, a->channel, request_type[r->kind], r->message);
+    return publish_ephemeral(a, a->channel, sioc__cluster_request_type(r), r->message);
 }
 
 static const sioc__counted_ops ops = {count, publish_request};
 
-static sioc__counted *request_new(sioc__stnsp *a, sioc__counted_kind kind)
-{
-    char id[17];
-    sioc__wire_random_id(id);
-    return sioc__counted_new(&a->pending, &ops, a, a->base.nsp, a->cfg->link, kind, id);
-}
-
 static int fetch_sockets(sioc__adapter *base, const sioc_target *t, sioc_fetch_cb cb,
                          void *user_data)
 {
-    sioc__stnsp *a = (sioc__stnsp *)base;
-    if (t && (t->flags & SIOC_EMIT_LOCAL)) {
-        return sioc__local_fetch_sockets(base->nsp, t, cb, user_data);
-    }
-    sioc__counted *r = request_new(a, SIOC__COUNTED_FETCH);
-    if (!r || !(r->opts = sioc__wire_opts_of(t)) ||
-        !(r->message = json_pack("{s:O,s:s}", "opts", r->opts, "requestId", r->id))) {
-        if (r) {
-            sioc__counted_free(r);
-        }
-        return SIOC_ERR_NOMEM;
-    }
-    return sioc__counted_fetch(r, cb, user_data, a->cfg->requests_timeout_ms);
+    return sioc__cluster_fetch(&((sioc__stnsp *)base)->requests, t, cb, user_data);
 }
 
 static int server_side_emit(sioc__adapter *base, json_t *data, unsigned timeout_ms,
                             sioc_broadcast_ack_cb cb, void *user_data)
 {
-    sioc__stnsp *a = (sioc__stnsp *)base;
-    if (!cb) {
-        json_t *msg = json_pack("{s:O}", "packet", data);
-        int rc = publish_ephemeral(a, a->channel, SIOC__CM_SERVER_SIDE_EMIT, msg);
-        json_decref(msg);
-        return rc;
-    }
-    sioc__counted *r = request_new(a, SIOC__COUNTED_EMIT);
-    if (!r || !(r->message = json_pack("{s:O,s:s}", "packet", data, "requestId", r->id))) {
-        if (r) {
-            sioc__counted_free(r);
-        }
-        return SIOC_ERR_NOMEM;
-    }
-    return sioc__counted_emit(r, cb, user_data,
-                              timeout_ms ? timeout_ms : a->cfg->requests_timeout_ms);
+    return sioc__cluster_emit(&((sioc__stnsp *)base)->requests, data, timeout_ms, cb, user_data);
 }
 
 static int broadcast_with_ack(sioc__adapter *base, json_t *data, const sioc_target *t,
                               sioc__bcast_ack *b)
 {
-    sioc__stnsp *a = (sioc__stnsp *)base;
-    sioc__counted *r = NULL;
-    if (!(t && (t->flags & SIOC_EMIT_LOCAL)) && sioc__redis_up(a->cfg->link)) {
-        r = request_new(a, SIOC__COUNTED_BROADCAST);
-    }
-    if (r) {
-        uint64_t due = sioc__bcast_ack_deadline(b);
-        r->message = sioc__wire_cm_broadcast_ack(base->nsp->name, data, t,
-                                                 due - sioc__wheel_now(a->cfg->wheel), r->id);
-        if (!r->message) {
-            sioc__counted_free(r);
-            return SIOC_ERR_NOMEM;
-        }
-    }
-    return sioc__counted_broadcast(r, base->nsp, data, t, b);
+    return sioc__cluster_broadcast_with_ack(&((sioc__stnsp *)base)->requests, data, t, b);
 }
 
 /* ---- broadcasts: delivered here once the stream has given them their offset ---- */
@@ -317,7 +263,7 @@ static sioc__cm_replier *replier_to(const sioc__stnsp *a, const sioc__cm *m)
 static void dispatch(sioc__stnsp *a, const sioc__cm *m, const char *offset)
 {
     if (strcmp(m->uid, a->uid) == 0 || strcmp(m->nsp, a->base.nsp->name) != 0 ||
-        sioc__counted_response(&a->pending, m)) {
+        sioc__counted_response(&a->requests.pending, m)) {
         return;
     }
     if (m->type == SIOC__CM_BROADCAST && !json_object_get(m->data, "requestId")) {
@@ -586,7 +532,8 @@ static sioc__adapter *create(sioc_namespace *nsp, const void *config)
         a->cfg = (sioc__streams_config *)config;
         sioc__wire_random_id(a->uid);
         sioc__list_init(&a->link);
-        sioc__list_init(&a->pending);
+        sioc__cluster_requests_init(&a->requests, &ops, a, nsp, a->cfg->link,
+                                    a->cfg->requests_timeout_ms);
         sioc__list_init(&a->adds);
         sioc__list_init(&a->restores);
         sioc__list_init(&a->dirty);
@@ -617,7 +564,7 @@ static int init(sioc__adapter *base)
 static void close_adapter(sioc__adapter *base)
 {
     sioc__stnsp *a = (sioc__stnsp *)base;
-    sioc__counted_close_all(&a->pending);
+    sioc__counted_close_all(&a->requests.pending);
     while (!sioc__list_empty(&a->adds)) {
         pending_add *p = (pending_add *)a->adds.next;
         sioc__redis_query_cancel(p->q);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "adapter/cluster_msg.h"
+#include "adapter/cluster_requests.h"
 #include "adapter/streams.h"
 #include "util/map.h"
 
@@ -48,12 +49,12 @@ typedef struct sioc__stnsp {
     char *responses; /* "<prefix>#<nsp>#<uid>#" */
     unsigned stream; /* index in the state's streams */
     sioc__redis_sub *main_sub, *response_sub;
-    sioc__link pending;  /* sioc__counted: this node's requests */
-    sioc__link adds;     /* broadcasts waiting for their XADD's id */
-    sioc__link restores; /* sessions being taken back */
-    sioc__map records;   /* pid -> sioc__record: the sessions kept current */
-    sioc__link dirty;    /* records to write on the next tick */
-    sioc__link by_age;   /* records, least recently written first */
+    sioc__cluster_requests requests; /* this node's */
+    sioc__link adds;                 /* broadcasts waiting for their XADD's id */
+    sioc__link restores;             /* sessions being taken back */
+    sioc__map records;               /* pid -> sioc__record: the sessions kept current */
+    sioc__link dirty;                /* records to write on the next tick */
+    sioc__link by_age;               /* records, least recently written first */
     sioc__timer flush, renew;
     bool bad_logged; /* a malformed message was said */
 } sioc__stnsp;
