@@ -272,6 +272,10 @@ SIOC_EXPORT int sioc_options_set_redis_requests_timeout(sioc_options *opts, unsi
 SIOC_EXPORT int sioc_options_set_workers(sioc_options *opts, unsigned workers);
 /* The node's name (sioc_server_name), said in the log at start-up (NULL: "<hostname>#<pid>"). */
 SIOC_EXPORT int sioc_options_set_name(sioc_options *opts, const char *name);
+/* Serves Prometheus metrics (text format 0.0.4, sioc_server_metrics) at `path` (e.g. "/metrics";
+ * NULL, the default: not served). Anyone who can reach the port can read them: put the path
+ * behind the proxy's rules, or serve sioc_server_metrics() yourself. */
+SIOC_EXPORT int sioc_options_set_metrics_path(sioc_options *opts, const char *path);
 /* Messages at or below `level` go to stderr. Default SIOC_LOG_WARN. The level is process-wide. */
 SIOC_EXPORT int sioc_options_set_log_level(sioc_options *opts, sioc_log_level level);
 
@@ -291,6 +295,14 @@ SIOC_EXPORT void sioc_server_free(sioc_server *server);
 /* The node's name: sioc_options_set_name's, else "<hostname>#<pid>". Borrowed, as long as the
  * server. */
 SIOC_EXPORT const char *sioc_server_name(const sioc_server *server);
+/* The server's metrics in Prometheus's text format 0.0.4 (HELP and TYPE for each): sockets per
+ * namespace, Engine.IO sessions by transport, rooms, queued bytes, held polls; counters of
+ * connections, disconnections by reason, events and bytes received and sent, HTTP answers by
+ * status, refused requests by Engine.IO error code, backpressure pauses, slow-consumer closes, ack
+ * timeouts, adapter requests and their timeouts, Redis reconnections; build and process figures.
+ * The counters are this process's (every server in it). A new NUL-terminated string (*len, when
+ * not NULL, gets its length) the caller frees with free(); NULL on no memory. */
+SIOC_EXPORT char *sioc_server_metrics(sioc_server *server, size_t *len);
 /* The TCP port the server listens on (the kernel's pick when the option was 0). */
 SIOC_EXPORT int sioc_server_port(const sioc_server *server);
 /* Runs the event loop until sioc_server_stop(). Returns 0, SIOC_ERR_SYSTEM, or SIOC_ERR_INVALID

@@ -8,6 +8,7 @@
 #include "adapter/wire.h"
 #include "core/sio.h"
 #include "util/container.h"
+#include "util/stats.h"
 
 static sioc__wheel *wheel_of(const sioc__counted *r)
 {
@@ -94,6 +95,7 @@ static void on_timeout(sioc__timer *t)
 {
     sioc__counted *r = CONTAINER(t, sioc__counted, timer);
     /* A broadcast times itself out in the core; its hold on it simply ends. */
+    sioc__stats_g.adapter_request_timeouts += r->kind != SIOC__COUNTED_BROADCAST;
     finish(r, r->kind == SIOC__COUNTED_BROADCAST ? 0 : SIOC_ERR_TIMEOUT);
 }
 
@@ -133,6 +135,7 @@ static void on_count(long nodes, void *arg)
 /* Asks for the node count. SIOC_ERR_CLOSED (and `r` freed) while Redis is unreachable. */
 static int start(sioc__counted *r)
 {
+    sioc__stats_g.adapter_requests[r->kind]++;
     if (!sioc__redis_up(r->redis) || !(r->count = r->ops->count(r, on_count))) {
         sioc__counted_free(r);
         return SIOC_ERR_CLOSED;

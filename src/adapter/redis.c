@@ -16,6 +16,7 @@
 #include "util/container.h"
 #include "util/list.h"
 #include "util/log.h"
+#include "util/stats.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -136,6 +137,7 @@ static void became_up(sioc__redis *r, conn *c)
 {
     if (all_ready(r) && r->down_logged) {
         r->down_logged = false;
+        sioc__stats_g.redis_reconnects++;
         sioc__log(SIOC_LOG_WARN, "redis: connected to %s:%d again", r->host, r->port);
     } else if (all_ready(r)) {
         sioc__log(SIOC_LOG_INFO, "redis: connected to %s:%d", r->host, r->port);

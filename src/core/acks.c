@@ -2,6 +2,7 @@
  * socket a broadcast reaches (collected until all have answered or the timeout). */
 #include "core/sio.h"
 #include "util/container.h"
+#include "util/stats.h"
 
 #include <assert.h>
 #include <stddef.h>
@@ -57,6 +58,7 @@ static void bcast_finish(sioc__bcast_ack *b, int err)
 
 static void on_bcast_timeout(sioc__timer *t)
 {
+    sioc__stats_g.ack_timeouts++;
     bcast_finish(CONTAINER(t, sioc__bcast_ack, timer), SIOC_ERR_TIMEOUT);
 }
 
@@ -206,6 +208,7 @@ static void on_single_timeout(sioc__timer *t)
     void *user_data = p->user_data;
     sioc_socket *s = p->socket;
     pending_free(p);
+    sioc__stats_g.ack_timeouts++;
     cb(s, SIOC_ERR_TIMEOUT, NULL, user_data);
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/stats.h"
 #include "util/log.h"
 #include "util/query.h"
 #include "util/container.h"
@@ -169,6 +170,7 @@ static void joined(sioc_socket *s)
         return;
     }
     sioc__timer_stop(c->sio->wheel, &c->connect_timer);
+    nsp->connects++;
     if (s->restoring) {
         restore_rooms(s);
     }
@@ -357,6 +359,7 @@ static void on_message(sioc_conn *conn, const void *data, size_t len, bool binar
         return;
     }
     sioc__sio_packet p;
+    sioc__stats_g.bytes_in += len;
     int rc = sioc__decode_packet(c->sio, &c->decoder, data, len, binary, &p);
     if (rc == 1 && conn->protocol == 3 && split_v4_namespace(&p) < 0) {
         sioc__sio_packet_clear(&p);

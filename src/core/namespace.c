@@ -288,6 +288,7 @@ long sioc__local_broadcast(sioc_namespace *nsp, json_t *data, const sioc_target 
     }
     broadcast b = {&e, t ? t->flags : 0, ack, id, 0, nsp->sio->nobservers > 0, data, NULL};
     sioc__select(nsp, t, deliver, &b);
+    nsp->events_out += (uint64_t)b.reached;
     sioc__sio_encoded_clear(&e);
     json_decref(b.args);
     return b.reached;

@@ -119,6 +119,8 @@ struct sioc_namespace {
     sioc__map rooms;    /* room name → sioc__room */
     uint64_t epoch;     /* broadcast generation, to reach each socket once */
     int64_t next_ack_id;
+    /* Counted for the metrics: sockets connected and gone, events received and sent. */
+    uint64_t connects, disconnects, events_in, events_out;
     sioc_namespace *next;
 };
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/stats.h"
 #include "util/base64.h"
 #include "util/log.h"
 
@@ -129,6 +130,8 @@ void sioc__socket_close(sioc_socket *s, const char *reason, bool notify)
         }
     }
     s->connected = false;
+    s->nsp->disconnects++;
+    sioc__stats_disconnect(reason);
     sioc__log(SIOC_LOG_INFO, "socket %s left %s (%s)", s->id, s->nsp->name, reason);
     /* Node: "disconnecting" while still in the rooms, then they are left, then "disconnect". */
     if (s->nsp->on_disconnecting) {
@@ -166,8 +169,10 @@ int sioc__socket_send(sioc_socket *s, sioc__sio_encoded *e)
         return plain ? sioc__session_send(s->client->conn, plain) : 0;
     }
     int rc = sioc__session_send(s->client->conn, e->text);
+    sioc__stats_g.bytes_out += e->text->len;
     for (size_t i = 0; rc == 0 && i < e->nbins; i++) {
         rc = sioc__session_send(s->client->conn, e->bins[i]);
+        sioc__stats_g.bytes_out += e->bins[i]->len;
     }
     return rc;
 }
@@ -204,6 +209,7 @@ int sioc_socket_emit(sioc_socket *s, const char *event, json_t *args)
 
 void sioc__notify_sent(sioc_socket *s, const char *event, json_t *args)
 {
+    s->nsp->events_out++;
     if (s->nsp->sio->nobservers) {
         json_t *none = args ? NULL : json_array();
         SIOC__NOTIFY(s->nsp->sio, event_sent, s, event, args ? args : none);
@@ -277,6 +283,7 @@ void sioc__socket_dispatch(sioc_socket *s, json_t *data, int64_t ack_id)
     sioc_namespace *nsp = s->nsp;
     sioc__handler *h = sioc__map_get(&nsp->handlers, event, strlen(event));
     sioc__socket_ref(s); /* a handler may disconnect the socket */
+    nsp->events_in++;
     SIOC__NOTIFY(nsp->sio, event_received, s, event, args);
     if (nsp->on_any && s->connected) {
         nsp->on_any(s, event, args, ack, nsp->any_data);

@@ -11,6 +11,7 @@
 #include "eio/session.h"
 #include "util/base64.h"
 #include "util/log.h"
+#include "util/stats.h"
 
 sioc__engine *sioc__engine_new(const char *path, const sioc__engine_cfg *cfg,
                                const sioc_engine_handlers *handlers, void *user_data,
@@ -154,6 +155,7 @@ static void on_ping_timeout(sioc__timer *t)
                           on_ping_timeout);
         return;
     }
+    sioc__stats_g.ping_timeouts++;
     sioc__session_close(s, "ping timeout", false);
 }
 
@@ -235,6 +237,7 @@ sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, 
     if (!s) {
         return NULL;
     }
+    sioc__stats_g.engine_sessions++;
     s->protocol = protocol == 3 ? 3 : 4;
     bool upgrades = transport == SIOC__POLLING && (eng->cfg.transports & SIOC_TRANSPORT_WEBSOCKET);
     sioc__msg *open = sioc__eio_open_packet(s->sid, upgrades, eng->cfg.ping_interval_ms,
@@ -510,4 +513,25 @@ void sioc_conn_set_data(sioc_conn *conn, void *data)
 void *sioc_conn_get_data(const sioc_conn *conn)
 {
     return conn->user_data;
+}
+
+static void add_session(void *value, void *arg)
+{
+    const sioc_conn *s = value;
+    sioc__engine_totals *out = arg;
+    if (s->state == SIOC__CLOSED) {
+        return;
+    }
+    if (s->transport == SIOC__WEBSOCKET) {
+        out->websocket++;
+    } else {
+        out->polling++;
+    }
+    out->queued_bytes += s->queue.bytes;
+}
+
+void sioc__engine_add_totals(const sioc__engine *eng, sioc__engine_totals *out)
+{
+    sioc__map_each(&eng->sessions, add_session, out);
+    out->held_polls += eng->nheld;
 }

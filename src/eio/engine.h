@@ -109,6 +109,15 @@ struct sioc__engine {
     sioc__engine *next;
 };
 
+/* What an endpoint holds now, for the metrics (added to `out`): open sessions by transport, the
+ * bytes queued to their clients, held polling requests. */
+typedef struct sioc__engine_totals {
+    size_t polling, websocket;
+    size_t queued_bytes;
+    size_t held_polls;
+} sioc__engine_totals;
+void sioc__engine_add_totals(const sioc__engine *eng, sioc__engine_totals *out);
+
 /* New endpoint at `path` (copied, must end in '/'); `wheel` and `io` are borrowed for its life.
  * Returns NULL when out of memory. */
 sioc__engine *sioc__engine_new(const char *path, const sioc__engine_cfg *cfg,

@@ -8,6 +8,7 @@
 
 #include "eio/session.h"
 #include "util/log.h"
+#include "util/stats.h"
 
 /* The connection that should carry queued packets now, or NULL when none can. */
 static void *writer(sioc_conn *s)
@@ -35,6 +36,7 @@ static bool overflows(sioc_conn *s, size_t len)
         return s->overflowed;
     }
     s->overflowed = true;
+    sioc__stats_g.slow_consumer_closes++;
     sioc__log(SIOC_LOG_WARN, "session %s: %zu bytes queued and its client does not read: closing",
               s->sid, s->queue.bytes);
     sioc__timer_start(s->eng->wheel, &s->overflow_timer, sioc__wheel_now(s->eng->wheel),
@@ -141,6 +143,7 @@ static void hold_sender(sioc_conn *r)
     }
     eng->blocked[eng->nblocked++] = src;
     src->blocked_on = r;
+    sioc__stats_g.backpressure_pauses++;
     eng->io->pause(src->ws, true);
     if (!sioc__timer_armed(&eng->stall_timer)) {
         sioc__timer_start(eng->wheel, &eng->stall_timer, sioc__wheel_now(eng->wheel) + STALL_MS / 5,

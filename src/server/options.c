@@ -130,6 +130,7 @@ void sioc_options_free(sioc_options *o)
     free((char *)o->streams.stream_name);
     free((char *)o->streams.session_key_prefix);
     free(o->name);
+    free(o->metrics_path);
     free_list(&o->cors_origins, &o->cors_count);
     free_list(&o->cors_patterns, &o->cors_pattern_count);
     free(o);
@@ -485,6 +486,14 @@ int sioc_options_set_workers(sioc_options *o, unsigned workers)
     return 0;
 }
 
+int sioc_options_set_metrics_path(sioc_options *o, const char *path)
+{
+    if (!o || (path && path[0] != '/')) {
+        return SIOC_ERR_INVALID;
+    }
+    return set_string(&o->metrics_path, path, true);
+}
+
 int sioc_options_set_name(sioc_options *o, const char *name)
 {
     return o ? set_string(&o->name, name, true) : SIOC_ERR_INVALID;
@@ -506,7 +515,7 @@ int sioc__options_copy(const sioc_options *src, sioc_options **out)
     o->cors_methods = methods;
     o->host = o->public_dir = o->cors_headers = NULL;
     o->cookie_name = o->cookie_path = o->cookie_same_site = NULL;
-    o->redis_url = o->redis_prefix = o->name = NULL;
+    o->redis_url = o->redis_prefix = o->name = o->metrics_path = NULL;
     o->streams.stream_name = o->streams.session_key_prefix = NULL;
     o->cors_origins = o->cors_patterns = NULL;
     o->cors_count = o->cors_pattern_count = 0;
@@ -522,6 +531,7 @@ int sioc__options_copy(const sioc_options *src, sioc_options **out)
     rc = rc ? rc : set_string(&o->redis_url, src->redis_url, true);
     rc = rc ? rc : set_string(&o->redis_prefix, src->redis_prefix, true);
     rc = rc ? rc : set_string(&o->name, src->name, true);
+    rc = rc ? rc : set_string(&o->metrics_path, src->metrics_path, true);
     rc = rc ? rc : sioc_options_set_redis_streams(o, &src->streams);
     for (size_t i = 0; rc == 0 && i < src->cors_count; i++) {
         rc = add_to_list(&o->cors_origins, &o->cors_count, src->cors_origins[i]);

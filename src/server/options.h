@@ -66,6 +66,7 @@ struct sioc_options {
     sioc_redis_subscription_mode redis_mode; /* the sharded adapter's subscriptionMode */
     sioc_redis_streams_options streams;      /* the Streams adapter's; strings owned */
     char *name;                              /* the node's name, for logs (NULL: none) */
+    char *metrics_path;                      /* NULL: no metrics served */
     unsigned workers; /* worker processes sioc_program_main starts (0: one per core) */
     /* In a worker process (set by the primary, program.c): who it is and how it reaches the
      * others. NULL in a single process. Borrowed: it lives as long as the process. */

@@ -53,6 +53,7 @@ static void usage(FILE *to, const char *prog, const char *summary)
         "  --redis-sharded-pubsub     its useShardedPubSub\n"
         "  --redis-session-key-prefix P  its sessionKeyPrefix (default sio:session:)\n"
         "  --name NAME                this node's name\n"
+        "  --metrics PATH             serve Prometheus metrics at PATH (e.g. /metrics)\n"
         "  --cookie NAME              set a cookie holding the sid (load-balancer stickiness)\n"
         "  --workers N|auto           N processes on the port (auto: one per core; default 1)\n"
         "  --help                     this text\n"
@@ -144,6 +145,7 @@ enum {
     O_SHARDED_PUBSUB,
     O_SESSION_PREFIX,
     O_NAME,
+    O_METRICS,
     O_COOKIE,
     O_WORKERS,
     O_HELP,
@@ -240,6 +242,8 @@ static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
         return 0;
     case O_NAME:
         return sioc_options_set_name(o, arg);
+    case O_METRICS:
+        return sioc_options_set_metrics_path(o, arg);
     case O_WORKERS: /* a number, or "auto": one per core */
         return strcmp(arg, "auto") == 0             ? sioc_options_set_workers(o, 0)
                : parse_ulong(arg, 64, &v) || v == 0 ? -1
@@ -293,6 +297,7 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
         {"redis-sharded-pubsub", no_argument, NULL, O_SHARDED_PUBSUB},
         {"redis-session-key-prefix", required_argument, NULL, O_SESSION_PREFIX},
         {"name", required_argument, NULL, O_NAME},
+        {"metrics", required_argument, NULL, O_METRICS},
         {"cookie", required_argument, NULL, O_COOKIE},
         {"workers", required_argument, NULL, O_WORKERS},
         {"help", no_argument, NULL, O_HELP},

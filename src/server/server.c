@@ -13,6 +13,7 @@
 #include "adapter/streams.h"
 #include "adapter/workers.h"
 #include "core/sio.h"
+#include "server/metrics.h"
 #include "server/options.h"
 #include "transport/transport.h"
 #include "util/log.h"
@@ -60,6 +61,21 @@ static sioc__core *core_new(sioc_server *srv)
     return core;
 }
 
+char *sioc_server_metrics(sioc_server *srv, size_t *len)
+{
+    if (!srv) {
+        return NULL;
+    }
+    sioc__engine_totals totals = {0, 0, 0, 0};
+    sioc__transport_totals(srv->transport, &totals);
+    return sioc__metrics_render(srv->core, &totals, len);
+}
+
+static char *render_metrics(void *arg, size_t *len)
+{
+    return sioc_server_metrics(arg, len);
+}
+
 /* The core behind the endpoint at the `path` option, which plain WebSocket clients join too. */
 static int attach_core(sioc_server *srv)
 {
@@ -72,6 +88,7 @@ static int attach_core(sioc_server *srv)
                                         &sioc__core_engine_handlers, srv->core, &eng);
     if (rc == 0) {
         sioc__transport_set_plain_engine(srv->transport, eng);
+        sioc__transport_on_metrics(srv->transport, render_metrics, srv);
     }
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "util/log.h"
+#include "util/stats.h"
 
 /* A WebSocket with something new to write is not armed for POLLOUT (an epoll_ctl each way, with
  * libuv) but listed, and written to once the current round of I/O is over (sioc__eio_flush, from
@@ -225,6 +226,9 @@ int sioc__eio_reply_error(struct lws *wsi, sioc__eio_error code)
     unsigned status =
         code == SIOC__EIO_ERR_FORBIDDEN ? HTTP_STATUS_FORBIDDEN : HTTP_STATUS_BAD_REQUEST;
     sioc__log(SIOC_LOG_INFO, "engine.io: rejected request: %s", body);
+    if ((unsigned)code < 6) {
+        sioc__stats_g.handshake_errors[code]++;
+    }
     return sioc__reply_simple(wsi, status, "application/json", body);
 }
 

@@ -29,6 +29,7 @@
 
 #include "transport/head.h"
 #include "util/log.h"
+#include "util/stats.h"
 
 /* Node's headersTimeout is 60 s; libwebsockets gave 10 s, which clients of sioc already know. */
 #define HEAD_TIMEOUT_MS 10000
@@ -202,6 +203,7 @@ static void refuse(sioc__transport *tr, sioc__arrival *p, int fd, int status)
 {
     drain_input(tr, fd);
     const char *a = answers[status - 400];
+    sioc__stats_http(status);
     ssize_t sent = send(fd, a, strlen(a), MSG_NOSIGNAL);
     (void)sent; /* a client gone already misses its answer: nothing else to do */
     shutdown(fd, SHUT_WR);

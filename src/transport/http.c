@@ -14,6 +14,7 @@
 #include "transport/cors.h"
 #include "util/jsonw.h"
 #include "util/log.h"
+#include "util/stats.h"
 
 #define HEADER_SPACE 2048
 
@@ -37,6 +38,7 @@ int sioc__reply_begin(sioc__reply *r, struct lws *wsi, unsigned status, const ch
     r->start = r->p = r->mem + LWS_PRE;
     r->end = r->start + HEADER_SPACE - 1;
     r->failed = lws_add_http_header_status(wsi, status, &r->p, r->end) != 0;
+    sioc__stats_http(status);
     if (content_type && !r->failed) {
         r->failed = lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
                                                  (const unsigned char *)content_type,

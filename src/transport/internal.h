@@ -43,6 +43,8 @@ struct sioc__transport {
     sioc__wheel *wheel; /* the server's */
     lws_sorted_usec_list_t tick;
     sioc__engine *engines;    /* longest path first */
+    sioc__metrics_fn metrics; /* the metrics_path's text, from the server */
+    void *metrics_arg;
     sioc__engine *sio_engine; /* the Socket.IO layer's engine: plain WebSocket clients join it */
     volatile sig_atomic_t stopping;
     int port;

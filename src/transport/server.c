@@ -13,6 +13,36 @@
 
 #include "util/log.h"
 
+/* Prometheus's text format, made by the server on each scrape. */
+static int serve_metrics(sioc__transport *tr, struct lws *wsi, int method)
+{
+    if (method != LWSHUMETH_GET && method != LWSHUMETH_HEAD) {
+        return sioc__reply_simple(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, NULL, NULL);
+    }
+    size_t len = 0;
+    char *text = tr->metrics(tr->metrics_arg, &len);
+    if (!text) {
+        return sioc__reply_closing(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR);
+    }
+    int rc = sioc__reply_simple(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
+                                method == LWSHUMETH_HEAD ? "" : text);
+    free(text);
+    return rc;
+}
+
+void sioc__transport_on_metrics(sioc__transport *tr, sioc__metrics_fn render, void *arg)
+{
+    tr->metrics = render;
+    tr->metrics_arg = arg;
+}
+
+void sioc__transport_totals(const sioc__transport *tr, sioc__engine_totals *out)
+{
+    for (const sioc__engine *e = tr->engines; e; e = e->next) {
+        sioc__engine_add_totals(e, out);
+    }
+}
+
 static int on_http(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
 {
     char *uri;
@@ -43,6 +73,9 @@ static int on_http(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
     sioc__engine *eng = sioc__engine_for_uri(tr, path, (size_t)ulen);
     if (eng) {
         return sioc__eio_http(tr, eng, wsi, c, method);
+    }
+    if (tr->metrics && tr->opts->metrics_path && strcmp(path, tr->opts->metrics_path) == 0) {
+        return serve_metrics(tr, wsi, method);
     }
     if (tr->draining) { /* shutting down: only sessions finishing their exchange are served */
         return sioc__reply_closing(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE);

@@ -32,5 +32,11 @@ void sioc__transport_stop(sioc__transport *t);
 /* Says goodbye to every session (drained for up to 2 s), closes every connection, and frees the
  * engines and itself. Accepts NULL. */
 void sioc__transport_free(sioc__transport *t);
+/* The metrics text (a new NUL-terminated string, *len its length; NULL on no memory), served at
+ * the `metrics_path` option's path. */
+typedef char *(*sioc__metrics_fn)(void *arg, size_t *len);
+void sioc__transport_on_metrics(sioc__transport *t, sioc__metrics_fn render, void *arg);
+/* Every endpoint's sessions, summed into `out`. */
+void sioc__transport_totals(const sioc__transport *t, sioc__engine_totals *out);
 
 #endif
