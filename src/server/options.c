@@ -2,11 +2,20 @@
 
 #include <limits.h>
 #include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef SIOC_DEFAULT_CLIENT_DIR
 #define SIOC_DEFAULT_CLIENT_DIR ""
+#endif
+#ifndef SIOC_SHARE_DIR
+#define SIOC_SHARE_DIR ""
+#endif
+#ifndef SIOC_BIN_TO_SHARE
+#define SIOC_BIN_TO_SHARE "../share/sioc"
 #endif
 
 const char *sioc_strerror(int err)
@@ -48,6 +57,32 @@ char *sioc__normalize_path(const char *path)
     return out;
 }
 
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return path[0] && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Where the client bundle is: installed beside the program (<bindir>/../<datadir>/sioc/client,
+ * whatever the prefix), the build tree's node_modules (a program run where it was built), or
+ * installed at the configured prefix (a program built against the installed library). A new
+ * string. */
+static char *default_client_dir(void)
+{
+    char exe[PATH_MAX], dir[PATH_MAX + 64];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char *slash = n > 0 ? (exe[n] = '\0', strrchr(exe, '/')) : NULL;
+    if (slash) {
+        *slash = '\0';
+        snprintf(dir, sizeof(dir), "%s/%s/client", exe, SIOC_BIN_TO_SHARE);
+        if (is_dir(dir)) {
+            return strdup(dir);
+        }
+    }
+    snprintf(dir, sizeof(dir), "%s/client", SIOC_SHARE_DIR);
+    return strdup(is_dir(SIOC_DEFAULT_CLIENT_DIR) || !is_dir(dir) ? SIOC_DEFAULT_CLIENT_DIR : dir);
+}
+
 int sioc_options_new(sioc_options **out)
 {
     if (!out) {
@@ -59,7 +94,7 @@ int sioc_options_new(sioc_options **out)
     }
     o->port = 3000;
     o->path = strdup("/socket.io/");
-    o->client_dir = strdup(SIOC_DEFAULT_CLIENT_DIR);
+    o->client_dir = default_client_dir();
     o->cors_methods = strdup("GET,HEAD,PUT,PATCH,POST,DELETE");
     if (!o->path || !o->client_dir || !o->cors_methods) {
         sioc_options_free(o);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "server/workers.h"
+#include "util/notify.h"
 
 static void usage(FILE *to, const char *prog, const char *summary)
 {
@@ -403,6 +404,10 @@ static void say_listening(const serving *sv, int port, const char *workers)
     };
     fprintf(stderr, "%s: %slistening on http://localhost:%d%s\n", sv->program->name, workers, port,
             notes[(sv->any_origin ? 2 : 0) + (sv->said.eio3 ? 1 : 0)]);
+    /* Under systemd (Type=notify): the service is up once its port is. */
+    char ready[96];
+    snprintf(ready, sizeof(ready), "READY=1\nSTATUS=%slistening on port %d", workers, port);
+    sioc__notify(ready);
 }
 
 /* Creates the server, runs it until a signal, frees it. `ready_fd` >= 0 (a worker): its index is
@@ -432,6 +437,9 @@ static int serve(sioc_options *opts, int ready_fd, void *arg)
         say_listening(sv, sioc_server_port(server), "");
     }
     rc = sioc_server_run(server);
+    if (ready_fd < 0) {
+        sioc__notify("STOPPING=1");
+    }
     running = NULL;
     sioc_server_free(server);
     return rc < 0 ? 1 : 0;
