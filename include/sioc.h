@@ -276,6 +276,11 @@ SIOC_EXPORT int sioc_options_set_name(sioc_options *opts, const char *name);
  * NULL, the default: not served). Anyone who can reach the port can read them: put the path
  * behind the proxy's rules, or serve sioc_server_metrics() yourself. */
 SIOC_EXPORT int sioc_options_set_metrics_path(sioc_options *opts, const char *path);
+/* How log lines look: text (the default), or one JSON object per line for log shippers, with
+ * "time", "level", "message" and, where a line has them, "sid", "socket", "namespace",
+ * "address" and "reason". Process-wide, as the level. */
+typedef enum sioc_log_format { SIOC_LOG_TEXT, SIOC_LOG_JSON } sioc_log_format;
+SIOC_EXPORT int sioc_options_set_log_format(sioc_options *opts, sioc_log_format format);
 /* Messages at or below `level` go to stderr. Default SIOC_LOG_WARN. The level is process-wide. */
 SIOC_EXPORT int sioc_options_set_log_level(sioc_options *opts, sioc_log_level level);
 

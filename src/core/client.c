@@ -183,8 +183,13 @@ static void joined(sioc_socket *s)
         json_decref(hello);
         replay_missed(s);
     }
-    sioc__log(SIOC_LOG_INFO, "socket %s joined %s (connection %s, %s)", s->id, nsp->name,
-              sioc_conn_id(c->conn), sioc_conn_transport(c->conn));
+    sioc__log_with(SIOC_LOG_INFO,
+                   ((sioc__log_fields){.sid = sioc_conn_id(c->conn),
+                                       .socket = s->id,
+                                       .nsp = nsp->name,
+                                       .address = sioc__conn_address(c->conn)}),
+                   "socket %s joined %s (connection %s, %s)", s->id, nsp->name,
+                   sioc_conn_id(c->conn), sioc_conn_transport(c->conn));
     sioc__socket_ref(s); /* a callback may disconnect it */
     if (nsp->on_connection) {
         nsp->on_connection(s, nsp->connection_data);

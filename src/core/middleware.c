@@ -111,8 +111,11 @@ void sioc_next_reject(sioc_next *next, const char *message, json_t *data)
             sioc__sio_encoded_clear(&e);
         }
         json_decref(err);
-        sioc__log(SIOC_LOG_INFO, "socket %s refused by %s's middleware: %s", s->id, s->nsp->name,
-                  message ? message : "");
+        sioc__log_with(
+            SIOC_LOG_INFO,
+            ((sioc__log_fields){.socket = s->id, .nsp = s->nsp->name, .reason = message}),
+            "socket %s refused by %s's middleware: %s", s->id, s->nsp->name,
+            message ? message : "");
         sioc__socket_close(s, "refused", false);
     }
     sioc__socket_unref(s);

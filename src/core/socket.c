@@ -132,7 +132,14 @@ void sioc__socket_close(sioc_socket *s, const char *reason, bool notify)
     s->connected = false;
     s->nsp->disconnects++;
     sioc__stats_disconnect(reason);
-    sioc__log(SIOC_LOG_INFO, "socket %s left %s (%s)", s->id, s->nsp->name, reason);
+    sioc__log_with(
+        SIOC_LOG_INFO,
+        ((sioc__log_fields){.sid = s->client ? sioc_conn_id(s->client->conn) : NULL,
+                            .socket = s->id,
+                            .nsp = s->nsp->name,
+                            .address = s->client ? sioc__conn_address(s->client->conn) : NULL,
+                            .reason = reason}),
+        "socket %s left %s (%s)", s->id, s->nsp->name, reason);
     /* Node: "disconnecting" while still in the rooms, then they are left, then "disconnect". */
     if (s->nsp->on_disconnecting) {
         s->nsp->on_disconnecting(s, reason, s->nsp->disconnecting_data);

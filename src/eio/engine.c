@@ -199,8 +199,10 @@ static sioc_conn *session_new(sioc__engine *eng, sioc__transport_kind transport,
 static sioc_conn *announce(sioc_conn *s)
 {
     sioc__engine *eng = s->eng;
-    sioc__log(SIOC_LOG_DEBUG, "engine %s: session %s opened (%s%s)", eng->path, s->sid,
-              sioc_conn_transport(s), s->plain ? ", plain" : "");
+    sioc__log_with(SIOC_LOG_DEBUG,
+                   ((sioc__log_fields){.sid = s->sid, .address = sioc__conn_address(s)}),
+                   "engine %s: session %s opened (%s%s)", eng->path, s->sid, sioc_conn_transport(s),
+                   s->plain ? ", plain" : "");
     if (eng->handlers.on_open) {
         sioc__session_ref(s);
         eng->handlers.on_open(s, eng->user_data);
@@ -332,7 +334,8 @@ void sioc__session_finish(sioc_conn *s, const char *reason)
     if (s->probe_ws) {
         sioc__carry_drop_probe(s, true);
     }
-    sioc__log(SIOC_LOG_DEBUG, "engine %s: session %s closed (%s)", eng->path, s->sid, reason);
+    sioc__log_with(SIOC_LOG_DEBUG, ((sioc__log_fields){.sid = s->sid, .reason = reason}),
+                   "engine %s: session %s closed (%s)", eng->path, s->sid, reason);
     if (eng->handlers.on_close) {
         eng->handlers.on_close(s, reason, eng->user_data);
     }
@@ -503,6 +506,11 @@ json_t *sioc_conn_handshake(const sioc_conn *conn)
         }
     }
     return c->handshake;
+}
+
+const char *sioc__conn_address(const sioc_conn *conn)
+{
+    return json_string_value(json_object_get(sioc_conn_handshake(conn), "address"));
 }
 
 void sioc_conn_set_data(sioc_conn *conn, void *data)

@@ -117,6 +117,8 @@ typedef struct sioc__engine_totals {
     size_t held_polls;
 } sioc__engine_totals;
 void sioc__engine_add_totals(const sioc__engine *eng, sioc__engine_totals *out);
+/* The client's address, from the handshake (borrowed, as long as the session; NULL if none). */
+const char *sioc__conn_address(const sioc_conn *conn);
 
 /* New endpoint at `path` (copied, must end in '/'); `wheel` and `io` are borrowed for its life.
  * Returns NULL when out of memory. */

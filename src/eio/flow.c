@@ -37,8 +37,10 @@ static bool overflows(sioc_conn *s, size_t len)
     }
     s->overflowed = true;
     sioc__stats_g.slow_consumer_closes++;
-    sioc__log(SIOC_LOG_WARN, "session %s: %zu bytes queued and its client does not read: closing",
-              s->sid, s->queue.bytes);
+    sioc__log_with(SIOC_LOG_WARN,
+                   ((sioc__log_fields){.sid = s->sid, .reason = "write buffer full"}),
+                   "session %s: %zu bytes queued and its client does not read: closing", s->sid,
+                   s->queue.bytes);
     sioc__timer_start(s->eng->wheel, &s->overflow_timer, sioc__wheel_now(s->eng->wheel),
                       on_overflow);
     return true;

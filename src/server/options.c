@@ -449,6 +449,15 @@ int sioc_options_set_uv_loop(sioc_options *o, struct uv_loop_s *loop)
     return 0;
 }
 
+int sioc_options_set_log_format(sioc_options *o, sioc_log_format format)
+{
+    if (!o || (format != SIOC_LOG_TEXT && format != SIOC_LOG_JSON)) {
+        return SIOC_ERR_INVALID;
+    }
+    o->log_format = format;
+    return 0;
+}
+
 int sioc_options_set_log_level(sioc_options *o, sioc_log_level level)
 {
     if (!o || level < SIOC_LOG_ERROR || level > SIOC_LOG_DEBUG) {

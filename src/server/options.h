@@ -59,6 +59,7 @@ struct sioc_options {
     sioc_event_loop loop;
     struct uv_loop_s *app_loop; /* borrowed: the application's loop to run on, or NULL */
     sioc_log_level log_level;
+    sioc_log_format log_format;
     char *redis_url;                    /* NULL: the in-memory adapter */
     char *redis_prefix;                 /* the adapter's key, "socket.io" */
     unsigned redis_requests_timeout_ms; /* requestsTimeout: 0 for Node's 5000 */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "server/workers.h"
+#include "util/log.h"
 #include "util/notify.h"
 
 static void usage(FILE *to, const char *prog, const char *summary)
@@ -41,6 +42,7 @@ static void usage(FILE *to, const char *prog, const char *summary)
         "  --client-dir DIR           socket.io-client dist/ to serve\n"
         "  --event-loop libuv|poll    event loop backend (default libuv)\n"
         "  --log-level LEVEL          error, warn, info or debug (default warn)\n"
+        "  --log-format text|json     a line of text, or a JSON object per line (default text)\n"
         "  --redis URL                join a cluster through Redis "
         "(redis://[:pass@]host:port[/db])\n"
         "  --redis-key PREFIX         the Redis adapter's key (default socket.io)\n"
@@ -72,6 +74,7 @@ typedef struct parsed {
     int redis_mode;                     /* sioc_redis_subscription_mode; -1: not said */
     sioc_redis_streams_options streams; /* the Streams adapter's, borrowed from argv */
     bool streams_said;
+    bool json_log; /* --log-format json: the program's own lines are JSON too */
 } parsed;
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
@@ -136,6 +139,7 @@ enum {
     O_NO_EIO3,
     O_MAX_NSP,
     O_KEEPALIVE,
+    O_LOG_FORMAT,
     O_REDIS,
     O_REDIS_KEY,
     O_REDIS_ADAPTER,
@@ -204,6 +208,11 @@ static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
         return parse_ulong(arg, INT_MAX, &v)
                    ? -1
                    : sioc_options_set_keepalive_timeout_ms(o, (unsigned)v);
+    case O_LOG_FORMAT:
+        said->json_log = strcmp(arg, "json") == 0;
+        return strcmp(arg, "json") == 0 || strcmp(arg, "text") == 0
+                   ? sioc_options_set_log_format(o, said->json_log ? SIOC_LOG_JSON : SIOC_LOG_TEXT)
+                   : -1;
     case O_REDIS: /* applied with the key once every flag is read */
         said->redis_url = arg;
         return strncmp(arg, "redis://", 8) == 0 ? 0 : -1;
@@ -288,6 +297,7 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
         {"no-allow-eio3", no_argument, NULL, O_NO_EIO3},
         {"max-dynamic-namespaces", required_argument, NULL, O_MAX_NSP},
         {"keepalive-timeout", required_argument, NULL, O_KEEPALIVE},
+        {"log-format", required_argument, NULL, O_LOG_FORMAT},
         {"redis", required_argument, NULL, O_REDIS},
         {"redis-key", required_argument, NULL, O_REDIS_KEY},
         {"redis-adapter", required_argument, NULL, O_REDIS_ADAPTER},
@@ -402,8 +412,14 @@ static void say_listening(const serving *sv, int port, const char *workers)
         (" (pages from any origin may connect: --cors-origin restricts; socket.io-client 2.x "
          "accepted)"),
     };
-    fprintf(stderr, "%s: %slistening on http://localhost:%d%s\n", sv->program->name, workers, port,
-            notes[(sv->any_origin ? 2 : 0) + (sv->said.eio3 ? 1 : 0)]);
+    const char *note = notes[(sv->any_origin ? 2 : 0) + (sv->said.eio3 ? 1 : 0)];
+    if (sv->said.json_log) { /* said whatever the level: the one line a supervisor waits for */
+        sioc__log_write(SIOC_LOG_INFO, NULL, "%s: %slistening on http://localhost:%d%s",
+                        sv->program->name, workers, port, note);
+    } else {
+        fprintf(stderr, "%s: %slistening on http://localhost:%d%s\n", sv->program->name, workers,
+                port, note);
+    }
     /* Under systemd (Type=notify): the service is up once its port is. */
     char ready[96];
     snprintf(ready, sizeof(ready), "READY=1\nSTATUS=%slistening on port %d", workers, port);

@@ -218,6 +218,7 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
     int rc = sioc__options_copy(opts, &srv->opts);
     if (rc == 0) {
         sioc__log_level = (int)srv->opts->log_level;
+        sioc__log_json = srv->opts->log_format == SIOC_LOG_JSON;
         sioc__wheel_init(&srv->wheel, sioc__now_ms());
         rc = sioc__transport_new(srv->opts, &srv->wheel, &srv->transport);
     }

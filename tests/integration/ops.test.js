@@ -1,5 +1,6 @@
-// Prometheus metrics (--metrics PATH): the text checked by Debian's promtool (`promtool check
-// metrics`: the format, HELP and TYPE, names), and its values against what the test did.
+// Operations: Prometheus metrics (--metrics PATH), the text checked by Debian's promtool
+// (`promtool check metrics`: the format, HELP and TYPE, names) and its values against what the
+// test did; and JSON logs (--log-format json).
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -112,4 +113,31 @@ test('only GET (and HEAD) reach the metrics; without --metrics there are none', 
   } finally {
     assert.equal(await plain.stop(), 0);
   }
+});
+
+test('--log-format json: every line is one JSON object, with the fields the line has', async () => {
+  const j = await startServer(bin('FEATURE_TOUR'), ['--log-format', 'json', '--log-level', 'info']);
+  try {
+    const c = io(`http://localhost:${j.port}`, { forceNew: true, transports: ['websocket'], reconnection: false });
+    await once(c, 'connect');
+    c.disconnect();
+    await until(() => /left/.test(j.log()), 2000, 'the leave logged');
+  } finally {
+    assert.equal(await j.stop(), 0);
+  }
+  const lines = j.log().trim().split('\n').map((l) => JSON.parse(l)); // throws on a line that is not
+  for (const l of lines) {
+    assert.match(l.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.ok(['error', 'warn', 'info', 'debug'].includes(l.level));
+    assert.equal(typeof l.message, 'string');
+  }
+  assert.ok(lines.some((l) => /listening on http:\/\/localhost:/.test(l.message)));
+  const joined = lines.find((l) => / joined \//.test(l.message));
+  assert.equal(joined.namespace, '/');
+  assert.match(joined.socket, /^[\w-]{20}$/);
+  assert.match(joined.sid, /^[\w-]{20}$/);
+  assert.ok(joined.address);
+  const left = lines.find((l) => / left \//.test(l.message));
+  assert.equal(left.reason, 'client namespace disconnect');
+  assert.equal(left.socket, joined.socket);
 });
