@@ -271,6 +271,8 @@ static const char *check_data(sioc__cm_type type, const json_t *data)
                                                                 : "live is not a boolean";
     case SIOC__CM_SESSION_GONE:
         return json_is_string(json_object_get(data, "pid")) ? NULL : "no pid";
+    case SIOC__CM_METRICS:
+        return json_is_string(json_object_get(data, "text")) ? NULL : "no text";
     default:
         return NULL;
     }
@@ -278,7 +280,7 @@ static const char *check_data(sioc__cm_type type, const json_t *data)
 
 static bool ours(json_int_t t)
 {
-    return t >= SIOC__CM_RESTORE_SESSION && t <= SIOC__CM_SESSION_GONE;
+    return t >= SIOC__CM_RESTORE_SESSION && t <= SIOC__CM_METRICS;
 }
 
 static bool known(json_int_t t)

@@ -34,6 +34,7 @@ typedef enum sioc__cm_type {
         101,                     /* {requestId, session: {pid, sid, rooms, data} | null} */
     SIOC__CM_SESSION = 102,      /* {pid, sid, rooms, data, live} as it now is */
     SIOC__CM_SESSION_GONE = 103, /* {pid}: its socket left for good */
+    SIOC__CM_METRICS = 104,      /* {text}: the sender's metrics, for the one a scrape reaches */
 } sioc__cm_type;
 
 /* A decoded message: the fields point into `root` (one reference, the message's). */

@@ -420,6 +420,42 @@ static sioc__wnsp *find(sioc__workers_config *cfg, const char *name)
     return NULL;
 }
 
+void sioc__workers_share_metrics(sioc__workers_config *cfg, const char *text)
+{
+    json_t *data = json_pack("{s:s}", "text", text);
+    sioc__buf out = {0};
+    if (cfg->bus && data &&
+        sioc__cm_encode(&out, "0000000000000000", "/", SIOC__CM_METRICS, data, NULL) == 0) {
+        for (unsigned i = 0; i < cfg->count; i++) {
+            if (i != cfg->index) {
+                sioc__bus_send(cfg->bus, i, out.data, out.len);
+            }
+        }
+    }
+    sioc__buf_free(&out);
+    json_decref(data);
+}
+
+void sioc__workers_metrics_free(sioc__workers_config *cfg)
+{
+    for (unsigned i = 0; i < SIOC__WORKERS_MAX; i++) {
+        free(cfg->metrics[i]);
+        cfg->metrics[i] = NULL;
+    }
+}
+
+static void keep_metrics(sioc__workers_config *cfg, unsigned from, const sioc__cm *m)
+{
+    char *text = strdup(json_string_value(json_object_get(m->data, "text")));
+    if (text && from < SIOC__WORKERS_MAX) {
+        free(cfg->metrics[from]);
+        cfg->metrics[from] = text;
+        cfg->metrics_at[from] = sioc__now_ms();
+    } else {
+        free(text);
+    }
+}
+
 void sioc__workers_on_frame(void *arg, unsigned from, const void *data, size_t len)
 {
     sioc__workers_config *cfg = arg;
@@ -430,6 +466,11 @@ void sioc__workers_on_frame(void *arg, unsigned from, const void *data, size_t l
             cfg->bad_logged = true;
             sioc__log(SIOC_LOG_WARN, "workers: a message from worker %u dropped (%s)", from, why);
         }
+        return;
+    }
+    if (m.type == SIOC__CM_METRICS) {
+        keep_metrics(cfg, from, &m);
+        sioc__cm_clear(&m);
         return;
     }
     sioc__wnsp *a = find(cfg, m.nsp);

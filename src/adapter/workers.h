@@ -23,7 +23,16 @@ typedef struct sioc__workers_config {
     unsigned requests_timeout_ms;
     sioc__link adapters;
     bool bad_logged; /* a malformed message was said */
+    /* The other workers' metrics as they last sent them (--metrics), for the scrape this worker
+     * answers; and when they came (sioc__now_ms). */
+    char *metrics[SIOC__WORKERS_MAX];
+    uint64_t metrics_at[SIOC__WORKERS_MAX];
 } sioc__workers_config;
+
+/* Sends this worker's metrics `text` to the others. */
+void sioc__workers_share_metrics(sioc__workers_config *cfg, const char *text);
+/* Frees what the other workers' metrics hold. */
+void sioc__workers_metrics_free(sioc__workers_config *cfg);
 
 /* The link's callbacks (`arg`: the config). */
 void sioc__workers_on_frame(void *arg, unsigned from, const void *data, size_t len);

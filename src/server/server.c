@@ -14,8 +14,10 @@
 #include "adapter/workers.h"
 #include "core/sio.h"
 #include "server/metrics.h"
+#include "server/metrics_sum.h"
 #include "server/options.h"
 #include "transport/transport.h"
+#include "util/container.h"
 #include "util/log.h"
 #include "util/wheel.h"
 
@@ -29,6 +31,7 @@ struct sioc_server {
     sioc__sharded_config sharded_config;
     sioc__streams_config streams_config;
     sioc__workers_config workers_config; /* a worker without Redis: joined to its siblings */
+    sioc__timer metrics_timer;           /* a worker with --metrics: shares its figures */
     char name[300];                      /* the node's */
 };
 
@@ -61,14 +64,54 @@ static sioc__core *core_new(sioc_server *srv)
     return core;
 }
 
+/* This process's figures alone. */
+static char *own_metrics(sioc_server *srv, size_t *len)
+{
+    sioc__engine_totals totals = {0, 0, 0, 0};
+    sioc__transport_totals(srv->transport, &totals);
+    return sioc__metrics_render(srv->core, &totals, len);
+}
+
+/* A worker's figures go to the others this often, and count while they are this fresh (a worker
+ * that died drops out of the sum). */
+#define METRICS_SHARE_MS 1000
+#define METRICS_FRESH_MS 3500
+
 char *sioc_server_metrics(sioc_server *srv, size_t *len)
 {
     if (!srv) {
         return NULL;
     }
-    sioc__engine_totals totals = {0, 0, 0, 0};
-    sioc__transport_totals(srv->transport, &totals);
-    return sioc__metrics_render(srv->core, &totals, len);
+    sioc__workers_config *cfg = &srv->workers_config;
+    char *own = own_metrics(srv, len);
+    if (!own || !cfg->bus) {
+        return own;
+    }
+    /* With worker processes: the sum of every worker's, whichever one the scrape reached. */
+    const char *texts[SIOC__WORKERS_MAX];
+    size_t n = 0;
+    uint64_t now = sioc__now_ms();
+    texts[n++] = own;
+    for (unsigned i = 0; i < cfg->count && i < SIOC__WORKERS_MAX; i++) {
+        if (i != cfg->index && cfg->metrics[i] && cfg->metrics_at[i] + METRICS_FRESH_MS > now) {
+            texts[n++] = cfg->metrics[i];
+        }
+    }
+    char *sum = sioc__metrics_sum(texts, n, len);
+    free(own);
+    return sum;
+}
+
+static void on_share_metrics(sioc__timer *t)
+{
+    sioc_server *srv = CONTAINER(t, sioc_server, metrics_timer);
+    char *own = own_metrics(srv, NULL);
+    if (own) {
+        sioc__workers_share_metrics(&srv->workers_config, own);
+    }
+    free(own);
+    sioc__timer_start(&srv->wheel, t, sioc__wheel_now(&srv->wheel) + METRICS_SHARE_MS,
+                      on_share_metrics);
 }
 
 static char *render_metrics(void *arg, size_t *len)
@@ -185,6 +228,10 @@ static int join_workers(sioc_server *srv)
     if (rc == 0 && o->recovery_ms) {
         rc = sioc__core_observe(srv->core, &sioc__workers_observer, cfg);
     }
+    if (rc == 0 && o->metrics_path) {
+        sioc__timer_start(&srv->wheel, &srv->metrics_timer, sioc__wheel_now(&srv->wheel),
+                          on_share_metrics);
+    }
     return rc < 0 ? rc : 0;
 }
 
@@ -247,6 +294,8 @@ void sioc_server_free(sioc_server *srv)
     sioc__redis_close(srv->redis);
     sioc__bus_free(srv->workers_config.bus);
     srv->workers_config.bus = NULL; /* what the adapters still answer goes nowhere */
+    sioc__timer_stop(&srv->wheel, &srv->metrics_timer);
+    sioc__workers_metrics_free(&srv->workers_config);
     sioc__transport_free(srv->transport);
     sioc__core_free(srv->core);
     sioc__streams_stop(&srv->streams_config);

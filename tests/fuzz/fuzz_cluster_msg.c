@@ -20,8 +20,9 @@ static void encode(sioc__buf *out, const sioc__cm *m)
 /* What the adapter will read without checking again. */
 static void reads(const sioc__cm *m)
 {
-    if (!m->uid || !m->nsp || m->type < SIOC__CM_INITIAL_HEARTBEAT ||
-        m->type > SIOC__CM_ADAPTER_CLOSE) {
+    bool node_type = m->type >= SIOC__CM_INITIAL_HEARTBEAT && m->type <= SIOC__CM_ADAPTER_CLOSE;
+    bool sioc_type = m->type >= SIOC__CM_RESTORE_SESSION && m->type <= SIOC__CM_METRICS;
+    if (!m->uid || !m->nsp || (!node_type && !sioc_type)) {
         abort();
     }
     if (m->type >= SIOC__CM_BROADCAST && m->type <= SIOC__CM_BROADCAST_ACK && !m->data) {

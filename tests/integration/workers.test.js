@@ -383,6 +383,32 @@ test('200 polling and 200 WebSocket clients over 2 workers: everything exactly o
   }
 });
 
+test('metrics with workers: whichever worker a scrape reaches answers for both', async () => {
+  const m = await startServer(bin('FEATURE_TOUR'), ['--workers', '2', '--metrics', '/metrics']);
+  const cs = [];
+  try {
+    for (let i = 0; i < 12; i++) {
+      cs.push(io(`http://127.0.0.1:${m.port}`, { forceNew: true, reconnection: false, transports: ['websocket'] }));
+    }
+    await Promise.all(cs.map((c) => once(c, 'connect')));
+    await sleep(1500); // each worker has told the other its figures
+    const owners = new Set();
+    for (let i = 0; i < 6; i++) { // new connections: the kernel spreads them over the workers
+      const r = await fetch(`http://127.0.0.1:${m.port}/metrics`, { headers: { connection: 'close' } });
+      const text = await r.text();
+      assert.match(text, /^socket_io_connected\{namespace="\/"\} 12$/m);
+      assert.match(text, /^sioc_engine_clients\{transport="websocket"\} 12$/m);
+      assert.match(text, /^sioc_workers 2$/m);
+      assert.equal((text.match(/^# TYPE socket_io_connected /gm) || []).length, 1, 'one TYPE per metric');
+    }
+    for (const c of cs) owners.add(c.io.engine.id.slice(-1));
+    assert.equal(owners.size, 2, 'the clients are on both workers');
+  } finally {
+    for (const c of cs) c.close();
+    assert.equal(await m.stop(), 0);
+  }
+});
+
 test('--workers with the poll loop is refused clearly', async () => {
   const refused = async (args, why) => {
     const proc = spawn(bin('FEATURE_TOUR'), ['--port', '0', '--workers', '2', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
