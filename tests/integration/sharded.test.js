@@ -13,6 +13,7 @@ const path = require('node:path');
 const { io } = require('socket.io-client');
 const { createClient } = require('redis');
 const { startServer, once, until, sleep, bin, freePort, startProcess, stopHelper, startRedis } = require('./lib');
+const { ackOf, requestsCross, joinsAndKicksCross } = require('./cluster_checks');
 
 let dir, redis, redisUrl, a, b, peer, peerPort;
 const clients = [];
@@ -21,8 +22,6 @@ function client(port, opts = {}) {
   clients.push(c);
   return c;
 }
-const ackOf = (c, ...args) =>
-  new Promise((resolve, reject) => c.timeout(5000).emit(...args, (err, ...r) => (err ? reject(err) : resolve(r))));
 const connected = (...cs) => Promise.all(cs.map((c) => (c.connected ? null : once(c, 'connect'))));
 function closeAll() {
   for (const c of clients.splice(0)) c.close();
@@ -105,43 +104,14 @@ test('fetchSockets, serverSideEmit with acks and broadcasts with acks cross in b
   closeAll();
   const s = client(a.port), t = client(b.port), n = client(peerPort);
   await connected(s, t, n);
-  const ids = [s.id, t.id, n.id].sort();
-  const [fromSioc] = await ackOf(s, 'fetch', null);
-  assert.deepEqual(fromSioc.map((x) => x.id).sort(), ids);
-  const [fromNode] = await ackOf(n, 'fetch-all');
-  assert.deepEqual(fromNode.map((x) => x.id).sort(), ids);
-
-  const [err, answers] = await ackOf(s, 'server-emit', 'hello', 5);
-  assert.equal(err, null);
-  assert.deepEqual(answers.map((x) => x.got).sort(), [5, 5]); // sioc-b's and the Node node's
-  const [nodeErr, nodeAnswers] = await ackOf(n, 'sse', 6);
-  assert.equal(nodeErr, null);
-  assert.equal(nodeAnswers.length, 2); // both sioc nodes'
-
-  for (const c of [s, t, n]) c.on('question', (ack) => ack(c.id));
-  s.emit('ask-all', 'question', 3000);
-  const [askErr, got] = await once(s, 'ask-all-result', 5000);
-  assert.equal(askErr, null);
-  assert.deepEqual(got.sort(), ids);
-  const [nodeAskErr, nodeGot] = await ackOf(n, 'ask-all', 3000);
-  assert.equal(nodeAskErr, null);
-  assert.deepEqual(nodeGot.sort(), ids);
+  await requestsCross(s, t, n);
 });
 
 test('socketsJoin and disconnectSockets from either side act on every node', async () => {
   closeAll();
-  const s = client(a.port), n = client(peerPort);
-  await connected(s, n);
-  assert.equal(await s.timeout(2000).emitWithAck('join', 'j'), true);
-  assert.equal(await n.timeout(2000).emitWithAck('join', 'j'), true);
-  assert.equal(await n.timeout(2000).emitWithAck('make-join', 'j', 'k'), true); // Node's socketsJoin
-  await sleep(100);
-  assert.deepEqual((await s.timeout(2000).emitWithAck('rooms')).sort(), [s.id, 'j', 'k'].sort());
-  const gone = Promise.all([once(s, 'disconnect'), once(n, 'disconnect')]);
-  const kicker = client(b.port);
-  await connected(kicker);
-  kicker.emit('kick', 'k', true); // sioc's disconnectSockets
-  await gone;
+  const s = client(a.port), n = client(peerPort), kicker = client(b.port);
+  await connected(s, n, kicker);
+  await joinsAndKicksCross(s, n, kicker);
 });
 
 test('static mode: no room channels, and a pair of nodes still chats and answers', async () => {
