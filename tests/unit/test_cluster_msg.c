@@ -166,7 +166,9 @@ static const struct {
      "\"missed\":{}}}",
      "missed is not a list"},
     {"{\"type\":103,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{}}", "no pid"},
-    {"{\"type\":104,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{}}", "an unknown type"},
+    {"{\"type\":104,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{}}", "no text"},
+    {"{\"type\":104,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{\"text\":5}}", "no text"},
+    {"{\"type\":105,\"uid\":\"u\",\"nsp\":\"/\",\"data\":{}}", "an unknown type"},
 };
 
 /* sioc's own messages between workers: a session asked for, given back (or not), told of as it
