@@ -110,18 +110,59 @@ void sioc__cm_answer(sioc_namespace *nsp, const sioc__cm *m, sioc__cm_replier *r
     sioc__wire_target_free(&rt);
 }
 
-void sioc__cm_deliver(sioc_namespace *nsp, const sioc__cm *m, const char *offset)
+void sioc__cm_broadcast_target(const sioc__cm *m, sioc__wire_target *rt)
 {
     json_t *opts = json_object_get(m->data, "opts");
+    sioc__wire_target_of(opts, rt);
+    if (json_is_true(json_object_get(json_object_get(opts, "flags"), "volatile"))) {
+        rt->t.flags |= SIOC_EMIT_VOLATILE;
+    }
+}
+
+void sioc__cm_deliver(sioc_namespace *nsp, const sioc__cm *m, const char *offset)
+{
     json_t *data = json_object_get(json_object_get(m->data, "packet"), "data");
     sioc__wire_target rt;
-    sioc__wire_target_of(opts, &rt);
-    if (json_is_true(json_object_get(json_object_get(opts, "flags"), "volatile"))) {
-        rt.t.flags |= SIOC_EMIT_VOLATILE;
-    }
+    sioc__cm_broadcast_target(m, &rt);
     if (offset && nsp->sio->recovery_ms && !(rt.t.flags & SIOC_EMIT_VOLATILE)) {
         json_array_append_new(data, json_string(offset)); /* the message's own copy */
     }
     sioc__local_broadcast(nsp, data, &rt.t, NULL);
     sioc__wire_target_free(&rt);
+}
+
+static bool local_only(const sioc_target *t)
+{
+    return t && (t->flags & SIOC_EMIT_LOCAL);
+}
+
+int sioc__cm_sockets_rooms(sioc__adapter *a, bool join, const sioc_target *t,
+                           const char *const *rooms, size_t n, sioc__cm_tell_fn tell)
+{
+    int rc = join ? sioc__local_add_sockets(a->nsp, t, rooms, n)
+                  : sioc__local_del_sockets(a->nsp, t, rooms, n);
+    if (rc < 0 || local_only(t)) {
+        return rc;
+    }
+    json_t *msg = sioc__wire_cm_rooms(t, rooms, n);
+    if (!msg) {
+        return SIOC_ERR_NOMEM;
+    }
+    tell(a, join ? SIOC__CM_SOCKETS_JOIN : SIOC__CM_SOCKETS_LEAVE, msg);
+    json_decref(msg);
+    return 0;
+}
+
+int sioc__cm_disconnect_sockets(sioc__adapter *a, const sioc_target *t, bool close,
+                                sioc__cm_tell_fn tell)
+{
+    if (!local_only(t)) {
+        json_t *msg = sioc__wire_cm_disconnect(t, close);
+        if (!msg) {
+            return SIOC_ERR_NOMEM;
+        }
+        tell(a, SIOC__CM_DISCONNECT_SOCKETS, msg);
+        json_decref(msg);
+    }
+    return sioc__local_disconnect_sockets(a->nsp, t, close);
 }

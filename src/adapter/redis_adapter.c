@@ -304,18 +304,6 @@ static int redis_broadcast(sioc__adapter *base, json_t *data, const sioc_target 
     return 0;
 }
 
-/* The classic adapter keeps no sessions (Node's cannot restore one either). */
-static void redis_persist_session(sioc__adapter *base, sioc__saved_session *session)
-{
-    sioc__saved_session_free(session);
-}
-
-static void redis_restore_session(sioc__adapter *base, const char *pid, const char *offset,
-                                  sioc__restore_cb cb, void *arg)
-{
-    cb(NULL, NULL, arg);
-}
-
 const sioc__adapter_ops sioc__redis_adapter = {
     .name = "redis",
     .create = redis_create,
@@ -328,6 +316,7 @@ const sioc__adapter_ops sioc__redis_adapter = {
     .del_sockets = sioc__redis_del_sockets,
     .disconnect_sockets = sioc__redis_disconnect_sockets,
     .server_side_emit = sioc__redis_server_side_emit,
-    .persist_session = redis_persist_session,
-    .restore_session = redis_restore_session,
+    /* The classic adapter keeps no sessions (Node's cannot restore one either). */
+    .persist_session = sioc__adapter_drop_session,
+    .restore_session = sioc__adapter_no_session,
 };

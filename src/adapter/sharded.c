@@ -132,42 +132,28 @@ static int broadcast(sioc__adapter *base, json_t *data, const sioc_target *t)
     return sioc__local_broadcast(base->nsp, data, t, NULL) < 0 ? SIOC_ERR_NOMEM : 0;
 }
 
-static int publish_rooms(snsp *a, sioc__cm_type type, const sioc_target *t,
-                         const char *const *rooms, size_t n)
+/* Joins, leaves and disconnects go to the namespace's channel. */
+static void tell(sioc__adapter *base, sioc__cm_type type, json_t *data)
 {
-    json_t *msg = sioc__wire_cm_rooms(t, rooms, n);
-    int rc = publish(a, a->channel, type, msg);
-    json_decref(msg);
-    return rc == SIOC_ERR_NOMEM ? rc : 0; /* applied here: Redis gone is not this call's fault */
+    snsp *a = (snsp *)base;
+    publish(a, a->channel, type, data);
 }
 
 static int add_sockets(sioc__adapter *base, const sioc_target *t, const char *const *rooms,
                        size_t n)
 {
-    int rc = sioc__local_add_sockets(base->nsp, t, rooms, n);
-    return rc < 0 || (t && (t->flags & SIOC_EMIT_LOCAL))
-               ? rc
-               : publish_rooms((snsp *)base, SIOC__CM_SOCKETS_JOIN, t, rooms, n);
+    return sioc__cm_sockets_rooms(base, true, t, rooms, n, tell);
 }
 
 static int del_sockets(sioc__adapter *base, const sioc_target *t, const char *const *rooms,
                        size_t n)
 {
-    int rc = sioc__local_del_sockets(base->nsp, t, rooms, n);
-    return rc < 0 || (t && (t->flags & SIOC_EMIT_LOCAL))
-               ? rc
-               : publish_rooms((snsp *)base, SIOC__CM_SOCKETS_LEAVE, t, rooms, n);
+    return sioc__cm_sockets_rooms(base, false, t, rooms, n, tell);
 }
 
 static int disconnect_sockets(sioc__adapter *base, const sioc_target *t, bool close)
 {
-    if (!(t && (t->flags & SIOC_EMIT_LOCAL))) {
-        /* Published first: the target's rooms may go with the sockets disconnected here. */
-        json_t *msg = sioc__wire_cm_disconnect(t, close);
-        publish((snsp *)base, ((snsp *)base)->channel, SIOC__CM_DISCONNECT_SOCKETS, msg);
-        json_decref(msg);
-    }
-    return sioc__local_disconnect_sockets(base->nsp, t, close);
+    return sioc__cm_disconnect_sockets(base, t, close, tell);
 }
 
 /* ---- the other nodes' messages ---- */
@@ -341,19 +327,6 @@ static void close_adapter(sioc__adapter *base)
     free(a);
 }
 
-/* Node's ClusterAdapter keeps no sessions: with this adapter, as with Node's, a client that
- * comes back gets a new socket. */
-static void persist_session(sioc__adapter *base, sioc__saved_session *session)
-{
-    sioc__saved_session_free(session);
-}
-
-static void restore_session(sioc__adapter *base, const char *pid, const char *offset,
-                            sioc__restore_cb cb, void *arg)
-{
-    cb(NULL, NULL, arg);
-}
-
 const sioc__adapter_ops sioc__sharded_adapter = {
     .name = "sharded",
     .create = create,
@@ -366,6 +339,7 @@ const sioc__adapter_ops sioc__sharded_adapter = {
     .del_sockets = del_sockets,
     .disconnect_sockets = disconnect_sockets,
     .server_side_emit = server_side_emit,
-    .persist_session = persist_session,
-    .restore_session = restore_session,
+    /* Node's sharded adapter keeps no sessions: a client that comes back gets a new socket. */
+    .persist_session = sioc__adapter_drop_session,
+    .restore_session = sioc__adapter_no_session,
 };

@@ -207,42 +207,27 @@ static int broadcast(sioc__adapter *base, json_t *data, const sioc_target *t)
 
 /* ---- joins, leaves, disconnects: applied here, then appended ---- */
 
-static void append(sioc__stnsp *a, sioc__cm_type type, json_t *msg)
+/* Joins, leaves and disconnects are appended to the stream (Redis gone: applied here only). */
+static void tell(sioc__adapter *base, sioc__cm_type type, json_t *data)
 {
-    if (msg) {
-        xadd(a, type, msg, NULL, NULL); /* Redis gone: applied here only */
-    }
-    json_decref(msg);
+    xadd((sioc__stnsp *)base, type, data, NULL, NULL);
 }
 
 static int add_sockets(sioc__adapter *base, const sioc_target *t, const char *const *rooms,
                        size_t n)
 {
-    int rc = sioc__local_add_sockets(base->nsp, t, rooms, n);
-    if (rc == 0 && !(t && (t->flags & SIOC_EMIT_LOCAL))) {
-        append((sioc__stnsp *)base, SIOC__CM_SOCKETS_JOIN, sioc__wire_cm_rooms(t, rooms, n));
-    }
-    return rc;
+    return sioc__cm_sockets_rooms(base, true, t, rooms, n, tell);
 }
 
 static int del_sockets(sioc__adapter *base, const sioc_target *t, const char *const *rooms,
                        size_t n)
 {
-    int rc = sioc__local_del_sockets(base->nsp, t, rooms, n);
-    if (rc == 0 && !(t && (t->flags & SIOC_EMIT_LOCAL))) {
-        append((sioc__stnsp *)base, SIOC__CM_SOCKETS_LEAVE, sioc__wire_cm_rooms(t, rooms, n));
-    }
-    return rc;
+    return sioc__cm_sockets_rooms(base, false, t, rooms, n, tell);
 }
 
 static int disconnect_sockets(sioc__adapter *base, const sioc_target *t, bool close)
 {
-    if (!(t && (t->flags & SIOC_EMIT_LOCAL))) {
-        /* Appended first: the target's rooms may go with the sockets disconnected here. */
-        append((sioc__stnsp *)base, SIOC__CM_DISCONNECT_SOCKETS,
-               sioc__wire_cm_disconnect(t, close));
-    }
-    return sioc__local_disconnect_sockets(base->nsp, t, close);
+    return sioc__cm_disconnect_sockets(base, t, close, tell);
 }
 
 /* ---- the other nodes' messages ---- */

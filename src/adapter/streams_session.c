@@ -218,9 +218,9 @@ static void on_renew(sioc__timer *t)
     sioc__timer_start(a->cfg->wheel, &a->renew, now + RENEW_TICK_MS, on_renew);
 }
 
-static void record_free(sioc__stnsp *a, record *r)
+/* Lets go of `r` (out of the lists; its write in flight unheard), not of its map entry. */
+static void record_release(record *r)
 {
-    sioc__map_remove(&a->records, r->pid);
     sioc__list_remove(&r->dirty);
     sioc__list_remove(&r->age);
     if (r->write) {
@@ -228,6 +228,12 @@ static void record_free(sioc__stnsp *a, record *r)
     }
     free(r->value);
     free(r);
+}
+
+static void record_free(sioc__stnsp *a, record *r)
+{
+    sioc__map_remove(&a->records, r->pid);
+    record_release(r);
 }
 
 /* ---- the observer ---- */
@@ -309,15 +315,7 @@ static void restore_end(restoring *rs, bool ok);
 
 static void drop_record(void *value, void *arg)
 {
-    record *r = value;
-    (void)arg;
-    sioc__list_remove(&r->dirty);
-    sioc__list_remove(&r->age);
-    if (r->write) {
-        sioc__redis_query_cancel(r->write);
-    }
-    free(r->value);
-    free(r);
+    record_release(value);
 }
 
 void sioc__streams_sessions_close(sioc__stnsp *a)

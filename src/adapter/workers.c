@@ -290,42 +290,27 @@ static int broadcast(sioc__adapter *base, json_t *data, const sioc_target *t)
     return sioc__local_broadcast(base->nsp, data, t, NULL) < 0 ? SIOC_ERR_NOMEM : 0;
 }
 
-static int publish_rooms(sioc__wnsp *a, sioc__cm_type type, const sioc_target *t,
-                         const char *const *rooms, size_t n)
+/* Joins, leaves and disconnects go to every other worker. */
+static void tell(sioc__adapter *base, sioc__cm_type type, json_t *data)
 {
-    json_t *msg = sioc__wire_cm_rooms(t, rooms, n);
-    sioc__workers_send_all(a, type, msg);
-    json_decref(msg);
-    return 0;
+    sioc__workers_send_all((sioc__wnsp *)base, type, data);
 }
 
 static int add_sockets(sioc__adapter *base, const sioc_target *t, const char *const *rooms,
                        size_t n)
 {
-    int rc = sioc__local_add_sockets(base->nsp, t, rooms, n);
-    return rc < 0 || (t && (t->flags & SIOC_EMIT_LOCAL))
-               ? rc
-               : publish_rooms((sioc__wnsp *)base, SIOC__CM_SOCKETS_JOIN, t, rooms, n);
+    return sioc__cm_sockets_rooms(base, true, t, rooms, n, tell);
 }
 
 static int del_sockets(sioc__adapter *base, const sioc_target *t, const char *const *rooms,
                        size_t n)
 {
-    int rc = sioc__local_del_sockets(base->nsp, t, rooms, n);
-    return rc < 0 || (t && (t->flags & SIOC_EMIT_LOCAL))
-               ? rc
-               : publish_rooms((sioc__wnsp *)base, SIOC__CM_SOCKETS_LEAVE, t, rooms, n);
+    return sioc__cm_sockets_rooms(base, false, t, rooms, n, tell);
 }
 
 static int disconnect_sockets(sioc__adapter *base, const sioc_target *t, bool close)
 {
-    if (!(t && (t->flags & SIOC_EMIT_LOCAL))) {
-        /* Sent first: the target's rooms may go with the sockets disconnected here. */
-        json_t *msg = sioc__wire_cm_disconnect(t, close);
-        sioc__workers_send_all((sioc__wnsp *)base, SIOC__CM_DISCONNECT_SOCKETS, msg);
-        json_decref(msg);
-    }
-    return sioc__local_disconnect_sockets(base->nsp, t, close);
+    return sioc__cm_disconnect_sockets(base, t, close, tell);
 }
 
 /* ---- the other workers' messages ---- */
@@ -377,13 +362,9 @@ static void on_broadcast(sioc__wnsp *a, unsigned from, const sioc__cm *m)
         sioc__cm_answer(a->base.nsp, m, replier_to(a, from, m));
         return;
     }
-    json_t *opts = json_object_get(m->data, "opts");
     json_t *data = json_object_get(json_object_get(m->data, "packet"), "data");
     sioc__wire_target rt;
-    sioc__wire_target_of(opts, &rt);
-    if (json_is_true(json_object_get(json_object_get(opts, "flags"), "volatile"))) {
-        rt.t.flags |= SIOC_EMIT_VOLATILE;
-    }
+    sioc__cm_broadcast_target(m, &rt);
     json_t *seq = json_object_get(m->data, "seq");
     if (!seq || !sioc__workers_kept(a, &rt.t) ||
         sioc__workers_stamp(a, data, &rt.t, from, (uint64_t)json_integer_value(seq)) == 0) {

@@ -104,6 +104,17 @@ static void memory_restore_session(sioc__adapter *a, const char *pid, const char
     cb(session, missed, arg);
 }
 
+void sioc__adapter_drop_session(sioc__adapter *a, sioc__saved_session *session)
+{
+    sioc__saved_session_free(session);
+}
+
+void sioc__adapter_no_session(sioc__adapter *a, const char *pid, const char *offset,
+                              sioc__restore_cb cb, void *arg)
+{
+    cb(NULL, NULL, arg);
+}
+
 const sioc__adapter_ops sioc__memory_adapter = {
     .name = "memory",
     .create = memory_create,

@@ -69,6 +69,13 @@ struct sioc__adapter_ops {
 
 extern const sioc__adapter_ops sioc__memory_adapter;
 
+/* persist_session and restore_session for an adapter that keeps no sessions (as Node's classic
+ * and sharded Redis adapters): the session is dropped, and a client that comes back gets a new
+ * socket. */
+void sioc__adapter_drop_session(sioc__adapter *a, sioc__saved_session *session);
+void sioc__adapter_no_session(sioc__adapter *a, const char *pid, const char *offset,
+                              sioc__restore_cb cb, void *arg);
+
 /* ---- what adapters build on (the core implements these) ---- */
 
 /* Encodes `data` once and sends it to the local sockets `t` selects (NULL: all), honouring
