@@ -33,6 +33,16 @@ const scrape = async () => {
   assert.match(r.headers['content-type'], /^text\/plain; version=0\.0\.4/);
   return r.body;
 };
+// Scrapes until `ready(samples)` holds (a client's next poll, or the server's handling of a
+// close, may land just after the client's own event), at most a few seconds; returns the last.
+async function settled(ready) {
+  const end = Date.now() + 5000;
+  for (;;) {
+    const m = parse(await scrape());
+    if (ready(m) || Date.now() > end) return m;
+    await sleep(20);
+  }
+}
 
 before(async () => {
   server = await startServer(bin('FEATURE_TOUR'), ['--metrics', '/metrics']);
@@ -60,7 +70,7 @@ test('the gauges and counters say what the clients did', async () => {
   const polling = [client('/', { transports: ['polling'] }), client('/', { transports: ['polling'] })];
   const chat = client('/chat', { transports: ['websocket'] });
   await Promise.all([...ws, ...polling, chat].map((c) => once(c, 'connect')));
-  let m = parse(await scrape());
+  let m = await settled((s) => s.get('sioc_held_polls') === 2);
   assert.equal(m.get('socket_io_connected{namespace="/"}'), 5);
   assert.equal(m.get('socket_io_connected{namespace="/chat"}'), 1);
   assert.equal(m.get('sioc_engine_clients{transport="websocket"}'), 4);
@@ -81,8 +91,8 @@ test('the gauges and counters say what the clients did', async () => {
 
   ws[2].disconnect(); // the client's choice
   chat.io.engine.close(); // a transport close
-  await sleep(200);
-  m = parse(await scrape());
+  m = await settled((s) => s.get('socket_io_connected{namespace="/"}') === 4 &&
+    s.get('socket_io_connected{namespace="/chat"}') === 0);
   assert.equal(m.get('socket_io_connected{namespace="/"}'), 4);
   assert.equal(m.get('socket_io_connected{namespace="/chat"}'), 0);
   assert.equal(delta('sioc_disconnects_total{reason="client namespace disconnect"}'), 1);
