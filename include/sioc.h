@@ -276,6 +276,33 @@ SIOC_EXPORT int sioc_options_set_name(sioc_options *opts, const char *name);
  * NULL, the default: not served). Anyone who can reach the port can read them: put the path
  * behind the proxy's rules, or serve sioc_server_metrics() yourself. */
 SIOC_EXPORT int sioc_options_set_metrics_path(sioc_options *opts, const char *path);
+/* The server side of the Admin UI (@socket.io/admin-ui 0.5.1's `instrument(io, opts)`), its
+ * options named as Node's; a NULL or false member keeps the default, in brackets. The dashboard
+ * connects to the namespace `namespace_name` and sees every namespace's sockets, rooms and events,
+ * server statistics every 2 s and, unless `readonly`, may emit to sockets, make them join or leave
+ * rooms and disconnect them. With a cluster (Redis, worker processes) it sees every node that
+ * runs it, as Node's. Authentication is Node's basic one: `username` and a bcrypt hash of the
+ * password ("$2a$", "$2b$" or "$2y$", e.g. from `htpasswd -nbBC 10 "" PASSWORD`), checked off the
+ * server's thread; a successful login gets a session id that lets the dashboard reconnect to this
+ * node for a day. Without a username, `no_auth` must say that anyone who reaches the port may use
+ * it. */
+typedef struct sioc_admin_ui_options {
+    const char *namespace_name; /* namespaceName ["/admin"] */
+    const char *username;       /* auth.username [none] */
+    const char *password_hash;  /* auth.password: a bcrypt hash */
+    bool no_auth;               /* auth: false */
+    bool readonly;              /* readonly [false] */
+    bool production;            /* mode "production": statistics only, no socket or event */
+    const char *server_id;      /* serverId [the --name, else the host name, or "<host>#<pid>"
+                                   in a worker process] */
+    const char *ui_path;        /* where the dashboard's own files are served ["/admin/"]; "" for
+                                   nowhere (a hosted dashboard, https://admin.socket.io) */
+    const char *ui_dir;         /* those files: the npm package's ui/dist [the installed copy] */
+} sioc_admin_ui_options;
+/* Turns the Admin UI on (the options are copied; NULL turns it off, the default). Returns 0,
+ * SIOC_ERR_INVALID or SIOC_ERR_NOMEM; sioc_server_new() answers SIOC_ERR_INVALID when the
+ * authentication is neither given nor waived, or the hash is not a bcrypt one. */
+SIOC_EXPORT int sioc_options_set_admin_ui(sioc_options *opts, const sioc_admin_ui_options *admin);
 /* How log lines look: text (the default), or one JSON object per line for log shippers, with
  * "time", "level", "message" and, where a line has them, "sid", "socket", "namespace",
  * "address" and "reason". Process-wide, as the level. */
@@ -436,6 +463,12 @@ typedef struct sioc_observer {
     void (*event_sent)(sioc_socket *socket, const char *event, json_t *args, void *user_data);
     /* The application said that the socket's data changed (sioc_socket_data_changed). */
     void (*data_changed)(sioc_socket *socket, void *user_data);
+    /* An Engine.IO session of the Socket.IO path opened, or closed with Node's reason (before
+     * its sockets are told, in socket_disconnecting). */
+    void (*conn_opened)(sioc_conn *conn, void *user_data);
+    void (*conn_closed)(sioc_conn *conn, const char *reason, void *user_data);
+    /* A connection's transport was upgraded to WebSocket: once for each of its sockets. */
+    void (*transport_upgraded)(sioc_socket *socket, void *user_data);
 } sioc_observer;
 /* Adds an observer (`observer` is copied; `user_data` is passed to each of its callbacks).
  * Returns its id (> 0, for sioc_server_unobserve), SIOC_ERR_INVALID or SIOC_ERR_NOMEM. */
@@ -443,6 +476,54 @@ SIOC_EXPORT int sioc_server_observe(sioc_server *server, const sioc_observer *ob
                                     void *user_data);
 /* Removes observer `id`. Returns 0 or SIOC_ERR_INVALID (no such observer). */
 SIOC_EXPORT int sioc_server_unobserve(sioc_server *server, int id);
+
+/* The namespaces that exist (dynamic parents excluded, their children included): up to `cap`
+ * written to `out` (borrowed). Returns how many there are in all. */
+SIOC_EXPORT size_t sioc_server_namespaces(sioc_server *server, sioc_namespace **out, size_t cap);
+/* How many of this server's sockets are in the namespace (Node's `nsp.sockets.size`). */
+SIOC_EXPORT size_t sioc_namespace_sockets_count(const sioc_namespace *nsp);
+
+/* What the Engine.IO layer carries, for dashboards: the sessions open now on the Socket.IO path
+ * (Node's `io.engine.clientsCount`) and how many of them are on HTTP long-polling; then, since
+ * the process started (every server in it), Engine.IO messages and their bytes from and to
+ * clients (a binary attachment is a message of its own). */
+typedef struct sioc_engine_stats {
+    size_t clients;
+    size_t polling_clients;
+    unsigned long long packets_in, packets_out;
+    unsigned long long bytes_in, bytes_out;
+} sioc_engine_stats;
+SIOC_EXPORT int sioc_server_engine_stats(sioc_server *server, sioc_engine_stats *out);
+
+/* ---- Timers and work off the loop ---- */
+
+typedef void (*sioc_interval_cb)(sioc_server *server, void *user_data);
+/* Calls `cb` every `ms` milliseconds (> 0) on the server's thread, the first time `ms` from now
+ * (Node's setInterval). Returns its id (> 0, for sioc_server_clear_interval), SIOC_ERR_INVALID or
+ * SIOC_ERR_NOMEM. Intervals end with the server. */
+SIOC_EXPORT int sioc_server_set_interval(sioc_server *server, unsigned ms, sioc_interval_cb cb,
+                                         void *user_data);
+/* Stops interval `id` (also from inside its own callback). Returns 0 or SIOC_ERR_INVALID. */
+SIOC_EXPORT int sioc_server_clear_interval(sioc_server *server, int id);
+
+/* Work that would stall every client if it ran on the server's thread (a password hash, a
+ * blocking look-up): `work` runs on a thread of the server's own, one item after another in the
+ * order queued, with `user_data`; it must not call sioc functions. Then `after` runs on the
+ * server's thread with `err` 0. `after` is called exactly once: when the server is freed first,
+ * during sioc_server_free (before any socket is closed), with SIOC_ERR_CLOSED if `work` never ran.
+ * Returns 0, SIOC_ERR_INVALID, SIOC_ERR_NOMEM, SIOC_ERR_SYSTEM (no thread could be started) or
+ * SIOC_ERR_CLOSED (the server is being freed); then neither is called. */
+typedef void (*sioc_work_cb)(void *user_data);
+typedef void (*sioc_after_work_cb)(sioc_server *server, int err, void *user_data);
+SIOC_EXPORT int sioc_server_queue_work(sioc_server *server, sioc_work_cb work,
+                                       sioc_after_work_cb after, void *user_data);
+
+/* Serves the files below directory `dir` (index.html for a directory) at the URL path `prefix`
+ * (e.g. "/admin/"; a request for the prefix without its trailing slash is redirected to it), to
+ * GET and HEAD, before the public directory. `dir` must exist. Returns 0, SIOC_ERR_INVALID or
+ * SIOC_ERR_NOMEM. */
+SIOC_EXPORT int sioc_server_serve_directory(sioc_server *server, const char *prefix,
+                                            const char *dir);
 
 /* ---- Middleware ---- */
 

@@ -25,6 +25,11 @@ Node servers using @socket.io/redis\-adapter or @socket.io/redis\-streams\-adapt
 
 TAIL = r'''.SH SIGNALS
 SIGTERM and SIGINT close every connection (reason "server shutting down") and exit.
+.SH ADMIN UI
+With \fB\-\-admin\-ui\fR, the official Socket.IO Admin UI (@socket.io/admin\-ui 0.5.1)
+connects to the namespace /admin; its dashboard is served at /admin/. The password given to
+\fB\-\-admin\-auth\fR is a bcrypt hash, e.g. from
+\fBhtpasswd \-nbBC 10 "" PASSWORD\fR (quote it in a shell: it holds '$').
 .SH SYSTEMD
 Under systemd (\fBType=notify\fR), sioc sends READY=1 to \fB$NOTIFY_SOCKET\fR once it listens,
 and STOPPING=1 as it stops. The installed unit \fIsioc.service\fR reads its flags from
@@ -33,6 +38,9 @@ and STOPPING=1 as it stops. The installed unit \fIsioc.service\fR reads its flag
 .TP
 .I <datadir>/sioc/client
 the socket.io client bundle served under /socket.io/ (and its licence)
+.TP
+.I <datadir>/sioc/admin\-ui
+the Admin UI's dashboard, served at /admin/ with \fB\-\-admin\-ui\fR (and its licence)
 .TP
 .I <datadir>/sioc/public
 the chat pages, when the working directory has no public/

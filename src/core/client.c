@@ -337,6 +337,7 @@ static void on_open(sioc_conn *conn, void *user_data)
     c->refs = 1;
     sioc_conn_set_data(conn, c);
     c->plain = conn->plain;
+    SIOC__NOTIFY(sio, conn_opened, conn);
     if (conn->plain || conn->protocol == 3) {
         /* The seed's second page (a plain WebSocket) joins "/" as a socket like any other; in
          * Socket.IO protocol v4 (Engine.IO v3 clients) every connection is in "/" without
@@ -359,12 +360,13 @@ static void on_message(sioc_conn *conn, const void *data, size_t len, bool binar
     if (!c) {
         return;
     }
+    sioc__stats_g.packets_in++;
+    sioc__stats_g.bytes_in += len;
     if (c->plain) {
         plain_message(c, data, len, binary);
         return;
     }
     sioc__sio_packet p;
-    sioc__stats_g.bytes_in += len;
     int rc = sioc__decode_packet(c->sio, &c->decoder, data, len, binary, &p);
     if (rc == 1 && conn->protocol == 3 && split_v4_namespace(&p) < 0) {
         sioc__sio_packet_clear(&p);
@@ -389,10 +391,26 @@ static void on_close(sioc_conn *conn, const char *reason, void *user_data)
     if (!c) {
         return;
     }
+    SIOC__NOTIFY(c->sio, conn_closed, conn, reason);
     sioc_conn_set_data(conn, NULL);
     sioc__timer_stop(c->sio->wheel, &c->connect_timer);
     while (c->nsockets) {
         sioc__socket_close(c->sockets[c->nsockets - 1], reason, false);
+    }
+    client_unref(c);
+}
+
+void sioc__core_on_upgrade(sioc_conn *conn, void *user_data)
+{
+    sioc__client *c = sioc_conn_get_data(conn);
+    if (!c) {
+        return;
+    }
+    c->refs++; /* an observer may disconnect the sockets */
+    for (size_t i = 0; i < c->nsockets; i++) {
+        if (c->sockets[i]->connected) { /* not one still in its middleware */
+            SIOC__NOTIFY(c->sio, transport_upgraded, c->sockets[i]);
+        }
     }
     client_unref(c);
 }

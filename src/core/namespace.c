@@ -119,6 +119,27 @@ const char *sioc_namespace_name(const sioc_namespace *nsp)
     return nsp->name;
 }
 
+size_t sioc_namespace_sockets_count(const sioc_namespace *nsp)
+{
+    return nsp ? nsp->sockets.count : 0;
+}
+
+size_t sioc__core_namespaces(sioc__core *sio, sioc_namespace **out, size_t cap)
+{
+    size_t n = 0;
+    for (sioc_namespace *nsp = sio->nsps; nsp; nsp = nsp->next) {
+        n++;
+    }
+    /* The list is newest first; Node's io._nsps is in the order they came. */
+    size_t i = n;
+    for (sioc_namespace *nsp = sio->nsps; nsp; nsp = nsp->next) {
+        if (--i < cap) {
+            out[i] = nsp;
+        }
+    }
+    return n;
+}
+
 int sioc_namespace_on_connection(sioc_namespace *nsp, sioc_connection_cb cb, void *user_data)
 {
     if (!nsp) {

@@ -247,7 +247,11 @@ sioc__core *sioc__core_new(sioc__wheel *wheel, unsigned connect_timeout_ms);
 void sioc__core_free(sioc__core *sio);
 /* The Engine.IO handlers that feed it; their user data is the sioc__core. */
 extern const sioc_engine_handlers sioc__core_engine_handlers;
+/* And the engine's upgrade hook (sioc__engine's on_upgrade), with the same user data. */
+void sioc__core_on_upgrade(sioc_conn *conn, void *user_data);
 
+/* The namespaces, oldest first: up to `cap` in `out`; returns how many there are. */
+size_t sioc__core_namespaces(sioc__core *sio, sioc_namespace **out, size_t cap);
 /* The namespace `name`, created when missing; NULL for a bad name or no memory. */
 sioc_namespace *sioc__core_of(sioc__core *sio, const char *name);
 /* dynamic.c: the namespace a CONNECT to `name` reaches: an existing one, or a new child of the

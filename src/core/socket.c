@@ -173,10 +173,15 @@ int sioc__socket_send(sioc_socket *s, sioc__sio_encoded *e)
 {
     if (s->client->plain) {
         sioc__msg *plain = sioc__sio_plain(e); /* made once per packet, shared */
+        if (plain) {
+            sioc__stats_g.packets_out++;
+            sioc__stats_g.bytes_out += plain->len;
+        }
         return plain ? sioc__session_send(s->client->conn, plain) : 0;
     }
     int rc = sioc__session_send(s->client->conn, e->text);
     sioc__stats_g.bytes_out += e->text->len;
+    sioc__stats_g.packets_out += 1 + e->nbins;
     for (size_t i = 0; rc == 0 && i < e->nbins; i++) {
         rc = sioc__session_send(s->client->conn, e->bins[i]);
         sioc__stats_g.bytes_out += e->bins[i]->len;

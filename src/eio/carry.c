@@ -205,6 +205,9 @@ static void complete_upgrade(sioc_conn *s, void *ws)
     if (s->queue.count) {
         s->eng->io->wake(ws);
     }
+    if (s->eng->on_upgrade) {
+        s->eng->on_upgrade(s, s->eng->user_data);
+    }
 }
 
 void sioc__session_probe_receive(sioc_conn *s, void *ws, const sioc__eio_packet *p)

@@ -94,6 +94,9 @@ struct sioc__engine {
     size_t path_len;
     sioc__engine_cfg cfg;
     sioc_engine_handlers handlers;
+    /* A session moved from long-polling to WebSocket (the Socket.IO core's; NULL for the
+     * public handlers, which are not told). */
+    void (*on_upgrade)(sioc_conn *conn, void *user_data);
     void *user_data;
     sioc__map sessions;
     sioc__timer sweep_timer; /* looks for held GETs whose client hung up */

@@ -63,24 +63,25 @@ static bool is_dir(const char *path)
     return path[0] && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Where the client bundle is: installed beside the program (<bindir>/../<datadir>/sioc/client,
- * whatever the prefix), the build tree's node_modules (a program run where it was built), or
- * installed at the configured prefix (a program built against the installed library). A new
- * string. */
-static char *default_client_dir(void)
+char *sioc__default_share_dir(const char *sub, const char *in_build)
 {
     char exe[PATH_MAX], dir[PATH_MAX + 64];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     char *slash = n > 0 ? (exe[n] = '\0', strrchr(exe, '/')) : NULL;
     if (slash) {
         *slash = '\0';
-        snprintf(dir, sizeof(dir), "%s/%s/client", exe, SIOC_BIN_TO_SHARE);
+        snprintf(dir, sizeof(dir), "%s/%s/%s", exe, SIOC_BIN_TO_SHARE, sub);
         if (is_dir(dir)) {
             return strdup(dir);
         }
     }
-    snprintf(dir, sizeof(dir), "%s/client", SIOC_SHARE_DIR);
-    return strdup(is_dir(SIOC_DEFAULT_CLIENT_DIR) || !is_dir(dir) ? SIOC_DEFAULT_CLIENT_DIR : dir);
+    snprintf(dir, sizeof(dir), "%s/%s", SIOC_SHARE_DIR, sub);
+    return strdup(is_dir(in_build) || !is_dir(dir) ? in_build : dir);
+}
+
+static char *default_client_dir(void)
+{
+    return sioc__default_share_dir("client", SIOC_DEFAULT_CLIENT_DIR);
 }
 
 int sioc_options_new(sioc_options **out)
@@ -146,6 +147,19 @@ bool sioc__cors_configured(const sioc_options *o)
     return o->cors_count || o->cors_pattern_count || o->cors_cb;
 }
 
+static void admin_free(sioc_admin_ui_options *a)
+{
+    if (a) {
+        free((char *)a->namespace_name);
+        free((char *)a->username);
+        free((char *)a->password_hash);
+        free((char *)a->server_id);
+        free((char *)a->ui_path);
+        free((char *)a->ui_dir);
+        free(a);
+    }
+}
+
 void sioc_options_free(sioc_options *o)
 {
     if (!o) {
@@ -166,6 +180,7 @@ void sioc_options_free(sioc_options *o)
     free((char *)o->streams.session_key_prefix);
     free(o->name);
     free(o->metrics_path);
+    admin_free(o->admin);
     free_list(&o->cors_origins, &o->cors_count);
     free_list(&o->cors_patterns, &o->cors_pattern_count);
     free(o);
@@ -538,6 +553,44 @@ int sioc_options_set_metrics_path(sioc_options *o, const char *path)
     return set_string(&o->metrics_path, path, true);
 }
 
+/* A copy of `src` whose strings are its own; NULL on no memory. */
+static sioc_admin_ui_options *admin_copy(const sioc_admin_ui_options *src)
+{
+    sioc_admin_ui_options *a = calloc(1, sizeof(*a));
+    if (!a) {
+        return NULL;
+    }
+    a->no_auth = src->no_auth;
+    a->readonly = src->readonly;
+    a->production = src->production;
+    int rc = set_string((char **)&a->namespace_name, src->namespace_name, true);
+    rc = rc ? rc : set_string((char **)&a->username, src->username, true);
+    rc = rc ? rc : set_string((char **)&a->password_hash, src->password_hash, true);
+    rc = rc ? rc : set_string((char **)&a->server_id, src->server_id, true);
+    rc = rc ? rc : set_string((char **)&a->ui_path, src->ui_path, true);
+    rc = rc ? rc : set_string((char **)&a->ui_dir, src->ui_dir, true);
+    if (rc < 0) {
+        admin_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+int sioc_options_set_admin_ui(sioc_options *o, const sioc_admin_ui_options *admin)
+{
+    if (!o || (admin && admin->namespace_name && admin->namespace_name[0] != '/') ||
+        (admin && admin->ui_path && admin->ui_path[0] && admin->ui_path[0] != '/')) {
+        return SIOC_ERR_INVALID;
+    }
+    sioc_admin_ui_options *copy = admin ? admin_copy(admin) : NULL;
+    if (admin && !copy) {
+        return SIOC_ERR_NOMEM;
+    }
+    admin_free(o->admin);
+    o->admin = copy;
+    return 0;
+}
+
 int sioc_options_set_name(sioc_options *o, const char *name)
 {
     return o ? set_string(&o->name, name, true) : SIOC_ERR_INVALID;
@@ -561,6 +614,7 @@ int sioc__options_copy(const sioc_options *src, sioc_options **out)
     o->cookie_name = o->cookie_path = o->cookie_same_site = NULL;
     o->redis_url = o->redis_prefix = o->name = o->metrics_path = NULL;
     o->streams.stream_name = o->streams.session_key_prefix = NULL;
+    o->admin = NULL;
     o->cors_origins = o->cors_patterns = NULL;
     o->cors_count = o->cors_pattern_count = 0;
     rc = set_string(&o->path, src->path, false);
@@ -577,6 +631,7 @@ int sioc__options_copy(const sioc_options *src, sioc_options **out)
     rc = rc ? rc : set_string(&o->name, src->name, true);
     rc = rc ? rc : set_string(&o->metrics_path, src->metrics_path, true);
     rc = rc ? rc : sioc_options_set_redis_streams(o, &src->streams);
+    rc = rc ? rc : sioc_options_set_admin_ui(o, src->admin);
     for (size_t i = 0; rc == 0 && i < src->cors_count; i++) {
         rc = add_to_list(&o->cors_origins, &o->cors_count, src->cors_origins[i]);
     }

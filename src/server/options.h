@@ -68,12 +68,19 @@ struct sioc_options {
     sioc_redis_streams_options streams;      /* the Streams adapter's; strings owned */
     char *name;                              /* the node's name, for logs (NULL: none) */
     char *metrics_path;                      /* NULL: no metrics served */
+    sioc_admin_ui_options *admin;            /* NULL: no Admin UI; strings owned */
     unsigned workers; /* worker processes sioc_program_main starts (0: one per core) */
     /* In a worker process (set by the primary, program.c): who it is and how it reaches the
      * others. NULL in a single process. Borrowed: it lives as long as the process. */
     const struct sioc__worker_cfg *worker;
 };
 
+/* Where a directory of what sioc installs under <datadir>/sioc is (`sub`: "client",
+ * "admin-ui"): installed beside the program (<bindir>/../<datadir>/sioc/<sub>, whatever the
+ * prefix), `in_build` (the build tree's node_modules: a program run where it was built), or
+ * installed at the configured prefix (a program built against the installed library). A new
+ * string, NULL on no memory. */
+char *sioc__default_share_dir(const char *sub, const char *in_build);
 /* Whether any CORS rule is set. */
 bool sioc__cors_configured(const sioc_options *o);
 

@@ -57,6 +57,10 @@ static void usage(FILE *to, const char *prog, const char *summary)
         "  --redis-session-key-prefix P  its sessionKeyPrefix (default sio:session:)\n"
         "  --name NAME                this node's name\n"
         "  --metrics PATH             serve Prometheus metrics at PATH (e.g. /metrics)\n"
+        "  --admin-ui                 serve the Admin UI (namespace /admin, dashboard at /admin/)\n"
+        "  --admin-auth USER:HASH     its login: a user name and a bcrypt hash of the password\n"
+        "  --admin-no-auth            let anyone who reaches the port use it, without login\n"
+        "  --admin-readonly           the dashboard watches only (no emit, join, disconnect)\n"
         "  --cookie NAME              set a cookie holding the sid (load-balancer stickiness)\n"
         "  --workers N|auto           N processes on the port (auto: one per core; default 1)\n"
         "  --help                     this text\n"
@@ -75,6 +79,9 @@ typedef struct parsed {
     sioc_redis_streams_options streams; /* the Streams adapter's, borrowed from argv */
     bool streams_said;
     bool json_log; /* --log-format json: the program's own lines are JSON too */
+    bool admin_ui, admin_said;
+    sioc_admin_ui_options admin; /* its strings borrowed from argv, but the user's copy */
+    char admin_user[256];
 } parsed;
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
@@ -153,6 +160,10 @@ enum {
     O_METRICS,
     O_COOKIE,
     O_WORKERS,
+    O_ADMIN_UI,
+    O_ADMIN_AUTH,
+    O_ADMIN_NO_AUTH,
+    O_ADMIN_READONLY,
     O_HELP,
     O_VERSION
 };
@@ -258,6 +269,28 @@ static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
         return strcmp(arg, "auto") == 0             ? sioc_options_set_workers(o, 0)
                : parse_ulong(arg, 64, &v) || v == 0 ? -1
                                                     : sioc_options_set_workers(o, (unsigned)v);
+    case O_ADMIN_UI:
+        said->admin_ui = true;
+        return 0;
+    case O_ADMIN_AUTH: { /* USER:HASH; a bcrypt hash has no ':' */
+        const char *colon = strrchr(arg, ':');
+        size_t ulen = colon ? (size_t)(colon - arg) : 0;
+        if (!ulen || ulen >= sizeof(said->admin_user) || !colon[1]) {
+            return -1;
+        }
+        memcpy(said->admin_user, arg, ulen);
+        said->admin_user[ulen] = '\0';
+        said->admin.username = said->admin_user;
+        said->admin.password_hash = colon + 1;
+        said->admin_said = true;
+        return 0;
+    }
+    case O_ADMIN_NO_AUTH:
+        said->admin.no_auth = said->admin_said = true;
+        return 0;
+    case O_ADMIN_READONLY:
+        said->admin.readonly = said->admin_said = true;
+        return 0;
     case O_COOKIE: /* as Node's `cookie: {name}`: path "/", HttpOnly, SameSite=Lax */
         return arg[0] ? sioc_options_set_cookie(o, arg, NULL, true, "Lax") : -1;
     case O_MAX_NSP:
@@ -269,6 +302,27 @@ static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
     default:
         return -1;
     }
+}
+
+/* The Admin UI's flags: --admin-ui with exactly one way in. */
+static int admin_options(const char *prog, parsed *said, sioc_options *opts)
+{
+    if (said->admin_said && !said->admin_ui) {
+        fprintf(stderr, "%s: --admin-auth, --admin-no-auth and --admin-readonly need --admin-ui\n",
+                prog);
+        return -1;
+    }
+    if (!said->admin_ui) {
+        return 0;
+    }
+    if (!said->admin.username == !said->admin.no_auth) {
+        fprintf(stderr,
+                "%s: --admin-ui needs --admin-auth USER:BCRYPT_HASH, or --admin-no-auth to let "
+                "anyone who reaches the port in (not both)\n",
+                prog);
+        return -1;
+    }
+    return sioc_options_set_admin_ui(opts, &said->admin);
 }
 
 /* Applies argv's flags to `opts`. Returns 0 to go on, 1 when --help or --version was answered, -1
@@ -311,6 +365,10 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
         {"metrics", required_argument, NULL, O_METRICS},
         {"cookie", required_argument, NULL, O_COOKIE},
         {"workers", required_argument, NULL, O_WORKERS},
+        {"admin-ui", no_argument, NULL, O_ADMIN_UI},
+        {"admin-auth", required_argument, NULL, O_ADMIN_AUTH},
+        {"admin-no-auth", no_argument, NULL, O_ADMIN_NO_AUTH},
+        {"admin-readonly", no_argument, NULL, O_ADMIN_READONLY},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -371,7 +429,7 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
         fprintf(stderr, "%s: invalid --redis or --redis-key\n", prog);
         return -1;
     }
-    return 0;
+    return admin_options(prog, said, opts);
 }
 
 static sioc_server *running;

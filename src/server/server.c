@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "admin/admin.h"
 #include "adapter/redis.h"
 #include "adapter/sharded.h"
 #include "adapter/streams.h"
@@ -16,9 +18,11 @@
 #include "server/metrics.h"
 #include "server/metrics_sum.h"
 #include "server/options.h"
+#include "server/tasks.h"
 #include "transport/transport.h"
 #include "util/container.h"
 #include "util/log.h"
+#include "util/stats.h"
 #include "util/wheel.h"
 
 struct sioc_server {
@@ -26,12 +30,15 @@ struct sioc_server {
     sioc__wheel wheel;
     sioc__core *core;
     sioc__transport *transport;
-    sioc__redis *redis; /* with --redis: the link every namespace's adapter uses */
+    sioc__engine *sio_engine; /* the Socket.IO path's, in the transport */
+    sioc__redis *redis;       /* with --redis: the link every namespace's adapter uses */
     sioc__redis_config redis_config;
     sioc__sharded_config sharded_config;
     sioc__streams_config streams_config;
     sioc__workers_config workers_config; /* a worker without Redis: joined to its siblings */
     sioc__timer metrics_timer;           /* a worker with --metrics: shares its figures */
+    sioc__tasks tasks;                   /* intervals and work off the loop */
+    sioc__admin *admin;                  /* the Admin UI's server side, when enabled */
     char name[300];                      /* the node's */
 };
 
@@ -130,6 +137,8 @@ static int attach_core(sioc_server *srv)
     int rc = sioc__transport_add_engine(srv->transport, srv->opts->path, &cfg,
                                         &sioc__core_engine_handlers, srv->core, &eng);
     if (rc == 0) {
+        srv->sio_engine = eng;
+        eng->on_upgrade = sioc__core_on_upgrade;
         sioc__transport_set_plain_engine(srv->transport, eng);
         sioc__transport_on_metrics(srv->transport, render_metrics, srv);
     }
@@ -248,6 +257,31 @@ static void name_node(sioc_server *srv)
     sioc__log(SIOC_LOG_INFO, "node %s", srv->name);
 }
 
+static void on_wake(void *arg)
+{
+    sioc__tasks_drain(arg);
+}
+
+static void wake_loop(void *arg)
+{
+    sioc__transport_wake(arg);
+}
+
+/* Where the Admin UI's files are unless the options say: the npm package's, installed or in the
+ * build tree. */
+static int start_admin(sioc_server *srv)
+{
+    const sioc_options *o = srv->opts;
+    if (!o->admin) {
+        return 0;
+    }
+    char *dir = sioc__default_share_dir("admin-ui", SIOC_DEFAULT_ADMIN_UI_DIR);
+    int rc = dir ? sioc__admin_new(srv, o->admin, o->name, o->worker != NULL, dir, &srv->admin)
+                 : SIOC_ERR_NOMEM;
+    free(dir);
+    return rc;
+}
+
 const char *sioc_server_name(const sioc_server *srv)
 {
     return srv ? srv->name : NULL;
@@ -262,6 +296,7 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
     if (!srv) {
         return SIOC_ERR_NOMEM;
     }
+    sioc__tasks_init(&srv->tasks, srv, &srv->wheel, wake_loop, NULL);
     int rc = sioc__options_copy(opts, &srv->opts);
     if (rc == 0) {
         sioc__log_level = (int)srv->opts->log_level;
@@ -269,11 +304,16 @@ int sioc_server_new(const sioc_options *opts, sioc_server **out)
         sioc__wheel_init(&srv->wheel, sioc__now_ms());
         rc = sioc__transport_new(srv->opts, &srv->wheel, &srv->transport);
     }
+    if (srv->transport) {
+        srv->tasks.wake_arg = srv->transport;
+        sioc__transport_on_wake(srv->transport, on_wake, &srv->tasks);
+    }
     rc = rc ? rc : attach_core(srv);
     rc = rc ? rc : join_cluster(srv);
     rc = rc ? rc : join_workers(srv);
     if (rc == 0) {
         name_node(srv);
+        rc = start_admin(srv);
     }
     if (rc < 0) {
         sioc_server_free(srv);
@@ -291,12 +331,16 @@ void sioc_server_free(sioc_server *srv)
     /* The Redis link's connections close while the loop still runs to let go of them; the
      * sessions end (the core hears of each); then the core, whose adapters drop their
      * subscriptions; then the link's memory. */
+    /* Work off the loop ends first: its `after` calls may still reach sockets. The Admin UI goes
+     * once no connection is left to call into it. */
+    sioc__tasks_stop(&srv->tasks);
     sioc__redis_close(srv->redis);
     sioc__bus_free(srv->workers_config.bus);
     srv->workers_config.bus = NULL; /* what the adapters still answer goes nowhere */
     sioc__timer_stop(&srv->wheel, &srv->metrics_timer);
     sioc__workers_metrics_free(&srv->workers_config);
     sioc__transport_free(srv->transport);
+    sioc__admin_free(srv->admin);
     sioc__core_free(srv->core);
     sioc__streams_stop(&srv->streams_config);
     sioc__redis_free(srv->redis);
@@ -318,6 +362,57 @@ int sioc_server_attach_engine(sioc_server *srv, const char *path,
     int rc = sioc__transport_add_engine(srv->transport, norm, &cfg, handlers, user_data, NULL);
     free(norm);
     return rc;
+}
+
+size_t sioc_server_namespaces(sioc_server *srv, sioc_namespace **out, size_t cap)
+{
+    return srv && (out || cap == 0) ? sioc__core_namespaces(srv->core, out, cap) : 0;
+}
+
+int sioc_server_engine_stats(sioc_server *srv, sioc_engine_stats *out)
+{
+    if (!srv || !out) {
+        return SIOC_ERR_INVALID;
+    }
+    sioc__engine_totals totals = {0, 0, 0, 0};
+    if (srv->sio_engine) {
+        sioc__engine_add_totals(srv->sio_engine, &totals);
+    }
+    *out = (sioc_engine_stats){
+        .clients = totals.polling + totals.websocket,
+        .polling_clients = totals.polling,
+        .packets_in = sioc__stats_g.packets_in,
+        .packets_out = sioc__stats_g.packets_out,
+        .bytes_in = sioc__stats_g.bytes_in,
+        .bytes_out = sioc__stats_g.bytes_out,
+    };
+    return 0;
+}
+
+int sioc_server_set_interval(sioc_server *srv, unsigned ms, sioc_interval_cb cb, void *user_data)
+{
+    return srv ? sioc__tasks_set_interval(&srv->tasks, ms, cb, user_data) : SIOC_ERR_INVALID;
+}
+
+int sioc_server_clear_interval(sioc_server *srv, int id)
+{
+    return srv ? sioc__tasks_clear_interval(&srv->tasks, id) : SIOC_ERR_INVALID;
+}
+
+int sioc_server_queue_work(sioc_server *srv, sioc_work_cb work, sioc_after_work_cb after,
+                           void *user_data)
+{
+    return srv ? sioc__tasks_queue(&srv->tasks, work, after, user_data) : SIOC_ERR_INVALID;
+}
+
+int sioc_server_serve_directory(sioc_server *srv, const char *prefix, const char *dir)
+{
+    struct stat st;
+    if (!srv || !prefix || prefix[0] != '/' || !dir || stat(dir, &st) != 0 ||
+        !S_ISDIR(st.st_mode)) {
+        return SIOC_ERR_INVALID;
+    }
+    return sioc__transport_mount(srv->transport, prefix, dir);
 }
 
 int sioc_server_port(const sioc_server *srv)

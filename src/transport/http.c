@@ -520,12 +520,12 @@ static bool safe_uri(const char *uri)
     return true;
 }
 
-/* Resolves `uri` to a regular file inside the public directory (index.html for directories).
+/* Resolves `uri` to a regular file inside directory `dir` (index.html for directories).
  * Returns 0 with the real path in `out`, or -1. */
-static int resolve_static(sioc__transport *tr, const char *uri, char *out)
+static int resolve_static(const char *dir, const char *uri, char *out)
 {
     char root[PATH_MAX], joined[PATH_MAX + 16], real[PATH_MAX];
-    if (!realpath(tr->opts->public_dir, root) || !safe_uri(uri)) {
+    if (!realpath(dir, root) || !safe_uri(uri)) {
         return -1;
     }
     snprintf(joined, sizeof(joined), "%s%s", root, uri);
@@ -544,16 +544,37 @@ static int resolve_static(sioc__transport *tr, const char *uri, char *out)
     return 0;
 }
 
-int sioc__serve_static(sioc__transport *tr, struct lws *wsi, const char *uri, int method)
+int sioc__serve_dir(struct lws *wsi, const char *root, const char *uri, int method)
 {
     char file[PATH_MAX];
-    if (!tr->opts->public_dir || (method != LWSHUMETH_GET && method != LWSHUMETH_HEAD) ||
-        resolve_static(tr, uri, file) < 0) {
+    if (!root || (method != LWSHUMETH_GET && method != LWSHUMETH_HEAD) ||
+        resolve_static(root, uri, file) < 0) {
         return sioc__reply_simple(wsi, HTTP_STATUS_NOT_FOUND, "text/plain; charset=utf-8",
                                   "Not Found");
     }
     char extra[1024] = "";
     return serve_file(wsi, file, mime_for(file), extra);
+}
+
+int sioc__serve_static(sioc__transport *tr, struct lws *wsi, const char *uri, int method)
+{
+    for (size_t i = 0; i < tr->nmounts; i++) {
+        const struct sioc__mount *m = &tr->mounts[i];
+        size_t plen = strlen(m->prefix);
+        if (strncmp(uri, m->prefix, plen) == 0) {
+            return sioc__serve_dir(wsi, m->dir, uri + plen - 1, method);
+        }
+        if (strncmp(uri, m->prefix, plen - 1) == 0 && uri[plen - 1] == '\0') {
+            /* The files' relative links need the slash. */
+            sioc__reply r;
+            if (sioc__reply_begin(&r, wsi, HTTP_STATUS_MOVED_PERMANENTLY, "text/plain", 0) < 0) {
+                return -1;
+            }
+            sioc__reply_header(&r, "location:", m->prefix);
+            return sioc__reply_finish(&r, NULL, 0);
+        }
+    }
+    return sioc__serve_dir(wsi, tr->opts->public_dir, uri, method);
 }
 
 /* ---- the handshake, as Node's socket.handshake (built by src/eio/handshake.c) ---- */

@@ -89,6 +89,14 @@ struct sioc__transport {
      * ESTABLISHED follow in the same lws call). */
     sioc__link asking;
     sioc_request *upgrade_asking;
+    /* sioc_server_serve_directory: URL prefixes (ending in '/') and their directories. */
+    struct sioc__mount {
+        char *prefix, *dir;
+    } * mounts;
+    size_t nmounts;
+    /* Called on the loop after sioc__transport_wake() from any thread. */
+    void (*on_wake)(void *arg);
+    void *wake_arg;
 };
 
 /* What a connection is doing for us. lws resets this between HTTP transactions and at the
@@ -208,6 +216,8 @@ void sioc__reply_header(sioc__reply *r, const char *name, const char *value);
 int sioc__reply_finish(sioc__reply *r, const void *body, size_t len);
 int sioc__reply_simple(struct lws *wsi, unsigned status, const char *content_type,
                        const char *body);
+/* Serves the file `uri` names below `root`, or a 404. */
+int sioc__serve_dir(struct lws *wsi, const char *root, const char *uri, int method);
 /* An empty answer after which the connection closes (malformed or refused requests). Returns -1. */
 int sioc__reply_closing(struct lws *wsi, unsigned status);
 /* Adds the CORS headers the options call for, given the request's Origin. */

@@ -88,6 +88,39 @@ static void on_cancel(sioc__transport *tr)
     if (tr->stopping && tr->uv) {
         uv_stop(tr->uv);
     }
+    if (tr->on_wake) {
+        tr->on_wake(tr->wake_arg);
+    }
+}
+
+void sioc__transport_on_wake(sioc__transport *tr, void (*fn)(void *arg), void *arg)
+{
+    tr->on_wake = fn;
+    tr->wake_arg = arg;
+}
+
+void sioc__transport_wake(sioc__transport *tr)
+{
+    if (tr->ctx) {
+        lws_cancel_service(tr->ctx);
+    }
+}
+
+int sioc__transport_mount(sioc__transport *tr, const char *prefix, const char *dir)
+{
+    struct sioc__mount *grown = realloc(tr->mounts, (tr->nmounts + 1) * sizeof(*grown));
+    if (!grown) {
+        return SIOC_ERR_NOMEM;
+    }
+    tr->mounts = grown;
+    struct sioc__mount m = {sioc__normalize_path(prefix), strdup(dir)};
+    if (!m.prefix || !m.dir) {
+        free(m.prefix);
+        free(m.dir);
+        return SIOC_ERR_NOMEM;
+    }
+    tr->mounts[tr->nmounts++] = m;
+    return 0;
 }
 
 /* Connections are limited by the file-descriptor limit alone: the soft limit is raised to the hard
@@ -474,6 +507,11 @@ void sioc__transport_free(sioc__transport *tr)
         close(tr->listen_fd); /* never handed to lws */
     }
     sioc__allow_free_all(tr); /* every connection has gone: undecided requests go too */
+    for (size_t i = 0; i < tr->nmounts; i++) {
+        free(tr->mounts[i].prefix);
+        free(tr->mounts[i].dir);
+    }
+    free(tr->mounts);
     while (tr->engines) {
         sioc__engine *next = tr->engines->next;
         sioc__engine_free(tr->engines);

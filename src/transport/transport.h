@@ -36,6 +36,13 @@ void sioc__transport_free(sioc__transport *t);
  * the `metrics_path` option's path. */
 typedef char *(*sioc__metrics_fn)(void *arg, size_t *len);
 void sioc__transport_on_metrics(sioc__transport *t, sioc__metrics_fn render, void *arg);
+/* Serves `dir` at URL path `prefix` (normalised, ending in '/'); both copied. 0 or
+ * SIOC_ERR_NOMEM. */
+int sioc__transport_mount(sioc__transport *t, const char *prefix, const char *dir);
+/* Makes the loop call `fn(arg)` soon after each sioc__transport_wake(), which is safe from any
+ * thread (lws_cancel_service). */
+void sioc__transport_on_wake(sioc__transport *t, void (*fn)(void *arg), void *arg);
+void sioc__transport_wake(sioc__transport *t);
 /* Every endpoint's sessions, summed into `out`. */
 void sioc__transport_totals(const sioc__transport *t, sioc__engine_totals *out);
 

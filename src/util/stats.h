@@ -11,10 +11,11 @@
 #define SIOC__STATS_REASONS 12
 
 typedef struct sioc__stats {
-    uint64_t http_status[500];    /* HTTP answers by status, 100-599 */
-    uint64_t handshake_errors[6]; /* refused Engine.IO requests by error code, 0-5 */
-    uint64_t engine_sessions;     /* Engine.IO sessions opened */
-    uint64_t bytes_in, bytes_out; /* of Socket.IO packets, from and to clients */
+    uint64_t http_status[500];        /* HTTP answers by status, 100-599 */
+    uint64_t handshake_errors[6];     /* refused Engine.IO requests by error code, 0-5 */
+    uint64_t engine_sessions;         /* Engine.IO sessions opened */
+    uint64_t bytes_in, bytes_out;     /* of Socket.IO packets, from and to clients */
+    uint64_t packets_in, packets_out; /* Engine.IO messages carrying them (attachments apart) */
     uint64_t ping_timeouts;
     uint64_t backpressure_pauses;  /* a WebSocket no longer read while a recipient drains */
     uint64_t slow_consumer_closes; /* sessions closed for a send queue past the limit */

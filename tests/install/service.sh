@@ -1,8 +1,9 @@
 #!/bin/bash
 # sioc installed as a service: the project installed into a temporary prefix, the installed
 # `sioc` run from an empty directory under a notify socket the test listens on, as systemd runs
-# it. It must say READY=1 once it listens and STOPPING=1 when it stops, serve the chat page and the
-# client bundle from the prefix (a marker added to the installed bundle is what it serves), and
+# it. It must say READY=1 once it listens and STOPPING=1 when it stops, serve the chat page, the
+# client bundle and the Admin UI's dashboard from the prefix (markers added to the installed
+# copies are what it serves), and
 # the installed unit must pass `systemd-analyze verify` (where systemd is installed). The man pages
 # must be honest: sioc(1) names every flag `sioc --help` lists, and sioc(3)'s example builds
 # against the installed library. Arguments: the build directory, the source directory, the
@@ -28,10 +29,12 @@ bin=$(find "$tmp/root" -path '*/bin/sioc' | head -n 1)
 share=$(dirname "$(find "$tmp/root" -path '*/share/sioc/client/socket.io.js' | head -n 1)")/..
 unit=$(find "$tmp/root" -name sioc.service | head -n 1)
 [ -x "$bin" ] && [ -f "$share/client/LICENSE" ] && [ -f "$share/public/index.html" ] &&
+  [ -f "$share/admin-ui/index.html" ] && [ -f "$share/admin-ui/LICENSE" ] &&
   [ -f "$unit" ] && [ -n "$(find "$tmp/root" -path '*/default/sioc')" ] ||
-  fail "the binary, the bundle and its licence, the pages, the unit or its flags file is missing"
+  fail "the binary, the bundle, the dashboard, their licences, the pages, the unit or its flags file is missing"
 libdir=$(dirname "$(find "$tmp/root" -name 'libsioc.so*' | head -n 1)")
 echo '/* installed copy */' >> "$share/client/socket.io.js"
+echo '<!-- installed dashboard -->' >> "$share/admin-ui/index.html"
 
 # The notify socket: one datagram per line of what sioc sends.
 python3 - "$tmp/notify.sock" > "$tmp/notified" <<'EOF' &
@@ -50,7 +53,7 @@ for _ in $(seq 1 50); do [ -S "$tmp/notify.sock" ] && break; sleep 0.1; done
 
 mkdir "$tmp/empty"
 (cd "$tmp/empty" && NOTIFY_SOCKET="$tmp/notify.sock" LD_LIBRARY_PATH="$libdir" \
-  exec "$bin" --port 0 2> "$tmp/log") &
+  exec "$bin" --port 0 --admin-ui --admin-no-auth 2> "$tmp/log") &
 pid=$!
 port=
 for _ in $(seq 1 100); do
@@ -70,6 +73,7 @@ get() { # path: the body
 }
 get / | grep -q "$(grep -m1 '<title>' "$src/public/index.html")" || fail "no chat page"
 get /socket.io/socket.io.js | grep -q 'installed copy' || fail "the bundle is not the installed one"
+get /admin/ | grep -q 'installed dashboard' || fail "the dashboard is not the installed one"
 
 kill -TERM "$pid"
 wait "$pid" || fail "exit status $? after SIGTERM"

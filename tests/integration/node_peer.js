@@ -13,8 +13,9 @@
 // MODE) instead; with `streams[:MS]`, @socket.io/redis-streams-adapter 0.3.1's (`streams-sharded`:
 // with useShardedPubSub, on the stream "sh"), connection state recovery on when MS (maxDisconnectionDuration) is
 // given, and events `whoami` (acked {id,
-// recovered, rooms, data}) and `set-data` (object: socket.data = it). Usage:
-// node node_peer.js PORT REDIS_URL [sharded:MODE | streams[:MS] | streams-sharded[:MS]]
+// recovered, rooms, data}) and `set-data` (object: socket.data = it). With `admin`, the classic
+// adapter and @socket.io/admin-ui's instrument() (no auth, serverId "node-peer"). Usage:
+// node node_peer.js PORT REDIS_URL [sharded:MODE | streams[:MS] | streams-sharded[:MS] | admin]
 'use strict';
 const { Server } = require('socket.io');
 const { createAdapter, createShardedAdapter } = require('@socket.io/redis-adapter');
@@ -77,6 +78,9 @@ async function main() {
     });
     socket.on('all-rooms', async (ack) => ack([...(await io.of('/').adapter.allRooms())]));
   };
+  if (kind === 'admin') {
+    require('@socket.io/admin-ui').instrument(io, { auth: false, serverId: 'node-peer', mode: 'development' });
+  }
   io.on('connection', handlers);
   for (const nsp of [io.of('/'), io.of('/chat')]) {
     nsp.on('hello', (x, ack) => {

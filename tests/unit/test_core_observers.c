@@ -99,8 +99,35 @@ static void data_changed(sioc_socket *s, void *ud)
     add(ud, "data %s%s;", nsp_of(s), "");
 }
 
-static const sioc_observer all = {created, connected, disconnecting, disconnected, joined,
-                                  left,    received,  sent_to,       data_changed};
+static void opened(sioc_conn *c, void *ud)
+{
+    add(ud, "opened%s%s;", "", "");
+}
+
+static void closed(sioc_conn *c, const char *reason, void *ud)
+{
+    add(ud, "closed %s%s;", reason, "");
+}
+
+static void upgraded(sioc_socket *s, void *ud)
+{
+    add(ud, "upgraded %s%s;", nsp_of(s), "");
+}
+
+static const sioc_observer all = {
+    .namespace_created = created,
+    .socket_connected = connected,
+    .socket_disconnecting = disconnecting,
+    .socket_disconnected = disconnected,
+    .room_joined = joined,
+    .room_left = left,
+    .event_received = received,
+    .event_sent = sent_to,
+    .data_changed = data_changed,
+    .conn_opened = opened,
+    .conn_closed = closed,
+    .transport_upgraded = upgraded,
+};
 
 static void app_connection(sioc_socket *s, void *user_data)
 {
@@ -215,6 +242,22 @@ START_TEST(an_observer_may_leave_from_inside_a_notification)
 }
 END_TEST
 
+START_TEST(connections_are_told_as_they_open_upgrade_and_close_before_their_sockets)
+{
+    a.id = sioc__core_observe(f.sio, &all, &a);
+    int where;
+    sioc_conn *c = sioc__engine_open(f.eng, SIOC__WEBSOCKET, &where, NULL, 4, NULL);
+    ck_assert_ptr_nonnull(c);
+    fake_core_drain(c);
+    receive(c, "0");
+    sioc__core_on_upgrade(c, f.sio); /* what the engine calls once a probe completes */
+    sioc__session_close(c, "transport close", false);
+    ck_assert_str_eq(a.trace, "opened;join self;connected /;upgraded /;closed transport close;"
+                              "disconnecting / transport close;leave self;"
+                              "disconnected / transport close;");
+}
+END_TEST
+
 START_TEST(a_dynamic_child_is_a_namespace_created)
 {
     a.id = sioc__core_observe(f.sio, &all, &a);
@@ -234,6 +277,7 @@ int main(void)
     tcase_add_test(tc, every_event_sent_is_told_once_per_socket_reached);
     tcase_add_test(tc, an_observer_may_leave_from_inside_a_notification);
     tcase_add_test(tc, a_dynamic_child_is_a_namespace_created);
+    tcase_add_test(tc, connections_are_told_as_they_open_upgrade_and_close_before_their_sockets);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
