@@ -316,18 +316,34 @@ static const sioc_observer observer = {
 
 /* ---- the dashboard's connection and commands ---- */
 
-/* all_sockets: every namespace's fetchSockets, gathered, then said to the one dashboard. */
-typedef struct gathering {
-    sioc__admin *admin;
-    char to[64]; /* the dashboard's socket id: its own room */
+/* all_sockets: every namespace's fetchSockets, gathered, then said to the one dashboard. Other
+ * nodes may answer after the admin has gone (the server being freed ends their fetches then):
+ * the admin lets go of its gatherings, which end without a word. */
+struct sioc__admin_gathering {
+    sioc__admin_gathering *next, **prev; /* in the admin's list, while it has one */
+    sioc__admin *admin;                  /* NULL once it has gone */
+    char to[64];                         /* the dashboard's socket id: its own room */
     size_t waiting;
     json_t *sockets;
-} gathering;
+};
+typedef sioc__admin_gathering gathering;
+
+static void gathering_unlink(gathering *g)
+{
+    if (g->prev) {
+        *g->prev = g->next;
+        if (g->next) {
+            g->next->prev = g->prev;
+        }
+        g->prev = NULL;
+    }
+    g->admin = NULL;
+}
 
 static void gathered(int err, sioc_socket *const *sockets, size_t n, void *user_data)
 {
     gathering *g = user_data;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; g->admin && i < n; i++) {
         json_t *ser = serialize(sockets[i]);
         if (ser) {
             json_array_append_new(g->sockets, ser);
@@ -338,11 +354,12 @@ static void gathered(int err, sioc_socket *const *sockets, size_t n, void *user_
     }
     const char *rooms[] = {g->to};
     sioc_target to = {.rooms = rooms, .nrooms = 1, .flags = SIOC_EMIT_LOCAL};
-    json_t *args = json_pack("[O]", g->sockets);
+    json_t *args = g->admin ? json_pack("[O]", g->sockets) : NULL;
     if (args) {
         sioc_namespace_emit_to(g->admin->nsp, &to, "all_sockets", args);
     }
     json_decref(args);
+    gathering_unlink(g);
     json_decref(g->sockets);
     free(g);
 }
@@ -358,6 +375,12 @@ static void send_all_sockets(sioc__admin *a, sioc_socket *s)
         return;
     }
     g->admin = a;
+    g->next = a->gatherings;
+    g->prev = &a->gatherings;
+    if (a->gatherings) {
+        a->gatherings->prev = &g->next;
+    }
+    a->gatherings = g;
     snprintf(g->to, sizeof(g->to), "%s", sioc_socket_id(s));
     g->waiting = n + 1; /* one more, dropped below: no answer ends it before all are asked */
     for (size_t i = 0; i < n; i++) {
@@ -608,6 +631,9 @@ void sioc__admin_free(sioc__admin *a)
         return;
     }
     assert(a->checking == 0);
+    while (a->gatherings) {
+        gathering_unlink(a->gatherings);
+    }
     if (a->observer_id > 0) {
         sioc_server_unobserve(a->server, a->observer_id);
     }

@@ -19,6 +19,8 @@ typedef struct sioc__admin_session {
     uint64_t expires_ms;
 } sioc__admin_session;
 
+typedef struct sioc__admin_gathering sioc__admin_gathering;
+
 struct sioc__admin {
     sioc_server *server;
     sioc_namespace *nsp; /* the admin namespace */
@@ -34,8 +36,9 @@ struct sioc__admin {
     json_t *events;         /* aggregatedEvents not sent yet: "ts;type;subType" -> event */
     sioc__admin_session *sessions;
     size_t nsessions;
-    unsigned checking;           /* password checks queued */
-    const char *granted_session; /* set while a login is let in: said to it on connection */
+    unsigned checking;                 /* password checks queued */
+    const char *granted_session;       /* set while a login is let in: said to it on connection */
+    sioc__admin_gathering *gatherings; /* all_sockets waiting for other nodes' answers */
 };
 
 /* admin_auth.c */

@@ -24,6 +24,7 @@
 
 #include "adapter/bus.h"
 #include "util/log.h"
+#include "util/notify.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -278,7 +279,8 @@ static int supervise(primary *p, void (*said)(int port, unsigned n, void *arg), 
         int sig = sigtimedwait(&set, NULL, &ts);
         if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
             stopping = true;
-            signal_all(p, SIGTERM); /* each drains as a single server does */
+            sioc__notify("STOPPING=1"); /* the primary is the service's main process */
+            signal_all(p, SIGTERM);     /* each drains as a single server does */
         }
         if (reap(p, stopping) < 0 && !stopping) {
             stopping = true;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # sioc installed as a service: the project installed into a temporary prefix, the installed
 # `sioc` run from an empty directory under a notify socket the test listens on, as systemd runs
-# it. It must say READY=1 once it listens and STOPPING=1 when it stops, serve the chat page, the
+# it. It must say READY=1 once it listens and STOPPING=1 when it stops (alone, and as the primary
+# of worker processes), serve the chat page, the
 # client bundle and the Admin UI's dashboard from the prefix (markers added to the installed
 # copies are what it serves), and
 # the installed unit must pass `systemd-analyze verify` (where systemd is installed). The man pages
@@ -81,6 +82,19 @@ pid=
 for _ in $(seq 1 50); do grep -q STOPPING=1 "$tmp/notified" && break; sleep 0.1; done
 grep -q STOPPING=1 "$tmp/notified" || fail "no STOPPING=1"
 
+# With worker processes the primary is the service's main process: it says both.
+(cd "$tmp/empty" && NOTIFY_SOCKET="$tmp/notify.sock" LD_LIBRARY_PATH="$libdir" \
+  exec "$bin" --port 0 --workers 2 2> "$tmp/log") &
+pid=$!
+for _ in $(seq 1 100); do grep -q 'READY=1 STATUS=2 workers listening' "$tmp/notified" && break; sleep 0.1; done
+grep -q 'READY=1 STATUS=2 workers listening on port' "$tmp/notified" ||
+  fail "no READY=1 from the primary: $(cat "$tmp/notified")"
+kill -TERM "$pid"
+wait "$pid" || fail "workers: exit status $? after SIGTERM"
+pid=
+for _ in $(seq 1 50); do [ "$(grep -c STOPPING=1 "$tmp/notified")" -ge 2 ] && break; sleep 0.1; done
+[ "$(grep -c STOPPING=1 "$tmp/notified")" -eq 2 ] || fail "no STOPPING=1 from the primary"
+
 if command -v systemd-analyze > /dev/null; then
   # As installed, but the binary where this test put it (verify checks that it is executable).
   mkdir "$tmp/unit"
@@ -104,4 +118,4 @@ PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR="$tmp/root" \
   cc -Wall -Wextra -Wno-unused-parameter -Werror "${flags[@]}" "$tmp/example.c" \
   $(PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR="$tmp/root" pkg-config --cflags --libs sioc) \
   -o "$tmp/example" || fail "sioc(3)'s example does not build"
-echo "service: installed sioc said READY=1 and STOPPING=1, served the page and the installed bundle; unit verified; man pages checked"
+echo "service: installed sioc said READY=1 and STOPPING=1 (alone and as a primary of workers), served the page, the installed bundle and dashboard; unit verified; man pages checked"

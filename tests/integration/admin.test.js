@@ -12,6 +12,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { io } = require('socket.io-client');
+const { createClient } = require('redis');
 const { startServer, request, once, until, sleep, bin, freePort, startProcess, stopHelper, startRedis } = require('./lib');
 
 // The hash of "changeit" from @socket.io/admin-ui's README (cost 10).
@@ -294,6 +295,17 @@ test('a cluster through Redis: each dashboard sees every node, sioc\'s and Node\
     assert.equal(siocSocket.transport, 'websocket');
     assert.equal(siocSocket.clientId, ua.io.engine.id.slice(0, 12));
     await nd.waitFor('server_stats', (s) => s.serverId === 'sioc-b', 6000);
+    // A node that never answers holds a dashboard's all_sockets; the server stopped meanwhile
+    // ends the fetch with the dashboard gone, cleanly.
+    const silent = createClient({ url });
+    await silent.connect();
+    await silent.subscribe('socket.io-request#/#', () => {}); // counted by NUMSUB, never answers
+    const late = dashboard(a.port, undefined);
+    await late.waitFor('config');
+    await sleep(200);
+    assert.equal(late.heard.find(([e]) => e === 'all_sockets'), undefined, 'waiting for the silent node');
+    assert.equal(await a.stop(), 0, 'stopped with a fetch pending: clean exit');
+    await silent.quit();
   } finally {
     for (const c of clients) c.close();
     assert.equal(await a.stop(), 0);
