@@ -315,3 +315,22 @@ test('a cluster through Redis: each dashboard sees every node, sioc\'s and Node\
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('worker processes: one dashboard sees every worker, each under <host>#<pid>', async () => {
+  const w = await startServer(bin('FEATURE_TOUR'), ['--workers', '2', '--admin-ui', '--admin-no-auth']);
+  try {
+    const users = Array.from({ length: 4 }, () => client(w.port));
+    await Promise.all(users.map((c) => once(c, 'connect')));
+    const d = dashboard(w.port, undefined);
+    const [sockets] = await d.waitFor('all_sockets');
+    for (const u of users) assert.ok(sockets.find((s) => s.id === u.id), `all_sockets lists ${u.id}`);
+    const ids = new Set();
+    await until(() => {
+      for (const [e, s] of d.heard) if (e === 'server_stats') ids.add(s.serverId);
+      return ids.size === 2;
+    }, 6000, 'both workers\' stats');
+    for (const id of ids) assert.match(id, /^.+#\d+$/);
+  } finally {
+    assert.equal(await w.stop(), 0);
+  }
+});
