@@ -9,22 +9,15 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
 const { io } = require('socket.io-client');
-const { startServer, once, bin } = require('./lib');
+const { startServer, once, bin, launchChromium } = require('./lib');
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const HASH = '$2b$10$heqvAkYMez.Va6Et2uXInOnkCT6/uQj1brkrbyG3LpopDklcq7ZOS'; // "changeit"
 let browser, server;
 const clients = [];
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   server = await startServer(bin('FEATURE_TOUR'), ['--admin-ui', '--admin-auth', `admin:${HASH}`]);
 });
 

@@ -4,20 +4,13 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
 const { io } = require('socket.io-client');
-const { startServer, once, until, sleep, bin, ROOT } = require('./lib');
+const { startServer, once, until, sleep, bin, ROOT, launchChromium } = require('./lib');
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 let browser;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 after(async () => browser && browser.close());
 

@@ -203,7 +203,19 @@ async function startRedis(dir, port) {
   }
 }
 
+// Debian's chromium, headless, through playwright-core (required here only when asked for).
+function launchChromium() {
+  const { chromium } = require('playwright-core');
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
 module.exports = {
+  launchChromium,
   ROOT, startServer, request, rawRequest, rawSocketIO, once, until, sleep, bin, nextMessage,
   freePort, startProcess, stopHelper, startRedis,
 };
