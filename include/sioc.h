@@ -182,6 +182,15 @@ SIOC_EXPORT int sioc_options_set_event_loop(sioc_options *opts, sioc_event_loop 
  * SIOC_ERR_INVALID). Returns 0 or SIOC_ERR_INVALID. */
 struct uv_loop_s;
 SIOC_EXPORT int sioc_options_set_uv_loop(sioc_options *opts, struct uv_loop_s *loop);
+/* Node's `parser` option: how Socket.IO packets are written on Engine.IO messages. The default
+ * is socket.io-parser's (JSON text, binary as attachments); SIOC_PARSER_MSGPACK is
+ * socket.io-msgpack-parser 3.0.2's (each packet one binary MessagePack message, binary inline),
+ * for clients made with `parser: require("socket.io-msgpack-parser")` or the
+ * socket.io.msgpack.min.js bundle. Every client of the server uses it (plain WebSocket clients
+ * keep their JSON frames); a cluster's nodes need not agree (adapters carry packets their own
+ * way). Returns 0 or SIOC_ERR_INVALID. */
+typedef enum sioc_parser { SIOC_PARSER_DEFAULT, SIOC_PARSER_MSGPACK } sioc_parser;
+SIOC_EXPORT int sioc_options_set_parser(sioc_options *opts, sioc_parser parser);
 /* `connectTimeout`: a connection that joins no namespace in time is closed. Default 45000 ms. */
 SIOC_EXPORT int sioc_options_set_connect_timeout_ms(sioc_options *opts, unsigned ms);
 /* `connectionStateRecovery`: with `max_disconnection_duration_ms` > 0 (default 0: off), a client

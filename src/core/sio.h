@@ -202,6 +202,7 @@ typedef struct sioc__parser {
 } sioc__parser;
 
 extern const sioc__parser sioc__json_parser;
+extern const sioc__parser sioc__msgpack_parser;
 
 struct sioc__client {
     sioc_conn *conn;

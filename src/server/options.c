@@ -591,6 +591,15 @@ int sioc_options_set_admin_ui(sioc_options *o, const sioc_admin_ui_options *admi
     return 0;
 }
 
+int sioc_options_set_parser(sioc_options *o, sioc_parser parser)
+{
+    if (!o || (parser != SIOC_PARSER_DEFAULT && parser != SIOC_PARSER_MSGPACK)) {
+        return SIOC_ERR_INVALID;
+    }
+    o->parser = parser;
+    return 0;
+}
+
 int sioc_options_set_name(sioc_options *o, const char *name)
 {
     return o ? set_string(&o->name, name, true) : SIOC_ERR_INVALID;

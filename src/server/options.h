@@ -28,6 +28,7 @@ struct sioc_options {
     unsigned upgrade_timeout_ms;
     unsigned keepalive_timeout_ms; /* 0: idle keep-alive connections stay */
     unsigned connect_timeout_ms;
+    sioc_parser parser;
     size_t max_http_buffer_size;
     size_t max_buffered_bytes;
     unsigned transports;

@@ -33,6 +33,7 @@ static void usage(FILE *to, const char *prog, const char *summary)
         "  --connect-timeout MS       time allowed to join a namespace (default 45000)\n"
         "  --keepalive-timeout MS     idle HTTP keep-alive connections close (default 5000)\n"
         "  --transports LIST          polling,websocket (default both)\n"
+        "  --parser default|msgpack   how packets are written (msgpack: socket.io-msgpack-parser)\n"
         "  --allow-eio3               also accept socket.io-client 2.x (Engine.IO v3)\n"
         "  --no-allow-eio3            refuse socket.io-client 2.x\n"
         "  --cleanup-empty-child-namespaces  remove empty dynamic namespaces\n"
@@ -136,6 +137,7 @@ enum {
     O_CONNECT_TIMEOUT,
     O_MAX_BUF,
     O_TRANSPORTS,
+    O_PARSER,
     O_CLIENT_DIR,
     O_LOOP,
     O_LOG,
@@ -199,6 +201,10 @@ static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
         return parse_ulong(arg, INT_MAX, &v) ? -1 : sioc_options_set_max_http_buffer_size(o, v);
     case O_TRANSPORTS:
         return parse_transports(arg, &mask) ? -1 : sioc_options_set_transports(o, mask);
+    case O_PARSER:
+        return strcmp(arg, "msgpack") == 0   ? sioc_options_set_parser(o, SIOC_PARSER_MSGPACK)
+               : strcmp(arg, "default") == 0 ? sioc_options_set_parser(o, SIOC_PARSER_DEFAULT)
+                                             : -1;
     case O_CLIENT_DIR:
         return sioc_options_set_client_dir(o, arg);
     case O_LOOP:
@@ -341,6 +347,7 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
         {"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
         {"max-http-buffer-size", required_argument, NULL, O_MAX_BUF},
         {"transports", required_argument, NULL, O_TRANSPORTS},
+        {"parser", required_argument, NULL, O_PARSER},
         {"client-dir", required_argument, NULL, O_CLIENT_DIR},
         {"event-loop", required_argument, NULL, O_LOOP},
         {"log-level", required_argument, NULL, O_LOG},

@@ -67,6 +67,8 @@ static sioc__core *core_new(sioc_server *srv)
         core->max_children = o->max_dynamic_namespaces;
         core->recovery_ms = o->recovery_ms;
         core->recovery_skip_middlewares = o->recovery_skip_middlewares;
+        core->parser =
+            o->parser == SIOC_PARSER_MSGPACK ? &sioc__msgpack_parser : &sioc__json_parser;
     }
     return core;
 }
