@@ -182,6 +182,13 @@ SIOC_EXPORT int sioc_options_set_event_loop(sioc_options *opts, sioc_event_loop 
  * SIOC_ERR_INVALID). Returns 0 or SIOC_ERR_INVALID. */
 struct uv_loop_s;
 SIOC_EXPORT int sioc_options_set_uv_loop(sioc_options *opts, struct uv_loop_s *loop);
+/* `httpCompression`: polling answers of at least `threshold` bytes (Node's default 1024) go
+ * compressed with gzip or deflate when the request accepts one (as Node, which compresses such
+ * payloads since every packet it sends has the `compress` flag by default), and the client
+ * bundle is served compressed to clients that accept it. Default on, 1024. Returns 0 or
+ * SIOC_ERR_INVALID. */
+SIOC_EXPORT int sioc_options_set_http_compression(sioc_options *opts, bool enabled,
+                                                  size_t threshold);
 /* Node's `parser` option: how Socket.IO packets are written on Engine.IO messages. The default
  * is socket.io-parser's (JSON text, binary as attachments); SIOC_PARSER_MSGPACK is
  * socket.io-msgpack-parser 3.0.2's (each packet one binary MessagePack message, binary inline),

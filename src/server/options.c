@@ -111,6 +111,8 @@ int sioc_options_new(sioc_options **out)
     o->max_dynamic_namespaces = 10000;
     o->transports = SIOC_TRANSPORT_POLLING | SIOC_TRANSPORT_WEBSOCKET;
     o->serve_client = true;
+    o->http_compression = true;
+    o->http_compression_threshold = 1024;
     o->loop = SIOC_LOOP_LIBUV;
     o->log_level = SIOC_LOG_WARN;
     o->workers = 1;
@@ -588,6 +590,16 @@ int sioc_options_set_admin_ui(sioc_options *o, const sioc_admin_ui_options *admi
     }
     admin_free(o->admin);
     o->admin = copy;
+    return 0;
+}
+
+int sioc_options_set_http_compression(sioc_options *o, bool enabled, size_t threshold)
+{
+    if (!o) {
+        return SIOC_ERR_INVALID;
+    }
+    o->http_compression = enabled;
+    o->http_compression_threshold = threshold;
     return 0;
 }
 

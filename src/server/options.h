@@ -29,6 +29,8 @@ struct sioc_options {
     unsigned keepalive_timeout_ms; /* 0: idle keep-alive connections stay */
     unsigned connect_timeout_ms;
     sioc_parser parser;
+    bool http_compression;             /* httpCompression: polling answers and the bundle */
+    size_t http_compression_threshold; /* its threshold: smaller answers go as they are */
     size_t max_http_buffer_size;
     size_t max_buffered_bytes;
     unsigned transports;

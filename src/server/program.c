@@ -34,6 +34,8 @@ static void usage(FILE *to, const char *prog, const char *summary)
         "  --keepalive-timeout MS     idle HTTP keep-alive connections close (default 5000)\n"
         "  --transports LIST          polling,websocket (default both)\n"
         "  --parser default|msgpack   how packets are written (msgpack: socket.io-msgpack-parser)\n"
+        "  --http-compression-threshold N  compress polling answers of N bytes or more (1024)\n"
+        "  --no-http-compression      send polling answers and the bundle uncompressed\n"
         "  --allow-eio3               also accept socket.io-client 2.x (Engine.IO v3)\n"
         "  --no-allow-eio3            refuse socket.io-client 2.x\n"
         "  --cleanup-empty-child-namespaces  remove empty dynamic namespaces\n"
@@ -138,6 +140,8 @@ enum {
     O_MAX_BUF,
     O_TRANSPORTS,
     O_PARSER,
+    O_HTTP_COMPRESSION_THRESHOLD,
+    O_NO_HTTP_COMPRESSION,
     O_CLIENT_DIR,
     O_LOOP,
     O_LOG,
@@ -201,6 +205,10 @@ static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
         return parse_ulong(arg, INT_MAX, &v) ? -1 : sioc_options_set_max_http_buffer_size(o, v);
     case O_TRANSPORTS:
         return parse_transports(arg, &mask) ? -1 : sioc_options_set_transports(o, mask);
+    case O_HTTP_COMPRESSION_THRESHOLD:
+        return parse_ulong(arg, INT_MAX, &v) ? -1 : sioc_options_set_http_compression(o, true, v);
+    case O_NO_HTTP_COMPRESSION:
+        return sioc_options_set_http_compression(o, false, 1024);
     case O_PARSER:
         return strcmp(arg, "msgpack") == 0   ? sioc_options_set_parser(o, SIOC_PARSER_MSGPACK)
                : strcmp(arg, "default") == 0 ? sioc_options_set_parser(o, SIOC_PARSER_DEFAULT)
@@ -348,6 +356,8 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
         {"max-http-buffer-size", required_argument, NULL, O_MAX_BUF},
         {"transports", required_argument, NULL, O_TRANSPORTS},
         {"parser", required_argument, NULL, O_PARSER},
+        {"http-compression-threshold", required_argument, NULL, O_HTTP_COMPRESSION_THRESHOLD},
+        {"no-http-compression", no_argument, NULL, O_NO_HTTP_COMPRESSION},
         {"client-dir", required_argument, NULL, O_CLIENT_DIR},
         {"event-loop", required_argument, NULL, O_LOOP},
         {"log-level", required_argument, NULL, O_LOG},

@@ -13,6 +13,7 @@
 #include "eio/handshake.h"
 #include "transport/cors.h"
 #include "util/jsonw.h"
+#include "util/compress.h"
 #include "util/log.h"
 #include "util/stats.h"
 
@@ -375,24 +376,26 @@ int sioc__upgrade_check(struct lws *wsi, const char *upgrade)
 /* ---- the client bundle ---- */
 
 /* Node's socket.io serves these names under its path: socket.io(.msgpack|.esm)?(.min)?.js(.map)? */
-static bool is_client_file(const char *name)
+static const char *const client_files[SIOC__CLIENT_FILES] = {
+    "socket.io.js",
+    "socket.io.min.js",
+    "socket.io.msgpack.min.js",
+    "socket.io.esm.min.js",
+    "socket.io.js.map",
+    "socket.io.min.js.map",
+    "socket.io.msgpack.min.js.map",
+    "socket.io.esm.min.js.map",
+};
+
+/* The index of a file of the bundle, or -1. */
+static int client_file(const char *name)
 {
-    static const char *const names[] = {
-        "socket.io.js",
-        "socket.io.min.js",
-        "socket.io.msgpack.min.js",
-        "socket.io.esm.min.js",
-        "socket.io.js.map",
-        "socket.io.min.js.map",
-        "socket.io.msgpack.min.js.map",
-        "socket.io.esm.min.js.map",
-    };
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strcmp(name, names[i]) == 0) {
-            return true;
+    for (int i = 0; i < SIOC__CLIENT_FILES; i++) {
+        if (strcmp(name, client_files[i]) == 0) {
+            return i;
         }
     }
-    return false;
+    return -1;
 }
 
 void sioc__client_etag_init(sioc__transport *tr)
@@ -441,11 +444,75 @@ static int serve_file(struct lws *wsi, const char *file, const char *mime, char 
                : 0;
 }
 
+int sioc__request_encoding(sioc__transport *tr, struct lws *wsi)
+{
+    char accept[256];
+    if (!tr->opts->http_compression ||
+        sioc__header(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, accept, sizeof(accept)) < 0) {
+        return SIOC__ENC_IDENTITY;
+    }
+    return (int)sioc__accept_encoding(accept);
+}
+
+/* File `i` of the bundle compressed with `enc`, made on first use and kept: NULL when it cannot
+ * be read or compressed. */
+static const sioc__buf *compressed_client_file(sioc__transport *tr, int i, sioc__encoding enc)
+{
+    sioc__buf *z = &tr->client_z[i][enc - 1];
+    if (z->len) {
+        return z;
+    }
+    char file[PATH_MAX];
+    snprintf(file, sizeof(file), "%s/%s", tr->opts->client_dir, client_files[i]);
+    FILE *f = fopen(file, "rb");
+    sioc__buf raw = {0};
+    char chunk[16384];
+    size_t n;
+    while (f && (n = fread(chunk, 1, sizeof(chunk), f)) > 0 &&
+           sioc__buf_append(&raw, chunk, n) == 0) {
+    }
+    bool ok = f && !ferror(f) && raw.len && sioc__compress(enc, raw.data, raw.len, z) == 0;
+    if (f) {
+        fclose(f);
+    }
+    sioc__buf_free(&raw);
+    if (!ok) {
+        sioc__buf_free(z);
+        return NULL;
+    }
+    return z;
+}
+
+/* The bundle compressed, as Node's sendFile pipes it through createGzip or createDeflate. */
+static int serve_client_compressed(sioc__transport *tr, struct lws *wsi, const sioc__buf *z,
+                                   sioc__encoding enc, const char *mime)
+{
+    sioc__reply r;
+    if (sioc__reply_begin(&r, wsi, HTTP_STATUS_OK, mime, z->len) < 0) {
+        return -1;
+    }
+    sioc__reply_header(&r, "etag:", tr->client_etag);
+    sioc__reply_header(&r, "cache-control:", "public, max-age=0");
+    sioc__reply_header(&r, "content-encoding:", sioc__encoding_name(enc));
+    sioc__reply_header(&r, "vary:", "Accept-Encoding");
+    sioc__cors_headers(tr, &r);
+    return sioc__reply_finish(&r, z->data, z->len);
+}
+
+void sioc__client_z_free(sioc__transport *tr)
+{
+    for (int i = 0; i < SIOC__CLIENT_FILES; i++) {
+        sioc__buf_free(&tr->client_z[i][0]);
+        sioc__buf_free(&tr->client_z[i][1]);
+    }
+}
+
 int sioc__serve_client(sioc__transport *tr, struct lws *wsi, const char *uri, int *ret)
 {
     const char *path = tr->opts->path;
     size_t plen = strlen(path);
-    if (!tr->opts->serve_client || strncmp(uri, path, plen) != 0 || !is_client_file(uri + plen)) {
+    int index = strncmp(uri, path, plen) == 0 ? client_file(uri + plen) : -1;
+    if (!tr->opts->serve_client || index < 0) {
         return 1;
     }
     const char *name = uri + plen;
@@ -459,13 +526,20 @@ int sioc__serve_client(sioc__transport *tr, struct lws *wsi, const char *uri, in
     char file[PATH_MAX], extra[1024];
     snprintf(file, sizeof(file), "%s/%s", tr->opts->client_dir, name);
     bool map = strstr(name, ".map") != NULL;
+    const char *mime =
+        map ? "application/json; charset=utf-8" : "application/javascript; charset=utf-8";
+    sioc__encoding enc = (sioc__encoding)sioc__request_encoding(tr, wsi);
+    bool head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
+    const sioc__buf *z = enc && !head ? compressed_client_file(tr, index, enc) : NULL;
+    if (z) {
+        *ret = serve_client_compressed(tr, wsi, z, enc, mime);
+        return 0;
+    }
     /* lws wants ready-made header lines here. */
-    snprintf(extra, sizeof(extra), "ETag: %s\r\nCache-Control: public, max-age=0\r\n",
-             tr->client_etag);
+    snprintf(extra, sizeof(extra), "ETag: %s\r\nCache-Control: public, max-age=0\r\n%s",
+             tr->client_etag, tr->opts->http_compression ? "Vary: Accept-Encoding\r\n" : "");
     sioc__cors_lines(tr, wsi, extra, sizeof(extra));
-    *ret = serve_file(
-        wsi, file,
-        map ? "application/json; charset=utf-8" : "application/javascript; charset=utf-8", extra);
+    *ret = serve_file(wsi, file, mime, extra);
     return 0;
 }
 

@@ -55,6 +55,9 @@ struct sioc__transport {
     char *refused_origins[64]; /* logged once each */
     size_t nrefused;
     char client_etag[64];
+    /* The bundle's files compressed (gzip, deflate), made on first request (http.c). */
+#define SIOC__CLIENT_FILES 8
+    sioc__buf client_z[SIOC__CLIENT_FILES][2];
     sioc__buf batch;    /* several WebSocket frames written at once (reused) */
     struct lws **flush; /* WebSockets to write to when the current callback ends */
     size_t nflush, capflush;
@@ -114,12 +117,15 @@ typedef enum conn_role {
 
 typedef struct sioc__pss {
     conn_role role;
-    sioc_conn *sess;  /* holds a session reference while set */
-    sioc__buf body;   /* POST body, or a WebSocket message being reassembled */
-    size_t expected;  /* POST Content-Length */
-    bool handshake;   /* this request opened the session */
-    bool post_binary; /* a v3 application/octet-stream POST */
-    bool jsonp;       /* a JSONP request (`j` in the query) */
+    sioc_conn *sess;        /* holds a session reference while set */
+    sioc__buf body;         /* POST body, or a WebSocket message being reassembled */
+    size_t expected;        /* POST Content-Length */
+    bool handshake;         /* this request opened the session */
+    bool post_binary;       /* a v3 application/octet-stream POST */
+    bool jsonp;             /* a JSONP request (`j` in the query) */
+    unsigned char encoding; /* sioc__encoding: how a polling answer may be compressed, decided
+                               from the request's headers when it came (a held GET's may be
+                               gone by the time it is answered) */
     bool message_binary;
     bool discarding;  /* closing: nothing more is delivered */
     int close_status; /* a WebSocket close to send from the next WRITEABLE */
@@ -216,6 +222,11 @@ void sioc__reply_header(sioc__reply *r, const char *name, const char *value);
 int sioc__reply_finish(sioc__reply *r, const void *body, size_t len);
 int sioc__reply_simple(struct lws *wsi, unsigned status, const char *content_type,
                        const char *body);
+/* Frees the compressed copies of the bundle. */
+void sioc__client_z_free(sioc__transport *tr);
+/* The content coding a response to this request may use (sioc__encoding): what its
+ * Accept-Encoding accepts of gzip and deflate, identity when compression is off. */
+int sioc__request_encoding(sioc__transport *tr, struct lws *wsi);
 /* Serves the file `uri` names below `root`, or a 404. */
 int sioc__serve_dir(struct lws *wsi, const char *root, const char *uri, int method);
 /* An empty answer after which the connection closes (malformed or refused requests). Returns -1. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "eio/verify.h"
+#include "util/compress.h"
 #include "util/log.h"
 
 static void add_cookie(sioc__transport *tr, sioc__reply *r, const char *sid)
@@ -30,6 +31,29 @@ static int to_script(struct lws *wsi, sioc__buf *out)
     return 0;
 }
 
+/* Node's httpCompression: a payload of at least the threshold goes compressed when the request
+ * accepted gzip or deflate (every Socket.IO packet is sent with Node's default compress flag,
+ * and a payload that large holds some). Returns the coding used, or NULL with *rc 0 (sent as is)
+ * or -1 (compression failed: Node answers 500). */
+static const char *compress_payload(sioc__transport *tr, sioc__pss *c, sioc__buf *out, int *rc)
+{
+    const sioc_options *o = tr->opts;
+    if (!c->encoding || !o->http_compression || out->len < o->http_compression_threshold) {
+        return NULL;
+    }
+    sioc__buf z = {0};
+    if (sioc__compress((sioc__encoding)c->encoding, out->data, out->len, &z) < 0) {
+        sioc__buf_free(&z);
+        sioc__log(SIOC_LOG_WARN, "polling: a payload of %zu bytes could not be compressed",
+                  out->len);
+        *rc = -1;
+        return NULL;
+    }
+    sioc__buf_free(out);
+    *out = z;
+    return sioc__encoding_name((sioc__encoding)c->encoding);
+}
+
 static int reply_payload(struct lws *wsi, sioc__pss *c, sioc_conn *s)
 {
     sioc__buf out = {0};
@@ -44,9 +68,17 @@ static int reply_payload(struct lws *wsi, sioc__pss *c, sioc_conn *s)
         type = "text/javascript; charset=UTF-8";
     }
     bool handshake = c->handshake;
+    const char *coding = NULL;
+    if (rc == 0 && (coding = compress_payload(tr, c, &out, &rc)) == NULL && rc < 0) {
+        sioc__buf_free(&out);
+        return sioc__reply_simple(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, NULL, NULL);
+    }
     sioc__reply r;
     if (rc == 0 && sioc__reply_begin(&r, wsi, HTTP_STATUS_OK, type, out.len) == 0) {
         sioc__cors_headers(tr, &r);
+        if (coding) {
+            sioc__reply_header(&r, "content-encoding:", coding);
+        }
         if (handshake && tr->opts->cookie_name) {
             add_cookie(tr, &r, sid);
         }
@@ -240,6 +272,7 @@ int sioc__eio_http(sioc__transport *tr, sioc__engine *eng, struct lws *wsi, sioc
         return sioc__eio_reply_error(wsi, err);
     }
     c->jsonp = q.jsonp;
+    c->encoding = (unsigned char)sioc__request_encoding(tr, wsi);
     if (!s && tr->draining) {
         return sioc__reply_closing(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE);
     }
