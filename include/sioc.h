@@ -189,6 +189,14 @@ SIOC_EXPORT int sioc_options_set_uv_loop(sioc_options *opts, struct uv_loop_s *l
  * SIOC_ERR_INVALID. */
 SIOC_EXPORT int sioc_options_set_http_compression(sioc_options *opts, bool enabled,
                                                   size_t threshold);
+/* `perMessageDeflate`: WebSocket messages of at least `threshold` bytes (Node's default 1024)
+ * go compressed (RFC 7692) to clients that offered permessage-deflate, and compressed messages
+ * from them are taken. sioc agrees to it without context takeover either way: a broadcast is
+ * compressed once for all its receivers and no connection keeps compression state between
+ * messages. maxHttpBufferSize applies to the message inflated. Default off, as Node's. Returns 0
+ * or SIOC_ERR_INVALID. */
+SIOC_EXPORT int sioc_options_set_per_message_deflate(sioc_options *opts, bool enabled,
+                                                     size_t threshold);
 /* Node's `parser` option: how Socket.IO packets are written on Engine.IO messages. The default
  * is socket.io-parser's (JSON text, binary as attachments); SIOC_PARSER_MSGPACK is
  * socket.io-msgpack-parser 3.0.2's (each packet one binary MessagePack message, binary inline),

@@ -113,6 +113,7 @@ int sioc_options_new(sioc_options **out)
     o->serve_client = true;
     o->http_compression = true;
     o->http_compression_threshold = 1024;
+    o->per_message_deflate_threshold = 1024;
     o->loop = SIOC_LOOP_LIBUV;
     o->log_level = SIOC_LOG_WARN;
     o->workers = 1;
@@ -600,6 +601,16 @@ int sioc_options_set_http_compression(sioc_options *o, bool enabled, size_t thre
     }
     o->http_compression = enabled;
     o->http_compression_threshold = threshold;
+    return 0;
+}
+
+int sioc_options_set_per_message_deflate(sioc_options *o, bool enabled, size_t threshold)
+{
+    if (!o) {
+        return SIOC_ERR_INVALID;
+    }
+    o->per_message_deflate = enabled;
+    o->per_message_deflate_threshold = threshold;
     return 0;
 }
 

@@ -31,6 +31,8 @@ struct sioc_options {
     sioc_parser parser;
     bool http_compression;             /* httpCompression: polling answers and the bundle */
     size_t http_compression_threshold; /* its threshold: smaller answers go as they are */
+    bool per_message_deflate;          /* perMessageDeflate: off by default, as Node */
+    size_t per_message_deflate_threshold;
     size_t max_http_buffer_size;
     size_t max_buffered_bytes;
     unsigned transports;

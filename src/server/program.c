@@ -36,6 +36,8 @@ static void usage(FILE *to, const char *prog, const char *summary)
         "  --parser default|msgpack   how packets are written (msgpack: socket.io-msgpack-parser)\n"
         "  --http-compression-threshold N  compress polling answers of N bytes or more (1024)\n"
         "  --no-http-compression      send polling answers and the bundle uncompressed\n"
+        "  --per-message-deflate      compress WebSocket messages of 1024 bytes or more\n"
+        "  --per-message-deflate-threshold N  ... of N bytes or more (implies the above)\n"
         "  --allow-eio3               also accept socket.io-client 2.x (Engine.IO v3)\n"
         "  --no-allow-eio3            refuse socket.io-client 2.x\n"
         "  --cleanup-empty-child-namespaces  remove empty dynamic namespaces\n"
@@ -142,6 +144,8 @@ enum {
     O_PARSER,
     O_HTTP_COMPRESSION_THRESHOLD,
     O_NO_HTTP_COMPRESSION,
+    O_PMD,
+    O_PMD_THRESHOLD,
     O_CLIENT_DIR,
     O_LOOP,
     O_LOG,
@@ -209,6 +213,11 @@ static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
         return parse_ulong(arg, INT_MAX, &v) ? -1 : sioc_options_set_http_compression(o, true, v);
     case O_NO_HTTP_COMPRESSION:
         return sioc_options_set_http_compression(o, false, 1024);
+    case O_PMD:
+        return sioc_options_set_per_message_deflate(o, true, o->per_message_deflate_threshold);
+    case O_PMD_THRESHOLD:
+        return parse_ulong(arg, INT_MAX, &v) ? -1
+                                             : sioc_options_set_per_message_deflate(o, true, v);
     case O_PARSER:
         return strcmp(arg, "msgpack") == 0   ? sioc_options_set_parser(o, SIOC_PARSER_MSGPACK)
                : strcmp(arg, "default") == 0 ? sioc_options_set_parser(o, SIOC_PARSER_DEFAULT)
@@ -358,6 +367,8 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
         {"parser", required_argument, NULL, O_PARSER},
         {"http-compression-threshold", required_argument, NULL, O_HTTP_COMPRESSION_THRESHOLD},
         {"no-http-compression", no_argument, NULL, O_NO_HTTP_COMPRESSION},
+        {"per-message-deflate", no_argument, NULL, O_PMD},
+        {"per-message-deflate-threshold", required_argument, NULL, O_PMD_THRESHOLD},
         {"client-dir", required_argument, NULL, O_CLIENT_DIR},
         {"event-loop", required_argument, NULL, O_LOOP},
         {"log-level", required_argument, NULL, O_LOG},

@@ -97,6 +97,9 @@ struct sioc__transport {
         char *prefix, *dir;
     } * mounts;
     size_t nmounts;
+    /* permessage-deflate (deflate.c): one compressor and one decompressor for every WebSocket,
+     * since no context is kept between messages. */
+    struct sioc__pmd *pmd;
     /* Called on the loop after sioc__transport_wake() from any thread. */
     void (*on_wake)(void *arg);
     void *wake_arg;
@@ -127,8 +130,10 @@ typedef struct sioc__pss {
                                from the request's headers when it came (a held GET's may be
                                gone by the time it is answered) */
     bool message_binary;
-    bool discarding;  /* closing: nothing more is delivered */
-    int close_status; /* a WebSocket close to send from the next WRITEABLE */
+    bool message_compressed; /* permessage-deflate: the message being reassembled is */
+    bool pmd;                /* this WebSocket agreed to permessage-deflate */
+    bool discarding;         /* closing: nothing more is delivered */
+    int close_status;        /* a WebSocket close to send from the next WRITEABLE */
     bool close_sent;
     bool close_hard;       /* shut the connection once the close frame is out */
     bool close_echo;       /* the close frame carries no status (the peer's had none) */
@@ -222,6 +227,13 @@ void sioc__reply_header(sioc__reply *r, const char *name, const char *value);
 int sioc__reply_finish(sioc__reply *r, const void *body, size_t len);
 int sioc__reply_simple(struct lws *wsi, unsigned status, const char *content_type,
                        const char *body);
+/* deflate.c: permessage-deflate's compressed copy of `m` (made once, kept in m->deflated; NULL
+ * on failure: the message then goes uncompressed), and a compressed message inflated into `out`
+ * (reset first). Returns 0, -1 for input that is not deflate data, -2 when it inflates to more
+ * than `max` bytes, -3 on no memory. */
+sioc__msg *sioc__pmd_deflate(sioc__transport *tr, sioc__msg *m);
+int sioc__pmd_inflate(sioc__transport *tr, const void *in, size_t len, size_t max, sioc__buf *out);
+void sioc__pmd_free(sioc__transport *tr);
 /* Frees the compressed copies of the bundle. */
 void sioc__client_z_free(sioc__transport *tr);
 /* The content coding a response to this request may use (sioc__encoding): what its

@@ -508,6 +508,7 @@ void sioc__transport_free(sioc__transport *tr)
     }
     sioc__allow_free_all(tr); /* every connection has gone: undecided requests go too */
     sioc__client_z_free(tr);
+    sioc__pmd_free(tr);
     for (size_t i = 0; i < tr->nmounts; i++) {
         free(tr->mounts[i].prefix);
         free(tr->mounts[i].dir);

@@ -79,11 +79,39 @@ int sioc__eio_confirm_upgrade(sioc__transport *tr, struct lws *wsi)
     return 0;
 }
 
+/* perMessageDeflate: the 101 agrees to it when the option is on and the client offered it in a
+ * form sioc takes (wsframe.h). Returns -1 when the header does not fit. */
+static int agree_deflate(sioc__transport *tr, struct lws *wsi, sioc__pss *c,
+                         struct lws_process_html_args *args)
+{
+    char offers[1024];
+    if (!tr->opts->per_message_deflate ||
+        sioc__header(wsi, WSI_TOKEN_EXTENSIONS, offers, sizeof(offers)) < 0 ||
+        !sioc__ws_pmd_acceptable(offers)) {
+        return 0;
+    }
+    static const char answer[] = SIOC__WS_PMD_RESPONSE;
+    unsigned char *end = (unsigned char *)args->p + args->max_len;
+    if (lws_add_http_header_by_name(
+            wsi, (const unsigned char *)"sec-websocket-extensions:", (const unsigned char *)answer,
+            (int)sizeof(answer) - 1, (unsigned char **)&args->p, end)) {
+        return -1;
+    }
+    c->pmd = true;
+    return 0;
+}
+
 int sioc__eio_ws_headers(sioc__transport *tr, struct lws *wsi, sioc__pss *c,
                          struct lws_process_html_args *args)
 {
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_UPGRADE) <= 0) {
+        return 0;
+    }
+    if (agree_deflate(tr, wsi, c, args) < 0) {
+        return -1;
+    }
     sioc__engine *eng = engine_of_request(tr, wsi);
-    if (!tr->opts->cookie_name || !eng || lws_hdr_total_length(wsi, WSI_TOKEN_UPGRADE) <= 0) {
+    if (!tr->opts->cookie_name || !eng) {
         return 0;
     }
     sioc__eio_query q;
@@ -136,7 +164,9 @@ int sioc__eio_ws_open(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
     sioc__eio_read_query(wsi, &q);
     char sid[sizeof(c->cookie_sid)];
     memcpy(sid, c->cookie_sid, sizeof(sid));
+    bool pmd = c->pmd; /* agreed in the 101 */
     memset(c, 0, sizeof(*c));
+    c->pmd = c->rx.pmd = pmd;
     sioc_request *r = tr->upgrade_asking;
     if (r && r->upgrade_wsi == wsi) {
         tr->upgrade_asking = NULL;
@@ -237,6 +267,7 @@ static void on_frame(sioc__transport *tr, struct lws *wsi, sioc__pss *c, const s
 {
     if (ev->first) {
         c->message_binary = ev->opcode == SIOC__WS_BINARY;
+        c->message_compressed = ev->compressed;
         sioc__buf_reset(&c->body);
     }
     /* No overflow: the reader refuses lengths past 2^53. */
@@ -245,13 +276,45 @@ static void on_frame(sioc__transport *tr, struct lws *wsi, sioc__pss *c, const s
     }
 }
 
-static void on_data(struct lws *wsi, sioc__pss *c, const sioc__ws_event *ev)
+/* A compressed message, inflated in place of what came (RFC 7692 §7.2.2); false when the
+ * connection was failed instead: as Node's ws, 1009 past maxHttpBufferSize, 1007 for data that is
+ * not deflate or text that is not UTF-8. */
+static bool inflate_message(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
+{
+    sioc__buf plain = {0};
+    int rc =
+        sioc__pmd_inflate(tr, c->body.data, c->body.len, tr->opts->max_http_buffer_size, &plain);
+    if (rc == 0 && !c->message_binary &&
+        !sioc__ws_utf8_valid((const uint8_t *)plain.data, plain.len)) {
+        rc = -4;
+    }
+    if (rc < 0) {
+        sioc__buf_free(&plain);
+        fail_with(wsi, c,
+                  rc == -2   ? SIOC__WS_TOO_BIG
+                  : rc == -3 ? 1011
+                             : SIOC__WS_INVALID_DATA,
+                  rc == -2   ? "inflated message over maxHttpBufferSize"
+                  : rc == -3 ? "out of memory"
+                  : rc == -4 ? "text not UTF-8"
+                             : "invalid compressed data");
+        return false;
+    }
+    sioc__buf_free(&c->body);
+    c->body = plain;
+    return true;
+}
+
+static void on_data(sioc__transport *tr, struct lws *wsi, sioc__pss *c, const sioc__ws_event *ev)
 {
     if (ev->len && sioc__buf_append(&c->body, ev->data, ev->len) < 0) {
         fail_with(wsi, c, 1011, "out of memory"); /* 1011: internal error */
         return;
     }
     if (!ev->last) {
+        return;
+    }
+    if (c->message_compressed && !inflate_message(tr, wsi, c)) {
         return;
     }
     deliver_message(wsi, c);
@@ -320,7 +383,7 @@ int sioc__eio_ws_receive(sioc__transport *tr, struct lws *wsi, sioc__pss *c, voi
         if (k == SIOC__WS_FRAME) {
             on_frame(tr, wsi, c, &ev);
         } else if (k == SIOC__WS_DATA && c->sess) {
-            on_data(wsi, c, &ev);
+            on_data(tr, wsi, c, &ev);
         } else if (k == SIOC__WS_PING_EV &&
                    write_control(wsi, SIOC__WS_PONG, ev.data, ev.len) < 0) {
             return -1;
@@ -378,13 +441,29 @@ static int write_v3_base64(struct lws *wsi, sioc__msg *m)
     return n;
 }
 
-/* What goes before `m`'s bytes on the wire: the frame header (a server frame: no mask) and, for
- * Engine.IO v3 binary, the type byte (4, message). Returns its length (at most 11). */
-static size_t frame_head(const sioc_conn *s, const sioc__msg *m, uint8_t h[11])
+/* What goes on the wire for `m` to this connection: its compressed copy when the connection
+ * agreed to permessage-deflate and the message reaches the threshold (*rsv1 then set), else `m`.
+ * Engine.IO v3 binary, which takes a type byte before it, goes as it is. */
+static sioc__msg *on_wire(sioc__transport *tr, const sioc__pss *c, sioc__msg *m, bool *rsv1)
+{
+    *rsv1 = false;
+    if (!c->pmd || m->len < tr->opts->per_message_deflate_threshold ||
+        (m->binary && c->sess->protocol == 3)) {
+        return m;
+    }
+    sioc__msg *z = sioc__pmd_deflate(tr, m);
+    *rsv1 = z != NULL;
+    return z ? z : m;
+}
+
+/* What goes before `m`'s bytes on the wire: the frame header (a server frame: no mask; RSV1 for
+ * a compressed message) and, for Engine.IO v3 binary, the type byte (4, message). Returns its
+ * length (at most 11). */
+static size_t frame_head(const sioc_conn *s, const sioc__msg *m, bool rsv1, uint8_t h[11])
 {
     bool v3_binary = m->binary && s->protocol == 3;
-    size_t hl = sioc__ws_header(h, m->binary ? SIOC__WS_BINARY : SIOC__WS_TEXT,
-                                m->len + (v3_binary ? 1 : 0));
+    size_t hl = sioc__ws_header_rsv1(h, m->binary ? SIOC__WS_BINARY : SIOC__WS_TEXT,
+                                     m->len + (v3_binary ? 1 : 0), rsv1);
     if (v3_binary) {
         h[hl++] = SIOC__EIO_MESSAGE;
     }
@@ -393,13 +472,16 @@ static size_t frame_head(const sioc_conn *s, const sioc__msg *m, uint8_t h[11])
 
 /* One message, what goes before it written into its headroom (each write sets it again: the
  * message is shared, and that head the same for every receiver of one protocol). */
-static int write_message(struct lws *wsi, const sioc_conn *s, sioc__msg *m)
+static int write_message(sioc__transport *tr, struct lws *wsi, const sioc__pss *c, sioc__msg *m)
 {
+    const sioc_conn *s = c->sess;
     if (m->binary && s->protocol == 3 && s->b64) {
         return write_v3_base64(wsi, m);
     }
+    bool rsv1;
+    m = on_wire(tr, c, m, &rsv1);
     uint8_t h[11];
-    size_t hl = frame_head(s, m, h);
+    size_t hl = frame_head(s, m, rsv1, h);
     unsigned char *p = (unsigned char *)sioc__msg_payload(m) - hl;
     memcpy(p, h, hl);
     return lws_write(wsi, p, hl + m->len, LWS_WRITE_RAW);
@@ -410,19 +492,21 @@ static int write_message(struct lws *wsi, const sioc_conn *s, sioc__msg *m)
 #define BATCH_BYTES (128 * 1024)
 
 /* Appends the WebSocket frame for `m` to `out`. */
-static int append_frame(sioc__buf *out, const sioc_conn *s, const sioc__msg *m)
+static int append_frame(sioc__transport *tr, sioc__buf *out, const sioc__pss *c, sioc__msg *m)
 {
+    bool rsv1;
+    m = on_wire(tr, c, m, &rsv1);
     uint8_t h[11];
-    size_t hl = frame_head(s, m, h);
-    return sioc__buf_append(out, h, hl) < 0
-               ? -1
-               : sioc__buf_append(out, sioc__msg_payload((sioc__msg *)m), m->len);
+    size_t hl = frame_head(c->sess, m, rsv1, h);
+    return sioc__buf_append(out, h, hl) < 0 ? -1
+                                            : sioc__buf_append(out, sioc__msg_payload(m), m->len);
 }
 
 /* Several queued messages in one system call: their frames are built here, one after the other,
  * and written raw. Returns how many went out (0: write them one at a time), or -1. */
-static int write_batch(sioc__transport *tr, struct lws *wsi, sioc_conn *s, bool *ends_write)
+static int write_batch(sioc__transport *tr, struct lws *wsi, const sioc__pss *c, bool *ends_write)
 {
+    sioc_conn *s = c->sess;
     sioc__msg *queued[BATCH_FRAMES];
     size_t n = sioc__session_ws_queued(s, wsi, queued, BATCH_FRAMES);
     sioc__buf *b = &tr->batch;
@@ -434,7 +518,7 @@ static int write_batch(sioc__transport *tr, struct lws *wsi, sioc_conn *s, bool 
     b->len = LWS_PRE;
     for (; k < n && b->len < BATCH_BYTES; k++) {
         if ((queued[k]->binary && s->protocol == 3 && s->b64) ||
-            append_frame(b, s, queued[k]) < 0) {
+            append_frame(tr, b, c, queued[k]) < 0) {
             break; /* base64 frames and allocation failures take the one-at-a-time path */
         }
         if (queued[k]->ends_write) {
@@ -521,7 +605,7 @@ int sioc__eio_ws_writeable(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
         return 0;
     }
     bool ends_write = false;
-    int batched = write_batch(tr, wsi, c->sess, &ends_write);
+    int batched = write_batch(tr, wsi, c, &ends_write);
     if (batched < 0) {
         return -1;
     }
@@ -538,7 +622,7 @@ int sioc__eio_ws_writeable(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
     if (!m) {
         return 0;
     }
-    if (write_message(wsi, c->sess, m) < 0) {
+    if (write_message(tr, wsi, c, m) < 0) {
         return -1;
     }
     ends_write = m->ends_write; /* `m` may be gone once sent */

@@ -136,8 +136,11 @@ static size_t header_size(const uint8_t *h)
 static const char *check_start(const sioc__ws_rx *rx, const uint8_t *h)
 {
     uint8_t opcode = h[0] & 0x0f;
-    if (h[0] & 0x70) {
+    if (h[0] & (rx->pmd ? 0x30 : 0x70)) {
         return "reserved bits set";
+    }
+    if ((h[0] & 0x40) && (is_control(opcode) || opcode == SIOC__WS_CONTINUATION)) {
+        return "RSV1 set on a control or continuation frame"; /* RFC 7692 §6.1 */
     }
     if (opcode > SIOC__WS_BINARY && opcode != SIOC__WS_CLOSE && opcode != SIOC__WS_PING &&
         opcode != SIOC__WS_PONG) {
@@ -197,6 +200,7 @@ static void parse_header(sioc__ws_rx *rx)
         }
     }
     memcpy(rx->mask, h + at, 4);
+    rx->hdr_first = h[0];
     rx->fin = h[0] & 0x80;
     rx->opcode = h[0] & 0x0f;
     rx->remaining = length;
@@ -270,7 +274,8 @@ static sioc__ws_event_kind data_payload(sioc__ws_rx *rx, uint8_t **in, size_t *l
     }
     uint8_t *p = *in;
     unmask(rx, p, n);
-    if (rx->message == SIOC__WS_TEXT && (rx->utf8 = utf8_run(rx->utf8, p, n)) == U8_REJECT) {
+    if (rx->message == SIOC__WS_TEXT && !rx->compressed &&
+        (rx->utf8 = utf8_run(rx->utf8, p, n)) == U8_REJECT) {
         return fail(rx, ev, SIOC__WS_INVALID_DATA, "text not UTF-8");
     }
     *in += n;
@@ -278,6 +283,7 @@ static sioc__ws_event_kind data_payload(sioc__ws_rx *rx, uint8_t **in, size_t *l
     rx->remaining -= n;
     ev->kind = SIOC__WS_DATA;
     ev->opcode = rx->message;
+    ev->compressed = rx->compressed;
     ev->data = p;
     ev->len = n;
     if (rx->remaining == 0) {
@@ -289,6 +295,7 @@ static sioc__ws_event_kind data_payload(sioc__ws_rx *rx, uint8_t **in, size_t *l
             return fail(rx, ev, SIOC__WS_INVALID_DATA, "text ends inside a character");
         }
         rx->message = 0;
+        rx->compressed = false;
         rx->utf8 = U8_ACCEPT;
     }
     return SIOC__WS_DATA;
@@ -319,7 +326,9 @@ static bool next_header(sioc__ws_rx *rx, uint8_t **in, size_t *len, sioc__ws_eve
     ev->first = rx->opcode != SIOC__WS_CONTINUATION;
     if (ev->first) {
         rx->message = rx->opcode;
+        rx->compressed = rx->pmd && (rx->hdr_first & 0x40);
     }
+    ev->compressed = rx->compressed;
     ev->kind = SIOC__WS_FRAME;
     ev->opcode = rx->message;
     ev->length = rx->remaining;
@@ -362,8 +371,13 @@ void sioc__ws_rx_free(sioc__ws_rx *rx)
 
 size_t sioc__ws_header(uint8_t out[10], unsigned opcode, uint64_t len)
 {
+    return sioc__ws_header_rsv1(out, opcode, len, false);
+}
+
+size_t sioc__ws_header_rsv1(uint8_t out[10], unsigned opcode, uint64_t len, bool rsv1)
+{
     size_t n = 0;
-    out[n++] = (uint8_t)(0x80 | (opcode & 0x0f));
+    out[n++] = (uint8_t)(0x80 | (rsv1 ? 0x40 : 0) | (opcode & 0x0f));
     if (len < 126) {
         out[n++] = (uint8_t)len;
     } else if (len < 65536) {
@@ -383,4 +397,102 @@ bool sioc__ws_status_valid(unsigned code)
 {
     return (code >= 1000 && code <= 1014 && code != 1004 && code != 1005 && code != 1006) ||
            (code >= 3000 && code <= 4999);
+}
+
+bool sioc__ws_utf8_valid(const uint8_t *p, size_t n)
+{
+    return utf8_run(U8_ACCEPT, p, n) == U8_ACCEPT;
+}
+
+/* ---- permessage-deflate's offers (RFC 7692 §5, §7.1) ---- */
+
+/* `s` (`n` bytes) without the spaces and tabs around it. */
+static void trim(const char **s, size_t *n)
+{
+    while (*n && (**s == ' ' || **s == '\t')) {
+        (*s)++, (*n)--;
+    }
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) {
+        (*n)--;
+    }
+}
+
+/* A window-bits value: 8 to 15, quoted or not; -1 if not one. */
+static int window_bits(const char *v, size_t n)
+{
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+        v++, n -= 2;
+    }
+    if (n < 1 || n > 2 || v[0] < '0' || v[0] > '9' || (n == 2 && (v[1] < '0' || v[1] > '9'))) {
+        return -1;
+    }
+    int bits = n == 1 ? v[0] - '0' : (v[0] - '0') * 10 + (v[1] - '0');
+    return bits >= 8 && bits <= 15 ? bits : -1;
+}
+
+/* One offer: "permessage-deflate; param[=value]; ...". */
+static bool offer_acceptable(const char *s, size_t n)
+{
+    static const char *const known[] = {"server_no_context_takeover", "client_no_context_takeover",
+                                        "server_max_window_bits", "client_max_window_bits"};
+    bool seen[4] = {false, false, false, false};
+    bool first = true;
+    while (n) {
+        const char *semi = memchr(s, ';', n);
+        size_t len = semi ? (size_t)(semi - s) : n;
+        const char *tok = s;
+        size_t tlen = len;
+        trim(&tok, &tlen);
+        s += len + (semi ? 1 : 0);
+        n -= len + (semi ? 1 : 0);
+        if (first) {
+            if (tlen != 18 || memcmp(tok, "permessage-deflate", 18) != 0) {
+                return false;
+            }
+            first = false;
+            continue;
+        }
+        const char *eq = memchr(tok, '=', tlen);
+        const char *name = tok, *value = eq ? eq + 1 : NULL;
+        size_t nlen = eq ? (size_t)(eq - tok) : tlen, vlen = eq ? tlen - nlen - 1 : 0;
+        trim(&name, &nlen);
+        if (value) {
+            trim(&value, &vlen);
+        }
+        int k = -1;
+        for (int i = 0; i < 4; i++) {
+            if (strlen(known[i]) == nlen && memcmp(name, known[i], nlen) == 0) {
+                k = i;
+            }
+        }
+        if (k < 0 || seen[k]) {
+            return false; /* unknown, or twice */
+        }
+        seen[k] = true;
+        if (k < 2 && value) {
+            return false; /* the no_context_takeover ones take no value */
+        }
+        /* A smaller server window would need a compressor of its own: declined. */
+        if (k == 2 && (!value || window_bits(value, vlen) != 15)) {
+            return false;
+        }
+        if (k == 3 && value && window_bits(value, vlen) < 0) {
+            return false;
+        }
+    }
+    return !first;
+}
+
+bool sioc__ws_pmd_acceptable(const char *offers)
+{
+    /* Offers are separated by commas (no parameter value here holds one). */
+    for (const char *s = offers; s && *s;) {
+        const char *comma = strchr(s, ',');
+        size_t n = comma ? (size_t)(comma - s) : strlen(s);
+        if (offer_acceptable(s, n)) {
+            return true;
+        }
+        s = comma ? comma + 1 : s + n;
+    }
+    return false;
 }

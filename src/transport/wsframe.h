@@ -49,8 +49,11 @@ typedef struct sioc__ws_rx {
     uint8_t message; /* TEXT or BINARY while a message is in progress, else 0 */
     uint8_t utf8;    /* the text message's UTF-8 decoder state (0: between characters) */
     uint8_t ctl_len;
+    uint8_t hdr_first; /* the current frame's first header byte (FIN, RSV, opcode) */
     bool fin;
     bool in_payload; /* the header is complete */
+    bool pmd;        /* permessage-deflate was agreed: RSV1 marks a compressed message */
+    bool compressed; /* the message in progress is (its bytes are checked once inflated) */
 } sioc__ws_rx;
 
 typedef enum sioc__ws_event_kind {
@@ -66,7 +69,8 @@ typedef enum sioc__ws_event_kind {
 typedef struct sioc__ws_event {
     sioc__ws_event_kind kind;
     uint8_t opcode;
-    bool first; /* FRAME: the message's first frame */
+    bool first;      /* FRAME: the message's first frame */
+    bool compressed; /* FRAME, DATA: the message is compressed (permessage-deflate) */
     bool last;
     uint16_t code;
     uint64_t length;
@@ -84,8 +88,22 @@ sioc__ws_event_kind sioc__ws_rx_next(sioc__ws_rx *rx, uint8_t **in, size_t *len,
 void sioc__ws_rx_free(sioc__ws_rx *rx);
 
 /* Writes the header of an unmasked, final frame of `opcode` carrying `len` bytes into `out`;
- * returns its length (2, 4 or 10). */
+ * returns its length (2, 4 or 10). `rsv1`: a compressed message (permessage-deflate). */
 size_t sioc__ws_header(uint8_t out[10], unsigned opcode, uint64_t len);
+size_t sioc__ws_header_rsv1(uint8_t out[10], unsigned opcode, uint64_t len, bool rsv1);
+
+/* Whether `p` holds complete, valid UTF-8 (a compressed text message, once inflated). */
+bool sioc__ws_utf8_valid(const uint8_t *p, size_t n);
+
+/* permessage-deflate (RFC 7692) as sioc agrees to it: whether the request's
+ * Sec-WebSocket-Extensions (`offers`, NULL for none) holds a permessage-deflate offer sioc can
+ * take: its parameters known, none twice, values in range, and the server's window not made
+ * smaller than 2^15. The answer is then SIOC__WS_PMD_RESPONSE: no context takeover either way,
+ * so that a message is compressed once for every connection and no connection keeps zlib state
+ * between messages. */
+#define SIOC__WS_PMD_RESPONSE                                                                      \
+    "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+bool sioc__ws_pmd_acceptable(const char *offers);
 
 /* Whether a close status may be sent by a peer (§7.4, as `ws` checks it). */
 bool sioc__ws_status_valid(unsigned code);

@@ -77,6 +77,7 @@ sioc__msg *sioc__msg_alloc(size_t len, bool binary)
     m->refs = 1;
     m->binary = binary;
     m->ends_write = false;
+    m->deflated = NULL;
     m->len = len;
     m->bytes[SIOC_MSG_HEADROOM + len] = '\0';
     return m;
@@ -112,6 +113,7 @@ void sioc__msg_unref(sioc__msg *m)
 {
     assert(!m || m->refs > 0); /* a message is never released more often than it was taken */
     if (m && --m->refs == 0) {
+        sioc__msg_unref(m->deflated);
         free(m);
     }
 }

@@ -38,6 +38,9 @@ typedef struct sioc__msg {
     /* A WebSocket write that carries this message carries nothing after it: what follows goes a
      * moment later, in a write of its own (see the transport's pacing). */
     bool ends_write;
+    /* The payload compressed for permessage-deflate (the transport's, made for the first
+     * connection that takes it compressed and shared by the others); released with it. */
+    struct sioc__msg *deflated;
     size_t len;
     char bytes[]; /* SIOC_MSG_HEADROOM + len + 1 (a NUL after the payload, for convenience) */
 } sioc__msg;

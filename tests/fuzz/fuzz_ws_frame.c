@@ -1,5 +1,6 @@
 /* Fuzz target: a client's WebSocket byte stream, read in two pieces (the first byte says where
- * the cut goes), as the frame reader meets it after a 101. */
+ * the cut goes; its top bit, whether permessage-deflate was agreed), as the frame reader meets it
+ * after a 101. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,14 +32,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1) {
         return 0;
     }
-    size_t cut = data[0] % size;
+    size_t cut = (data[0] & 0x7f) % size;
     size_t n = size - 1;
     uint8_t *copy = malloc(n ? n : 1); /* writable: frames are unmasked in place */
     if (!copy) {
         return 0;
     }
     memcpy(copy, data + 1, n);
-    sioc__ws_rx rx = {0};
+    sioc__ws_rx rx = {.pmd = data[0] & 0x80};
     if (feed(&rx, copy, cut < n ? cut : n) == 0 && cut < n) {
         feed(&rx, copy + cut, n - cut);
     }

@@ -253,6 +253,87 @@ START_TEST(server_headers)
 }
 END_TEST
 
+/* With permessage-deflate agreed, RSV1 marks a compressed message on its first frame only; its
+ * bytes (not UTF-8 until inflated) pass through; RSV1 elsewhere, and RSV2/RSV3, are errors. */
+START_TEST(permessage_deflate_frames)
+{
+    size_t n = 0;
+    n += frame(buf + n, 0x40 | 0x80, SIOC__WS_TEXT, "\xc3\x28", 2); /* not UTF-8: compressed */
+    n += frame(buf + n, 0, SIOC__WS_CONTINUATION, "zz", 2);
+    n += frame(buf + n, 0, SIOC__WS_TEXT, "plain", 5);
+    uint8_t copy[64];
+    memcpy(copy, buf, n);
+    sioc__ws_rx rx = {.pmd = true};
+    uint8_t *p = copy;
+    size_t left = n;
+    sioc__ws_event ev;
+    bool compressed[3] = {false, false, false};
+    int frames = 0, datas = 0;
+    sioc__ws_event_kind k;
+    while ((k = sioc__ws_rx_next(&rx, &p, &left, &ev)) != SIOC__WS_NEED) {
+        ck_assert_int_ne(k, SIOC__WS_ERROR);
+        if (k == SIOC__WS_FRAME) {
+            compressed[frames++] = ev.compressed;
+        } else if (k == SIOC__WS_DATA) {
+            datas++;
+        }
+    }
+    ck_assert_int_eq(frames, 3);
+    ck_assert(compressed[0] && compressed[1] && !compressed[2]);
+    ck_assert_int_eq(datas, 3);
+    sioc__ws_rx_free(&rx);
+    /* RSV1 on a continuation, on a control frame, RSV2, and RSV1 without the agreement */
+    static const struct {
+        unsigned first_flags, second_flags, second_opcode;
+        bool pmd;
+    } bad[] = {
+        {0x80, 0x40, SIOC__WS_CONTINUATION, true},
+        {0, 0x40, SIOC__WS_PING, true},
+        {0, 0x20, SIOC__WS_TEXT, true},
+        {0, 0x40, SIOC__WS_TEXT, false},
+    };
+    for (size_t i = 0; i < N(bad); i++) {
+        n = frame(buf, bad[i].first_flags, SIOC__WS_TEXT, "a", 1);
+        n += frame(buf + n, bad[i].second_flags, bad[i].second_opcode, "b", 1);
+        memcpy(copy, buf, n);
+        sioc__ws_rx r = {.pmd = bad[i].pmd};
+        p = copy;
+        left = n;
+        while ((k = sioc__ws_rx_next(&r, &p, &left, &ev)) != SIOC__WS_NEED && k != SIOC__WS_ERROR) {
+        }
+        ck_assert_msg(k == SIOC__WS_ERROR && ev.code == SIOC__WS_PROTOCOL_ERROR, "case %zu", i);
+        sioc__ws_rx_free(&r);
+    }
+    uint8_t h[10];
+    ck_assert_uint_eq(sioc__ws_header_rsv1(h, SIOC__WS_TEXT, 3, true), 2);
+    ck_assert_uint_eq(h[0], 0xc1);
+    ck_assert(sioc__ws_utf8_valid((const uint8_t *)"h\xc3\xa9", 3));
+    ck_assert(!sioc__ws_utf8_valid((const uint8_t *)"h\xc3", 2));
+}
+END_TEST
+
+START_TEST(permessage_deflate_offers)
+{
+    ck_assert(sioc__ws_pmd_acceptable("permessage-deflate; client_max_window_bits"));
+    ck_assert(sioc__ws_pmd_acceptable("permessage-deflate"));
+    ck_assert(sioc__ws_pmd_acceptable(" permessage-deflate ;client_max_window_bits=\"12\" "));
+    ck_assert(sioc__ws_pmd_acceptable("foo, permessage-deflate; server_max_window_bits=15"));
+    ck_assert(sioc__ws_pmd_acceptable(
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover"));
+    ck_assert(!sioc__ws_pmd_acceptable(NULL));
+    ck_assert(!sioc__ws_pmd_acceptable(""));
+    ck_assert(!sioc__ws_pmd_acceptable("permessage-deflate; server_max_window_bits=9"));
+    ck_assert(!sioc__ws_pmd_acceptable("permessage-deflate; server_max_window_bits"));
+    ck_assert(!sioc__ws_pmd_acceptable("permessage-deflate; client_max_window_bits=7"));
+    ck_assert(!sioc__ws_pmd_acceptable("permessage-deflate; client_max_window_bits=1x"));
+    ck_assert(!sioc__ws_pmd_acceptable("permessage-deflate; server_no_context_takeover=1"));
+    ck_assert(!sioc__ws_pmd_acceptable("permessage-deflate; x=1"));
+    ck_assert(!sioc__ws_pmd_acceptable("permessage-deflate; server_no_context_takeover; "
+                                       "server_no_context_takeover"));
+    ck_assert(!sioc__ws_pmd_acceptable("permessage-deflatex"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("transport_wsframe");
@@ -265,6 +346,8 @@ int main(void)
     tcase_add_test(tc, a_length_past_2_53_is_too_big_and_errors_stick);
     tcase_add_test(tc, valid_utf8_of_every_length_passes);
     tcase_add_test(tc, server_headers);
+    tcase_add_test(tc, permessage_deflate_frames);
+    tcase_add_test(tc, permessage_deflate_offers);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
