@@ -182,6 +182,13 @@ SIOC_EXPORT int sioc_options_set_event_loop(sioc_options *opts, sioc_event_loop 
  * SIOC_ERR_INVALID). Returns 0 or SIOC_ERR_INVALID. */
 struct uv_loop_s;
 SIOC_EXPORT int sioc_options_set_uv_loop(sioc_options *opts, struct uv_loop_s *loop);
+/* HTTPS and WSS on the server's port (Node's https.createServer({cert, key})): `cert_file` a PEM
+ * certificate (chain) and `key_file` its PEM private key, both read when the server is made and
+ * again by sioc_server_reload_tls(); NULL for both (the default) serves plain HTTP. ALPN offers
+ * http/1.1 only. Not with worker processes (their routing reads the request's first line).
+ * Returns 0 or SIOC_ERR_INVALID (one without the other) or SIOC_ERR_NOMEM. */
+SIOC_EXPORT int sioc_options_set_tls(sioc_options *opts, const char *cert_file,
+                                     const char *key_file);
 /* `httpCompression`: polling answers of at least `threshold` bytes (Node's default 1024) go
  * compressed with gzip or deflate when the request accepts one (as Node, which compresses such
  * payloads since every packet it sends has the `compress` flag by default), and the client
@@ -367,6 +374,10 @@ SIOC_EXPORT int sioc_server_run(sioc_server *server);
 /* Makes sioc_server_run() return soon. Safe from any thread and from a signal handler. (A server
  * on the application's loop stops when the application frees it.) */
 SIOC_EXPORT void sioc_server_stop(sioc_server *server);
+/* Reads the certificate and key files again (a renewed certificate) on the server's thread soon:
+ * new connections get the new one, established ones carry on. Safe from any thread and from a
+ * signal handler (sioc_program_main calls it on SIGHUP). Does nothing without TLS. */
+SIOC_EXPORT void sioc_server_reload_tls(sioc_server *server);
 
 /* ---- Programs ----------------------------------------------------------------------------- */
 

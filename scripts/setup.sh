@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(gcc pkg-config meson ninja-build python3 libwebsockets-dev libwebsockets-evlib-uv
-          libjansson-dev libuv1-dev libhiredis-dev libcrypt-dev zlib1g-dev redis-server check chromium python3-socketio
+          libjansson-dev libuv1-dev libhiredis-dev libcrypt-dev zlib1g-dev libssl-dev redis-server check chromium python3-socketio
           python3-websocket python3-requests)
 packages+=("$@") # more, for the caller (the tests add clang-format)
 missing=()

@@ -183,6 +183,8 @@ void sioc_options_free(sioc_options *o)
     free((char *)o->streams.session_key_prefix);
     free(o->name);
     free(o->metrics_path);
+    free(o->tls_cert);
+    free(o->tls_key);
     admin_free(o->admin);
     free_list(&o->cors_origins, &o->cors_count);
     free_list(&o->cors_patterns, &o->cors_pattern_count);
@@ -614,6 +616,15 @@ int sioc_options_set_per_message_deflate(sioc_options *o, bool enabled, size_t t
     return 0;
 }
 
+int sioc_options_set_tls(sioc_options *o, const char *cert_file, const char *key_file)
+{
+    if (!o || !cert_file != !key_file) {
+        return SIOC_ERR_INVALID;
+    }
+    int rc = set_string(&o->tls_cert, cert_file, true);
+    return rc ? rc : set_string(&o->tls_key, key_file, true);
+}
+
 int sioc_options_set_parser(sioc_options *o, sioc_parser parser)
 {
     if (!o || (parser != SIOC_PARSER_DEFAULT && parser != SIOC_PARSER_MSGPACK)) {
@@ -647,6 +658,7 @@ int sioc__options_copy(const sioc_options *src, sioc_options **out)
     o->redis_url = o->redis_prefix = o->name = o->metrics_path = NULL;
     o->streams.stream_name = o->streams.session_key_prefix = NULL;
     o->admin = NULL;
+    o->tls_cert = o->tls_key = NULL;
     o->cors_origins = o->cors_patterns = NULL;
     o->cors_count = o->cors_pattern_count = 0;
     rc = set_string(&o->path, src->path, false);
@@ -664,6 +676,8 @@ int sioc__options_copy(const sioc_options *src, sioc_options **out)
     rc = rc ? rc : set_string(&o->metrics_path, src->metrics_path, true);
     rc = rc ? rc : sioc_options_set_redis_streams(o, &src->streams);
     rc = rc ? rc : sioc_options_set_admin_ui(o, src->admin);
+    rc = rc ? rc : set_string(&o->tls_cert, src->tls_cert, true);
+    rc = rc ? rc : set_string(&o->tls_key, src->tls_key, true);
     for (size_t i = 0; rc == 0 && i < src->cors_count; i++) {
         rc = add_to_list(&o->cors_origins, &o->cors_count, src->cors_origins[i]);
     }

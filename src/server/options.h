@@ -73,6 +73,7 @@ struct sioc_options {
     sioc_redis_streams_options streams;      /* the Streams adapter's; strings owned */
     char *name;                              /* the node's name, for logs (NULL: none) */
     char *metrics_path;                      /* NULL: no metrics served */
+    char *tls_cert, *tls_key;                /* NULL: plain HTTP */
     sioc_admin_ui_options *admin;            /* NULL: no Admin UI; strings owned */
     unsigned workers; /* worker processes sioc_program_main starts (0: one per core) */
     /* In a worker process (set by the primary, program.c): who it is and how it reaches the

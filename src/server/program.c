@@ -34,6 +34,8 @@ static void usage(FILE *to, const char *prog, const char *summary)
         "  --keepalive-timeout MS     idle HTTP keep-alive connections close (default 5000)\n"
         "  --transports LIST          polling,websocket (default both)\n"
         "  --parser default|msgpack   how packets are written (msgpack: socket.io-msgpack-parser)\n"
+        "  --tls-cert FILE            serve https and wss with this PEM certificate (chain)\n"
+        "  --tls-key FILE             ... and this PEM private key (SIGHUP reads both again)\n"
         "  --http-compression-threshold N  compress polling answers of N bytes or more (1024)\n"
         "  --no-http-compression      send polling answers and the bundle uncompressed\n"
         "  --per-message-deflate      compress WebSocket messages of 1024 bytes or more\n"
@@ -83,7 +85,8 @@ typedef struct parsed {
     int redis_mode;                     /* sioc_redis_subscription_mode; -1: not said */
     sioc_redis_streams_options streams; /* the Streams adapter's, borrowed from argv */
     bool streams_said;
-    bool json_log; /* --log-format json: the program's own lines are JSON too */
+    bool json_log;                  /* --log-format json: the program's own lines are JSON too */
+    const char *tls_cert, *tls_key; /* applied together once every flag is read */
     bool admin_ui, admin_said;
     sioc_admin_ui_options admin; /* its strings borrowed from argv, but the user's copy */
     char admin_user[256];
@@ -142,6 +145,8 @@ enum {
     O_MAX_BUF,
     O_TRANSPORTS,
     O_PARSER,
+    O_TLS_CERT,
+    O_TLS_KEY,
     O_HTTP_COMPRESSION_THRESHOLD,
     O_NO_HTTP_COMPRESSION,
     O_PMD,
@@ -209,6 +214,12 @@ static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
         return parse_ulong(arg, INT_MAX, &v) ? -1 : sioc_options_set_max_http_buffer_size(o, v);
     case O_TRANSPORTS:
         return parse_transports(arg, &mask) ? -1 : sioc_options_set_transports(o, mask);
+    case O_TLS_CERT:
+        said->tls_cert = arg;
+        return arg[0] ? 0 : -1;
+    case O_TLS_KEY:
+        said->tls_key = arg;
+        return arg[0] ? 0 : -1;
     case O_HTTP_COMPRESSION_THRESHOLD:
         return parse_ulong(arg, INT_MAX, &v) ? -1 : sioc_options_set_http_compression(o, true, v);
     case O_NO_HTTP_COMPRESSION:
@@ -365,6 +376,8 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
         {"max-http-buffer-size", required_argument, NULL, O_MAX_BUF},
         {"transports", required_argument, NULL, O_TRANSPORTS},
         {"parser", required_argument, NULL, O_PARSER},
+        {"tls-cert", required_argument, NULL, O_TLS_CERT},
+        {"tls-key", required_argument, NULL, O_TLS_KEY},
         {"http-compression-threshold", required_argument, NULL, O_HTTP_COMPRESSION_THRESHOLD},
         {"no-http-compression", no_argument, NULL, O_NO_HTTP_COMPRESSION},
         {"per-message-deflate", no_argument, NULL, O_PMD},
@@ -457,6 +470,13 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
         fprintf(stderr, "%s: invalid --redis or --redis-key\n", prog);
         return -1;
     }
+    if (!said->tls_cert != !said->tls_key) {
+        fprintf(stderr, "%s: --tls-cert and --tls-key go together\n", prog);
+        return -1;
+    }
+    if (said->tls_cert && sioc_options_set_tls(opts, said->tls_cert, said->tls_key) < 0) {
+        return -1;
+    }
     return admin_options(prog, said, opts);
 }
 
@@ -464,8 +484,11 @@ static sioc_server *running;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    sioc_server_stop(running);
+    if (sig == SIGHUP) {
+        sioc_server_reload_tls(running); /* a renewed certificate */
+    } else {
+        sioc_server_stop(running);
+    }
 }
 
 static void handle_signals(sioc_server *server)
@@ -476,6 +499,7 @@ static void handle_signals(sioc_server *server)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -485,6 +509,7 @@ typedef struct serving {
     const sioc_program *program;
     parsed said;
     bool any_origin;
+    bool tls;
 } serving;
 
 /* The defaults that differ from Node's are said where the server says it listens. */
@@ -500,11 +525,11 @@ static void say_listening(const serving *sv, int port, const char *workers)
     };
     const char *note = notes[(sv->any_origin ? 2 : 0) + (sv->said.eio3 ? 1 : 0)];
     if (sv->said.json_log) { /* said whatever the level: the one line a supervisor waits for */
-        sioc__log_write(SIOC_LOG_INFO, NULL, "%s: %slistening on http://localhost:%d%s",
-                        sv->program->name, workers, port, note);
+        sioc__log_write(SIOC_LOG_INFO, NULL, "%s: %slistening on %s://localhost:%d%s",
+                        sv->program->name, workers, sv->tls ? "https" : "http", port, note);
     } else {
-        fprintf(stderr, "%s: %slistening on http://localhost:%d%s\n", sv->program->name, workers,
-                port, note);
+        fprintf(stderr, "%s: %slistening on %s://localhost:%d%s\n", sv->program->name, workers,
+                sv->tls ? "https" : "http", port, note);
     }
     /* Under systemd (Type=notify): the service is up once its port is. */
     char ready[96];
@@ -569,8 +594,10 @@ int sioc_program_main(const sioc_program *program, sioc_options *opts, int argc,
         return 2;
     }
     const char *prog = program->name;
-    serving sv = {
-        program, {.eio3 = program->allow_eio3, .redis_adapter = -1, .redis_mode = -1}, false};
+    serving sv = {program,
+                  {.eio3 = program->allow_eio3, .redis_adapter = -1, .redis_mode = -1},
+                  false,
+                  false};
     sioc_options_set_allow_eio3(opts, program->allow_eio3);
     int rc = parse(argc, argv, prog, program->summary ? program->summary : "", opts, &sv.said);
     if (rc != 0) {
@@ -584,6 +611,15 @@ int sioc_program_main(const sioc_program *program, sioc_options *opts, int argc,
         return 1;
     }
     unsigned workers = worker_count(opts);
+    sv.tls = opts->tls_cert != NULL;
+    if (workers > 1 && sv.tls) {
+        fprintf(stderr,
+                "%s: --workers and --tls-cert do not go together yet (a worker routes a "
+                "request by its first line, which TLS hides)\n",
+                prog);
+        sioc_options_free(opts);
+        return 2;
+    }
     if (workers > 1 && opts->loop == SIOC_LOOP_POLL) {
         fprintf(stderr, "%s: --workers needs the libuv event loop (--event-loop libuv)\n", prog);
         sioc_options_free(opts);

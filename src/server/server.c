@@ -427,6 +427,13 @@ int sioc_server_run(sioc_server *srv)
     return srv ? sioc__transport_run(srv->transport) : SIOC_ERR_INVALID;
 }
 
+void sioc_server_reload_tls(sioc_server *srv)
+{
+    if (srv && srv->transport) {
+        sioc__transport_reload_tls(srv->transport);
+    }
+}
+
 void sioc_server_stop(sioc_server *srv)
 {
     if (srv && srv->transport) {

@@ -400,7 +400,13 @@ static void accept_due(lws_sorted_usec_list_t *sul)
         }
         int one = 1; /* as lws sets its own accepted sockets: answers go out at once */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        look(tr, NULL, fd);
+        if (tr->tls) {
+            /* The head is encrypted: libwebsockets reads it after the TLS handshake, and its
+             * own parser alone judges it. */
+            hand_on(tr, fd);
+        } else {
+            look(tr, NULL, fd);
+        }
     }
     lws_rx_flow_control(tr->listen_wsi, 1);
 }

@@ -100,6 +100,10 @@ struct sioc__transport {
     /* permessage-deflate (deflate.c): one compressor and one decompressor for every WebSocket,
      * since no context is kept between messages. */
     struct sioc__pmd *pmd;
+    bool tls;               /* https and wss: lws does the TLS, sioc reads through it */
+    struct lws **tls_again; /* wsread.c: resumed with input decrypted already */
+    size_t ntls_again, captls_again;
+    volatile sig_atomic_t reload_tls; /* sioc__transport_reload_tls() asked: done on the loop */
     /* Called on the loop after sioc__transport_wake() from any thread. */
     void (*on_wake)(void *arg);
     void *wake_arg;
@@ -143,6 +147,7 @@ typedef struct sioc__pss {
     bool paced;            /* in the server's paced list: nothing is written until it leaves */
     sioc__ws_rx rx;        /* a WebSocket's incoming frames */
     bool reading;          /* a WebSocket in wsread.c's set */
+    bool read_paused;      /* not read for now (input backpressure) */
     sioc_request *request; /* ROLE_ASKING, ROLE_WS_ASKING */
 } sioc__pss;
 
@@ -311,6 +316,8 @@ int sioc__wsread_add(sioc__transport *tr, struct lws *wsi, sioc__pss *c);
 void sioc__wsread_remove(sioc__transport *tr, struct lws *wsi, sioc__pss *c);
 /* Input backpressure: `wsi` is not read while paused. */
 void sioc__wsread_pause(sioc__transport *tr, struct lws *wsi, bool paused);
+/* Reads the TLS WebSockets that resumed with input already decrypted (from the loop's tick). */
+void sioc__wsread_tls_again(sioc__transport *tr);
 /* lws's callbacks for the set's descriptor. */
 int sioc__wsread_raw(sioc__transport *tr, struct lws *wsi, enum lws_callback_reasons reason);
 

@@ -83,10 +83,41 @@ static int on_http(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
     return sioc__serve_static(tr, wsi, path, method);
 }
 
+/* The certificate and key, read and matched by OpenSSL before libwebsockets is given them: a
+ * clear message, and lws never starts a context whose vhost it cannot make. */
+static int check_tls_files(const sioc_options *o)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    const char *what = !ctx ? "no memory"
+                       : SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert) != 1
+                           ? "cannot read the certificate"
+                       : SSL_CTX_use_PrivateKey_file(ctx, o->tls_key, SSL_FILETYPE_PEM) != 1
+                           ? "cannot read the private key"
+                       : SSL_CTX_check_private_key(ctx) != 1 ? "the key is not the certificate's"
+                                                             : NULL;
+    if (what) {
+        char detail[256] = "";
+        ERR_error_string_n(ERR_get_error(), detail, sizeof(detail));
+        sioc__log(SIOC_LOG_ERROR, "TLS: %s (%s, %s): %s", what, o->tls_cert, o->tls_key, detail);
+    }
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return what ? SIOC_ERR_INVALID : 0;
+}
+
 static void on_cancel(sioc__transport *tr)
 {
     if (tr->stopping && tr->uv) {
         uv_stop(tr->uv);
+    }
+    if (tr->reload_tls) {
+        tr->reload_tls = 0;
+        if (check_tls_files(tr->opts) < 0) {
+            sioc__log(SIOC_LOG_ERROR, "TLS: the certificate in use is kept");
+        } else {
+            lws_tls_cert_updated(tr->ctx, tr->opts->tls_cert, tr->opts->tls_key, NULL, 0, NULL, 0);
+            sioc__log(SIOC_LOG_INFO, "TLS: certificate %s read again", tr->opts->tls_cert);
+        }
     }
     if (tr->on_wake) {
         tr->on_wake(tr->wake_arg);
@@ -199,6 +230,12 @@ static int dispatch(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         on_cancel(tr);
         break;
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        /* `user` is the vhost's SSL_CTX: idle connections give back their 2 x 16 KiB of OpenSSL
+         * buffers (lws sets this on its client contexts only). */
+        SSL_CTX_set_mode((SSL_CTX *)user, SSL_MODE_RELEASE_BUFFERS);
+        sioc__log(SIOC_LOG_DEBUG, "TLS: idle connections release their OpenSSL buffers");
+        break;
     default:
         break;
     }
@@ -234,6 +271,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 {
     sioc__transport *tr = CONTAINER(sul, sioc__transport, tick);
     sioc__wheel_advance(tr->wheel, sioc__now_ms());
+    sioc__wsread_tls_again(tr);
     sioc__eio_flush(tr); /* heartbeats, and whatever the application sent from elsewhere */
     lws_sul_schedule(tr->ctx, 0, &tr->tick, on_tick, SIOC_WHEEL_TICK_MS * LWS_US_PER_MS);
 }
@@ -254,6 +292,9 @@ static void lws_log_line(int level, const char *line)
 
 static int create_context(sioc__transport *tr)
 {
+    if (tr->opts->tls_cert && check_tls_files(tr->opts) < 0) {
+        return SIOC_ERR_INVALID;
+    }
     if (sioc__front_listen(tr, tr->opts->host, tr->opts->port) != 0) {
         sioc__log(SIOC_LOG_ERROR, "cannot listen on %s:%d", tr->opts->host ? tr->opts->host : "*",
                   tr->opts->port);
@@ -275,6 +316,14 @@ static int create_context(sioc__transport *tr)
     info.keepalive_timeout = (int)((tr->opts->keepalive_timeout_ms + 999) / 1000);
     info.timeout_secs = 30;
     info.vhost_name = "default";
+    if (tr->opts->tls_cert) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = tr->opts->tls_cert;
+        info.ssl_private_key_filepath = tr->opts->tls_key;
+        /* Not h2: sioc's one-write answers do not work on HTTP/2 streams. */
+        info.alpn = "http/1.1";
+        tr->tls = true;
+    }
     if (tr->uv) {
         info.options |= LWS_SERVER_OPTION_LIBUV;
         tr->foreign_loops[0] = tr->uv;
@@ -422,6 +471,14 @@ int sioc__transport_run(sioc__transport *tr)
     return 0;
 }
 
+void sioc__transport_reload_tls(sioc__transport *tr)
+{
+    if (tr->ctx && tr->tls) {
+        tr->reload_tls = 1;
+        lws_cancel_service(tr->ctx);
+    }
+}
+
 void sioc__transport_stop(sioc__transport *tr)
 {
     if (tr->ctx) {
@@ -509,6 +566,7 @@ void sioc__transport_free(sioc__transport *tr)
     sioc__allow_free_all(tr); /* every connection has gone: undecided requests go too */
     sioc__client_z_free(tr);
     sioc__pmd_free(tr);
+    free(tr->tls_again);
     for (size_t i = 0; i < tr->nmounts; i++) {
         free(tr->mounts[i].prefix);
         free(tr->mounts[i].dir);

@@ -29,6 +29,8 @@ struct uv_loop_s *sioc__transport_uv_loop(const sioc__transport *t);
 /* As sioc_server_run and sioc_server_stop. */
 int sioc__transport_run(sioc__transport *t);
 void sioc__transport_stop(sioc__transport *t);
+/* As sioc_server_reload_tls: safe from any thread and from a signal handler. */
+void sioc__transport_reload_tls(sioc__transport *t);
 /* Says goodbye to every session (drained for up to 2 s), closes every connection, and frees the
  * engines and itself. Accepts NULL. */
 void sioc__transport_free(sioc__transport *t);

@@ -63,6 +63,31 @@ void sioc__wsread_remove(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
             tr->ws_ready[i].data.ptr = NULL;
         }
     }
+    for (size_t i = 0; i < tr->ntls_again; i++) {
+        if (tr->tls_again[i] == wsi) {
+            tr->tls_again[i] = NULL;
+        }
+    }
+}
+
+/* Paused TLS WebSockets that resumed with input already decrypted: read from the next tick. */
+static void read_again_later(sioc__transport *tr, struct lws *wsi)
+{
+    for (size_t i = 0; i < tr->ntls_again; i++) {
+        if (tr->tls_again[i] == wsi) {
+            return;
+        }
+    }
+    if (tr->ntls_again == tr->captls_again) {
+        size_t cap = tr->captls_again ? 2 * tr->captls_again : 16;
+        struct lws **grown = realloc(tr->tls_again, cap * sizeof(*grown));
+        if (!grown) {
+            return; /* read when more arrives on the socket */
+        }
+        tr->tls_again = grown;
+        tr->captls_again = cap;
+    }
+    tr->tls_again[tr->ntls_again++] = wsi;
 }
 
 void sioc__wsread_pause(sioc__transport *tr, struct lws *wsi, bool paused)
@@ -73,6 +98,11 @@ void sioc__wsread_pause(sioc__transport *tr, struct lws *wsi, bool paused)
     }
     struct epoll_event ev = {.events = paused ? 0 : EPOLLIN, .data.ptr = wsi};
     epoll_ctl(tr->ws_epoll, EPOLL_CTL_MOD, (int)lws_get_socket_fd(wsi), &ev);
+    c->read_paused = paused;
+    SSL *ssl = tr->tls ? (SSL *)lws_get_ssl(wsi) : NULL;
+    if (!paused && ssl && SSL_pending(ssl) > 0) {
+        read_again_later(tr, wsi);
+    }
 }
 
 /* Stops reading the WebSocket and has lws close it from its next service, without a close frame
@@ -83,9 +113,49 @@ static void hang_up(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
     lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
+/* A TLS WebSocket: what OpenSSL decrypts, until it wants more from the socket. What it has
+ * buffered does not wake epoll, so it is read to the end now, unless the connection is paused
+ * (backpressure): then sioc__wsread_pause lists it to be read again when it resumes. */
+static void read_tls(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
+{
+    SSL *ssl = (SSL *)lws_get_ssl(wsi);
+    while (ssl && c->reading && !c->read_paused) {
+        ERR_clear_error();
+        int n = SSL_read(ssl, tr->ws_rx, (int)sizeof(tr->ws_rx));
+        if (n > 0) {
+            if (sioc__eio_ws_receive(tr, wsi, c, tr->ws_rx, (size_t)n) < 0) {
+                hang_up(tr, wsi, c);
+                return;
+            }
+            continue;
+        }
+        int err = SSL_get_error(ssl, n);
+        if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+            hang_up(tr, wsi, c); /* closed, or broken */
+        }
+        return;
+    }
+}
+
+void sioc__wsread_tls_again(sioc__transport *tr)
+{
+    for (size_t i = 0; i < tr->ntls_again; i++) { /* entries may go NULL as they are read */
+        struct lws *wsi = tr->tls_again[i];
+        sioc__pss *c = wsi ? lws_wsi_user(wsi) : NULL;
+        if (c && c->reading && !c->read_paused) {
+            read_tls(tr, wsi, c);
+        }
+    }
+    tr->ntls_again = 0;
+}
+
 static void read_one(sioc__transport *tr, struct lws *wsi)
 {
     sioc__pss *c = lws_wsi_user(wsi);
+    if (tr->tls) {
+        read_tls(tr, wsi, c);
+        return;
+    }
     ssize_t n = recv((int)lws_get_socket_fd(wsi), tr->ws_rx, sizeof(tr->ws_rx), 0);
     if (n > 0) {
         if (sioc__eio_ws_receive(tr, wsi, c, tr->ws_rx, (size_t)n) < 0) {

@@ -29,7 +29,7 @@ function startServer(bin, args = [], wrapper = []) {
     proc.stderr.on('data', (chunk) => {
       log += chunk;
       process.stderr.write(chunk);
-      const m = /listening on (?:port |http:\/\/localhost:)(\d+)/.exec(log);
+      const m = /listening on (?:port |https?:\/\/localhost:)(\d+)/.exec(log);
       if (m && !proc.port) {
         clearTimeout(timer);
         proc.port = Number(m[1]);
