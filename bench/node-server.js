@@ -8,7 +8,9 @@
 // WORKERS=N (N > 1) in the environment it runs as Node users spread a server over cores: `cluster`
 // with N workers, @socket.io/sticky in the primary (least-connection) and
 // @socket.io/cluster-adapter joining the workers, as those packages' READMEs set them up.
-// Usage: [WORKERS=N] [ADAPTER=classic|streams[:MS]] node node-server.js PORT [REDIS_URL]
+// With TLS_CERT and TLS_KEY (PEM files) it serves https and wss (https.createServer), one process.
+// Usage: [WORKERS=N] [ADAPTER=classic|streams[:MS]] [TLS_CERT=F TLS_KEY=F] node node-server.js PORT
+//        [REDIS_URL]
 'use strict';
 const cluster = require('node:cluster');
 const http = require('node:http');
@@ -83,7 +85,10 @@ if (workers > 1 && cluster.isPrimary) {
   serve(io);
   process.send('ready');
 } else {
-  const server = http.createServer();
+  const tls = process.env.TLS_CERT
+    ? { cert: require('node:fs').readFileSync(process.env.TLS_CERT), key: require('node:fs').readFileSync(process.env.TLS_KEY) }
+    : null;
+  const server = tls ? require('node:https').createServer(tls) : http.createServer();
   const io = new Server(server, { serveClient: false, ...recovery });
   serve(io);
   (redisUrl ? redisAdapter(io) : Promise.resolve()).then(() =>

@@ -35,6 +35,7 @@ FULL = {
     'broadcast': dict(clients=100000, workers=6, loadgens=6, idle=30, duration=20),
     'streams': dict(clients=510, senders=5, local=5, rates='20,100,200', duration=5),
     'sessions': dict(clients=2000, duration=5),
+    'tls': dict(clients=1000),
 }
 SMOKE = {
     'connect': dict(clients=200),
@@ -49,6 +50,7 @@ SMOKE = {
     'broadcast': dict(clients=200, workers=2, loadgens=2, idle=1, duration=5),
     'streams': dict(clients=20, senders=2, local=2, rates='10', duration=1),
     'sessions': dict(clients=10, duration=1, variants='streams'),
+    'tls': dict(clients=10),
 }
 
 RECOVERY_MS = 120000
@@ -67,11 +69,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(kind, build, redis_url=None, workers=1, adapter='classic'):
+def start(kind, build, redis_url=None, workers=1, adapter='classic', tls=None):
+    """`tls`: (certificate, key) files to serve https and wss with."""
     port = free_port()
     env = dict(os.environ)
     if kind == 'sioc':
         argv = [os.path.join(build, 'examples', 'feature-tour'), '--port', str(port), '--host', '127.0.0.1']
+        argv += ['--tls-cert', tls[0], '--tls-key', tls[1]] if tls else []
         argv += ['--redis', redis_url, *ADAPTERS[adapter][0]] if redis_url else []
         argv += ['--workers', str(workers)] if workers > 1 else []
     else:
@@ -79,6 +83,8 @@ def start(kind, build, redis_url=None, workers=1, adapter='classic'):
         argv += [redis_url] if redis_url else []
         env['WORKERS'] = str(workers)
         env['ADAPTER'] = ADAPTERS[adapter][1]
+        if tls:
+            env['TLS_CERT'], env['TLS_KEY'] = tls
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             text=True)
     deadline = time.time() + 15
@@ -263,12 +269,43 @@ def run_broadcast(kind, build, params):
                  p50_ms=pct(0.5), p99_ms=pct(0.99), max_ms=samples[-1] / 1000 if samples else 0)]
 
 
+def run_tls(kind, build, params):
+    """N clients over wss (TLS 1.3, RSA 2048, a CA made here by openssl): RSS per idle
+    connection and server CPU per connection (the TLS handshake and the Socket.IO connect)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        f = lambda name: os.path.join(d, name)
+        quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'),
+                        '-out', f('ca.pem'), '-days', '1', '-subj', '/CN=bench CA'], **quiet)
+        subprocess.run(['openssl', 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('key.pem'),
+                        '-out', f('req.csr'), '-subj', '/CN=localhost'], **quiet)
+        with open(f('ext.cnf'), 'w') as ext:
+            ext.write('subjectAltName=DNS:localhost,IP:127.0.0.1\n')
+        subprocess.run(['openssl', 'x509', '-req', '-in', f('req.csr'), '-CA', f('ca.pem'), '-CAkey',
+                        f('ca.key'), '-set_serial', '1', '-out', f('cert.pem'), '-days', '1',
+                        '-extfile', f('ext.cnf')], **quiet)
+        proc, port = start(kind, build, tls=(f('cert.pem'), f('key.pem')))
+        try:
+            time.sleep(0.3)
+            out = subprocess.run(['node', os.path.join(ROOT, 'bench', 'tls-clients.js'), str(port),
+                                  str(proc.pid), str(params['clients']), f('ca.pem')],
+                                 capture_output=True, text=True, timeout=600,
+                                 env=dict(os.environ, NODE_PATH=os.path.join(ROOT, 'node_modules')))
+            rows = [json.loads(l) for l in out.stdout.splitlines() if l.startswith('{')]
+            if out.returncode != 0 or not rows or rows[0]['failed']:
+                raise SystemExit(f'tls clients failed ({out.returncode}): {out.stdout}{out.stderr}')
+            return rows
+        finally:
+            stop(proc)
+
+
 def run_server(kind, build, plan):
     results = {}
     for scenario, params in plan.items():
-        if scenario in ('cluster', 'workers', 'broadcast', 'streams', 'sessions'):
+        if scenario in ('cluster', 'workers', 'broadcast', 'streams', 'sessions', 'tls'):
             run = {'cluster': run_cluster, 'workers': run_workers, 'broadcast': run_broadcast,
-                   'streams': run_streams, 'sessions': run_sessions}[scenario]
+                   'streams': run_streams, 'sessions': run_sessions, 'tls': run_tls}[scenario]
             results[scenario] = run(kind, build, params)
             print(f'  {kind} {scenario}: done', file=sys.stderr)
             continue
@@ -290,6 +327,11 @@ def summarize(r):
         s['connect: server CPU per connection (us)'] = c['server_cpu_s'] / max(c['ready'], 1) * 1e6
         s['connect: RSS per connection (bytes)'] = \
             (c['rss_after_kb'] - c['rss_before_kb']) * 1024 / max(c['ready'], 1)
+    if 'tls' in r:
+        t = r['tls'][0]
+        s['tls: RSS per idle wss connection (bytes)'] = \
+            (t['rss_after_kb'] - t['rss_before_kb']) * 1024 / max(t['ready'], 1)
+        s['tls: server CPU per wss connection (us)'] = t['server_cpu_s'] / max(t['ready'], 1) * 1e6
     if 'fanout' in r:
         fan = r['fanout']
         best = max(fan, key=lambda x: x['deliveries_s'])
