@@ -5,8 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # The tests also need a formatter, two load balancers (the sticky-session test) and promtool
-# (Debian's prometheus package, for the metrics test).
-bash scripts/setup.sh clang-format haproxy nginx-light prometheus || exit 1
+# (Debian's prometheus package, for the metrics test) and openssl (certificates for the TLS tests).
+bash scripts/setup.sh clang-format haproxy nginx-light prometheus openssl || exit 1
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
