@@ -68,6 +68,7 @@ static void usage(FILE *to, const char *prog, const char *summary)
         "  --admin-auth USER:HASH     its login: a user name and a bcrypt hash of the password\n"
         "  --admin-no-auth            let anyone who reaches the port use it, without login\n"
         "  --admin-readonly           the dashboard watches only (no emit, join, disconnect)\n"
+        "  --admin-mode development|production  production: statistics only (default development)\n"
         "  --cookie NAME              set a cookie holding the sid (load-balancer stickiness)\n"
         "  --workers N|auto           N processes on the port (auto: one per core; default 1)\n"
         "  --help                     this text\n"
@@ -179,6 +180,7 @@ enum {
     O_ADMIN_AUTH,
     O_ADMIN_NO_AUTH,
     O_ADMIN_READONLY,
+    O_ADMIN_MODE,
     O_HELP,
     O_VERSION
 };
@@ -325,6 +327,10 @@ static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
     case O_ADMIN_READONLY:
         said->admin.readonly = said->admin_said = true;
         return 0;
+    case O_ADMIN_MODE: /* Node's `mode` (NODE_ENV): production sends no socket or event */
+        said->admin_said = true;
+        said->admin.production = strcmp(arg, "production") == 0;
+        return said->admin.production || strcmp(arg, "development") == 0 ? 0 : -1;
     case O_COOKIE: /* as Node's `cookie: {name}`: path "/", HttpOnly, SameSite=Lax */
         return arg[0] ? sioc_options_set_cookie(o, arg, NULL, true, "Lax") : -1;
     case O_MAX_NSP:
@@ -342,7 +348,9 @@ static int apply(int opt, const char *arg, sioc_options *o, parsed *said)
 static int admin_options(const char *prog, parsed *said, sioc_options *opts)
 {
     if (said->admin_said && !said->admin_ui) {
-        fprintf(stderr, "%s: --admin-auth, --admin-no-auth and --admin-readonly need --admin-ui\n",
+        fprintf(stderr,
+                "%s: --admin-auth, --admin-no-auth, --admin-readonly and --admin-mode need "
+                "--admin-ui\n",
                 prog);
         return -1;
     }
@@ -410,6 +418,7 @@ static int parse(int argc, char **argv, const char *prog, const char *summary, s
         {"admin-auth", required_argument, NULL, O_ADMIN_AUTH},
         {"admin-no-auth", no_argument, NULL, O_ADMIN_NO_AUTH},
         {"admin-readonly", no_argument, NULL, O_ADMIN_READONLY},
+        {"admin-mode", required_argument, NULL, O_ADMIN_MODE},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},

@@ -100,7 +100,7 @@ void sioc__wsread_pause(sioc__transport *tr, struct lws *wsi, bool paused)
     epoll_ctl(tr->ws_epoll, EPOLL_CTL_MOD, (int)lws_get_socket_fd(wsi), &ev);
     c->read_paused = paused;
     SSL *ssl = tr->tls ? (SSL *)lws_get_ssl(wsi) : NULL;
-    if (!paused && ssl && SSL_pending(ssl) > 0) {
+    if (!paused && ssl && SSL_has_pending(ssl)) {
         read_again_later(tr, wsi);
     }
 }

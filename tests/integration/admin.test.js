@@ -222,6 +222,26 @@ test('--admin-readonly: nothing but watching', async () => {
   }
 });
 
+test('--admin-mode production: statistics only, as Node\'s mode "production"', async () => {
+  const prod = await startServer(bin('FEATURE_TOUR'), ['--admin-ui', '--admin-no-auth', '--admin-mode', 'production']);
+  try {
+    const d = dashboard(prod.port, undefined);
+    const [config] = await d.waitFor('config');
+    assert.deepEqual(config.supportedFeatures,
+      ['EMIT', 'JOIN', 'LEAVE', 'DISCONNECT', 'MJOIN', 'MLEAVE', 'MDISCONNECT', 'AGGREGATED_EVENTS']);
+    const user = client(prod.port);
+    await once(user, 'connect');
+    user.emit('msg', 'not reported');
+    const [stats] = await d.waitFor('server_stats', (s) => s.aggregatedEvents.some((e) => e.type === 'rawConnection'), 5000);
+    assert.ok(stats.clientsCount >= 2);
+    for (const e of ['all_sockets', 'socket_connected', 'event_received', 'room_joined']) {
+      assert.equal(d.heard.find(([x]) => x === e), undefined, `no ${e}`);
+    }
+  } finally {
+    assert.equal(await prod.stop(), 0);
+  }
+});
+
 test('--admin-no-auth lets anyone in; --admin-ui alone, or a hash that is not bcrypt\'s, does not start', async () => {
   const open = await startServer(bin('FEATURE_TOUR'), ['--admin-ui', '--admin-no-auth']);
   try {
