@@ -116,6 +116,13 @@ test('each socket\'s connection, rooms, events, data, upgrade and disconnection 
   user.emit('msg', 'hello', { n: 1 });
   assert.deepEqual((await d.waitFor('event_received', (nsp, id, args) => id === user.id && args[0] === 'msg')).slice(0, 3),
     ['/', user.id, ['msg', 'hello', { n: 1 }]]);
+  // a broadcast from another client: event_sent for each socket it reaches, as Node's
+  // socket.io-adapter tells outgoing listeners of broadcasts
+  const other = client(server.port);
+  await once(other, 'connect');
+  other.emit('msg', 'to everyone');
+  assert.deepEqual((await d.waitFor('event_sent', (nsp, id, args) => id === user.id && args[0] === 'serverMsg')).slice(0, 3),
+    ['/', user.id, ['serverMsg', 'to everyone']]);
   await user.emitWithAck('set-data', 'colour', 'green');
   assert.deepEqual((await d.waitFor('socket_updated', (u) => u.id === user.id && u.data))[0],
     { id: user.id, nsp: '/', data: { colour: 'green' } });
