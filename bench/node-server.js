@@ -9,7 +9,9 @@
 // with N workers, @socket.io/sticky in the primary (least-connection) and
 // @socket.io/cluster-adapter joining the workers, as those packages' READMEs set them up.
 // With TLS_CERT and TLS_KEY (PEM files) it serves https and wss (https.createServer), one process.
-// Usage: [WORKERS=N] [ADAPTER=classic|streams[:MS]] [TLS_CERT=F TLS_KEY=F] node node-server.js PORT
+// With PER_MESSAGE_DEFLATE=1, perMessageDeflate is on (Node's default threshold, 1024 bytes).
+// Usage: [WORKERS=N] [ADAPTER=classic|streams[:MS]] [TLS_CERT=F TLS_KEY=F] [PER_MESSAGE_DEFLATE=1]
+//        node node-server.js PORT
 //        [REDIS_URL]
 'use strict';
 const cluster = require('node:cluster');
@@ -89,7 +91,8 @@ if (workers > 1 && cluster.isPrimary) {
     ? { cert: require('node:fs').readFileSync(process.env.TLS_CERT), key: require('node:fs').readFileSync(process.env.TLS_KEY) }
     : null;
   const server = tls ? require('node:https').createServer(tls) : http.createServer();
-  const io = new Server(server, { serveClient: false, ...recovery });
+  const deflate = process.env.PER_MESSAGE_DEFLATE === '1' ? { perMessageDeflate: true } : {};
+  const io = new Server(server, { serveClient: false, ...recovery, ...deflate });
   serve(io);
   (redisUrl ? redisAdapter(io) : Promise.resolve()).then(() =>
     server.listen(port, '127.0.0.1', () => console.error(`node socket.io listening on port ${server.address().port}`)));

@@ -36,6 +36,7 @@ FULL = {
     'streams': dict(clients=510, senders=5, local=5, rates='20,100,200', duration=5),
     'sessions': dict(clients=2000, duration=5),
     'tls': dict(clients=1000),
+    'deflate': dict(clients=500, senders=2, rate=2, duration=10, size=4096),
 }
 SMOKE = {
     'connect': dict(clients=200),
@@ -51,6 +52,7 @@ SMOKE = {
     'streams': dict(clients=20, senders=2, local=2, rates='10', duration=1),
     'sessions': dict(clients=10, duration=1, variants='streams'),
     'tls': dict(clients=10),
+    'deflate': dict(clients=10, senders=2, rate=10, duration=1, size=4096),
 }
 
 RECOVERY_MS = 120000
@@ -69,8 +71,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(kind, build, redis_url=None, workers=1, adapter='classic', tls=None):
-    """`tls`: (certificate, key) files to serve https and wss with."""
+def start(kind, build, redis_url=None, workers=1, adapter='classic', tls=None, deflate=False):
+    """`tls`: (certificate, key) files to serve https and wss with; `deflate`: perMessageDeflate on."""
     port = free_port()
     env = dict(os.environ)
     if kind == 'sioc':
@@ -78,6 +80,7 @@ def start(kind, build, redis_url=None, workers=1, adapter='classic', tls=None):
         argv += ['--tls-cert', tls[0], '--tls-key', tls[1]] if tls else []
         argv += ['--redis', redis_url, *ADAPTERS[adapter][0]] if redis_url else []
         argv += ['--workers', str(workers)] if workers > 1 else []
+        argv += ['--per-message-deflate'] if deflate else []
     else:
         argv = ['node', os.path.join(ROOT, 'bench', 'node-server.js'), str(port)]
         argv += [redis_url] if redis_url else []
@@ -85,6 +88,8 @@ def start(kind, build, redis_url=None, workers=1, adapter='classic', tls=None):
         env['ADAPTER'] = ADAPTERS[adapter][1]
         if tls:
             env['TLS_CERT'], env['TLS_KEY'] = tls
+        if deflate:
+            env['PER_MESSAGE_DEFLATE'] = '1'
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             text=True)
     deadline = time.time() + 15
@@ -300,12 +305,32 @@ def run_tls(kind, build, params):
             stop(proc)
 
 
+def run_deflate(kind, build, params):
+    """N npm clients over WebSocket with permessage-deflate agreed, a few of them sending 4 KB chat
+    texts relayed to all: server CPU per million compressed deliveries, RSS per connection once
+    the traffic is over (what compression keeps per connection)."""
+    proc, port = start(kind, build, deflate=True)
+    try:
+        time.sleep(0.3)
+        args = [str(params[k]) for k in ('clients', 'senders', 'rate', 'duration', 'size')]
+        out = subprocess.run(['node', os.path.join(ROOT, 'bench', 'deflate-clients.js'), str(port),
+                              str(proc.pid), *args], capture_output=True, text=True, timeout=600,
+                             env=dict(os.environ, NODE_PATH=os.path.join(ROOT, 'node_modules')))
+        rows = [json.loads(l) for l in out.stdout.splitlines() if l.startswith('{')]
+        if out.returncode != 0 or not rows or rows[0]['failed'] or not rows[0]['compressed']:
+            raise SystemExit(f'deflate clients failed ({out.returncode}): {out.stdout}{out.stderr}')
+        return rows
+    finally:
+        stop(proc)
+
+
 def run_server(kind, build, plan):
     results = {}
     for scenario, params in plan.items():
-        if scenario in ('cluster', 'workers', 'broadcast', 'streams', 'sessions', 'tls'):
+        if scenario in ('cluster', 'workers', 'broadcast', 'streams', 'sessions', 'tls', 'deflate'):
             run = {'cluster': run_cluster, 'workers': run_workers, 'broadcast': run_broadcast,
-                   'streams': run_streams, 'sessions': run_sessions, 'tls': run_tls}[scenario]
+                   'streams': run_streams, 'sessions': run_sessions, 'tls': run_tls,
+                   'deflate': run_deflate}[scenario]
             results[scenario] = run(kind, build, params)
             print(f'  {kind} {scenario}: done', file=sys.stderr)
             continue
@@ -332,6 +357,12 @@ def summarize(r):
         s['tls: RSS per idle wss connection (bytes)'] = \
             (t['rss_after_kb'] - t['rss_before_kb']) * 1024 / max(t['ready'], 1)
         s['tls: server CPU per wss connection (us)'] = t['server_cpu_s'] / max(t['ready'], 1) * 1e6
+    if 'deflate' in r:
+        d = r['deflate'][0]
+        s['deflate: 4 KB texts received (%)'] = d['delivered'] * 100 / max(d['expected'], 1)
+        s['deflate: CPU s per million compressed deliveries'] = d['traffic_cpu_s'] / max(d['delivered'], 1) * 1e6
+        s['deflate: RSS per connection after traffic (bytes)'] = \
+            (d['rss_after_kb'] - d['rss_before_kb']) * 1024 / d['clients']
     if 'fanout' in r:
         fan = r['fanout']
         best = max(fan, key=lambda x: x['deliveries_s'])
