@@ -75,7 +75,9 @@ def start(kind, build, redis_url=None, workers=1, adapter='classic', tls=None, d
     """`tls`: (certificate, key) files to serve https and wss with; `deflate`: perMessageDeflate on."""
     port = free_port()
     env = dict(os.environ)
-    if kind == 'sioc':
+    if kind == 'floor':
+        argv = [os.path.join(build, 'bench', 'floor'), '--port', str(port)]
+    elif kind == 'sioc':
         argv = [os.path.join(build, 'examples', 'feature-tour'), '--port', str(port), '--host', '127.0.0.1']
         argv += ['--tls-cert', tls[0], '--tls-key', tls[1]] if tls else []
         argv += ['--redis', redis_url, *ADAPTERS[adapter][0]] if redis_url else []
@@ -324,9 +326,15 @@ def run_deflate(kind, build, params):
         stop(proc)
 
 
+# What the floor server (floor.c) speaks enough of: WebSocket clients on "/", msg and echo.
+FLOOR_SCENARIOS = ('connect', 'fanout', 'echo', 'churn', 'idle')
+
+
 def run_server(kind, build, plan):
     results = {}
     for scenario, params in plan.items():
+        if kind == 'floor' and scenario not in FLOOR_SCENARIOS:
+            continue
         if scenario in ('cluster', 'workers', 'broadcast', 'streams', 'sessions', 'tls', 'deflate'):
             run = {'cluster': run_cluster, 'workers': run_workers, 'broadcast': run_broadcast,
                    'streams': run_streams, 'sessions': run_sessions, 'tls': run_tls,
@@ -455,17 +463,21 @@ MORE_IS_BETTER = ('deliveries/s', 'round trips/s', 'cycles/s', 'received (%)', '
                   'changes/s')
 
 
-def table(sioc, node):
-    """sioc's advantage: how many times better than Node it does, whichever way is better."""
-    lines = ['| figure | sioc | Node | sioc advantage |', '|---|---:|---:|---:|']
+def table(sioc, node, floor=None):
+    """sioc / floor: sioc's figure over the floor server's (for a cost, how many times the floor
+    sioc spends; for a rate, the fraction of the floor's it reaches); sioc's advantage: how many
+    times better than Node it does, whichever way is better."""
+    floor = floor or {}
+    fmt = lambda v: '-' if v is None else f'{v:,.2f}'
+    lines = ['| figure | floor | sioc | sioc / floor | Node | sioc advantage |',
+             '|---|---:|---:|---:|---:|---:|']
     for key in sioc:
-        a, b = sioc[key], node.get(key)
+        a, b, f = sioc[key], node.get(key), floor.get(key)
         more = key.endswith(MORE_IS_BETTER)
-        if b is None or not a or not b or 'load generator' in key:  # not a figure of merit
-            ratio = '-'
-        else:
-            ratio = f'{(a / b if more else b / a):.2f}x'
-        lines.append(f'| {key} | {a:,.2f} | {"-" if b is None else f"{b:,.2f}"} | {ratio} |')
+        merit = 'load generator' not in key  # the load generator's own CPU is not a figure of merit
+        ratio = f'{(a / b if more else b / a):.2f}x' if merit and a and b else '-'
+        to_floor = f'{a / f:.2f}x' if merit and a and f else '-'
+        lines.append(f'| {key} | {fmt(f)} | {a:,.2f} | {to_floor} | {fmt(b)} | {ratio} |')
     return '\n'.join(lines)
 
 
@@ -496,7 +508,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--smoke', action='store_true', help='a tiny run: checks the benchmark works')
     ap.add_argument('--build', default=os.path.join(ROOT, 'build'))
-    ap.add_argument('--only', choices=['sioc', 'node'])
+    ap.add_argument('--only', choices=['sioc', 'node', 'floor'])
     ap.add_argument('--scenario', choices=list(FULL),
                     help='run this scenario only; its rows replace those in latest.json')
     ap.add_argument('--report', action='store_true',
@@ -507,12 +519,13 @@ def main():
         with open(os.path.join(out_dir, 'latest.json')) as f:
             results = json.load(f)
         plot(results, os.path.join(out_dir, 'latency.png'))
-        print(table(summarize(results['sioc']), summarize(results['node'])))
+        print(table(summarize(results['sioc']), summarize(results['node']),
+                    summarize(results.get('floor', {}))))
         return
     plan = SMOKE if args.smoke else FULL
     if args.scenario:
         plan = {args.scenario: plan[args.scenario]}
-    kinds = [args.only] if args.only else ['sioc', 'node']
+    kinds = [args.only] if args.only else ['floor', 'sioc', 'node']
     results = {k: run_server(k, args.build, plan) for k in kinds}
     latest = os.path.join(out_dir, 'latest.json')
     if args.scenario and not args.smoke and os.path.exists(latest):
@@ -521,18 +534,18 @@ def main():
         for k in kinds:
             merged.setdefault(k, {}).update(results[k])
         results = merged
-        kinds = [k for k in ('sioc', 'node') if k in results]
+        kinds = [k for k in ('floor', 'sioc', 'node') if k in results]
     if not args.smoke:
         os.makedirs(out_dir, exist_ok=True)
         with open(os.path.join(out_dir, 'latest.json'), 'w') as f:
             json.dump(results, f, indent=1)
-        if len(kinds) == 2:
+        if 'sioc' in kinds and 'node' in kinds:
             plot(results, os.path.join(out_dir, 'latency.png'))
     sums = {k: summarize(v) for k, v in results.items()}
-    if len(kinds) == 2:
-        print(table(sums['sioc'], sums['node']))
+    if 'sioc' in kinds and 'node' in kinds:
+        print(table(sums['sioc'], sums['node'], sums.get('floor')))
     else:
-        print(json.dumps(sums[kinds[0]], indent=1))
+        print(json.dumps({k: sums[k] for k in kinds}, indent=1))
 
 
 if __name__ == '__main__':
