@@ -6,6 +6,8 @@
 
 #include "sioc.h"
 #include "util/base64.h"
+#include "util/jsonr.h"
+#include "util/jsonw.h"
 
 /* A binary value is an object with one member, BINARY_KEY, whose string holds the raw bytes (any
  * bytes: it is made without UTF-8 checks). It travels as an attachment, never as JSON. */
@@ -89,13 +91,7 @@ static bool payload_valid(sioc__sio_type type, json_t *data)
 
 static json_t *parse_json(const char *s, size_t n)
 {
-    json_error_t err;
-    json_t *v = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
-    if (!v && json_error_code(&err) == json_error_numeric_overflow) {
-        /* JavaScript numbers beyond 64-bit integers: keep them as doubles, as JSON.parse does. */
-        v = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &err);
-    }
-    return v;
+    return sioc__json_parse(s, n);
 }
 
 /* Reads "<digits>-" at s[*i]; the digits are the attachment count. */
@@ -360,11 +356,6 @@ static json_t *split_binary(json_t *v, sioc__sio_encoded *e)
     return copy;
 }
 
-static int dump_to_buf(const char *buffer, size_t size, void *data)
-{
-    return sioc__buf_append(data, buffer, size);
-}
-
 static int encode_text(sioc__sio_type type, const char *nsp, int64_t id, json_t *data, size_t nbins,
                        sioc__buf *b)
 {
@@ -379,7 +370,7 @@ static int encode_text(sioc__sio_type type, const char *nsp, int64_t id, json_t 
     if (id >= 0 && sioc__buf_append_uint(b, (uint64_t)id) < 0) {
         return -1;
     }
-    if (data && json_dump_callback(data, dump_to_buf, b, JSON_COMPACT | JSON_ENCODE_ANY) < 0) {
+    if (data && sioc__json_dump(b, data) < 0) {
         return -1;
     }
     return 0;

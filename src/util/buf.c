@@ -37,11 +37,6 @@ int sioc__buf_append(sioc__buf *b, const void *data, size_t len)
     return 0;
 }
 
-int sioc__buf_append_char(sioc__buf *b, char c)
-{
-    return sioc__buf_append(b, &c, 1);
-}
-
 int sioc__buf_append_uint(sioc__buf *b, uint64_t v)
 {
     char digits[20];

@@ -21,7 +21,15 @@ typedef struct sioc__buf {
  * left as it was). */
 int sioc__buf_reserve(sioc__buf *b, size_t extra);
 int sioc__buf_append(sioc__buf *b, const void *data, size_t len);
-int sioc__buf_append_char(sioc__buf *b, char c);
+/* Inline: the JSON writer appends a byte per bracket, comma and colon. */
+static inline int sioc__buf_append_char(sioc__buf *b, char c)
+{
+    if (b->len == b->cap && sioc__buf_reserve(b, 1) < 0) {
+        return -1;
+    }
+    b->data[b->len++] = c;
+    return 0;
+}
 /* Appends `v` in decimal: packet ids and counts on the encoding path, without printf's cost. */
 int sioc__buf_append_uint(sioc__buf *b, uint64_t v);
 void sioc__buf_reset(sioc__buf *b);

@@ -1,5 +1,6 @@
 #include "util/jsonw.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* The length of the UTF-8 sequence at s[0] (of `n` bytes) by jansson's rules, or 0. */
@@ -25,9 +26,26 @@ static size_t sequence(const unsigned char *s, size_t n)
     return overlong || surrogate || cp > 0x10FFFF ? 0 : len;
 }
 
+/* How many bytes from `s` (of `n`) are ASCII, eight at a time where they can be. */
+static size_t ascii_run(const char *s, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (w & 0x8080808080808080u) {
+            break;
+        }
+    }
+    while (i < n && (unsigned char)s[i] < 0x80) {
+        i++;
+    }
+    return i;
+}
+
 bool sioc__utf8_valid(const char *s, size_t n)
 {
-    for (size_t i = 0, len; i < n; i += len) {
+    for (size_t i = ascii_run(s, n), len; i < n; i += len) {
         if ((len = sequence((const unsigned char *)s + i, n - i)) == 0) {
             return false;
         }
@@ -76,7 +94,11 @@ int sioc__json_append_string(sioc__buf *b, const char *s, size_t n)
     size_t run = 0; /* bytes before s[i] that go as they are, not yet appended */
     char hex[7];
     for (size_t i = 0; i < n; i++) {
-        const char *e = escape((unsigned char)s[i], hex);
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            continue; /* the common case, without a call */
+        }
+        const char *e = escape(c, hex);
         if (!e) {
             continue;
         }
@@ -87,6 +109,100 @@ int sioc__json_append_string(sioc__buf *b, const char *s, size_t n)
         run = i + 1;
     }
     if (sioc__buf_append(b, s + run, n - run) < 0 || sioc__buf_append_char(b, '"') < 0) {
+        b->len = start;
+        return -1;
+    }
+    return 0;
+}
+
+static int dump_value(sioc__buf *b, const json_t *v, int depth);
+
+static int dump_array(sioc__buf *b, const json_t *v, int depth)
+{
+    if (sioc__buf_append_char(b, '[') < 0) {
+        return -1;
+    }
+    size_t n = json_array_size(v);
+    for (size_t i = 0; i < n; i++) {
+        if ((i && sioc__buf_append_char(b, ',') < 0) ||
+            dump_value(b, json_array_get(v, i), depth + 1) < 0) {
+            return -1;
+        }
+    }
+    return sioc__buf_append_char(b, ']');
+}
+
+static int dump_object(sioc__buf *b, const json_t *v, int depth)
+{
+    if (sioc__buf_append_char(b, '{') < 0) {
+        return -1;
+    }
+    bool first = true;
+    /* jansson's iterator takes a non-const object but does not change it. */
+    for (void *it = json_object_iter((json_t *)v); it;
+         it = json_object_iter_next((json_t *)v, it)) {
+        if ((!first && sioc__buf_append_char(b, ',') < 0) ||
+            sioc__json_append_string(b, json_object_iter_key(it), json_object_iter_key_len(it)) !=
+                0 ||
+            sioc__buf_append_char(b, ':') < 0 ||
+            dump_value(b, json_object_iter_value(it), depth + 1) < 0) {
+            return -1;
+        }
+        first = false;
+    }
+    return sioc__buf_append_char(b, '}');
+}
+
+static int dump_integer(sioc__buf *b, json_int_t i)
+{
+    if (i < 0) {
+        return sioc__buf_append_char(b, '-') < 0
+                   ? -1
+                   : sioc__buf_append_uint(b, (uint64_t)0 - (uint64_t)i);
+    }
+    return sioc__buf_append_uint(b, (uint64_t)i);
+}
+
+/* Reals are rare on this path and jansson's form of them ("%.17g", then ".0" or an exponent
+ * tidied) is worth keeping exactly: jansson writes them. */
+static int dump_real(sioc__buf *b, const json_t *v)
+{
+    char tmp[64];
+    size_t n = json_dumpb(v, tmp, sizeof(tmp), JSON_ENCODE_ANY);
+    return n == 0 || n > sizeof(tmp) ? -1 : sioc__buf_append(b, tmp, n);
+}
+
+static int dump_value(sioc__buf *b, const json_t *v, int depth)
+{
+    if (!v) {
+        return -1;
+    }
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return depth > SIOC__JSON_MAX_DEPTH ? -1 : dump_object(b, v, depth);
+    case JSON_ARRAY:
+        return depth > SIOC__JSON_MAX_DEPTH ? -1 : dump_array(b, v, depth);
+    case JSON_STRING:
+        return sioc__json_append_string(b, json_string_value(v), json_string_length(v)) == 0 ? 0
+                                                                                             : -1;
+    case JSON_INTEGER:
+        return dump_integer(b, json_integer_value(v));
+    case JSON_REAL:
+        return dump_real(b, v);
+    case JSON_TRUE:
+        return sioc__buf_append(b, "true", 4);
+    case JSON_FALSE:
+        return sioc__buf_append(b, "false", 5);
+    case JSON_NULL:
+        return sioc__buf_append(b, "null", 4);
+    }
+    return -1;
+}
+
+int sioc__json_dump(sioc__buf *b, const json_t *v)
+{
+    size_t start = b->len;
+    if (dump_value(b, v, 1) < 0) {
         b->len = start;
         return -1;
     }

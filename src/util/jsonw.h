@@ -5,6 +5,7 @@
 #ifndef SIOC_UTIL_JSONW_H
 #define SIOC_UTIL_JSONW_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -18,5 +19,16 @@ bool sioc__utf8_valid(const char *s, size_t n);
  * Returns 0, -1 when out of memory, or -2 when `s` is not UTF-8 (jansson refuses such a string;
  * nothing is appended). */
 int sioc__json_append_string(sioc__buf *b, const char *s, size_t n);
+
+/* Appends `v` (borrowed) as compact JSON, byte for byte what json_dump_callback with JSON_COMPACT |
+ * JSON_ENCODE_ANY writes (objects in insertion order), at a fraction of its cost: jansson's dumper
+ * goes through a callback per token and keeps a hash table of the containers it is inside.
+ * Returns 0, or -1 (out of memory, a string that is not UTF-8, nesting deeper than
+ * SIOC__JSON_MAX_DEPTH, which a cycle would be; on -1 `b` holds what it held before). */
+int sioc__json_dump(sioc__buf *b, const json_t *v);
+
+/* jansson's parser's depth limit (every value counts, the outermost is at depth 1), which the
+ * reader (jsonr.h) keeps; the dumper refuses containers deeper than it. */
+#define SIOC__JSON_MAX_DEPTH 2048
 
 #endif
