@@ -727,7 +727,8 @@ SIOC_EXPORT void sioc_socket_disconnect(sioc_socket *socket, bool close);
 
 /* The socket id (20 characters, distinct from the Engine.IO sid), valid as long as the socket. */
 SIOC_EXPORT const char *sioc_socket_id(const sioc_socket *socket);
-/* The CONNECT packet's auth payload (an object, {} when none was sent); borrowed. */
+/* The CONNECT packet's auth payload (an object, {} when none was sent); borrowed, and to be read
+ * only: the {} of every socket that sent none is one object. */
 SIOC_EXPORT json_t *sioc_socket_auth(const sioc_socket *socket);
 /* Node's `socket.handshake` (borrowed): the connection's handshake (sioc_conn_handshake) plus
  * "auth". */

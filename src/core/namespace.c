@@ -71,7 +71,9 @@ sioc__core *sioc__core_new(sioc__wheel *wheel, unsigned connect_timeout_ms)
     sio->wheel = wheel;
     sio->connect_timeout_ms = connect_timeout_ms;
     sioc__list_init(&sio->undecided);
-    if (!sioc__namespace_new(sio, "/")) {
+    sio->no_auth = json_object();
+    if (!sio->no_auth || !sioc__namespace_new(sio, "/")) {
+        json_decref(sio->no_auth);
         free(sio);
         return NULL;
     }
@@ -96,6 +98,7 @@ void sioc__core_free(sioc__core *sio)
         sio->parents = next;
     }
     sioc__observers_free(sio);
+    json_decref(sio->no_auth);
     free(sio);
 }
 

@@ -241,6 +241,10 @@ struct sioc__core {
     size_t nobservers, capobservers;
     int last_observer_id;
     unsigned notifying; /* notifications running (nested ones included) */
+    /* The auth of every socket whose CONNECT carried none, shared: an object per socket cost 200
+     * bytes (jansson's object and its table) on every idle connection of an application that
+     * looks at the auth. */
+    json_t *no_auth;
 };
 
 /* The Socket.IO layer for a server: returns NULL on no memory. `wheel` is borrowed. */

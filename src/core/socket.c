@@ -341,7 +341,11 @@ static json_t *lazy_object(json_t **slot)
 
 json_t *sioc_socket_auth(const sioc_socket *s)
 {
-    return lazy_object(&((sioc_socket *)s)->auth);
+    sioc_socket *m = (sioc_socket *)s;
+    if (!m->auth && !s->remote) {
+        m->auth = json_incref(s->nsp->sio->no_auth);
+    }
+    return lazy_object(&m->auth); /* a remote socket's: its own, or a new empty one */
 }
 
 json_t *sioc_socket_handshake(const sioc_socket *s)

@@ -3,6 +3,7 @@
 #include "eio/handshake.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -195,5 +196,7 @@ char *sioc__handshake_build(const sioc__hs_request *r)
         sioc__buf_free(&b);
     }
     sioc__buf_free(&hs);
-    return b.data; /* NUL-terminated; the buffer's memory is handed over */
+    /* Kept for the connection's life: its exact size, not the buffer's (512 bytes or more). */
+    char *fit = b.data ? realloc(b.data, b.len) : NULL;
+    return fit ? fit : b.data; /* NUL-terminated; the memory is handed over */
 }

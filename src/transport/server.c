@@ -249,9 +249,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     return dispatch(wsi, reason, user, in, len);
 }
 
-/* lws allocates this for every WebSocket: small, since messages are reassembled in sioc__pss
- * anyway (a chat message usually fits). */
-#define RX_BUFFER_SIZE 256
+/* lws allocates this for every WebSocket (plus LWS_PRE and 4) and never uses it: sioc reads
+ * WebSockets itself (wsread.c) and writes through lws with tx_packet_size below. 256 cost 276
+ * bytes per idle connection; 0 would mean pt_serv_buf_size. */
+#define RX_BUFFER_SIZE 16
 
 static const struct lws_protocols protocols[] = {
     /* First: upgrades without Sec-WebSocket-Protocol bind to the first protocol. */

@@ -229,16 +229,18 @@ int sioc__eio_ws_open(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
     return 0;
 }
 
-static void deliver_message(struct lws *wsi, sioc__pss *c)
+/* A whole message, `len` bytes at `data` (the reassembly buffer, or the input itself). */
+static void deliver_message(struct lws *wsi, sioc__pss *c, char *data, size_t len)
 {
-    sioc__eio_packet p = {SIOC__EIO_MESSAGE, true, c->body.data, c->body.len};
+    static char empty[1];
+    data = data ? data : empty;
+    sioc__eio_packet p = {SIOC__EIO_MESSAGE, true, data, len};
     if (c->sess->plain) { /* every frame is a message */
         p.binary = c->message_binary;
         sioc__session_receive(c->sess, &p);
         return;
     }
-    if (sioc__session_decode_frame(c->sess, c->body.data ? c->body.data : (char *)"", c->body.len,
-                                   c->message_binary, &p) < 0) {
+    if (sioc__session_decode_frame(c->sess, data, len, c->message_binary, &p) < 0) {
         sioc__log(SIOC_LOG_INFO, "session %s: malformed packet", c->sess->sid);
         if (c->role == ROLE_WS_PROBE) {
             /* Node closes a probe that sends anything unexpected; polling carries on. */
@@ -307,6 +309,12 @@ static bool inflate_message(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
 
 static void on_data(sioc__transport *tr, struct lws *wsi, sioc__pss *c, const sioc__ws_event *ev)
 {
+    if (ev->last && c->body.len == 0 && !c->message_compressed) {
+        /* A message in one piece goes up from the input as it is: no copy, and no reassembly
+         * buffer kept per connection. */
+        deliver_message(wsi, c, (char *)ev->data, ev->len); /* unmasked in place: writable */
+        return;
+    }
     if (ev->len && sioc__buf_append(&c->body, ev->data, ev->len) < 0) {
         fail_with(wsi, c, 1011, "out of memory"); /* 1011: internal error */
         return;
@@ -317,7 +325,7 @@ static void on_data(sioc__transport *tr, struct lws *wsi, sioc__pss *c, const si
     if (c->message_compressed && !inflate_message(tr, wsi, c)) {
         return;
     }
-    deliver_message(wsi, c);
+    deliver_message(wsi, c, c->body.data, c->body.len);
     if (c->body.cap > 65536) {
         sioc__buf_free(&c->body); /* do not keep a large buffer per idle connection */
     } else {
