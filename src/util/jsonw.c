@@ -1,5 +1,6 @@
 #include "util/jsonw.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -87,31 +88,38 @@ int sioc__json_append_string(sioc__buf *b, const char *s, size_t n)
     if (!sioc__utf8_valid(s, n)) {
         return -2;
     }
+    /* Room for the string as it is and its quotes, reserved once; an escape asks for more. */
     size_t start = b->len;
-    if (sioc__buf_append_char(b, '"') < 0) {
+    if (sioc__buf_reserve(b, n + 2) < 0) {
         return -1;
     }
-    size_t run = 0; /* bytes before s[i] that go as they are, not yet appended */
+    b->data[b->len++] = '"';
+    size_t run = 0; /* bytes before s[i] that go as they are, not yet copied */
     char hex[7];
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\') {
-            continue; /* the common case, without a call */
-        }
-        const char *e = escape(c, hex);
-        if (!e) {
             continue;
         }
-        if (sioc__buf_append(b, s + run, i - run) < 0 || sioc__buf_append(b, e, strlen(e)) < 0) {
+        const char *e = escape(c, hex);
+        size_t elen = strlen(e);
+        /* the run, the escape, then the rest of the input and the closing quote */
+        if (sioc__buf_reserve(b, (i - run) + elen + (n - i - 1) + 1) < 0) {
             b->len = start;
             return -1;
         }
+        memcpy(b->data + b->len, s + run, i - run);
+        b->len += i - run;
+        memcpy(b->data + b->len, e, elen);
+        b->len += elen;
         run = i + 1;
     }
-    if (sioc__buf_append(b, s + run, n - run) < 0 || sioc__buf_append_char(b, '"') < 0) {
-        b->len = start;
-        return -1;
+    if (n > run) { /* `s` may be NULL when `n` is 0 */
+        memcpy(b->data + b->len, s + run, n - run);
+        b->len += n - run;
     }
+    b->data[b->len++] = '"';
+    assert(b->len <= b->cap);
     return 0;
 }
 
