@@ -85,13 +85,22 @@ static void address(const sioc__hs_request *r, const char *forwarded, char *out,
 #define SECURE_ISSUED "\"secure\":false,\"issued\":"
 
 /* `"time":date,"address":ip,"secure":false,"issued":ms,` Returns -1 when out of memory. */
-static int when_where(sioc__buf *b, const sioc__hs_request *r, const char *forwarded)
+void sioc__handshake_date(uint64_t now_ms, char out[96])
 {
-    char where[64], date[96];
-    time_t secs = (time_t)(r->now_ms / 1000);
+    time_t secs = (time_t)(now_ms / 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);
-    strftime(date, sizeof(date), DATE_FORMAT, &tm);
+    strftime(out, 96, DATE_FORMAT, &tm);
+}
+
+static int when_where(sioc__buf *b, const sioc__hs_request *r, const char *forwarded)
+{
+    char where[64], formatted[96];
+    const char *date = r->date;
+    if (!date) {
+        sioc__handshake_date(r->now_ms, formatted);
+        date = formatted;
+    }
     address(r, forwarded, where, sizeof(where));
     bool failed = member(b, "time", 4, date, strlen(date)) < 0 ||
                   member(b, "address", 7, where, strlen(where)) < 0 ||

@@ -26,7 +26,11 @@ typedef struct sioc__hs_request {
     const char *peer; /* the peer's address */
     bool trust_proxy; /* the address is X-Forwarded-For's first entry, when there is one */
     uint64_t now_ms;  /* the time of the handshake, in ms since the epoch */
+    const char *date; /* now_ms's second as sioc__handshake_date writes it, or NULL */
 } sioc__hs_request;
+
+/* The date of `now_ms` (ms since the epoch) as JavaScript's Date prints it in UTC, into `out`. */
+void sioc__handshake_date(uint64_t now_ms, char out[96]);
 
 /* {"xdomain", "headers", "time", "address", "secure", "issued", "query", "url"} in Node's order:
  * xdomain is whether an Origin header came, time the date as JavaScript's Date prints it, issued

@@ -1,6 +1,7 @@
 /* HTTP plumbing: responses, query and header access, CORS, the client bundle and static files. */
 #include "transport/internal.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -657,43 +658,60 @@ int sioc__serve_static(sioc__transport *tr, struct lws *wsi, const char *uri, in
  * fragments. The strings are the gatherer's (gather_free). */
 typedef struct gathered {
     sioc__hs_header headers[_WSI_TOKEN_CLIENT_SENT_PROTOCOLS];
+    char *values; /* every header's value, NUL-terminated, one after the other */
     char *query[64];
     sioc__hs_request req;
 } gathered;
 
 static void gather_free(gathered *g)
 {
-    for (size_t i = 0; i < g->req.nheaders; i++) {
-        free((char *)g->headers[i].value);
-    }
+    free(g->values);
     for (size_t i = 0; i < g->req.nquery; i++) {
         free(g->query[i]);
     }
 }
 
-/* Every request header lws knows by name ("host:", "origin:", "cookie:", ...), lower-case, in
- * lws's order. Returns -1 when out of memory. */
-static int gather_headers(struct lws *wsi, gathered *g)
+void sioc__hdr_tokens_init(sioc__transport *tr)
 {
+    tr->nhdr_tokens = 0;
     for (int t = 0; t < (int)_WSI_TOKEN_CLIENT_SENT_PROTOCOLS; t++) {
         const char *name = (const char *)lws_token_to_string((enum lws_token_indexes)t);
         size_t nlen = name ? strlen(name) : 0;
-        int vlen = lws_hdr_total_length(wsi, (enum lws_token_indexes)t);
-        if (nlen < 2 || name[nlen - 1] != ':' || name[0] == ':' || vlen <= 0) {
-            continue;
-        }
-        char *value = malloc((size_t)vlen + 1);
-        if (!value) {
-            return -1;
-        }
-        if (lws_hdr_copy(wsi, value, vlen + 1, (enum lws_token_indexes)t) < 0) {
-            free(value);
-            continue;
+        if (nlen < 2 || name[nlen - 1] != ':' || name[0] == ':') {
+            continue; /* not a header ("get uri", pseudo-headers) */
         }
         /* lws's names are "host:": the builder takes them without the colon. */
-        g->headers[g->req.nheaders] = (sioc__hs_header){name, nlen - 1, value};
-        g->req.nheaders++;
+        tr->hdr_tokens[tr->nhdr_tokens++] = (sioc__hdr_token){t, name, nlen - 1};
     }
+}
+
+/* Every request header lws knows by name ("host", "origin", "cookie", ...), lower-case, in lws's
+ * order, their values copied into one block. Returns -1 when out of memory. */
+static int gather_headers(sioc__transport *tr, struct lws *wsi, gathered *g)
+{
+    int lens[_WSI_TOKEN_CLIENT_SENT_PROTOCOLS];
+    size_t total = 0;
+    for (size_t i = 0; i < tr->nhdr_tokens; i++) {
+        lens[i] = lws_hdr_total_length(wsi, (enum lws_token_indexes)tr->hdr_tokens[i].token);
+        total += lens[i] > 0 ? (size_t)lens[i] + 1 : 0;
+    }
+    if (total == 0) {
+        return 0;
+    }
+    if (!(g->values = malloc(total))) {
+        return -1;
+    }
+    char *at = g->values;
+    for (size_t i = 0; i < tr->nhdr_tokens; i++) {
+        const sioc__hdr_token *h = &tr->hdr_tokens[i];
+        if (lens[i] <= 0 ||
+            lws_hdr_copy(wsi, at, lens[i] + 1, (enum lws_token_indexes)h->token) < 0) {
+            continue;
+        }
+        g->headers[g->req.nheaders++] = (sioc__hs_header){h->name, h->len, at};
+        at += lens[i] + 1;
+    }
+    assert(at <= g->values + total);
     return 0;
 }
 
@@ -735,8 +753,13 @@ char *sioc__handshake_text(struct lws *wsi)
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     g.req.now_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+    if (tr->date_sec != (uint64_t)now.tv_sec || !tr->date[0]) {
+        sioc__handshake_date(g.req.now_ms, tr->date); /* once a second, not per connection */
+        tr->date_sec = (uint64_t)now.tv_sec;
+    }
+    g.req.date = tr->date;
     char *text = NULL;
-    if (gather_headers(wsi, &g) == 0 && gather_query(wsi, &g) == 0) {
+    if (gather_headers(tr, wsi, &g) == 0 && gather_query(wsi, &g) == 0) {
         text = sioc__handshake_build(&g.req);
     }
     gather_free(&g);

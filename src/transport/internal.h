@@ -32,8 +32,20 @@ typedef struct sioc__embed sioc__embed;
 _Static_assert(10 + 1 <= SIOC_MSG_HEADROOM,
                "messages need room for the WebSocket frame header and a v3 type byte");
 
+/* A request header lws knows by name, for the handshake: its token and its name without lws's
+ * colon ("host"), looked up once per server instead of once per connection. */
+typedef struct sioc__hdr_token {
+    int token;
+    const char *name;
+    size_t len;
+} sioc__hdr_token;
+
 struct sioc__transport {
     const sioc_options *opts; /* the server's */
+    sioc__hdr_token hdr_tokens[_WSI_TOKEN_CLIENT_SENT_PROTOCOLS];
+    size_t nhdr_tokens;
+    uint64_t date_sec; /* the handshake's date, as JavaScript prints it, for this second */
+    char date[96];
     struct lws_context *ctx;
     struct lws_vhost *vhost;
     uv_loop_t *uv;
@@ -281,6 +293,8 @@ int sioc__header(struct lws *wsi, enum lws_token_indexes h, char *out, size_t ca
 /* Node's handshake object for the request on `wsi`, as compact JSON text (malloc'd; NULL on no
  * memory). */
 char *sioc__handshake_text(struct lws *wsi);
+/* Fills tr->hdr_tokens: the headers lws knows by name, for sioc__handshake_text. */
+void sioc__hdr_tokens_init(sioc__transport *tr);
 
 /* idle.c: timeouts of connections that wait, on the wheel instead of lws's sorted list */
 /* lws_http_transaction_completed(), then the idle keep-alive timeout. Returns -1: close. */

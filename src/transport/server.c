@@ -419,6 +419,7 @@ int sioc__transport_new(const sioc_options *opts, sioc__wheel *wheel, sioc__tran
     }
     tr->opts = opts;
     tr->wheel = wheel;
+    sioc__hdr_tokens_init(tr);
     tr->listen_fd = -1;
     tr->ws_epoll = -1;
     sioc__list_init(&tr->pending);
