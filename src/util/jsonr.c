@@ -246,6 +246,18 @@ static json_t *number(reader *r)
     return v;
 }
 
+/* After an element or a member: 1 when `close` ends the container, 0 after a comma (another
+ * follows), -1 for anything else. */
+static int next_item(reader *r, char close)
+{
+    skip_space(r);
+    if (r->i >= r->n) {
+        return -1;
+    }
+    char c = r->s[r->i++];
+    return c == close ? 1 : c == ',' ? 0 : -1;
+}
+
 static json_t *array(reader *r, int depth)
 {
     json_t *a = json_array();
@@ -259,15 +271,11 @@ static json_t *array(reader *r, int depth)
         if (!item || json_array_append_new(a, item) < 0) {
             break;
         }
-        skip_space(r);
-        if (r->i >= r->n) {
-            break;
-        }
-        char c = r->s[r->i++];
-        if (c == ']') {
-            return a;
-        }
-        if (c != ',') {
+        int next = next_item(r, ']');
+        if (next != 0) {
+            if (next > 0) {
+                return a;
+            }
             break;
         }
     }
@@ -309,18 +317,11 @@ static json_t *object(reader *r, int depth)
         if (k != small) {
             free(k);
         }
-        if (rc < 0) {
-            break;
-        }
-        skip_space(r);
-        if (r->i >= r->n) {
-            break;
-        }
-        char c = r->s[r->i++];
-        if (c == '}') {
-            return o;
-        }
-        if (c != ',') {
+        int next = rc < 0 ? -1 : next_item(r, '}');
+        if (next != 0) {
+            if (next > 0) {
+                return o;
+            }
             break;
         }
         skip_space(r);
