@@ -84,7 +84,6 @@ static void address(const sioc__hs_request *r, const char *forwarded, char *out,
 #define DATE_FORMAT "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)"
 #define SECURE_ISSUED "\"secure\":false,\"issued\":"
 
-/* `"time":date,"address":ip,"secure":false,"issued":ms,` Returns -1 when out of memory. */
 void sioc__handshake_date(uint64_t now_ms, char out[96])
 {
     time_t secs = (time_t)(now_ms / 1000);
@@ -93,6 +92,7 @@ void sioc__handshake_date(uint64_t now_ms, char out[96])
     strftime(out, 96, DATE_FORMAT, &tm);
 }
 
+/* `"time":date,"address":ip,"secure":false,"issued":ms,` Returns -1 when out of memory. */
 static int when_where(sioc__buf *b, const sioc__hs_request *r, const char *forwarded)
 {
     char where[64], formatted[96];
