@@ -129,13 +129,7 @@ static int escape(reader *r)
 static int string(reader *r, const char **out, size_t *len)
 {
     size_t start = r->i;
-    while (r->i < r->n) {
-        unsigned char c = (unsigned char)r->s[r->i];
-        if (c == '"' || c == '\\' || c < 0x20) {
-            break;
-        }
-        r->i++;
-    }
+    r->i += sioc__json_plain_run(r->s + r->i, r->n - r->i);
     if (r->i >= r->n || (unsigned char)r->s[r->i] < 0x20) {
         return -1;
     }

@@ -44,6 +44,38 @@ static size_t ascii_run(const char *s, size_t n)
     return i;
 }
 
+#define ONES 0x0101010101010101u
+#define HIGHS 0x8080808080808080u
+
+/* Whether a byte of `w` is below 0x20 or is '"' or '\\' (a byte of 0x80 or more is none). */
+static bool special_in(uint64_t w)
+{
+    uint64_t quote = w ^ (ONES * '"'), backslash = w ^ (ONES * '\\');
+    uint64_t low = (w - ONES * 0x20) & ~w;
+    uint64_t zero_q = (quote - ONES) & ~quote, zero_b = (backslash - ONES) & ~backslash;
+    return ((low | zero_q | zero_b) & HIGHS) != 0;
+}
+
+size_t sioc__json_plain_run(const char *s, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (special_in(w)) {
+            break;
+        }
+    }
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == '"' || c == '\\') {
+            break;
+        }
+        i++;
+    }
+    return i;
+}
+
 bool sioc__utf8_valid(const char *s, size_t n)
 {
     for (size_t i = ascii_run(s, n), len; i < n; i += len) {
@@ -96,12 +128,9 @@ int sioc__json_append_string(sioc__buf *b, const char *s, size_t n)
     b->data[b->len++] = '"';
     size_t run = 0; /* bytes before s[i] that go as they are, not yet copied */
     char hex[7];
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            continue;
-        }
-        const char *e = escape(c, hex);
+    for (size_t i = sioc__json_plain_run(s, n); i < n;
+         i += 1 + sioc__json_plain_run(s + i + 1, n - i - 1)) {
+        const char *e = escape((unsigned char)s[i], hex); /* s[i] needs escaping */
         size_t elen = strlen(e);
         /* the run, the escape, then the rest of the input and the closing quote */
         if (sioc__buf_reserve(b, (i - run) + elen + (n - i - 1) + 1) < 0) {

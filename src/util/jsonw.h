@@ -15,6 +15,10 @@
  * nothing past U+10FFFF. */
 bool sioc__utf8_valid(const char *s, size_t n);
 
+/* How many bytes from `s` (of `n`) go into a JSON string as they are: none is a control
+ * character, '"' or '\\'. Eight at a time while it can. */
+size_t sioc__json_plain_run(const char *s, size_t n);
+
 /* Appends `n` bytes of `s` as a JSON string, quoted and escaped as jansson's compact dump does.
  * Returns 0, -1 when out of memory, or -2 when `s` is not UTF-8 (jansson refuses such a string;
  * nothing is appended). */
