@@ -246,7 +246,8 @@ static void relay(int from, const char *rest, size_t n)
     size_t hl = frame_header(h, 1, sizeof(prefix) - 1 + n);
     memcpy(h + hl, prefix, sizeof(prefix) - 1);
     hl += sizeof(prefix) - 1;
-    for (int i = 0; i < nmembers; i++) {
+    /* Downwards: a recipient closed on no memory takes the last one's place, already done. */
+    for (int i = nmembers - 1; i >= 0; i--) {
         if (members[i] != from) {
             queue(members[i], (const char *)h, hl, rest, n);
         }
@@ -584,7 +585,7 @@ int main(int argc, char **argv)
             }
         }
         if (now_ms() >= next_ping) {
-            for (int i = 0; i < nmembers; i++) {
+            for (int i = nmembers - 1; i >= 0; i--) { /* as in relay() */
                 send_text(members[i], "2", 1, "", 0);
             }
             next_ping += PING_INTERVAL_MS;
