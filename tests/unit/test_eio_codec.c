@@ -129,6 +129,11 @@ START_TEST(the_open_packet_carries_the_handshake_fields)
     ck_assert_str_eq(sioc__msg_payload(m), "0{\"sid\":\"abc\",\"upgrades\":[],\"pingInterval\":300,"
                                            "\"pingTimeout\":200,\"maxPayload\":10}");
     sioc__msg_unref(m);
+    m = sioc__eio_open_packet("s", false, 0, 4294967295u, 18446744073709551615ull);
+    ck_assert_str_eq(sioc__msg_payload(m), "0{\"sid\":\"s\",\"upgrades\":[],\"pingInterval\":0,"
+                                           "\"pingTimeout\":4294967295,"
+                                           "\"maxPayload\":18446744073709551615}");
+    sioc__msg_unref(m);
 }
 END_TEST
 
