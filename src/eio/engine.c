@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eio/handshake.h"
 #include "eio/session.h"
 #include "util/base64.h"
+#include "util/jsonr.h"
 #include "util/log.h"
 #include "util/stats.h"
 
@@ -113,7 +115,7 @@ static void on_ping_timeout(sioc__timer *t);
 
 static void schedule_ping(sioc_conn *s)
 {
-    sioc__timer_start(s->eng->wheel, &s->ping_timer,
+    sioc__timer_start(s->eng->wheel, &s->heartbeat,
                       sioc__wheel_now(s->eng->wheel) + s->eng->cfg.ping_interval_ms, on_ping_due);
 }
 
@@ -121,7 +123,7 @@ static void schedule_ping(sioc_conn *s)
  * pingTimeout or the session closes. */
 static void on_ping_due(sioc__timer *t)
 {
-    sioc_conn *s = CONTAINER(t, sioc_conn, ping_timer);
+    sioc_conn *s = CONTAINER(t, sioc_conn, heartbeat);
     /* pingTimeout counts from when the ping was due, as from Node's exact timers, when the tick
      * and a busy loop made it a little late (up to a quarter of pingTimeout: the client still has
      * most of it to answer); from now when the server itself fell far behind, which is not the
@@ -132,8 +134,7 @@ static void on_ping_due(sioc__timer *t)
         slack = 2 * SIOC_WHEEL_TICK_MS;
     }
     uint64_t from = now - t->due_ms <= slack ? t->due_ms : now;
-    sioc__timer_start(s->eng->wheel, &s->timeout_timer, from + s->eng->cfg.ping_timeout_ms,
-                      on_ping_timeout);
+    sioc__timer_start(s->eng->wheel, t, from + s->eng->cfg.ping_timeout_ms, on_ping_timeout);
     if (s->plain) { /* no Engine.IO: a WebSocket PING, which every client answers by itself */
         if (s->ws) {
             s->eng->io->ping(s->ws);
@@ -147,7 +148,7 @@ static void on_ping_due(sioc__timer *t)
 
 static void on_ping_timeout(sioc__timer *t)
 {
-    sioc_conn *s = CONTAINER(t, sioc_conn, timeout_timer);
+    sioc_conn *s = CONTAINER(t, sioc_conn, heartbeat);
     if (s->blocked_on) {
         /* Its pong may be waiting, unread, behind its messages: the client is not at fault. */
         sioc__timer_start(s->eng->wheel, t,
@@ -164,7 +165,7 @@ static void on_ping_timeout(sioc__timer *t)
 static void await_client_ping(sioc_conn *s)
 {
     const sioc__engine_cfg *cfg = &s->eng->cfg;
-    sioc__timer_start(s->eng->wheel, &s->timeout_timer,
+    sioc__timer_start(s->eng->wheel, &s->heartbeat,
                       sioc__wheel_now(s->eng->wheel) + cfg->ping_interval_ms + cfg->ping_timeout_ms,
                       on_ping_timeout);
 }
@@ -223,8 +224,7 @@ static sioc_conn *open_session(sioc__engine *eng, sioc__transport_kind transport
         free(handshake);
         return NULL;
     }
-    /* Kept as text, a fraction of the object's size, and parsed when someone asks. */
-    s->handshake_text = handshake;
+    s->handshake_packed = handshake;
     if (ws) {
         s->ws = ws;
         sioc__session_ref(s);
@@ -279,9 +279,10 @@ sioc_conn *sioc__engine_open_plain(sioc__engine *eng, void *ws, char *handshake)
 
 void sioc__session_pong(sioc_conn *s)
 {
-    if (s->plain && s->state == SIOC__OPEN && sioc__timer_armed(&s->timeout_timer)) {
-        sioc__timer_stop(s->eng->wheel, &s->timeout_timer);
+    if (s->plain && s->state == SIOC__OPEN && sioc__timer_armed(&s->heartbeat) &&
+        s->heartbeat.cb == on_ping_timeout) { /* a ping is out */
         schedule_ping(s);
+        sioc__msgq_trim(&s->queue); /* as for an Engine.IO pong */
     }
 }
 
@@ -296,7 +297,7 @@ void sioc__session_unref(sioc_conn *s)
     if (s && --s->refs == 0) {
         sioc__msgq_clear(&s->queue);
         json_decref(s->handshake);
-        free(s->handshake_text);
+        free(s->handshake_packed);
         free(s);
     }
 }
@@ -311,8 +312,7 @@ void sioc__session_finish(sioc_conn *s, const char *reason)
     if (eng->reading == s) {
         eng->reading = NULL; /* its handler goes on, and `s` may be freed before it returns */
     }
-    sioc__timer_stop(eng->wheel, &s->ping_timer);
-    sioc__timer_stop(eng->wheel, &s->timeout_timer);
+    sioc__timer_stop(eng->wheel, &s->heartbeat);
     sioc__timer_stop(eng->wheel, &s->overflow_timer);
     if (sioc__map_remove(&eng->sessions, s->sid)) {
         sioc__session_unref(s);
@@ -391,8 +391,10 @@ void sioc__session_receive(sioc_conn *s, const sioc__eio_packet *p)
             heartbeat_error(s);
             break;
         }
-        sioc__timer_stop(s->eng->wheel, &s->timeout_timer);
-        schedule_ping(s);
+        schedule_ping(s); /* the pong's wait ends, the next ping's begins */
+        /* An idle session holds no ring between heartbeats; a busy one grows it again at most
+         * once a pingInterval. */
+        sioc__msgq_trim(&s->queue);
         break;
     case SIOC__EIO_PING:
         /* Engine.IO v4: only the server pings, and Node answers a client ping with an error. In
@@ -499,10 +501,17 @@ json_t *sioc_conn_handshake(const sioc_conn *conn)
 {
     sioc_conn *c = (sioc_conn *)conn; /* the cache is not part of what the caller sees */
     if (!c->handshake) {
-        c->handshake = c->handshake_text ? json_loads(c->handshake_text, 0, NULL) : json_object();
-        if (c->handshake) {
-            free(c->handshake_text);
-            c->handshake_text = NULL;
+        if (!c->handshake_packed) {
+            return c->handshake = json_object();
+        }
+        char *text = sioc__handshake_unpack_build(c->handshake_packed);
+        /* Not json_loads: out of memory, jansson 2.14's lexer can read past a string it failed
+         * to save, and abort. */
+        c->handshake = text ? sioc__json_parse(text, strlen(text)) : NULL;
+        free(text);
+        if (c->handshake) { /* else (no memory) kept, for the next time someone asks */
+            free(c->handshake_packed);
+            c->handshake_packed = NULL;
         }
     }
     return c->handshake;

@@ -51,6 +51,8 @@ typedef struct sioc__engine sioc__engine;
 
 struct sioc_conn {
     char sid[21];
+    bool overflowed; /* beside the sid, where they take no room of their own */
+    bool stalled;    /* see the input backpressure below */
     sioc__engine *eng;
     unsigned refs; /* the session table's, and one per attached transport connection */
     sioc__session_state state;
@@ -68,23 +70,25 @@ struct sioc_conn {
     void *probe_ws;         /* a WebSocket the client is upgrading to */
     const char *close_reason;
     sioc__msgq queue;
-    sioc__timer ping_timer;
-    sioc__timer timeout_timer;
+    /* The heartbeat: pingInterval until the next ping (its callback on_ping_due), then
+     * pingTimeout for the pong (on_ping_timeout; in v3, for the client's next ping). One timer:
+     * the two waits never overlap. */
+    sioc__timer heartbeat;
     sioc__timer upgrade_timer;  /* upgradeTimeout, and Node's 100 ms noop check once probed */
     uint64_t upgrade_deadline;  /* when the upgrade in progress times out */
     sioc__timer overflow_timer; /* closes a session whose client stopped reading */
-    bool overflowed;
     /* Input backpressure (engine.c): the session whose queue made this one's WebSocket stop being
      * read; when this session's queue last got a message out or its WebSocket's peer took bytes
-     * (or the queue last went from empty to not); whether it stopped draining while others waited
-     * for it, and so holds no one back until its queue is down to the low-water mark. */
-    bool stalled;
+     * (or the queue last went from empty to not); and `stalled`, above: whether it stopped
+     * draining while others waited for it, and so holds no one back until its queue is down to
+     * the low-water mark. */
     sioc_conn *blocked_on;
     uint64_t progress_ms;
     uint64_t taken; /* io->taken() when last looked at */
-    /* What the opening request said (headers, query, address, ...): kept as compact JSON text, a
-     * fraction of the object's size, and parsed only when someone asks (then cached). */
-    char *handshake_text;
+    /* What the opening request said (headers, query, address, ...): kept packed
+     * (sioc__handshake_pack), a fraction of the object's size; the object is made only when
+     * someone asks (then cached). */
+    char *handshake_packed;
     json_t *handshake;
     void *user_data;
 };
@@ -137,10 +141,10 @@ void sioc__engine_free(sioc__engine *eng);
 sioc_conn *sioc__engine_find(sioc__engine *eng, const char *sid, size_t len);
 /* Handshake: a new session on `transport` speaking Engine.IO `protocol` (3 or 4), its open packet
  * queued. For WebSocket, `ws` is the connection (attached); for polling, NULL. `handshake` (the
- * handshake object as compact JSON text, malloc'd; may be NULL: an empty one) is stolen, even on
- * failure. `sid` (borrowed, may be NULL) is the id to use
- * when the transport has already announced one (a cookie) and it is free; else a fresh one is
- * drawn. Returns the session (borrowed) or NULL (no memory). */
+ * request packed by sioc__handshake_pack, malloc'd; may be NULL: an empty object) is stolen, even
+ * on failure. `sid` (borrowed, may be NULL) is the id to use when the transport has already
+ * announced one (a cookie) and it is free; else a fresh one is drawn. Returns the session
+ * (borrowed) or NULL (no memory). */
 sioc_conn *sioc__engine_open(sioc__engine *eng, sioc__transport_kind transport, void *ws,
                              char *handshake, unsigned protocol, const char *sid);
 

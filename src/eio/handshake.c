@@ -2,6 +2,7 @@
  * object is built for it, since most are never looked at. */
 #include "eio/handshake.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,7 +206,81 @@ char *sioc__handshake_build(const sioc__hs_request *r)
         sioc__buf_free(&b);
     }
     sioc__buf_free(&hs);
-    /* Kept for the connection's life: its exact size, not the buffer's (512 bytes or more). */
-    char *fit = b.data ? realloc(b.data, b.len) : NULL;
-    return fit ? fit : b.data; /* NUL-terminated; the memory is handed over */
+    return b.data; /* NUL-terminated; the memory is handed over */
+}
+
+/* ---- the packed request ----
+ * The request's time (8 bytes, host order), the trusted-proxy flag, the header and query counts
+ * (a byte each), then NUL-terminated strings: the path, the peer, each header's name and value,
+ * each query fragment. */
+#define PACK_FIXED 11
+
+static void put_string(char **at, const char *s, size_t n)
+{
+    memcpy(*at, s, n);
+    (*at)[n] = '\0';
+    *at += n + 1;
+}
+
+char *sioc__handshake_pack(const sioc__hs_request *r)
+{
+    assert(r->nheaders <= SIOC__HS_MAX_FIELDS && r->nquery <= SIOC__HS_MAX_FIELDS);
+    const char *path = r->path ? r->path : "", *peer = r->peer ? r->peer : "";
+    size_t total = PACK_FIXED + strlen(path) + 1 + strlen(peer) + 1;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        total += r->headers[i].name_len + 1 + strlen(r->headers[i].value) + 1;
+    }
+    for (size_t i = 0; i < r->nquery; i++) {
+        total += strlen(r->query[i]) + 1;
+    }
+    char *packed = malloc(total), *at = packed + PACK_FIXED;
+    if (!packed) {
+        return NULL;
+    }
+    memcpy(packed, &r->now_ms, 8);
+    packed[8] = (char)r->trust_proxy;
+    packed[9] = (char)(unsigned char)r->nheaders;
+    packed[10] = (char)(unsigned char)r->nquery;
+    put_string(&at, path, strlen(path));
+    put_string(&at, peer, strlen(peer));
+    for (size_t i = 0; i < r->nheaders; i++) {
+        put_string(&at, r->headers[i].name, r->headers[i].name_len);
+        put_string(&at, r->headers[i].value, strlen(r->headers[i].value));
+    }
+    for (size_t i = 0; i < r->nquery; i++) {
+        put_string(&at, r->query[i], strlen(r->query[i]));
+    }
+    assert(at == packed + total);
+    return packed;
+}
+
+/* The string at *at, which moves past it. */
+static const char *take_string(const char **at)
+{
+    const char *s = *at;
+    *at += strlen(s) + 1;
+    return s;
+}
+
+char *sioc__handshake_unpack_build(const char *packed)
+{
+    sioc__hs_header headers[SIOC__HS_MAX_FIELDS];
+    const char *query[SIOC__HS_MAX_FIELDS];
+    sioc__hs_request r = {.headers = headers, .query = query};
+    memcpy(&r.now_ms, packed, 8);
+    r.trust_proxy = packed[8] != 0;
+    r.nheaders = (unsigned char)packed[9];
+    r.nquery = (unsigned char)packed[10];
+    const char *at = packed + PACK_FIXED;
+    r.path = take_string(&at);
+    r.peer = take_string(&at);
+    for (size_t i = 0; i < r.nheaders; i++) {
+        headers[i].name = take_string(&at);
+        headers[i].name_len = strlen(headers[i].name);
+        headers[i].value = take_string(&at);
+    }
+    for (size_t i = 0; i < r.nquery; i++) {
+        query[i] = take_string(&at);
+    }
+    return sioc__handshake_build(&r);
 }

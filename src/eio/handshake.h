@@ -1,6 +1,6 @@
 /* Node's handshake object (socket.handshake), built sans-I/O from what the transport gathered of
- * the opening request, as compact JSON text: a session keeps the text, a fraction of the object's
- * size, and parses it only when asked. */
+ * the opening request, as compact JSON text. A session keeps the request packed, about half the
+ * text's size and cheaper to make, and builds the text only when the object is asked for. */
 #ifndef SIOC_EIO_HANDSHAKE_H
 #define SIOC_EIO_HANDSHAKE_H
 
@@ -37,5 +37,15 @@ void sioc__handshake_date(uint64_t now_ms, char out[96]);
  * `now_ms`, query an object (a fragment without '=' has the value ""), url the path and the
  * fragments. Returns NUL-terminated text (free() it), or NULL on no memory. */
 char *sioc__handshake_build(const sioc__hs_request *r);
+
+/* At most this many headers, and as many query fragments, in a request to be packed. */
+#define SIOC__HS_MAX_FIELDS 255
+
+/* `r` in one block (free() it), without its `date` (made again from now_ms): what a session keeps
+ * of its opening request. NULL on no memory. Header names must not hold a NUL. */
+char *sioc__handshake_pack(const sioc__hs_request *r);
+/* sioc__handshake_build's text for the request `packed` holds (sioc__handshake_pack's block,
+ * borrowed): free() it. NULL on no memory. */
+char *sioc__handshake_unpack_build(const char *packed);
 
 #endif

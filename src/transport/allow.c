@@ -1,12 +1,14 @@
 /* allowRequest (Node's `allowRequest(req, callback)`): asked at every handshake, answered during
  * the call (the synchronous form, or the asynchronous one deciding at once) or later. A request
- * waiting for its decision is this struct and the handshake's text, nothing more; the connection
+ * waiting for its decision is this struct and the packed handshake, nothing more; the connection
  * that asked is resumed from its next writeable callback once the decision is in (engine_io.c). */
 #include "transport/internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "eio/handshake.h"
+#include "util/jsonr.h"
 #include "util/log.h"
 
 static void request_free(sioc_request *r)
@@ -26,7 +28,9 @@ sioc__verdict sioc__allow_ask(sioc__transport *tr, const char *handshake, char *
     if (!o->allow_request && !o->allow_request_async) {
         return SIOC__ACCEPTED;
     }
-    json_t *hs = handshake ? json_loads(handshake, 0, NULL) : NULL;
+    char *text = handshake ? sioc__handshake_unpack_build(handshake) : NULL;
+    json_t *hs = text ? sioc__json_parse(text, strlen(text)) : NULL; /* as sioc_conn_handshake */
+    free(text);
     if (!hs) {
         return SIOC__REJECTED;
     }

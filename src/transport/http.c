@@ -737,7 +737,12 @@ static int gather_query(struct lws *wsi, gathered *g)
     return 0;
 }
 
-char *sioc__handshake_text(struct lws *wsi)
+/* What the packed request can count. */
+_Static_assert(_WSI_TOKEN_CLIENT_SENT_PROTOCOLS <= SIOC__HS_MAX_FIELDS, "too many header tokens");
+_Static_assert(sizeof(((gathered *)0)->query) / sizeof(char *) <= SIOC__HS_MAX_FIELDS,
+               "too many query fragments");
+
+char *sioc__handshake_packed(struct lws *wsi)
 {
     sioc__transport *tr = lws_context_user(lws_get_context(wsi));
     gathered g;
@@ -753,15 +758,10 @@ char *sioc__handshake_text(struct lws *wsi)
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     g.req.now_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
-    if (tr->date_sec != (uint64_t)now.tv_sec || !tr->date[0]) {
-        sioc__handshake_date(g.req.now_ms, tr->date); /* once a second, not per connection */
-        tr->date_sec = (uint64_t)now.tv_sec;
-    }
-    g.req.date = tr->date;
-    char *text = NULL;
+    char *packed = NULL;
     if (gather_headers(tr, wsi, &g) == 0 && gather_query(wsi, &g) == 0) {
-        text = sioc__handshake_build(&g.req);
+        packed = sioc__handshake_pack(&g.req);
     }
     gather_free(&g);
-    return text;
+    return packed;
 }

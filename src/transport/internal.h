@@ -44,8 +44,6 @@ struct sioc__transport {
     const sioc_options *opts; /* the server's */
     sioc__hdr_token hdr_tokens[_WSI_TOKEN_CLIENT_SENT_PROTOCOLS];
     size_t nhdr_tokens;
-    uint64_t date_sec; /* the handshake's date, as JavaScript prints it, for this second */
-    char date[96];
     struct lws_context *ctx;
     struct lws_vhost *vhost;
     uv_loop_t *uv;
@@ -195,13 +193,13 @@ struct sioc_request {
     bool asking;   /* inside the application's callback: a decision is read on return */
     /* What the handshake goes on with once accepted. */
     sioc__engine *eng;
-    char *handshake; /* the handshake text (owned until the session takes it) */
+    char *handshake; /* the packed handshake (owned until the session takes it) */
     unsigned protocol;
     bool b64;
     char cookie_sid[21];
 };
 
-/* Asks allowRequest about a handshake (`handshake`, its text, borrowed). Returns ACCEPTED,
+/* Asks allowRequest about a handshake (`handshake`, packed, borrowed). Returns ACCEPTED,
  * REJECTED (*message: the refusal's, a new string or NULL: free() it), or UNDECIDED with *out the
  * waiting request (in the server's asking list; the caller fills what the handshake goes on with
  * and hands it to a connection). */
@@ -290,10 +288,10 @@ int sioc__query_arg(struct lws *wsi, const char *name, char *out, size_t cap);
 /* Copies header `h` into `out`; returns its length or -1 when absent or too long. */
 int sioc__header(struct lws *wsi, enum lws_token_indexes h, char *out, size_t cap);
 
-/* Node's handshake object for the request on `wsi`, as compact JSON text (malloc'd; NULL on no
- * memory). */
-char *sioc__handshake_text(struct lws *wsi);
-/* Fills tr->hdr_tokens: the headers lws knows by name, for sioc__handshake_text. */
+/* What Node's handshake object is made of for the request on `wsi`, packed
+ * (sioc__handshake_pack: malloc'd; NULL on no memory). */
+char *sioc__handshake_packed(struct lws *wsi);
+/* Fills tr->hdr_tokens: the headers lws knows by name, for sioc__handshake_packed. */
 void sioc__hdr_tokens_init(sioc__transport *tr);
 
 /* idle.c: timeouts of connections that wait, on the wheel instead of lws's sorted list */

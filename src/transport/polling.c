@@ -277,7 +277,7 @@ int sioc__eio_http(sioc__transport *tr, sioc__engine *eng, struct lws *wsi, sioc
         return sioc__reply_closing(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE);
     }
     if (!s) {
-        char *hs = sioc__handshake_text(wsi);
+        char *hs = sioc__handshake_packed(wsi);
         char *refusal;
         sioc_request *r;
         sioc__verdict v = sioc__allow_ask(tr, hs, &refusal, &r);

@@ -37,7 +37,7 @@ static sioc__engine *engine_of_request(sioc__transport *tr, struct lws *wsi)
 static int ask_upgrade(sioc__transport *tr, struct lws *wsi, sioc__engine *eng,
                        const sioc__eio_query *q)
 {
-    char *hs = sioc__handshake_text(wsi);
+    char *hs = sioc__handshake_packed(wsi);
     char *refusal;
     sioc_request *r;
     sioc__verdict v = sioc__allow_ask(tr, hs, &refusal, &r);
@@ -194,7 +194,7 @@ int sioc__eio_ws_open(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
         return 0;
     }
     if (!eng && tr->sio_engine) {
-        c->sess = sioc__engine_open_plain(tr->sio_engine, wsi, sioc__handshake_text(wsi));
+        c->sess = sioc__engine_open_plain(tr->sio_engine, wsi, sioc__handshake_packed(wsi));
         c->role = ROLE_WS;
         return c->sess ? 0 : -1;
     }
@@ -217,7 +217,7 @@ int sioc__eio_ws_open(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
         sioc__session_probe_attach(c->sess, wsi);
         return 0;
     }
-    c->sess = sioc__engine_open(eng, SIOC__WEBSOCKET, wsi, sioc__handshake_text(wsi),
+    c->sess = sioc__engine_open(eng, SIOC__WEBSOCKET, wsi, sioc__handshake_packed(wsi),
                                 sioc__eio_protocol_of(eng, &q), sid[0] ? sid : NULL);
     if (!c->sess) {
         return -1;

@@ -167,3 +167,13 @@ void sioc__msgq_clear(sioc__msgq *q)
     q->ring = NULL;
     q->cap = q->head = q->bytes = 0;
 }
+
+void sioc__msgq_trim(sioc__msgq *q)
+{
+    if (q->count == 0) {
+        free(q->ring);
+        q->ring = NULL;
+        q->cap = 0;
+        q->head = 0;
+    }
+}

@@ -89,5 +89,8 @@ sioc__msg *sioc__msgq_peek(const sioc__msgq *q);
 void sioc__msgq_pop(sioc__msgq *q);
 /* Drops every message and the ring. */
 void sioc__msgq_clear(sioc__msgq *q);
+/* An empty queue gives back its ring (queuing grows it again): what an idle session need not
+ * hold. Harmless on a queue that is not empty. */
+void sioc__msgq_trim(sioc__msgq *q);
 
 #endif

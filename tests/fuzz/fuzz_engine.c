@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "eio/engine.h"
+#include "eio/handshake.h"
 #include "util/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -185,7 +186,9 @@ static void handshake(input *in)
         return; /* that WebSocket is in use */
     }
     /* Some with what the opening request said, as the transport passes it. */
-    char *hs = how & 0x40 ? strdup("{\"headers\":{\"host\":\"x\"},\"query\":{}}") : NULL;
+    sioc__hs_header host = {"host", 4, "x"};
+    sioc__hs_request req = {&host, 1, "/engine.io/", NULL, 0, "127.0.0.1", false, 1000, NULL};
+    char *hs = how & 0x40 ? sioc__handshake_pack(&req) : NULL;
     sioc_conn *c =
         how & 2 ? (how & 0x80 ? sioc__engine_open_plain(eng, ws, hs)
                               : sioc__engine_open(eng, SIOC__WEBSOCKET, ws, hs, protocol, NULL))

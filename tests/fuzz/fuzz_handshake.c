@@ -3,7 +3,7 @@
  * headers as "name:value" until an empty field, then query fragments. Whatever comes in, the text
  * must parse as JSON with Node's eight members and their types (the url always among them: it is
  * percent-encoded), and every header that is UTF-8 must come back as given, and none that is
- * not. */
+ * not. The request packed as a session keeps it must make the same text. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -91,6 +91,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = sioc__handshake_build(&r);
     if (text) {
         check(&r, text);
+        /* What a session keeps of the request, packed, makes the same text. */
+        char *packed = sioc__handshake_pack(&r);
+        char *again = packed ? sioc__handshake_unpack_build(packed) : NULL;
+        if (again && strcmp(again, text) != 0) {
+            abort();
+        }
+        free(again);
+        free(packed);
     }
     free(text);
     for (size_t k = 0; k < nfields; k++) {

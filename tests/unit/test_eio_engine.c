@@ -216,8 +216,10 @@ START_TEST(the_server_pings_every_interval_and_a_pong_keeps_the_session)
     sioc_conn *s = handshake();
     advance_ms(310);
     ck_assert_str_eq(poll_now(s, POLL), "2");
+    ck_assert_ptr_nonnull(s->queue.ring);
     feed(s, "3");
-    advance_ms(600); /* a second interval after the pong */
+    ck_assert_ptr_null(s->queue.ring); /* nothing queued: an idle session holds no ring */
+    advance_ms(600);                   /* a second interval after the pong */
     ck_assert_str_eq(poll_now(s, POLL), "2");
     feed(s, "3");
     ck_assert_int_eq(close_count, 0);

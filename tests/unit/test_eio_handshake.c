@@ -28,6 +28,13 @@ static char *build(const sioc__hs_header *headers, size_t nheaders, const char *
     char *again = sioc__handshake_build(&r);
     ck_assert_str_eq(again, text);
     free(again);
+    /* What a session keeps, packed, makes the same text again. */
+    char *packed = sioc__handshake_pack(&r);
+    ck_assert_ptr_nonnull(packed);
+    char *unpacked = sioc__handshake_unpack_build(packed);
+    ck_assert_str_eq(unpacked, text);
+    free(unpacked);
+    free(packed);
     return text;
 }
 

@@ -12,6 +12,7 @@
 #include "check_main.h"
 #include "eio/codec.h"
 #include "eio/engine.h"
+#include "eio/handshake.h"
 #include "sio/codec.h"
 #include "sioc.h"
 #include "util/query.h"
@@ -153,7 +154,10 @@ static void session_life(void)
         return;
     }
     for (unsigned protocol = 3; protocol <= 4; protocol++) {
-        char *hs = strdup("{\"headers\":{\"host\":\"localhost\"}}");
+        sioc__hs_header host = {"host", 4, "localhost"};
+        sioc__hs_request opening = {&host,       1,     "/engine.io/", NULL, 0,
+                                    "127.0.0.1", false, 1000,          NULL};
+        char *hs = sioc__handshake_pack(&opening);
         sioc_conn *s = sioc__engine_open(eng, SIOC__POLLING, NULL, hs, protocol, NULL);
         if (!s) {
             continue;

@@ -123,6 +123,31 @@ START_TEST(a_message_queue_is_fifo_and_shares_messages_by_reference)
 }
 END_TEST
 
+START_TEST(an_empty_queue_gives_back_its_ring_and_grows_it_again)
+{
+    sioc__msgq q = {0};
+    sioc__msg *m = sioc__msg_text('4', "x", 1);
+    ck_assert_int_eq(sioc__msgq_push(&q, m), 0);
+    sioc__msgq_trim(&q); /* not empty: kept */
+    ck_assert_ptr_nonnull(q.ring);
+    ck_assert_ptr_eq(sioc__msgq_peek(&q), m);
+    sioc__msgq_pop(&q);
+    sioc__msgq_trim(&q);
+    ck_assert_ptr_null(q.ring);
+    ck_assert_uint_eq(q.cap, 0);
+    ck_assert_ptr_null(sioc__msgq_peek(&q));
+    sioc__msgq_pop(&q); /* nothing to pop: harmless */
+    for (int i = 0; i < 9; i++) {
+        ck_assert_int_eq(sioc__msgq_push(&q, m), 0);
+    }
+    ck_assert_uint_eq(q.count, 9);
+    ck_assert_ptr_eq(sioc__msgq_peek(&q), m);
+    sioc__msgq_clear(&q);
+    ck_assert_uint_eq(m->refs, 1);
+    sioc__msg_unref(m);
+}
+END_TEST
+
 typedef struct item {
     char key[21];
 } item;
@@ -330,6 +355,7 @@ int main(void)
     tcase_add_loop_test(tc, unsigned_numbers_are_appended_in_decimal, 0, N(uint_cases));
     tcase_add_loop_test(tc, json_strings_are_written_as_jansson_reads_them, 0, N(json_cases));
     tcase_add_test(tc, a_message_queue_is_fifo_and_shares_messages_by_reference);
+    tcase_add_test(tc, an_empty_queue_gives_back_its_ring_and_grows_it_again);
     tcase_add_test(tc, the_map_finds_adds_and_removes_thousands_of_keys);
     tcase_add_loop_test(tc, base64_round_trips, 0, N(b64_cases));
     tcase_add_loop_test(tc, malformed_base64_is_refused, 0, N(bad_b64));
