@@ -157,6 +157,16 @@ static void fail_with(struct lws *wsi, sioc__pss *c, int status, const char *why
     close_with(wsi, c, status);
 }
 
+/* Before a session opens on the WebSocket: the open packet it queues goes a moment after the 101
+ * (or after allowRequest's decision). Paced before it is queued, the packet waits in the paced
+ * list instead of arming the connection for a WRITEABLE that would find nothing to do (two
+ * epoll_ctl and a wake-up per connection). */
+static void open_paced(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
+{
+    c->role = ROLE_WS;
+    sioc__eio_pace(tr, wsi, c);
+}
+
 int sioc__eio_ws_open(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
 {
     sioc__engine *eng = engine_of_request(tr, wsi);
@@ -217,14 +227,13 @@ int sioc__eio_ws_open(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
         sioc__session_probe_attach(c->sess, wsi);
         return 0;
     }
+    open_paced(tr, wsi, c);
     c->sess = sioc__engine_open(eng, SIOC__WEBSOCKET, wsi, sioc__handshake_packed(wsi),
                                 sioc__eio_protocol_of(eng, &q), sid[0] ? sid : NULL);
     if (!c->sess) {
         return -1;
     }
     c->sess->b64 = q.b64;
-    c->role = ROLE_WS;
-    sioc__eio_pace(tr, wsi, c); /* the open packet goes a moment after the 101 */
     sioc__log(SIOC_LOG_DEBUG, "engine %s: handshake %s (websocket)", eng->path, c->sess->sid);
     return 0;
 }
@@ -577,6 +586,7 @@ static int resume_ws(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
         close_with(wsi, c, tr->draining ? SIOC__WS_GOING_AWAY : SIOC__WS_POLICY);
         return 0;
     }
+    open_paced(tr, wsi, c);
     c->sess = sioc__engine_open(r->eng, SIOC__WEBSOCKET, wsi, r->handshake, r->protocol,
                                 r->cookie_sid[0] ? r->cookie_sid : NULL);
     r->handshake = NULL; /* the session's now, or freed */
@@ -586,8 +596,6 @@ static int resume_ws(sioc__transport *tr, struct lws *wsi, sioc__pss *c)
         return -1;
     }
     c->sess->b64 = b64;
-    c->role = ROLE_WS;
-    sioc__eio_pace(tr, wsi, c); /* the open packet goes a moment after this */
     return 0;
 }
 

@@ -1,6 +1,8 @@
 #include "util/base64.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -103,10 +105,48 @@ int sioc__sid_worker(const char *sid, size_t len)
     return at ? (int)(at - url_alphabet) : -1;
 }
 
+/* Ids are drawn from a pool filled from the kernel ID_POOL bytes at a time: two ids a connection
+ * (the sid and the socket's id) were two getrandom() calls of its two dozen system calls. Each
+ * thread has its own pool, and a forked child (a worker) empties the one it inherited, lest two
+ * processes hand out the same ids. */
+#define ID_POOL 240
+static _Thread_local unsigned char pool[ID_POOL];
+static _Thread_local size_t pool_left;
+static pthread_once_t fork_hook = PTHREAD_ONCE_INIT;
+
+static void empty_pool(void)
+{
+    explicit_bzero(pool, sizeof(pool));
+    pool_left = 0;
+}
+
+static void hook_fork(void)
+{
+    pthread_atfork(NULL, NULL, empty_pool);
+}
+
+/* `n` (at most ID_POOL) bytes from the pool, each handed out once. */
+static int pooled_bytes(unsigned char *out, size_t n)
+{
+    assert(n <= ID_POOL);
+    pthread_once(&fork_hook, hook_fork);
+    if (pool_left < n) {
+        if (sioc__random_bytes(pool, sizeof(pool)) < 0) {
+            return -1;
+        }
+        pool_left = sizeof(pool);
+    }
+    unsigned char *from = pool + sizeof(pool) - pool_left;
+    memcpy(out, from, n);
+    explicit_bzero(from, n); /* what was handed out is not kept */
+    pool_left -= n;
+    return 0;
+}
+
 int sioc__random_id(char out[21])
 {
     unsigned char raw[15];
-    if (sioc__random_bytes(raw, sizeof(raw)) < 0) {
+    if (pooled_bytes(raw, sizeof(raw)) < 0) {
         return -1;
     }
     sioc__base64_encode(raw, sizeof(raw), out);

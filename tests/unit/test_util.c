@@ -4,6 +4,8 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "util/base64.h"
@@ -227,6 +229,40 @@ START_TEST(session_ids_are_twenty_url_safe_characters_and_differ)
 }
 END_TEST
 
+START_TEST(ids_drawn_after_a_fork_differ_from_the_parent_s)
+{
+    /* Ids come from a pool: a worker forked with the pool half used must not hand out the ids
+     * its parent hands out next. */
+    char first[21], parent[21], child[21] = "";
+    ck_assert_int_eq(sioc__random_id(first), 0);
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        char id[21];
+        _exit(sioc__random_id(id) == 0 && write(fds[1], id, sizeof(id)) == sizeof(id) ? 0 : 1);
+    }
+    ck_assert_int_eq(sioc__random_id(parent), 0);
+    ck_assert_int_eq(read(fds[0], child, sizeof(child)), sizeof(child));
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(fds[0]);
+    close(fds[1]);
+    ck_assert_str_ne(parent, child);
+    ck_assert_str_ne(first, child);
+    /* and a thousand more from one process are all different */
+    char ids[1000][21];
+    for (int i = 0; i < 1000; i++) {
+        ck_assert_int_eq(sioc__random_id(ids[i]), 0);
+        for (int k = 0; k < i; k++) {
+            ck_assert_str_ne(ids[i], ids[k]);
+        }
+    }
+}
+END_TEST
+
 START_TEST(a_workers_sid_names_it_in_its_last_character)
 {
     char sid[21];
@@ -360,6 +396,7 @@ int main(void)
     tcase_add_loop_test(tc, base64_round_trips, 0, N(b64_cases));
     tcase_add_loop_test(tc, malformed_base64_is_refused, 0, N(bad_b64));
     tcase_add_test(tc, session_ids_are_twenty_url_safe_characters_and_differ);
+    tcase_add_test(tc, ids_drawn_after_a_fork_differ_from_the_parent_s);
     tcase_add_test(tc, a_workers_sid_names_it_in_its_last_character);
     tcase_add_test(tc, timers_fire_once_when_due_and_not_before);
     tcase_add_test(tc, a_timer_beyond_one_turn_of_the_wheel_waits_its_turn);
