@@ -12,16 +12,68 @@ static sioc__room *room_get(sioc_namespace *nsp, const char *name, bool create)
     if (r || !create) {
         return r;
     }
-    if (!(r = calloc(1, sizeof(*r))) || !(r->name = strdup(name))) {
-        free(r);
+    size_t len = strlen(name);
+    if (!(r = calloc(1, sizeof(*r) + len + 1))) {
         return NULL;
     }
+    r->name = memcpy(r + 1, name, len + 1);
+    r->members = &r->first;
+    r->cap = 1;
     if (sioc__map_put(&nsp->rooms, r->name, r) < 0) {
-        free(r->name);
         free(r);
         return NULL;
     }
     return r;
+}
+
+static void room_free(sioc_namespace *nsp, sioc__room *r)
+{
+    sioc__map_remove(&nsp->rooms, r->name);
+    if (r->members != &r->first) {
+        free(r->members);
+    }
+    free(r);
+}
+
+/* Room for one more element (`elem` bytes) in an array that starts in the one slot `own` of the
+ * struct holding it, and moves to the heap when it needs more. Returns the array (moved or not;
+ * *cap updated), or NULL when out of memory (the array unchanged). */
+static void *grow_slots(void *array, size_t *cap, void *own, size_t elem)
+{
+    if (*cap == 0) {
+        *cap = 1;
+        return own;
+    }
+    size_t n = *cap < 4 ? 4 : *cap * 2;
+    void *p = array == own ? malloc(n * elem) : realloc(array, n * elem);
+    if (!p) {
+        return NULL;
+    }
+    if (array == own) {
+        memcpy(p, own, elem);
+    }
+    *cap = n;
+    return p;
+}
+
+/* One more member's room in `r`, and one more room's in `s`. Return 0, or -1 (no memory). */
+static int make_room(sioc__room *r, sioc_socket *s)
+{
+    if (r->count == r->cap) {
+        sioc_socket **m = grow_slots(r->members, &r->cap, &r->first, sizeof(*m));
+        if (!m) {
+            return -1;
+        }
+        r->members = m;
+    }
+    if (s->nrooms == s->caprooms) {
+        sioc__room **rooms = grow_slots(s->rooms, &s->caprooms, &s->first_room, sizeof(*rooms));
+        if (!rooms) {
+            return -1;
+        }
+        s->rooms = rooms;
+    }
+    return 0;
 }
 
 static int grow(void **array, size_t *cap, size_t elem)
@@ -61,14 +113,9 @@ int sioc_socket_join(sioc_socket *s, const char *room)
     if (in_room(s, r)) {
         return 0;
     }
-    if ((r->count == r->cap && grow((void **)&r->members, &r->cap, sizeof(*r->members)) < 0) ||
-        (s->nrooms == s->caprooms &&
-         grow((void **)&s->rooms, &s->caprooms, sizeof(*s->rooms)) < 0)) {
+    if (make_room(r, s) < 0) {
         if (r->count == 0) { /* a room made for this join goes again */
-            sioc__map_remove(&s->nsp->rooms, r->name);
-            free(r->members);
-            free(r->name);
-            free(r);
+            room_free(s->nsp, r);
         }
         return SIOC_ERR_NOMEM;
     }
@@ -88,10 +135,7 @@ static void room_remove(sioc_namespace *nsp, sioc__room *r, sioc_socket *s)
     }
     SIOC__NOTIFY(nsp->sio, room_left, s, r->name);
     if (r->count == 0) { /* Node deletes a room once it is empty */
-        sioc__map_remove(&nsp->rooms, r->name);
-        free(r->members);
-        free(r->name);
-        free(r);
+        room_free(nsp, r);
     }
 }
 
@@ -122,7 +166,9 @@ void sioc__socket_leave_all(sioc_socket *s)
         sioc__room *r = s->rooms[--s->nrooms];
         room_remove(s->nsp, r, s);
     }
-    free(s->rooms);
+    if (s->rooms != &s->first_room) {
+        free(s->rooms);
+    }
     s->rooms = NULL;
     s->caprooms = 0;
 }

@@ -18,10 +18,13 @@
 typedef struct sioc__core sioc__core;
 typedef struct sioc__client sioc__client;
 
+/* A room, its name in the same block. Most rooms hold one socket (each socket's own), so the
+ * first member is kept in the struct and an array is allocated only for a second. */
 typedef struct sioc__room {
     char *name;
-    sioc_socket **members;
+    sioc_socket **members; /* &first, or an array (malloc'd) */
     size_t count, cap;
+    sioc_socket *first;
 } sioc__room;
 
 /* A handler of an event by name: a client's event (handlers) or another server's (server_handlers).
@@ -173,8 +176,9 @@ struct sioc_socket {
     unsigned refs;  /* the client's, one per dispatch in progress, one per sioc_next */
     bool admitting; /* in the connection middleware */
     bool connected;
-    sioc__room **rooms;
+    sioc__room **rooms; /* in joining order: &first_room, or an array (malloc'd) past one */
     size_t nrooms, caprooms;
+    sioc__room *first_room;
     sioc__link acks;      /* the client's unanswered requests (sioc_ack) */
     sioc__link pending;   /* our requests the client has not answered (sioc__pending) */
     uint64_t mark;        /* == nsp->epoch when the current broadcast has dealt with it */

@@ -73,6 +73,62 @@ START_TEST(a_room_exists_while_it_has_members)
 }
 END_TEST
 
+/* The members of room `name`, in selection order, as indexes into `sockets`: "0,2,3". */
+static const char *members_of(const char *name)
+{
+    static char out[256];
+    const char *rooms[] = {name};
+    sioc_target t = {.rooms = rooms, .nrooms = 1};
+    sioc_socket **list;
+    size_t n;
+    out[0] = '\0';
+    ck_assert_int_eq(sioc__select_list(root, &t, &list, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        for (int k = 0; k < FAKE_CORE_CONNS; k++) {
+            if (list[i] == sockets[k]) {
+                snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%d", i ? "," : "", k);
+            }
+        }
+        sioc__socket_unref(list[i]);
+    }
+    free(list);
+    return out;
+}
+
+START_TEST(rooms_and_their_members_outgrow_their_first_slot_and_come_back_to_it)
+{
+    /* A socket's own room is one of one; another socket may join it too. */
+    const char *own = sioc_socket_id(sockets[0]);
+    ck_assert_str_eq(members_of(own), "0");
+    ck_assert_int_eq(sioc_socket_join(sockets[1], own), 0);
+    ck_assert_int_eq(sioc_socket_join(sockets[2], own), 0);
+    ck_assert_str_eq(members_of(own), "0,1,2");
+    ck_assert_int_eq(sioc_socket_leave(sockets[0], own), 0);
+    ck_assert_str_eq(members_of(own), "2,1");
+    ck_assert_int_eq(sioc_socket_join(sockets[0], own), 0);
+    ck_assert_str_eq(members_of(own), "2,1,0");
+    /* Many rooms for one socket, then every member of a room of many. */
+    char name[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof(name), "r%d", i);
+        ck_assert_int_eq(sioc_socket_join(sockets[3], name), 0);
+    }
+    ck_assert_str_eq(rooms_of(sockets[3]), "self,r0,r1,r2,r3,r4,r5,r6"); /* the first 8 */
+    for (int k = 0; k < FAKE_CORE_CONNS; k++) {
+        ck_assert_int_eq(sioc_socket_join(sockets[k], "all"), 0);
+    }
+    ck_assert_int_eq(sioc_socket_leave(sockets[3], "r9"), 0);
+    ck_assert_int_eq(sioc_socket_leave(sockets[3], "r0"), 0);
+    ck_assert_str_eq(rooms_of(sockets[3]), "self,r1,r2,r3,r4,r5,r6,r7");
+    for (int k = 0; k < FAKE_CORE_CONNS; k++) {
+        ck_assert_int_eq(sioc_socket_leave(sockets[k], "all"), 0);
+    }
+    ck_assert(!room_exists("all"));
+    ck_assert(!room_exists("r0"));
+    ck_assert(room_exists("r1"));
+}
+END_TEST
+
 START_TEST(a_socket_that_leaves_its_namespace_leaves_every_room)
 {
     char id[64];
@@ -142,6 +198,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, own_room_first_then_joining_order_and_joins_are_idempotent);
     tcase_add_test(tc, a_room_exists_while_it_has_members);
+    tcase_add_test(tc, rooms_and_their_members_outgrow_their_first_slot_and_come_back_to_it);
     tcase_add_test(tc, a_socket_that_leaves_its_namespace_leaves_every_room);
     tcase_add_test(tc, a_selection_holds_its_sockets_and_leaves_out_what_it_excepts);
     suite_add_tcase(s, tc);
