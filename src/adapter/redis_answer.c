@@ -14,10 +14,9 @@
 static json_t *all_rooms(sioc_namespace *nsp)
 {
     json_t *out = json_array();
-    for (size_t b = 0; out && b < nsp->rooms.nbuckets; b++) {
-        for (sioc__map_entry *e = nsp->rooms.buckets[b]; e; e = e->next) {
-            json_array_append_new(out, json_string(((sioc__room *)e->value)->name));
-        }
+    sioc__room *r;
+    for (size_t pos = 0; out && (r = sioc__map_next(&nsp->rooms, &pos));) {
+        json_array_append_new(out, json_string(r->name));
     }
     return out;
 }

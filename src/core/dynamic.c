@@ -73,11 +73,9 @@ static int inherit(sioc_namespace *child, sioc_namespace *p)
     for (size_t i = 0; rc == 0 && i < p->npmws; i++) {
         rc = sioc_namespace_use_packet(child, p->pmws[i].packet_cb, p->pmws[i].user_data);
     }
-    for (size_t b = 0; rc == 0 && b < p->handlers.nbuckets; b++) {
-        for (sioc__map_entry *e = p->handlers.buckets[b]; rc == 0 && e; e = e->next) {
-            sioc__handler *h = e->value;
-            rc = sioc_namespace_on(child, h->event, h->cb.client, h->user_data);
-        }
+    sioc__handler *h;
+    for (size_t pos = 0; rc == 0 && (h = sioc__map_next(&p->handlers, &pos));) {
+        rc = sioc_namespace_on(child, h->event, h->cb.client, h->user_data);
     }
     return rc;
 }

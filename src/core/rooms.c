@@ -197,13 +197,11 @@ void sioc__select(sioc_namespace *nsp, const sioc_target *t, void (*fn)(sioc_soc
         ((sioc_socket *)t->except_socket)->mark = epoch;
     }
     if (!t || t->nrooms == 0) {
-        for (size_t b = 0; b < nsp->sockets.nbuckets; b++) {
-            for (sioc__map_entry *e = nsp->sockets.buckets[b]; e; e = e->next) {
-                sioc_socket *s = e->value;
-                if (s->mark != epoch) {
-                    s->mark = epoch;
-                    fn(s, arg);
-                }
+        sioc_socket *s;
+        for (size_t pos = 0; (s = sioc__map_next(&nsp->sockets, &pos));) {
+            if (s->mark != epoch) {
+                s->mark = epoch;
+                fn(s, arg);
             }
         }
         return;

@@ -1,5 +1,7 @@
 #include "util/map.h"
 
+#include <assert.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +15,20 @@ static size_t hash(const char *key, size_t len)
     return (size_t)h;
 }
 
-static sioc__map_entry **slot(const sioc__map *m, const char *key, size_t len)
+static size_t home(const sioc__map *m, const char *key, size_t len)
 {
-    sioc__map_entry **e = &m->buckets[hash(key, len) & (m->nbuckets - 1)];
-    while (*e && !(strlen((*e)->key) == len && memcmp((*e)->key, key, len) == 0)) {
-        e = &(*e)->next;
+    return hash(key, len) & (m->cap - 1);
+}
+
+/* The slot holding `key`, or the free slot where it would go. The map has a free slot. */
+static size_t find(const sioc__map *m, const char *key, size_t len)
+{
+    size_t i = home(m, key, len);
+    while (m->slots[i].key &&
+           !(strlen(m->slots[i].key) == len && memcmp(m->slots[i].key, key, len) == 0)) {
+        i = (i + 1) & (m->cap - 1);
     }
-    return e;
+    return i;
 }
 
 void *sioc__map_get(const sioc__map *m, const char *key, size_t len)
@@ -27,49 +36,45 @@ void *sioc__map_get(const sioc__map *m, const char *key, size_t len)
     if (!m->count) {
         return NULL;
     }
-    sioc__map_entry *e = *slot(m, key, len);
-    return e ? e->value : NULL;
+    return m->slots[find(m, key, len)].value;
 }
 
 static int grow(sioc__map *m)
 {
-    size_t n = m->nbuckets ? m->nbuckets * 2 : 64;
-    sioc__map_entry **b = calloc(n, sizeof(*b));
-    if (!b) {
+    size_t n = m->cap ? m->cap * 2 : 16;
+    sioc__map_slot *old = m->slots;
+    size_t old_cap = m->cap;
+    if (!(m->slots = calloc(n, sizeof(*m->slots)))) {
+        m->slots = old;
         return -1;
     }
-    for (size_t i = 0; i < m->nbuckets; i++) {
-        sioc__map_entry *e = m->buckets[i];
-        while (e) {
-            sioc__map_entry *next = e->next;
-            size_t j = hash(e->key, strlen(e->key)) & (n - 1);
-            e->next = b[j];
-            b[j] = e;
-            e = next;
+    m->cap = n;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (old[i].key) {
+            m->slots[find(m, old[i].key, strlen(old[i].key))] = old[i];
         }
     }
-    free(m->buckets);
-    m->buckets = b;
-    m->nbuckets = n;
+    free(old);
     return 0;
 }
 
 int sioc__map_put(sioc__map *m, const char *key, void *value)
 {
-    if (m->count >= m->nbuckets && grow(m) < 0 && !m->nbuckets) {
+    assert(key);
+    if ((m->count + 1) * 4 > m->cap * 3 && grow(m) < 0) {
         return -1;
     }
-    sioc__map_entry *e = malloc(sizeof(*e));
-    if (!e) {
-        return -1;
-    }
-    e->key = key;
-    e->value = value;
-    sioc__map_entry **b = &m->buckets[hash(key, strlen(key)) & (m->nbuckets - 1)];
-    e->next = *b;
-    *b = e;
+    size_t i = find(m, key, strlen(key));
+    assert(!m->slots[i].key); /* not present already */
+    m->slots[i] = (sioc__map_slot){key, value};
     m->count++;
     return 0;
+}
+
+/* Whether `k` lies cyclically in (i, j]: an entry at j whose home is k may not move to i. */
+static bool between(size_t i, size_t k, size_t j)
+{
+    return i <= j ? i < k && k <= j : i < k || k <= j;
 }
 
 void *sioc__map_remove(sioc__map *m, const char *key)
@@ -77,38 +82,50 @@ void *sioc__map_remove(sioc__map *m, const char *key)
     if (!m->count) {
         return NULL;
     }
-    sioc__map_entry **p = slot(m, key, strlen(key));
-    sioc__map_entry *e = *p;
-    if (!e) {
+    size_t i = find(m, key, strlen(key));
+    if (!m->slots[i].key) {
         return NULL;
     }
-    void *v = e->value;
-    *p = e->next;
-    free(e);
+    void *v = m->slots[i].value;
+    /* Backward shift: the entries after it in its run move up where their probe allows, so that
+     * no lookup stops at the hole (no tombstones). */
+    for (size_t j = i;;) {
+        j = (j + 1) & (m->cap - 1);
+        const char *k = m->slots[j].key;
+        if (!k) {
+            break;
+        }
+        if (!between(i, home(m, k, strlen(k)), j)) {
+            m->slots[i] = m->slots[j];
+            i = j;
+        }
+    }
+    m->slots[i] = (sioc__map_slot){NULL, NULL};
     m->count--;
     return v;
 }
 
+void *sioc__map_next(const sioc__map *m, size_t *pos)
+{
+    for (; *pos < m->cap; ++*pos) {
+        if (m->slots[*pos].key) {
+            return m->slots[(*pos)++].value;
+        }
+    }
+    return NULL;
+}
+
 void sioc__map_each(const sioc__map *m, void (*fn)(void *value, void *arg), void *arg)
 {
-    for (size_t i = 0; i < m->nbuckets; i++) {
-        for (sioc__map_entry *e = m->buckets[i]; e; e = e->next) {
-            fn(e->value, arg);
-        }
+    void *v;
+    for (size_t pos = 0; (v = sioc__map_next(m, &pos));) {
+        fn(v, arg);
     }
 }
 
 void sioc__map_free(sioc__map *m)
 {
-    for (size_t i = 0; i < m->nbuckets; i++) {
-        sioc__map_entry *e = m->buckets[i];
-        while (e) {
-            sioc__map_entry *next = e->next;
-            free(e);
-            e = next;
-        }
-    }
-    free(m->buckets);
-    m->buckets = NULL;
-    m->nbuckets = m->count = 0;
+    free(m->slots);
+    m->slots = NULL;
+    m->cap = m->count = 0;
 }

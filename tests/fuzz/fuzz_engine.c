@@ -162,12 +162,8 @@ static sioc_conn *any_session(unsigned n)
     if (s->conn) {
         return s->conn;
     }
-    for (size_t b = 0; b < eng->sessions.nbuckets; b++) {
-        if (eng->sessions.buckets[b]) {
-            return eng->sessions.buckets[b]->value;
-        }
-    }
-    return NULL;
+    size_t pos = 0;
+    return sioc__map_next(&eng->sessions, &pos);
 }
 
 static void attach(slot *s, sioc_conn *c, bool probe)
@@ -404,15 +400,13 @@ static void check_slots(void)
 static void check(void)
 {
     check_slots();
-    for (size_t b = 0; b < eng->sessions.nbuckets; b++) {
-        for (sioc__map_entry *e = eng->sessions.buckets[b]; e; e = e->next) {
-            sioc_conn *c = e->value;
-            assert(c->refs > 0);
-            assert(strlen(c->sid) == 20);
-            assert(!c->poll_req ||
-                   (c->poll_req >= (void *)gets && c->poll_req < (void *)(gets + SLOTS)));
-            assert(!c->ws || (c->ws >= (void *)sockets && c->ws < (void *)(sockets + SLOTS)));
-        }
+    sioc_conn *c;
+    for (size_t pos = 0; (c = sioc__map_next(&eng->sessions, &pos));) {
+        assert(c->refs > 0);
+        assert(strlen(c->sid) == 20);
+        assert(!c->poll_req ||
+               (c->poll_req >= (void *)gets && c->poll_req < (void *)(gets + SLOTS)));
+        assert(!c->ws || (c->ws >= (void *)sockets && c->ws < (void *)(sockets + SLOTS)));
     }
 }
 

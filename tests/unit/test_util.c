@@ -2,6 +2,8 @@
  * and ids, the timer wheel. */
 #include <check.h>
 #include <jansson.h>
+#include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -175,6 +177,48 @@ START_TEST(the_map_finds_adds_and_removes_thousands_of_keys)
     ck_assert_ptr_null(sioc__map_remove(&m, items[0].key));
     for (int i = 0; i < N; i++) {
         ck_assert_ptr_eq(sioc__map_get(&m, items[i].key, 20), i % 2 ? &items[i] : NULL);
+    }
+    sioc__map_free(&m);
+    free(items);
+}
+END_TEST
+
+START_TEST(the_map_agrees_with_a_plain_array_through_puts_removes_and_walks)
+{
+    /* Few slots, many runs of probes: removals must leave every remaining key findable (the
+     * backward shift), and a walk must see each value once. */
+    enum { N = 300 };
+    item *items = calloc(N, sizeof(*items));
+    bool in[N] = {false};
+    sioc__map m = {0};
+    unsigned seed = 7;
+    for (int i = 0; i < N; i++) {
+        snprintf(items[i].key, sizeof(items[i].key), "k%d", i);
+    }
+    for (int step = 0; step < 20000; step++) {
+        seed = seed * 1103515245u + 12345u;
+        int i = (int)((seed >> 8) % N);
+        if (in[i]) {
+            ck_assert_ptr_eq(sioc__map_remove(&m, items[i].key), &items[i]);
+        } else {
+            ck_assert_int_eq(sioc__map_put(&m, items[i].key, &items[i]), 0);
+        }
+        in[i] = !in[i];
+        if (step % 97 == 0) {
+            size_t seen = 0, count = 0, pos = 0;
+            item *v;
+            while ((v = sioc__map_next(&m, &pos))) {
+                ck_assert(in[v - items]);
+                seen++;
+            }
+            for (int k = 0; k < N; k++) {
+                ck_assert_ptr_eq(sioc__map_get(&m, items[k].key, strlen(items[k].key)),
+                                 in[k] ? &items[k] : NULL);
+                count += in[k];
+            }
+            ck_assert_uint_eq(seen, count);
+            ck_assert_uint_eq(m.count, count);
+        }
     }
     sioc__map_free(&m);
     free(items);
@@ -393,6 +437,7 @@ int main(void)
     tcase_add_test(tc, a_message_queue_is_fifo_and_shares_messages_by_reference);
     tcase_add_test(tc, an_empty_queue_gives_back_its_ring_and_grows_it_again);
     tcase_add_test(tc, the_map_finds_adds_and_removes_thousands_of_keys);
+    tcase_add_test(tc, the_map_agrees_with_a_plain_array_through_puts_removes_and_walks);
     tcase_add_loop_test(tc, base64_round_trips, 0, N(b64_cases));
     tcase_add_loop_test(tc, malformed_base64_is_refused, 0, N(bad_b64));
     tcase_add_test(tc, session_ids_are_twenty_url_safe_characters_and_differ);
