@@ -233,10 +233,11 @@ char *sioc__handshake_pack(const sioc__hs_request *r)
     for (size_t i = 0; i < r->nquery; i++) {
         total += strlen(r->query[i]) + 1;
     }
-    char *packed = malloc(total), *at = packed + PACK_FIXED;
+    char *packed = malloc(total);
     if (!packed) {
         return NULL;
     }
+    char *at = packed + PACK_FIXED;
     memcpy(packed, &r->now_ms, 8);
     packed[8] = (char)r->trust_proxy;
     packed[9] = (char)(unsigned char)r->nheaders;
