@@ -2,8 +2,8 @@
  * and ids, the timer wheel. */
 #include <check.h>
 #include <jansson.h>
-#include <stdio.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
