@@ -139,11 +139,17 @@ static void finish(sioc__arrival *p)
     }
 }
 
-/* The descriptor becomes libwebsockets' connection, as if its listener had accepted it. */
+/* The descriptor becomes libwebsockets' connection, as if its listener had accepted it. It is
+ * lws's from the call on, adopted or not: every failure path of a socket's adoption closes it, and
+ * with libuv only once the poll handle's close completes, a loop iteration later (a TLS client
+ * whose handshake fails during the adoption is one). So it is not closed here even when it is
+ * still open on return: by the time lws closes it, the next accept may have been given the same
+ * number, and that connection's descriptor would be closed under lws, which then aborts when the
+ * number comes back (lws_lookup's assertion in insert_wsi). */
 static void hand_on(sioc__transport *tr, int fd)
 {
-    if (!lws_adopt_socket_vhost(tr->vhost, fd) && fcntl(fd, F_GETFD) != -1) {
-        close(fd); /* lws closes it on most failures, but not all */
+    if (!lws_adopt_socket_vhost(tr->vhost, fd)) {
+        sioc__log(SIOC_LOG_DEBUG, "a connection was not adopted (lws closes it)");
     }
 }
 

@@ -2,7 +2,8 @@
 // by Debian's openssl. socket.io-client (trusting that CA) over polling, WebSocket and the upgrade,
 // large messages and binary across TLS records; a client that does not trust it refused; a client
 // asking for h2 gets HTTP/1.1 (ALPN); a plain HTTP request to the TLS port closed while the
-// others carry on; SIGHUP reads a renewed certificate (new connections get it, an established one
+// others carry on, and the connection accepted right after one whose handshake failed unharmed;
+// SIGHUP reads a renewed certificate (new connections get it, an established one
 // carries on); chromium over https and wss.
 'use strict';
 const { test, before, after } = require('node:test');
@@ -103,6 +104,35 @@ test('a plain HTTP request to the TLS port is closed; the others carry on', asyn
     req.on('error', resolve);
   });
   assert.match(err.message, /socket hang up|ECONNRESET|Parse Error/, err.message);
+  assert.equal(await c.timeout(3000).emitWithAck('echo', 'still here'), 'still here');
+});
+
+// A connection whose TLS handshake fails while lws adopts it is closed by lws a loop iteration
+// later (libuv); the connection accepted next, often given the same descriptor number, must not
+// lose its socket to that close.
+test('a handshake that fails at once does not take the next connection with it', async () => {
+  const c = client({ transports: ['websocket'] });
+  await once(c, 'connect');
+  const net = require('node:net');
+  const rounds = [];
+  for (let i = 0; i < 30; i++) {
+    const bad = net.connect(server.port, '127.0.0.1', () => bad.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    bad.on('error', () => {});
+    const good = new Promise((resolve) => {
+      const t = tls.connect({ port: server.port, host: '127.0.0.1', servername: 'localhost', ca }, () => {
+        t.write(`GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+      });
+      let got = '';
+      t.on('data', (d) => { got += d; });
+      t.on('close', () => resolve(got.split('\r\n')[0]));
+      t.on('error', (e) => resolve(`error ${e.code || e.message}`));
+      t.setTimeout(5000, () => t.destroy(new Error('timeout')));
+    });
+    rounds.push(good.finally(() => bad.destroy()));
+    await new Promise((resolve) => setTimeout(resolve, 15));
+  }
+  const answers = await Promise.all(rounds);
+  assert.deepEqual(answers.filter((a) => a !== 'HTTP/1.1 200 OK'), []);
   assert.equal(await c.timeout(3000).emitWithAck('echo', 'still here'), 'still here');
 });
 
