@@ -85,7 +85,8 @@ static void address(const sioc__hs_request *r, const char *forwarded, char *out,
 #define DATE_FORMAT "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)"
 #define SECURE_ISSUED "\"secure\":false,\"issued\":"
 
-void sioc__handshake_date(uint64_t now_ms, char out[96])
+/* The date of `now_ms` (ms since the epoch) as JavaScript's Date prints it in UTC. */
+static void format_date(uint64_t now_ms, char out[96])
 {
     time_t secs = (time_t)(now_ms / 1000);
     struct tm tm;
@@ -96,12 +97,8 @@ void sioc__handshake_date(uint64_t now_ms, char out[96])
 /* `"time":date,"address":ip,"secure":false,"issued":ms,` Returns -1 when out of memory. */
 static int when_where(sioc__buf *b, const sioc__hs_request *r, const char *forwarded)
 {
-    char where[64], formatted[96];
-    const char *date = r->date;
-    if (!date) {
-        sioc__handshake_date(r->now_ms, formatted);
-        date = formatted;
-    }
+    char where[64], date[96];
+    format_date(r->now_ms, date);
     address(r, forwarded, where, sizeof(where));
     bool failed = member(b, "time", 4, date, strlen(date)) < 0 ||
                   member(b, "address", 7, where, strlen(where)) < 0 ||

@@ -26,11 +26,7 @@ typedef struct sioc__hs_request {
     const char *peer; /* the peer's address */
     bool trust_proxy; /* the address is X-Forwarded-For's first entry, when there is one */
     uint64_t now_ms;  /* the time of the handshake, in ms since the epoch */
-    const char *date; /* now_ms's second as sioc__handshake_date writes it, or NULL */
 } sioc__hs_request;
-
-/* The date of `now_ms` (ms since the epoch) as JavaScript's Date prints it in UTC, into `out`. */
-void sioc__handshake_date(uint64_t now_ms, char out[96]);
 
 /* {"xdomain", "headers", "time", "address", "secure", "issued", "query", "url"} in Node's order:
  * xdomain is whether an Origin header came, time the date as JavaScript's Date prints it, issued
@@ -41,8 +37,8 @@ char *sioc__handshake_build(const sioc__hs_request *r);
 /* At most this many headers, and as many query fragments, in a request to be packed. */
 #define SIOC__HS_MAX_FIELDS 255
 
-/* `r` in one block (free() it), without its `date` (made again from now_ms): what a session keeps
- * of its opening request. NULL on no memory. Header names must not hold a NUL. */
+/* `r` in one block (free() it): what a session keeps of its opening request. NULL on no memory.
+ * Header names must not hold a NUL. */
 char *sioc__handshake_pack(const sioc__hs_request *r);
 /* sioc__handshake_build's text for the request `packed` holds (sioc__handshake_pack's block,
  * borrowed): free() it. NULL on no memory. */

@@ -266,10 +266,10 @@ static json_t *array(reader *r, int depth)
             break;
         }
         int next = next_item(r, ']');
-        if (next != 0) {
-            if (next > 0) {
-                return a;
-            }
+        if (next > 0) {
+            return a;
+        }
+        if (next < 0) {
             break;
         }
     }
@@ -312,10 +312,10 @@ static json_t *object(reader *r, int depth)
             free(k);
         }
         int next = rc < 0 ? -1 : next_item(r, '}');
-        if (next != 0) {
-            if (next > 0) {
-                return o;
-            }
+        if (next > 0) {
+            return o;
+        }
+        if (next < 0) {
             break;
         }
         skip_space(r);

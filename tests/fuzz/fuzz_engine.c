@@ -183,7 +183,7 @@ static void handshake(input *in)
     }
     /* Some with what the opening request said, as the transport passes it. */
     sioc__hs_header host = {"host", 4, "x"};
-    sioc__hs_request req = {&host, 1, "/engine.io/", NULL, 0, "127.0.0.1", false, 1000, NULL};
+    sioc__hs_request req = {&host, 1, "/engine.io/", NULL, 0, "127.0.0.1", false, 1000};
     char *hs = how & 0x40 ? sioc__handshake_pack(&req) : NULL;
     sioc_conn *c =
         how & 2 ? (how & 0x80 ? sioc__engine_open_plain(eng, ws, hs)

@@ -77,8 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sioc__hs_header headers[MAX];
     const char *query[MAX];
     sioc__hs_request r = {headers, 0,           nfields ? fields[0] : "/", query,
-                          0,       "127.0.0.1", size && (data[0] & 1),     1700000000123ULL,
-                          NULL};
+                          0,       "127.0.0.1", size && (data[0] & 1),     1700000000123ULL};
     size_t i = 1;
     for (; i < nfields && fields[i][0] && r.nheaders < MAX; i++) {
         char *colon = strchr(fields[i], ':');

@@ -17,17 +17,9 @@
 static char *build(const sioc__hs_header *headers, size_t nheaders, const char *path,
                    const char *const *query, size_t nquery, bool trust_proxy, uint64_t now_ms)
 {
-    sioc__hs_request r = {headers,     nheaders,    path,   query, nquery,
-                          "127.0.0.1", trust_proxy, now_ms, NULL};
+    sioc__hs_request r = {headers, nheaders, path, query, nquery, "127.0.0.1", trust_proxy, now_ms};
     char *text = sioc__handshake_build(&r);
     ck_assert_ptr_nonnull(text);
-    /* The transport hands over the date it formatted for the second: the same text. */
-    char date[96];
-    sioc__handshake_date(now_ms, date);
-    r.date = date;
-    char *again = sioc__handshake_build(&r);
-    ck_assert_str_eq(again, text);
-    free(again);
     /* What a session keeps, packed, makes the same text again. */
     char *packed = sioc__handshake_pack(&r);
     ck_assert_ptr_nonnull(packed);

@@ -155,8 +155,7 @@ static void session_life(void)
     }
     for (unsigned protocol = 3; protocol <= 4; protocol++) {
         sioc__hs_header host = {"host", 4, "localhost"};
-        sioc__hs_request opening = {&host,       1,     "/engine.io/", NULL, 0,
-                                    "127.0.0.1", false, 1000,          NULL};
+        sioc__hs_request opening = {&host, 1, "/engine.io/", NULL, 0, "127.0.0.1", false, 1000};
         char *hs = sioc__handshake_pack(&opening);
         sioc_conn *s = sioc__engine_open(eng, SIOC__POLLING, NULL, hs, protocol, NULL);
         if (!s) {
