@@ -163,9 +163,7 @@ void sioc__msgq_clear(sioc__msgq *q)
     while (q->count) {
         sioc__msgq_pop(q);
     }
-    free(q->ring);
-    q->ring = NULL;
-    q->cap = q->head = q->bytes = 0;
+    sioc__msgq_trim(q); /* popping left bytes at 0 */
 }
 
 void sioc__msgq_trim(sioc__msgq *q)
