@@ -75,8 +75,8 @@ def start(kind, build, redis_url=None, workers=1, adapter='classic', tls=None, d
     """`tls`: (certificate, key) files to serve https and wss with; `deflate`: perMessageDeflate on."""
     port = free_port()
     env = dict(os.environ)
-    if kind == 'floor':
-        argv = [os.path.join(build, 'bench', 'floor'), '--port', str(port)]
+    if kind in FLOORS:
+        argv = [os.path.join(build, 'bench', kind), '--port', str(port)]
     elif kind == 'sioc':
         argv = [os.path.join(build, 'examples', 'feature-tour'), '--port', str(port), '--host', '127.0.0.1']
         argv += ['--tls-cert', tls[0], '--tls-key', tls[1]] if tls else []
@@ -201,7 +201,7 @@ def children(pid):
 def run_workers(kind, build, params):
     """One process against two workers on the same loads: every process's CPU summed."""
     rows = []
-    for n in (1,) if kind == 'floor' else (1, 2):  # the floor is one process
+    for n in (1,) if kind in FLOORS else (1, 2):  # a floor is one process
         for scenario, p in params.items():
             proc, port = start(kind, build, workers=n)
             try:
@@ -326,14 +326,16 @@ def run_deflate(kind, build, params):
         stop(proc)
 
 
-# What the floor server (floor.c) speaks enough of: WebSocket clients on "/", msg and echo.
+# The floor servers, bench/floor.c and bench/floor-lws.c, and what they speak enough of: WebSocket
+# clients on "/", msg and echo.
+FLOORS = ('floor', 'floor-lws')
 FLOOR_SCENARIOS = ('connect', 'fanout', 'echo', 'churn', 'idle', 'workers')
 
 
 def run_server(kind, build, plan):
     results = {}
     for scenario, params in plan.items():
-        if kind == 'floor' and scenario not in FLOOR_SCENARIOS:
+        if kind in FLOORS and scenario not in FLOOR_SCENARIOS:
             continue
         if scenario in ('cluster', 'workers', 'broadcast', 'streams', 'sessions', 'tls', 'deflate'):
             run = {'cluster': run_cluster, 'workers': run_workers, 'broadcast': run_broadcast,
@@ -463,24 +465,29 @@ MORE_IS_BETTER = ('deliveries/s', 'round trips/s', 'cycles/s', 'received (%)', '
                   'changes/s')
 
 
-def table(sioc, node, floor=None):
+def table(sioc, node, floor=None, floor_lws=None):
     """sioc / floor: sioc's figure over the floor server's (for a cost, how many times the floor
-    sioc spends; for a rate, the fraction of the floor's it reaches); sioc's advantage: how many
-    times better than Node it does, whichever way is better."""
-    floor = floor or {}
+    sioc spends; for a rate, the fraction of the floor's it reaches); floor-lws / floor: the same
+    for the floor on libwebsockets, what lws and libuv cost before any of sioc's code; sioc's
+    advantage: how many times better than Node it does, whichever way is better."""
+    floor, floor_lws = floor or {}, floor_lws or {}
     fmt = lambda v: '-' if v is None else f'{v:,.2f}'
-    lines = ['| figure | floor | sioc | sioc / floor | Node | sioc advantage |',
-             '|---|---:|---:|---:|---:|---:|']
+    lines = ['| figure | floor | floor-lws | sioc | sioc / floor | floor-lws / floor | Node '
+             '| sioc advantage |',
+             '|---|---:|---:|---:|---:|---:|---:|---:|']
+    # Per worker: the floors are one process, so two workers' figures are set against their own on
+    # the same load (CPU per million is per unit of work, whichever process does it).
+    one = lambda d, key: d.get(key, d.get(key.replace('workers 2:', 'workers 1:')))
     for key in sioc:
         a, b = sioc[key], node.get(key)
-        # Per worker: the floor is one process, so two workers' figures are set against its own on
-        # the same load (CPU per million is per unit of work, whichever process does it).
-        f = floor.get(key, floor.get(key.replace('workers 2:', 'workers 1:')))
+        f, fl = one(floor, key), one(floor_lws, key)
         more = key.endswith(MORE_IS_BETTER)
         merit = 'load generator' not in key  # the load generator's own CPU is not a figure of merit
         ratio = f'{(a / b if more else b / a):.2f}x' if merit and a and b else '-'
         to_floor = f'{a / f:.2f}x' if merit and a and f else '-'
-        lines.append(f'| {key} | {fmt(f)} | {a:,.2f} | {to_floor} | {fmt(b)} | {ratio} |')
+        lws_to_floor = f'{fl / f:.2f}x' if merit and fl and f else '-'
+        lines.append(f'| {key} | {fmt(f)} | {fmt(fl)} | {a:,.2f} | {to_floor} | {lws_to_floor} '
+                     f'| {fmt(b)} | {ratio} |')
     return '\n'.join(lines)
 
 
@@ -511,7 +518,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--smoke', action='store_true', help='a tiny run: checks the benchmark works')
     ap.add_argument('--build', default=os.path.join(ROOT, 'build'))
-    ap.add_argument('--only', choices=['sioc', 'node', 'floor'])
+    ap.add_argument('--only', choices=['sioc', 'node', *FLOORS])
     ap.add_argument('--scenario', choices=list(FULL),
                     help='run this scenario only; its rows replace those in latest.json')
     ap.add_argument('--report', action='store_true',
@@ -523,12 +530,12 @@ def main():
             results = json.load(f)
         plot(results, os.path.join(out_dir, 'latency.png'))
         print(table(summarize(results['sioc']), summarize(results['node']),
-                    summarize(results.get('floor', {}))))
+                    summarize(results.get('floor', {})), summarize(results.get('floor-lws', {}))))
         return
     plan = SMOKE if args.smoke else FULL
     if args.scenario:
         plan = {args.scenario: plan[args.scenario]}
-    kinds = [args.only] if args.only else ['floor', 'sioc', 'node']
+    kinds = [args.only] if args.only else [*FLOORS, 'sioc', 'node']
     results = {k: run_server(k, args.build, plan) for k in kinds}
     latest = os.path.join(out_dir, 'latest.json')
     if args.scenario and not args.smoke and os.path.exists(latest):
@@ -537,7 +544,7 @@ def main():
         for k in kinds:
             merged.setdefault(k, {}).update(results[k])
         results = merged
-        kinds = [k for k in ('floor', 'sioc', 'node') if k in results]
+        kinds = [k for k in (*FLOORS, 'sioc', 'node') if k in results]
     if not args.smoke:
         os.makedirs(out_dir, exist_ok=True)
         with open(os.path.join(out_dir, 'latest.json'), 'w') as f:
@@ -546,7 +553,7 @@ def main():
             plot(results, os.path.join(out_dir, 'latency.png'))
     sums = {k: summarize(v) for k, v in results.items()}
     if 'sioc' in kinds and 'node' in kinds:
-        print(table(sums['sioc'], sums['node'], sums.get('floor')))
+        print(table(sums['sioc'], sums['node'], sums.get('floor'), sums.get('floor-lws')))
     else:
         print(json.dumps({k: sums[k] for k in kinds}, indent=1))
 
