@@ -13,7 +13,7 @@
  * appended to the connection's buffer and written with one lws_write() per dirty connection
  * after each round of I/O (a libuv check handle), as floor.c and sioc do.
  *
- *   floor-lws --port P [--host 127.0.0.1]
+ *   floor-lws --port P [--host 127.0.0.1] [--write lws|send]
  */
 #include <libwebsockets.h>
 #include <signal.h>
@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #define PING_INTERVAL_MS 25000
@@ -43,6 +44,9 @@ static size_t nmembers, capmembers;
 static struct lws **dirty; /* to write after this round of I/O; NULL: closed since */
 static size_t ndirty, capdirty;
 static uint64_t nconn;
+/* --write send: frames go out with send() on the socket while lws holds nothing of it, not
+ * through lws_write, to tell lws's write path from its loop (bench/README.md). */
+static bool write_send;
 
 static bool grow(struct lws ***v, size_t *cap, size_t n)
 {
@@ -124,7 +128,13 @@ static void write_out(struct lws *wsi)
         lws_callback_on_writable(wsi); /* lws still holds part of an earlier write */
         return;
     }
-    if (lws_write(wsi, c->out + LWS_PRE, c->out_len, LWS_WRITE_RAW) < 0) {
+    size_t sent = 0;
+    if (write_send) {
+        ssize_t n = send(lws_get_socket_fd(wsi), c->out + LWS_PRE, c->out_len, MSG_NOSIGNAL);
+        sent = n > 0 ? (size_t)n : 0; /* what it did not take goes through lws, which keeps it */
+    }
+    if (sent < c->out_len &&
+        lws_write(wsi, c->out + LWS_PRE + sent, c->out_len - sent, LWS_WRITE_RAW) < 0) {
         kill_async(wsi);
     }
     free(c->out);
@@ -337,6 +347,8 @@ int main(int argc, char **argv)
             port = atoi(argv[i + 1]);
         } else if (strcmp(argv[i], "--host") == 0) {
             host = argv[i + 1];
+        } else if (strcmp(argv[i], "--write") == 0) {
+            write_send = strcmp(argv[i + 1], "send") == 0;
         }
     }
     struct rlimit rl;
