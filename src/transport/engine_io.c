@@ -236,12 +236,18 @@ void sioc__eio_read_query(struct lws *wsi, sioc__eio_query *q)
 {
     char b64[8];
     memset(q, 0, sizeof(*q));
-    sioc__query_arg(wsi, "transport", q->transport, sizeof(q->transport));
-    sioc__query_arg(wsi, "EIO", q->eio, sizeof(q->eio));
+    sioc__query_want want[] = {
+        {"transport", q->transport, sizeof(q->transport), -1},
+        {"EIO", q->eio, sizeof(q->eio), -1},
+        {"sid", q->sid, sizeof(q->sid), -1},
+        {"j", q->j, sizeof(q->j), -1},
+        {"b64", b64, sizeof(b64), -1},
+    };
+    sioc__query_args(wsi, want, sizeof(want) / sizeof(want[0]));
     /* A sid too long to be ours still counts as given, and is unknown. */
-    q->has_sid = sioc__query_arg(wsi, "sid", q->sid, sizeof(q->sid)) != -1;
-    q->jsonp = sioc__query_arg(wsi, "j", q->j, sizeof(q->j)) != -1;
-    q->b64 = sioc__query_arg(wsi, "b64", b64, sizeof(b64)) > 0;
+    q->has_sid = want[2].rc != -1;
+    q->jsonp = want[3].rc != -1;
+    q->b64 = want[4].rc > 0;
 }
 
 /* The timer wheel turns every SIOC_WHEEL_TICK_MS: a request that names a session first lets every

@@ -131,40 +131,63 @@ int sioc__header(struct lws *wsi, enum lws_token_indexes h, char *out, size_t ca
     return lws_hdr_copy(wsi, out, (int)cap, h);
 }
 
-/* Compares fragment `i` of the query (`flen` bytes, "name=value") with `name`; copies the value
- * on a match. Returns the value's length, -1 for no match, -2 for a match too long for `out`. */
-static int match_arg(struct lws *wsi, int i, int flen, const char *name, char *out, size_t cap)
+/* `frag` ("name=value", `flen` bytes) against `name`: the value copied on a match. Returns the
+ * value's length, -1 for no match, -2 for a match too long for `out`. */
+static int match_arg(const char *frag, size_t flen, const char *name, char *out, size_t cap)
 {
-    char small[256];
-    char *frag = (size_t)flen < sizeof(small) ? small : malloc((size_t)flen + 1);
     size_t nlen = strlen(name);
-    int rc = -1;
-    if (frag && lws_hdr_copy_fragment(wsi, frag, flen + 1, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0 &&
-        (size_t)flen > nlen && frag[nlen] == '=' && memcmp(frag, name, nlen) == 0) {
-        size_t vlen = (size_t)flen - nlen - 1;
-        rc = vlen < cap ? (int)vlen : -2;
-        if (rc >= 0) {
-            memcpy(out, frag + nlen + 1, vlen + 1);
+    if (flen <= nlen || frag[nlen] != '=' || memcmp(frag, name, nlen) != 0) {
+        return -1;
+    }
+    size_t vlen = flen - nlen - 1;
+    if (vlen >= cap) {
+        return -2;
+    }
+    memcpy(out, frag + nlen + 1, vlen + 1);
+    return (int)vlen;
+}
+
+/* Each fragment is copied once and compared with every name still unmatched (a fragment matches
+ * one name at most; a name's first fragment counts). */
+static void match_fragment(sioc__query_want *want, size_t n, const char *frag, size_t flen,
+                           size_t *left)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (want[k].rc == -1 &&
+            (want[k].rc = match_arg(frag, flen, want[k].name, want[k].out, want[k].cap)) != -1) {
+            --*left;
+            return;
         }
     }
-    if (frag != small) {
-        free(frag);
+}
+
+void sioc__query_args(struct lws *wsi, sioc__query_want *want, size_t n)
+{
+    size_t left = n;
+    for (size_t k = 0; k < n; k++) {
+        want[k].rc = -1;
     }
-    return rc;
+    for (int i = 0; left; i++) {
+        int flen = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (flen <= 0) {
+            return;
+        }
+        char small[256];
+        char *frag = (size_t)flen < sizeof(small) ? small : malloc((size_t)flen + 1);
+        if (frag && lws_hdr_copy_fragment(wsi, frag, flen + 1, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0) {
+            match_fragment(want, n, frag, (size_t)flen, &left);
+        }
+        if (frag != small) {
+            free(frag);
+        }
+    }
 }
 
 int sioc__query_arg(struct lws *wsi, const char *name, char *out, size_t cap)
 {
-    for (int i = 0;; i++) {
-        int flen = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (flen <= 0) {
-            return -1;
-        }
-        int rc = match_arg(wsi, i, flen, name, out, cap);
-        if (rc != -1) {
-            return rc;
-        }
-    }
+    sioc__query_want want = {name, out, cap, -1};
+    sioc__query_args(wsi, &want, 1);
+    return want.rc;
 }
 
 int sioc__cors_init(sioc__transport *tr)

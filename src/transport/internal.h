@@ -285,6 +285,14 @@ void sioc__client_etag_init(sioc__transport *tr);
 /* Copies query argument `name` (without "=") into `out`; returns its length, -1 when absent, or
  * -2 when present but too long for `out`. */
 int sioc__query_arg(struct lws *wsi, const char *name, char *out, size_t cap);
+/* Several query arguments in one walk over the query: each `rc` set as sioc__query_arg returns. */
+typedef struct sioc__query_want {
+    const char *name;
+    char *out;
+    size_t cap;
+    int rc;
+} sioc__query_want;
+void sioc__query_args(struct lws *wsi, sioc__query_want *want, size_t n);
 /* Copies header `h` into `out`; returns its length or -1 when absent or too long. */
 int sioc__header(struct lws *wsi, enum lws_token_indexes h, char *out, size_t cap);
 
