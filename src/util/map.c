@@ -6,12 +6,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Eight bytes at a time (keys are mostly 20-byte ids, hashed at every lookup), then murmur3's
+ * finalizer, so that the low bits the slot index takes depend on every byte. */
 static size_t hash(const char *key, size_t len)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ (unsigned char)key[i]) * 1099511628211ull;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, key + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
     }
+    uint64_t w = 0;
+    memcpy(&w, key + i, len - i);
+    h ^= w;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
     return (size_t)h;
 }
 
@@ -20,12 +33,21 @@ static size_t home(const sioc__map *m, const char *key, size_t len)
     return hash(key, len) & (m->cap - 1);
 }
 
+/* Whether slot key `k` is `key` (`len` bytes). The first bytes first: most slots a probe passes
+ * hold another key, which strlen would walk. */
+static bool same(const char *k, const char *key, size_t len)
+{
+    if (!len) {
+        return !k[0];
+    }
+    return k[0] == key[0] && strlen(k) == len && memcmp(k, key, len) == 0;
+}
+
 /* The slot holding `key`, or the free slot where it would go. The map has a free slot. */
 static size_t find(const sioc__map *m, const char *key, size_t len)
 {
     size_t i = home(m, key, len);
-    while (m->slots[i].key &&
-           !(strlen(m->slots[i].key) == len && memcmp(m->slots[i].key, key, len) == 0)) {
+    while (m->slots[i].key && !same(m->slots[i].key, key, len)) {
         i = (i + 1) & (m->cap - 1);
     }
     return i;
