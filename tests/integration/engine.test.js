@@ -189,6 +189,20 @@ test('handshake errors carry Node\'s codes and messages', async () => {
   }
 });
 
+test('query arguments are found by name in any order, past others whose names begin with theirs', async () => {
+  const base = `${server.url}/engine.io/`;
+  const hs = await request(`${base}?transportX=websocket&sidx=A&jj=0&EIOx=3&b64x=1&transport=polling&EIO=4`);
+  assert.equal(hs.status, 200, hs.body);
+  assert.ok(hs.body.startsWith('0{'), hs.body); // no sid taken from sidx, no JSONP from jj
+  const { sid } = JSON.parse(hs.body.slice(1));
+  const post = await request(`${base}?sidx=nope&EIO=4&sid=${sid}&transport=polling`, { method: 'POST', body: '4hi' });
+  assert.equal(post.status, 200, post.body);
+  assert.equal(post.body, 'ok');
+  const jsonp = await request(`${base}?t=1&j=3&EIO=4&transport=polling`);
+  assert.equal(jsonp.status, 200);
+  assert.ok(jsonp.body.startsWith('___eio[3]('), jsonp.body);
+});
+
 test('a second concurrent GET ends the session as Node does', async () => {
   const sid = await handshake();
   const first = request(`${EIO()}&transport=polling&sid=${sid}`);
