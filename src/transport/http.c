@@ -4,10 +4,12 @@
 #include <assert.h>
 #include <jansson.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -765,6 +767,31 @@ _Static_assert(_WSI_TOKEN_CLIENT_SENT_PROTOCOLS <= SIOC__HS_MAX_FIELDS, "too man
 _Static_assert(sizeof(((gathered *)0)->query) / sizeof(char *) <= SIOC__HS_MAX_FIELDS,
                "too many query fragments");
 
+/* The peer's address as lws_get_peer_simple() writes it ("%u.%u.%u.%u" for IPv4), an IPv4 one
+ * without its snprintf, which was most of a handshake's cost for a few bytes. */
+static void peer_address(struct lws *wsi, char *out, size_t cap)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof(sa);
+    int fd = (int)lws_get_socket_fd(wsi);
+    if (cap < 16 || getpeername(fd, (struct sockaddr *)&sa, &len) < 0 || sa.ss_family != AF_INET) {
+        lws_get_peer_simple(wsi, out, cap);
+        return;
+    }
+    const unsigned char *a = (const unsigned char *)&((struct sockaddr_in *)&sa)->sin_addr;
+    char *p = out;
+    for (int i = 0; i < 4; i++) {
+        if (a[i] >= 100) {
+            *p++ = (char)('0' + a[i] / 100);
+        }
+        if (a[i] >= 10) {
+            *p++ = (char)('0' + a[i] / 10 % 10);
+        }
+        *p++ = (char)('0' + a[i] % 10);
+        *p++ = i < 3 ? '.' : '\0';
+    }
+}
+
 char *sioc__handshake_packed(struct lws *wsi)
 {
     sioc__transport *tr = lws_context_user(lws_get_context(wsi));
@@ -772,7 +799,7 @@ char *sioc__handshake_packed(struct lws *wsi)
     memset(&g, 0, sizeof(g));
     char uri[1024] = "", peer[64] = "";
     sioc__header(wsi, WSI_TOKEN_GET_URI, uri, sizeof(uri));
-    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    peer_address(wsi, peer, sizeof(peer));
     g.req.headers = g.headers;
     g.req.query = (const char *const *)g.query;
     g.req.path = uri;

@@ -94,6 +94,18 @@ test('the handshake carries headers, query, address, url, time and auth, as Node
   o.close();
 });
 
+test('the handshake address is the peer\'s, with one, two and three digits to an octet', async () => {
+  const http = require('node:http');
+  for (const localAddress of ['127.45.6.200', '127.0.10.99']) {
+    const agent = new http.Agent({ localAddress });
+    const s = await connect('/', { agent, transports: ['websocket'] });
+    const [hs] = await ack(s, 'handshake');
+    assert.equal(hs.address, localAddress);
+    s.close();
+    agent.destroy();
+  }
+});
+
 test('rooms list in joining order; disconnecting still sees them, disconnect no longer', async () => {
   const s = await connect('/');
   const id = s.id;
