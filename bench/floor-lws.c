@@ -26,8 +26,8 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-#define PING_INTERVAL_MS 25000
-#define MAX_MESSAGE (1000 * 1000)
+#include "floor.h"
+
 #define RX_BUFFER_SIZE 16
 
 /* Per WebSocket, allocated by lws. `out` holds LWS_PRE bytes of lws's headroom, then what is
@@ -90,29 +90,12 @@ static void queue(struct lws *wsi, const void *a, size_t na, const void *b, size
     c->out_len += (uint32_t)(na + nb);
 }
 
-/* A server frame's header (FIN, `opcode`, unmasked) for `n` bytes of payload; its length. */
-static size_t frame_header(unsigned char h[10], int opcode, size_t n)
-{
-    h[0] = (unsigned char)(0x80 | opcode);
-    if (n < 126) {
-        h[1] = (unsigned char)n;
-        return 2;
-    }
-    if (n < 65536) {
-        h[1] = 126, h[2] = (unsigned char)(n >> 8), h[3] = (unsigned char)n;
-        return 4;
-    }
-    h[1] = 127;
-    for (int i = 0; i < 8; i++) {
-        h[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
-    }
-    return 10;
-}
-
+/* A text frame of `prefix` (at most 64 bytes: a CONNECT answer is 31, an ack's head 23) then
+ * `body`. */
 static void send_text(struct lws *wsi, const char *prefix, size_t np, const char *body, size_t nb)
 {
     unsigned char h[10 + 64];
-    size_t hl = frame_header(h, 1, np + nb);
+    size_t hl = floor_frame_header(h, 1, np + nb);
     memcpy(h + hl, prefix, np);
     queue(wsi, h, hl + np, body, nb);
 }
@@ -171,8 +154,7 @@ static void join(struct lws *wsi)
     members[nmembers++] = wsi;
     char sid[21], p[64];
     sid_of(sid);
-    int n = snprintf(p, sizeof(p), "40{\"sid\":\"S%s\"}", sid + 1);
-    send_text(wsi, p, (size_t)n, "", 0);
+    send_text(wsi, p, floor_connect_answer(p, sid), "", 0);
 }
 
 static void leave(struct lws *wsi)
@@ -187,11 +169,8 @@ static void leave(struct lws *wsi)
 /* `42["msg",<rest>`: encoded once, the frame is appended to every other joined socket. */
 static void relay(struct lws *from, const char *rest, size_t n)
 {
-    static const char prefix[] = "42[\"serverMsg\"";
-    unsigned char h[10 + sizeof(prefix)];
-    size_t hl = frame_header(h, 1, sizeof(prefix) - 1 + n);
-    memcpy(h + hl, prefix, sizeof(prefix) - 1);
-    hl += sizeof(prefix) - 1;
+    unsigned char h[32];
+    size_t hl = floor_relay_head(h, n);
     for (size_t i = 0; i < nmembers; i++) {
         if (members[i] != from) {
             queue(members[i], h, hl, rest, n);
@@ -203,32 +182,25 @@ static void relay(struct lws *from, const char *rest, size_t n)
 static void on_socketio(struct lws *wsi, const char *p, size_t n)
 {
     pss *c = lws_wsi_user(wsi);
-    if (n >= 1 && p[0] == '0' && !c->member) {
-        join(wsi);
-        return;
-    }
-    if (n < 2 || p[0] != '2' || !c->member) {
-        return;
-    }
-    size_t i = 1, id_at = 1;
-    while (i < n && p[i] >= '0' && p[i] <= '9') {
-        i++;
-    }
-    size_t id_len = i - id_at;
-    if (n - i > 7 && memcmp(p + i, "[\"msg\"", 6) == 0) {
-        relay(wsi, p + i + 6, n - i - 6);
-    } else if (id_len && n - i > 8 && memcmp(p + i, "[\"echo\"", 7) == 0) {
-        /* 42<id>["echo",a,b] -> 43<id>[a,b] */
-        char head[32] = "43";
-        memcpy(head + 2, p + id_at, id_len < 20 ? id_len : 20);
-        size_t hn = 2 + (id_len < 20 ? id_len : 20);
-        head[hn++] = '[';
-        const char *args = p + i + 7;
-        size_t an = n - i - 7;
-        if (an && args[0] == ',') {
-            args++, an--;
+    floor_packet k;
+    switch (floor_read_packet(p, n, &k)) {
+    case FLOOR_CONNECT:
+        if (!c->member) {
+            join(wsi);
         }
-        send_text(wsi, head, hn, args, an);
+        break;
+    case FLOOR_MSG:
+        if (c->member) {
+            relay(wsi, k.body, k.len);
+        }
+        break;
+    case FLOOR_ECHO:
+        if (c->member) {
+            send_text(wsi, k.head, k.head_len, k.body, k.len);
+        }
+        break;
+    case FLOOR_OTHER:
+        break;
     }
 }
 
@@ -249,7 +221,7 @@ static int on_receive(struct lws *wsi, const char *in, size_t len)
     if (last && !c->in) {
         return on_engineio(wsi, in, len);
     }
-    if (c->in_len + len > MAX_MESSAGE) {
+    if (c->in_len + len > FLOOR_MAX_MESSAGE) {
         return -1;
     }
     unsigned char *g = realloc(c->in, c->in_len + len);
@@ -273,11 +245,7 @@ static void on_open(struct lws *wsi)
 {
     char sid[21], open[160];
     sid_of(sid);
-    int n = snprintf(open, sizeof(open),
-                     "0{\"sid\":\"%s\",\"upgrades\":[],\"pingInterval\":%d,\"pingTimeout\":20000,"
-                     "\"maxPayload\":%d}",
-                     sid, PING_INTERVAL_MS, MAX_MESSAGE);
-    send_text(wsi, open, (size_t)n, "", 0);
+    send_text(wsi, open, floor_open_packet(open, sid), "", 0);
 }
 
 static void on_closed(struct lws *wsi)
@@ -380,7 +348,7 @@ int main(int argc, char **argv)
     uv_check_init(&loop, &check);
     uv_check_start(&check, on_check);
     uv_timer_init(&loop, &ping);
-    uv_timer_start(&ping, on_ping, PING_INTERVAL_MS, PING_INTERVAL_MS);
+    uv_timer_start(&ping, on_ping, FLOOR_PING_INTERVAL_MS, FLOOR_PING_INTERVAL_MS);
     uv_signal_init(&loop, &term);
     uv_signal_start(&term, on_signal, SIGTERM);
     uv_signal_init(&loop, &intr);

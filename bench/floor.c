@@ -31,9 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "floor.h"
+
 #define READ_MAX (64 * 1024)
-#define PING_INTERVAL_MS 25000
-#define MAX_MESSAGE (1000 * 1000)
 
 enum { S_FREE, S_HTTP, S_OPEN, S_JOINED };
 
@@ -150,30 +150,12 @@ static void queue(int fd, const char *a, size_t na, const char *b, size_t nb)
     }
 }
 
-/* A server frame's header (FIN, `opcode`, unmasked) for `n` bytes of payload; its length. */
-static size_t frame_header(unsigned char h[10], int opcode, size_t n)
-{
-    h[0] = (unsigned char)(0x80 | opcode);
-    if (n < 126) {
-        h[1] = (unsigned char)n;
-        return 2;
-    }
-    if (n < 65536) {
-        h[1] = 126, h[2] = (unsigned char)(n >> 8), h[3] = (unsigned char)n;
-        return 4;
-    }
-    h[1] = 127;
-    for (int i = 0; i < 8; i++) {
-        h[2 + i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
-    }
-    return 10;
-}
-
-/* A text frame of `prefix` then `body`. */
+/* A text frame of `prefix` (at most 64 bytes: a CONNECT answer is 31, an ack's head 23) then
+ * `body`. */
 static void send_text(int fd, const char *prefix, size_t np, const char *body, size_t nb)
 {
-    unsigned char h[10 + 16];
-    size_t hl = frame_header(h, 1, np + nb);
+    unsigned char h[10 + 64];
+    size_t hl = floor_frame_header(h, 1, np + nb);
     memcpy(h + hl, prefix, np);
     queue(fd, (const char *)h, hl + np, body, nb);
 }
@@ -226,8 +208,7 @@ static void join(int fd)
     members[nmembers++] = fd;
     char sid[21], p[64];
     sid_of(fd, sid);
-    int n = snprintf(p, sizeof(p), "40{\"sid\":\"S%s\"}", sid + 1);
-    send_text(fd, p, (size_t)n, "", 0);
+    send_text(fd, p, floor_connect_answer(p, sid), "", 0);
 }
 
 static void leave(int fd)
@@ -241,11 +222,8 @@ static void leave(int fd)
 /* `42["msg",<rest>`: encoded once, the frame is appended to every other joined socket. */
 static void relay(int from, const char *rest, size_t n)
 {
-    static const char prefix[] = "42[\"serverMsg\"";
-    unsigned char h[10 + sizeof(prefix)];
-    size_t hl = frame_header(h, 1, sizeof(prefix) - 1 + n);
-    memcpy(h + hl, prefix, sizeof(prefix) - 1);
-    hl += sizeof(prefix) - 1;
+    unsigned char h[32];
+    size_t hl = floor_relay_head(h, n);
     /* Downwards: a recipient closed on no memory takes the last one's place, already done. */
     for (int i = nmembers - 1; i >= 0; i--) {
         if (members[i] != from) {
@@ -258,32 +236,25 @@ static void relay(int from, const char *rest, size_t n)
 static void on_socketio(int fd, const char *p, size_t n)
 {
     conn *c = &conns[fd];
-    if (n >= 1 && p[0] == '0' && c->state == S_OPEN) {
-        join(fd);
-        return;
-    }
-    if (n < 2 || p[0] != '2' || c->state != S_JOINED) {
-        return;
-    }
-    size_t i = 1, id_at = 1;
-    while (i < n && p[i] >= '0' && p[i] <= '9') {
-        i++;
-    }
-    size_t id_len = i - id_at;
-    if (n - i > 7 && memcmp(p + i, "[\"msg\"", 6) == 0) {
-        relay(fd, p + i + 6, n - i - 6);
-    } else if (id_len && n - i > 8 && memcmp(p + i, "[\"echo\"", 7) == 0) {
-        /* 42<id>["echo",a,b] -> 43<id>[a,b] */
-        char head[32] = "43";
-        memcpy(head + 2, p + id_at, id_len < 20 ? id_len : 20);
-        size_t hn = 2 + (id_len < 20 ? id_len : 20);
-        head[hn++] = '[';
-        const char *args = p + i + 7;
-        size_t an = n - i - 7;
-        if (an && args[0] == ',') {
-            args++, an--;
+    floor_packet k;
+    switch (floor_read_packet(p, n, &k)) {
+    case FLOOR_CONNECT:
+        if (c->state == S_OPEN) {
+            join(fd);
         }
-        send_text(fd, head, hn, args, an);
+        break;
+    case FLOOR_MSG:
+        if (c->state == S_JOINED) {
+            relay(fd, k.body, k.len);
+        }
+        break;
+    case FLOOR_ECHO:
+        if (c->state == S_JOINED) {
+            send_text(fd, k.head, k.head_len, k.body, k.len);
+        }
+        break;
+    case FLOOR_OTHER:
+        break;
     }
 }
 
@@ -344,7 +315,7 @@ static ssize_t on_frames(int fd, unsigned char *p, size_t n)
             for (int i = 0; i < 8; i++) {
                 l = l << 8 | h[2 + i];
             }
-            if (l > MAX_MESSAGE) {
+            if (l > FLOOR_MAX_MESSAGE) {
                 close_conn(fd);
                 return -1;
             }
@@ -361,7 +332,7 @@ static ssize_t on_frames(int fd, unsigned char *p, size_t n)
             on_engineio(fd, (const char *)payload, len);
         } else if (opcode == 9) {
             unsigned char f[10];
-            size_t fl = frame_header(f, 10, len);
+            size_t fl = floor_frame_header(f, 10, len);
             queue(fd, (const char *)f, fl, (const char *)payload, len);
         } else if (opcode == 8) {
             close_conn(fd);
@@ -421,14 +392,11 @@ static ssize_t on_head(int fd, char *p, size_t n)
                       "Connection: Upgrade\r\nSec-WebSocket-Accept: %.*s\r\n\r\n",
                       (int)al, accept);
     char open[160];
-    int on = snprintf(open, sizeof(open),
-                      "0{\"sid\":\"%s\",\"upgrades\":[],\"pingInterval\":%d,\"pingTimeout\":20000,"
-                      "\"maxPayload\":%d}",
-                      sid, PING_INTERVAL_MS, MAX_MESSAGE);
+    size_t on = floor_open_packet(open, sid);
     unsigned char fh[10];
-    size_t fl = frame_header(fh, 1, (size_t)on);
+    size_t fl = floor_frame_header(fh, 1, on);
     memcpy(answer + hn, fh, fl);
-    queue(fd, answer, (size_t)hn + fl, open, (size_t)on);
+    queue(fd, answer, (size_t)hn + fl, open, on);
     conns[fd].state = S_OPEN;
     return end + 4 - p;
 }
@@ -568,7 +536,7 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_stop);
     signal(SIGINT, on_stop);
     fprintf(stderr, "floor: listening on port %d\n", port);
-    uint64_t next_ping = now_ms() + PING_INTERVAL_MS;
+    uint64_t next_ping = now_ms() + FLOOR_PING_INTERVAL_MS;
     static struct epoll_event evs[1024];
     while (!stopping) {
         uint64_t now = now_ms();
@@ -588,7 +556,7 @@ int main(int argc, char **argv)
             for (int i = nmembers - 1; i >= 0; i--) { /* as in relay() */
                 send_text(members[i], "2", 1, "", 0);
             }
-            next_ping += PING_INTERVAL_MS;
+            next_ping += FLOOR_PING_INTERVAL_MS;
         }
         for (int i = 0; i < ndirty; i++) {
             flush(dirty[i]);
