@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -308,22 +307,11 @@ static void on_signal(uv_signal_t *s, int sig)
 
 int main(int argc, char **argv)
 {
-    int port = 0;
-    const char *host = "127.0.0.1";
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--port") == 0) {
-            port = atoi(argv[i + 1]);
-        } else if (strcmp(argv[i], "--host") == 0) {
-            host = argv[i + 1];
-        } else if (strcmp(argv[i], "--write") == 0) {
-            write_send = strcmp(argv[i + 1], "send") == 0;
-        }
-    }
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    rlim_t fds;
+    floor_args args = floor_start(argc, argv, &fds);
+    int port = args.port;
+    const char *host = args.host;
+    write_send = args.write && strcmp(args.write, "send") == 0;
     static uv_loop_t loop;
     static uv_check_t check;
     static uv_timer_t ping;

@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -503,21 +502,11 @@ static void on_stop(int sig)
 
 int main(int argc, char **argv)
 {
-    int port = 0;
-    const char *host = "127.0.0.1";
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--port") == 0) {
-            port = atoi(argv[i + 1]);
-        } else if (strcmp(argv[i], "--host") == 0) {
-            host = argv[i + 1];
-        }
-    }
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    nconns = rl.rlim_cur > 1u << 20 ? 1 << 20 : (int)rl.rlim_cur;
+    rlim_t fds;
+    floor_args args = floor_start(argc, argv, &fds);
+    int port = args.port;
+    const char *host = args.host;
+    nconns = fds > 1u << 20 ? 1 << 20 : (int)fds;
     conns = calloc((size_t)nconns, sizeof(*conns));
     members = calloc((size_t)nconns, sizeof(*members));
     dirty = calloc((size_t)nconns, sizeof(*dirty));

@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define FLOOR_PING_INTERVAL_MS 25000
 #define FLOOR_MAX_MESSAGE (1000 * 1000)
@@ -103,6 +105,36 @@ static inline floor_kind floor_read_packet(const char *p, size_t n, floor_packet
         out->body++, out->len--;
     }
     return FLOOR_ECHO;
+}
+
+/* The command line: --port P, --host H (127.0.0.1), --write W (floor-lws's; NULL if not given). */
+typedef struct floor_args {
+    int port;
+    const char *host;
+    const char *write;
+} floor_args;
+
+/* Reads the command line and raises the descriptor limit to its hard limit (the idle scenario
+ * holds 19,000 connections); returns the arguments, and in `*fds` the limit now in force. */
+static inline floor_args floor_start(int argc, char **argv, rlim_t *fds)
+{
+    floor_args a = {.port = 0, .host = "127.0.0.1", .write = NULL};
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--port") == 0) {
+            a.port = atoi(argv[i + 1]);
+        } else if (strcmp(argv[i], "--host") == 0) {
+            a.host = argv[i + 1];
+        } else if (strcmp(argv[i], "--write") == 0) {
+            a.write = argv[i + 1];
+        }
+    }
+    struct rlimit rl = {0, 0};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    *fds = rl.rlim_cur;
+    return a;
 }
 
 #endif
