@@ -160,7 +160,6 @@ static bool try_recover(sioc_socket *s, json_t *auth)
     return true;
 }
 
-/* The middleware let the socket in: it joins the namespace and the client learns its id. */
 /* The CONNECT answer's payload, {"sid":..., "pid":...} (pid with connection state recovery), or
  * NULL without memory. Made member by member: json_pack's reading of its format string was most
  * of its cost. (A restored socket's ids come from a session store, so they are still checked.) */
@@ -175,6 +174,7 @@ static json_t *connect_payload(const sioc_socket *s)
     return o;
 }
 
+/* The middleware let the socket in: it joins the namespace and the client learns its id. */
 static void joined(sioc_socket *s)
 {
     sioc__client *c = s->client;

@@ -33,7 +33,7 @@ static size_t home(const sioc__map *m, const char *key, size_t len)
     return hash(key, len) & (m->cap - 1);
 }
 
-/* Whether slot key `k` is `key` (`len` bytes). The first bytes first: most slots a probe passes
+/* Whether slot key `k` is `key` (`len` bytes). The first byte first: most slots a probe passes
  * hold another key, which strlen would walk. */
 static bool same(const char *k, const char *key, size_t len)
 {
