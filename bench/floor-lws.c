@@ -3,8 +3,8 @@
  * (the upgrade, the open packet, CONNECT to `/`, `msg` relayed as `serverMsg` to every other
  * socket with the frame encoded once, `echo` acked with its arguments, a ping every 25 s, close),
  * built the cheapest way libwebsockets 4.1.6 allows, with lws in the place it has in sioc: lws
- * listens, accepts, parses the upgrade and answers it, reads the frames and writes, on sioc's
- * libuv loop. What floor.c costs is what the kernel asks; what this one costs more is what lws
+ * listens, accepts, parses the upgrade and answers it, reads the frames and writes, on a libuv
+ * loop as in sioc. What floor.c costs is what the kernel asks; what this one costs more is what lws
  * and libuv ask before a line of a Socket.IO server is run (bench/README.md, "At the floor").
  *
  * Cheapest: no lws timers per connection (no validity pings), a 16-byte receive buffer per
