@@ -7,7 +7,7 @@
  * server can be with plain system calls: one epoll set, level-triggered; a read of up to 64 KiB
  * per ready connection into one shared buffer; what goes out appended to the connection's buffer
  * and written with one write() per dirty connection per loop iteration; nothing kept per idle
- * connection but a 24-byte slot. What it leaves out on purpose: polling, namespaces, rooms,
+ * connection but a 40-byte slot. What it leaves out on purpose: polling, namespaces, rooms,
  * fragmented frames, binary, validation beyond what keeps it safe, timeouts.
  *
  *   floor --port P [--host 127.0.0.1]
